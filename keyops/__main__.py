@@ -1,0 +1,5 @@
+"""Allow ``python -m keyops``."""
+
+from keyops.cli.main import main
+
+main()

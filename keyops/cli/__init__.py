@@ -1,0 +1,1 @@
+"""The click command-line shell: parse options, call the library, render, exit."""

@@ -1,0 +1,136 @@
+"""The ``keyops`` command group, its global options and the single error handler.
+
+Subcommands live in their own modules and are imported only when invoked, so that
+``keyops --help`` imports no Azure SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from keyops import __version__
+from keyops.cli.context import AppContext
+from keyops.errors import KeyopsError
+from keyops.exitcodes import ExitStatus
+
+#: command name -> "module:attribute"; the module is imported only when the command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "rotate": ("keyops.cli.rotate:rotate", "Rotate account keys into Key Vault (staged, resumable)."),
+    "smoke": ("keyops.cli.smoke:smoke", "Prove keys work with one minimal data-plane call."),
+    "audit": ("keyops.cli.audit:audit", "Show which auth method works per resource, and what to fix."),
+    "usage": ("keyops.cli.usage:usage", "Report usage anomalies from Azure Monitor metrics."),
+    "scan": ("keyops.cli.scan:scan", "Find leaked Azure OpenAI keys in files and git history."),
+    "run": ("keyops.cli.run:run", "Run a command with the key in its environment only."),
+    "env": ("keyops.cli.envfile:env", "Write a git-ignored 0600 .env file holding the key."),
+    "export": ("keyops.cli.export:export", "Hand a key to later pipeline steps, masked first."),
+    "emulator": ("keyops.cli.emulator:emulator", "Run the local Azure emulator."),
+    "demo": ("keyops.cli.demo:demo", "Walk through the main job on the local emulator."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr = entry[0].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None  # command not built yet
+            raise
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyopsError as exc:
+            debug = isinstance(ctx.obj, AppContext) and ctx.obj.debug
+            if debug:
+                logging.getLogger("keyops").exception("error")
+            click.echo(f"keyops: error: {exc.message}", err=True)
+            ctx.exit(int(exc.exit_status))
+        except KeyboardInterrupt:
+            click.echo("keyops: interrupted", err=True)
+            ctx.exit(int(ExitStatus.INTERRUPTED))
+
+
+@click.group(cls=LazyGroup, context_settings={"auto_envvar_prefix": "KEYOPS"})
+@click.version_option(__version__, prog_name="keyops")
+@click.option(
+    "--emulator",
+    envvar="KEYOPS_EMULATOR",
+    type=click.Path(dir_okay=False),
+    help="Use the local emulator described by this connection.json (env KEYOPS_EMULATOR).",
+)
+@click.option(
+    "--cloud",
+    envvar="KEYOPS_CLOUD",
+    type=click.Choice(["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]),
+    default="AzureCloud",
+    show_default=True,
+    help="Azure cloud whose endpoints to use (ignored with --emulator).",
+)
+@click.option(
+    "--output",
+    "-o",
+    envvar="KEYOPS_OUTPUT",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format for data on stdout.",
+)
+@click.option("--debug", envvar="KEYOPS_DEBUG", is_flag=True, help="Debug logs on stderr.")
+@click.option(
+    "--config",
+    envvar="KEYOPS_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Configuration file (default: ./keyops.toml if present).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    emulator: str | None,
+    cloud: str,
+    output: str,
+    debug: bool,
+    config: str | None,
+) -> None:
+    """keyops: keep Azure OpenAI / Azure AI Services credentials safe.
+
+    Exit statuses: 0 success; 1 some targets failed or findings at or above --fail-on;
+    2 usage error; 3 configuration error; 4 authentication or authorization error;
+    5 Azure unreachable or service error; 6 refused by a safety guard, nothing done;
+    130 interrupted. `keyops run` passes the child's status through (125-127 for its own).
+    """
+    from keyops.logs import configure_logging
+
+    configure_logging(debug)
+    ctx.obj = AppContext(emulator=emulator, cloud=cloud, output=output, debug=debug, config=config)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="keyops")
+    except KeyboardInterrupt:
+        click.echo("keyops: interrupted", err=True)
+        sys.exit(int(ExitStatus.INTERRUPTED))

@@ -1,0 +1,244 @@
+"""Run the emulator over HTTPS: TLS material, the port, ``connection.json``, uvicorn.
+
+The CA is made once per state directory and reused, so trust set up once stays valid; a
+restarted emulator binds the port it had, so endpoints stored elsewhere stay valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+import certifi
+import trustme
+import uvicorn
+
+from keyops.emulator.app import asgi_app, build_app
+from keyops.emulator.core.context import Emulator
+from keyops.emulator.core.layout import (
+    account_endpoint,
+    issuer_url,
+    managed_identity_endpoint,
+    vault_url,
+)
+from keyops.emulator.core.store import atomic_write
+from keyops.emulator.world import World, load_world
+
+CONNECTION_SCHEMA_VERSION = 1
+HOST = "127.0.0.1"
+
+
+def default_state_dir() -> Path:
+    """``$KEYOPS_EMULATOR_HOME`` or ``~/.keyops/emulator``."""
+    env = os.environ.get("KEYOPS_EMULATOR_HOME")
+    return Path(env) if env else Path.home() / ".keyops" / "emulator"
+
+
+class _QuietDrops(logging.Filter):
+    """Hide uvicorn's complaint about responses never started: that is an injected drop."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without starting response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
+class TLSMaterial:
+    """The emulator's CA, server certificate and CA bundle (system roots + emulator CA)."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+        self.ca_cert = directory / "ca.pem"
+        self.ca_key = directory / "ca-key.pem"
+        self.server_pem = directory / "server.pem"
+        self.ca_bundle = directory / "ca-bundle.pem"
+        if not (self.ca_cert.exists() and self.ca_key.exists()):
+            ca = trustme.CA(organization_name="keyops emulator")
+            atomic_write(self.ca_cert, ca.cert_pem.bytes().decode(), 0o644)
+            atomic_write(self.ca_key, ca.private_key_pem.bytes().decode(), 0o600)
+        ca = trustme.CA.from_pem(self.ca_cert.read_bytes(), self.ca_key.read_bytes())
+        if not self.server_pem.exists():
+            cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+            pem = b"".join(b.bytes() for b in cert.cert_chain_pems) + cert.private_key_pem.bytes()
+            atomic_write(self.server_pem, pem.decode(), 0o600)
+        roots = Path(certifi.where()).read_text(encoding="utf-8")
+        atomic_write(self.ca_bundle, roots + "\n" + self.ca_cert.read_text(), 0o644)
+
+    def server_context(self) -> ssl.SSLContext:
+        """The TLS context the server listens with."""
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(str(self.server_pem))
+        return ctx
+
+
+def connection_document(emu: Emulator, tls: TLSMaterial) -> dict[str, Any]:
+    """What a client needs to use this emulator (written as ``connection.json``)."""
+    world = emu.world
+    url = emu.base_url
+    default = world.default_principal
+    by_principal: dict[str, list[dict[str, str]]] = {}
+    for a in world.role_assignments:
+        by_principal.setdefault(a.principal, []).append({"role": a.role, "scope": a.scope})
+    meta = emu.store.section("meta")
+    return {
+        "schema_version": CONNECTION_SCHEMA_VERSION,
+        "url": url,
+        "authority_host": url,
+        "resource_manager": url,
+        "ca_cert": str(tls.ca_cert),
+        "ca_bundle": str(tls.ca_bundle),
+        "tenant_id": world.tenant_id,
+        "subscription_id": world.default_subscription,
+        "client_id": default.client_id,
+        "client_secret": default.secret,
+        "admin_token": emu.admin_token,
+        "principals": [
+            {
+                "name": p.name,
+                "client_id": p.client_id,
+                "object_id": p.object_id,
+                "client_secret": p.secret,
+                "managed_identity": p.managed_identity,
+                "federated_credentials": [
+                    {"issuer": issuer_url(url, f.issuer) if "://" not in f.issuer else f.issuer,
+                     "subject": f.subject, "audience": f.audience}
+                    for f in p.federated_credentials
+                ],
+                "role_assignments": by_principal.get(p.name, []),
+            }
+            for p in world.principals
+        ],
+        "accounts": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "resource_group": a.resource_group,
+                "subscription_id": a.subscription_id,
+                "kind": a.kind,
+                "location": a.location,
+                "endpoint": account_endpoint(url, a),
+                "deployments": [d.name for d in a.deployments],
+            }
+            for a in world.accounts
+        ],
+        "vaults": [{"name": v.name, "url": vault_url(url, v.name), "id": v.id}
+                   for v in world.vaults],
+        "issuers": {
+            name: {"url": issuer_url(url, name),
+                   "request_url": f"{issuer_url(url, name)}/token",
+                   "request_token": meta.get("issuer_request_token", "")}
+            for name in ("github", "azure-pipelines")
+        },
+        "managed_identity": {
+            "endpoint": managed_identity_endpoint(url),
+            "header": meta.get("msi_header", ""),
+        },
+        "pid": os.getpid(),
+    }
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+class EmulatorServer:
+    """One emulator on one HTTPS port, in the foreground or in a background thread."""
+
+    def __init__(self, state_dir: Path | None = None, *, port: int | None = None,
+                 world: World | None = None, world_path: str | None = None,
+                 propagation_delay: float | None = None, log_level: str = "warning",
+                 tls_dir: Path | None = None) -> None:
+        self.state_dir = Path(state_dir) if state_dir else default_state_dir()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state_dir, 0o700)
+        # Tests share one CA between many short-lived emulators (tls_dir); a served emulator
+        # keeps its own beside its state.
+        self.tls = TLSMaterial(tls_dir or self.state_dir / "tls")
+        self.world = world if world is not None else load_world(world_path)
+        port_file = self.state_dir / "port"
+        if port is None:
+            port = int(port_file.read_text()) if port_file.exists() else 0
+        self.sock = _bind(port)
+        self.port = int(self.sock.getsockname()[1])
+        atomic_write(port_file, str(self.port), 0o600)
+        self.url = f"https://{HOST}:{self.port}"
+        self.app, self.emulator = build_app(self.world, self.state_dir, self.url)
+        if propagation_delay is not None:
+            self.emulator.settings.propagation_delay = propagation_delay
+        ctx = self.tls
+        config = uvicorn.Config(
+            asgi_app(self.app), log_level=log_level, access_log=False, lifespan="off",
+            ssl_certfile=str(ctx.server_pem), timeout_keep_alive=30,
+        )
+        self.server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+        self.connection_path = self.state_dir / "connection.json"
+
+    def write_connection(self) -> Path:
+        """Write ``connection.json`` atomically (0600: it holds the default client secret)."""
+        doc = connection_document(self.emulator, self.tls)
+        atomic_write(self.connection_path, json.dumps(doc, indent=2) + "\n", 0o600)
+        return self.connection_path
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until interrupted; connection.json appears when ready."""
+
+        async def main() -> None:
+            task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+            while not self.server.started and not task.done():
+                await asyncio.sleep(0.01)
+            if self.server.started:
+                self.write_connection()
+            await task
+
+        try:
+            asyncio.run(main())
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self.connection_path.unlink()
+
+    def start(self) -> EmulatorServer:
+        """Serve in a background thread; return once it accepts connections."""
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])),
+            name=f"keyops-emulator-{self.port}", daemon=True,
+        )
+        self._thread.start()
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("emulator failed to start")
+            threading.Event().wait(0.01)
+        self.write_connection()
+        return self
+
+    def stop(self) -> None:
+        """Stop a background server and release its port."""
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.sock.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
