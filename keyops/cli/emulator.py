@@ -1,0 +1,86 @@
+"""``keyops emulator serve|env``: run the local Azure emulator and point a shell at it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import click
+
+from keyops.errors import ConfigError, ServiceError
+
+
+def _state_dir(value: str | None) -> Path:
+    from keyops.emulator.server import default_state_dir
+
+    return Path(value) if value else default_state_dir()
+
+
+@click.group()
+def emulator() -> None:
+    """Run the local Azure emulator (Entra ID, ARM, Key Vault, Azure OpenAI, Monitor).
+
+    The default state directory is $KEYOPS_EMULATOR_HOME or ~/.keyops/emulator.
+    """
+
+
+@emulator.command()
+@click.option("--state-dir", envvar="KEYOPS_EMULATOR_HOME", type=click.Path(file_okay=False),
+              help="Where the CA, state and connection.json live.")
+@click.option("--port", envvar="KEYOPS_EMULATOR_PORT", type=click.IntRange(0, 65535),
+              default=None, help="HTTPS port (0 = a free port; default: the port it had).")
+@click.option("--world", "world_path", envvar="KEYOPS_EMULATOR_WORLD",
+              type=click.Path(dir_okay=False, exists=True),
+              help="World file (TOML or JSON); default: the shipped world.")
+@click.option("--propagation-delay", envvar="KEYOPS_EMULATOR_PROPAGATION_DELAY", type=float,
+              default=None, help="Seconds before a regenerated key works (default: the world's).")
+def serve(state_dir: str | None, port: int | None, world_path: str | None,
+          propagation_delay: float | None) -> None:
+    """Serve the emulator over HTTPS on 127.0.0.1 until interrupted."""
+    from keyops.emulator.server import EmulatorServer
+    from keyops.emulator.world import WorldError
+
+    directory = _state_dir(state_dir)
+    try:
+        server = EmulatorServer(directory, port=port, world_path=world_path,
+                                propagation_delay=propagation_delay, log_level="warning")
+    except WorldError as exc:
+        raise ConfigError(f"world file: {exc}") from None
+    except OSError as exc:
+        raise ServiceError(str(exc)) from None
+    click.echo(f"keyops emulator: serving {server.url} (state {directory})", err=True)
+    click.echo(f"keyops emulator: connection file {server.connection_path}", err=True)
+    click.echo('keyops emulator: in another shell: eval "$(keyops emulator env)"', err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@emulator.command()
+@click.option("--state-dir", envvar="KEYOPS_EMULATOR_HOME", type=click.Path(file_okay=False),
+              help="The state directory of a running emulator.")
+def env(state_dir: str | None) -> None:
+    """Print `export` lines that point a shell (and the Azure SDKs) at a running emulator."""
+    path = _state_dir(state_dir) / "connection.json"
+    try:
+        conn = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no running emulator: {path} not found "
+                          "(start one with `keyops emulator serve`)") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    values = {
+        "AZURE_AUTHORITY_HOST": conn["authority_host"],
+        "AZURE_TENANT_ID": conn["tenant_id"],
+        "AZURE_CLIENT_ID": conn["client_id"],
+        "AZURE_CLIENT_SECRET": conn["client_secret"],
+        "AZURE_SUBSCRIPTION_ID": conn["subscription_id"],
+        "REQUESTS_CA_BUNDLE": conn["ca_bundle"],
+        "SSL_CERT_FILE": conn["ca_bundle"],
+        "KEYOPS_EMULATOR": str(path),
+        "KEYOPS_EMULATOR_URL": conn["url"],
+    }
+    for name, value in values.items():
+        click.echo(f"export {name}={shlex.quote(str(value))}")
