@@ -33,8 +33,9 @@ def print_table(
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, no_color=not is_tty(), soft_wrap=False,
-                      width=None if is_tty() else 200)
+    console = Console(
+        file=sys.stdout, no_color=not is_tty(), soft_wrap=False, width=None if is_tty() else 200
+    )
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in columns:
         table.add_column(col, overflow="fold")

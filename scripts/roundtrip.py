@@ -33,7 +33,8 @@ def chat(endpoint: str, deployment: str, headers: dict[str, str]) -> requests.Re
 
 
 def main() -> None:
-    conn = json.load(open(os.environ["KEYOPS_EMULATOR"]))
+    with open(os.environ["KEYOPS_EMULATOR"]) as fh:
+        conn = json.load(fh)
     url, sub = os.environ["KEYOPS_EMULATOR_URL"], os.environ["AZURE_SUBSCRIPTION_ID"]
     cred = DefaultAzureCredential(disable_instance_discovery=True)
 
@@ -44,8 +45,10 @@ def main() -> None:
     rg = account.id.split("/")[4]
     before = arm.accounts.list_keys(rg, account.name)
     after = arm.accounts.regenerate_key(rg, account.name, "Key2")
-    print(f"Key2 regenerated: {fp(before.key2)} -> {fp(after.key2)}; "
-          f"Key1 unchanged: {before.key1 == after.key1}")
+    print(
+        f"Key2 regenerated: {fp(before.key2)} -> {fp(after.key2)}; "
+        f"Key1 unchanged: {before.key1 == after.key1}"
+    )
 
     vault = SecretClient(conn["vaults"][0]["url"], cred, verify_challenge_resource=False)
     stored = vault.set_secret("roundtrip-api-key", after.key2, content_type="text/plain")
@@ -54,7 +57,7 @@ def main() -> None:
 
     endpoint = account.properties.endpoint
     deployment = next(iter(arm.deployments.list(rg, account.name))).name
-    for attempt in range(60):  # a regenerated key takes a moment to propagate
+    for _ in range(60):  # a regenerated key takes a moment to propagate
         by_key = chat(endpoint, deployment, {"api-key": read.value or ""})
         if by_key.status_code != 401:
             break

@@ -1,4 +1,4 @@
-"""The shared contract: masked secrets, exit statuses, clouds, lazy imports, the emulator boundary."""
+"""The shared contract: masked secrets, exit statuses, clouds, lazy imports, emulator boundary."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 from pathlib import Path
@@ -26,25 +27,49 @@ def emulator() -> None:
 
 
 @emulator.command()
-@click.option("--state-dir", envvar="KEYOPS_EMULATOR_HOME", type=click.Path(file_okay=False),
-              help="Where the CA, state and connection.json live.")
-@click.option("--port", envvar="KEYOPS_EMULATOR_PORT", type=click.IntRange(0, 65535),
-              default=None, help="HTTPS port (0 = a free port; default: the port it had).")
-@click.option("--world", "world_path", envvar="KEYOPS_EMULATOR_WORLD",
-              type=click.Path(dir_okay=False, exists=True),
-              help="World file (TOML or JSON); default: the shipped world.")
-@click.option("--propagation-delay", envvar="KEYOPS_EMULATOR_PROPAGATION_DELAY", type=float,
-              default=None, help="Seconds before a regenerated key works (default: the world's).")
-def serve(state_dir: str | None, port: int | None, world_path: str | None,
-          propagation_delay: float | None) -> None:
+@click.option(
+    "--state-dir",
+    envvar="KEYOPS_EMULATOR_HOME",
+    type=click.Path(file_okay=False),
+    help="Where the CA, state and connection.json live.",
+)
+@click.option(
+    "--port",
+    envvar="KEYOPS_EMULATOR_PORT",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="HTTPS port (0 = a free port; default: the port it had).",
+)
+@click.option(
+    "--world",
+    "world_path",
+    envvar="KEYOPS_EMULATOR_WORLD",
+    type=click.Path(dir_okay=False, exists=True),
+    help="World file (TOML or JSON); default: the shipped world.",
+)
+@click.option(
+    "--propagation-delay",
+    envvar="KEYOPS_EMULATOR_PROPAGATION_DELAY",
+    type=float,
+    default=None,
+    help="Seconds before a regenerated key works (default: the world's).",
+)
+def serve(
+    state_dir: str | None, port: int | None, world_path: str | None, propagation_delay: float | None
+) -> None:
     """Serve the emulator over HTTPS on 127.0.0.1 until interrupted."""
     from keyops.emulator.server import EmulatorServer
     from keyops.emulator.world import WorldError
 
     directory = _state_dir(state_dir)
     try:
-        server = EmulatorServer(directory, port=port, world_path=world_path,
-                                propagation_delay=propagation_delay, log_level="warning")
+        server = EmulatorServer(
+            directory,
+            port=port,
+            world_path=world_path,
+            propagation_delay=propagation_delay,
+            log_level="warning",
+        )
     except WorldError as exc:
         raise ConfigError(f"world file: {exc}") from None
     except OSError as exc:
@@ -52,23 +77,26 @@ def serve(state_dir: str | None, port: int | None, world_path: str | None,
     click.echo(f"keyops emulator: serving {server.url} (state {directory})", err=True)
     click.echo(f"keyops emulator: connection file {server.connection_path}", err=True)
     click.echo('keyops emulator: in another shell: eval "$(keyops emulator env)"', err=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 @emulator.command()
-@click.option("--state-dir", envvar="KEYOPS_EMULATOR_HOME", type=click.Path(file_okay=False),
-              help="The state directory of a running emulator.")
+@click.option(
+    "--state-dir",
+    envvar="KEYOPS_EMULATOR_HOME",
+    type=click.Path(file_okay=False),
+    help="The state directory of a running emulator.",
+)
 def env(state_dir: str | None) -> None:
     """Print `export` lines that point a shell (and the Azure SDKs) at a running emulator."""
     path = _state_dir(state_dir) / "connection.json"
     try:
         conn = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"no running emulator: {path} not found "
-                          "(start one with `keyops emulator serve`)") from None
+        raise ConfigError(
+            f"no running emulator: {path} not found (start one with `keyops emulator serve`)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     values = {

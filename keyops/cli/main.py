@@ -20,9 +20,15 @@ from keyops.exitcodes import ExitStatus
 
 #: command name -> "module:attribute"; the module is imported only when the command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "rotate": ("keyops.cli.rotate:rotate", "Rotate account keys into Key Vault (staged, resumable)."),
+    "rotate": (
+        "keyops.cli.rotate:rotate",
+        "Rotate account keys into Key Vault (staged, resumable).",
+    ),
     "smoke": ("keyops.cli.smoke:smoke", "Prove keys work with one minimal data-plane call."),
-    "audit": ("keyops.cli.audit:audit", "Show which auth method works per resource, and what to fix."),
+    "audit": (
+        "keyops.cli.audit:audit",
+        "Show which auth method works per resource, and what to fix.",
+    ),
     "usage": ("keyops.cli.usage:usage", "Report usage anomalies from Azure Monitor metrics."),
     "scan": ("keyops.cli.scan:scan", "Find leaked Azure OpenAI keys in files and git history."),
     "run": ("keyops.cli.run:run", "Run a command with the key in its environment only."),

@@ -110,8 +110,11 @@ def connection_document(emu: Emulator, tls: TLSMaterial) -> dict[str, Any]:
                 "client_secret": p.secret,
                 "managed_identity": p.managed_identity,
                 "federated_credentials": [
-                    {"issuer": issuer_url(url, f.issuer) if "://" not in f.issuer else f.issuer,
-                     "subject": f.subject, "audience": f.audience}
+                    {
+                        "issuer": issuer_url(url, f.issuer) if "://" not in f.issuer else f.issuer,
+                        "subject": f.subject,
+                        "audience": f.audience,
+                    }
                     for f in p.federated_credentials
                 ],
                 "role_assignments": by_principal.get(p.name, []),
@@ -131,12 +134,16 @@ def connection_document(emu: Emulator, tls: TLSMaterial) -> dict[str, Any]:
             }
             for a in world.accounts
         ],
-        "vaults": [{"name": v.name, "url": vault_url(url, v.name), "id": v.id}
-                   for v in world.vaults],
+        "vaults": [
+            {"name": v.name, "url": vault_url(url, v.name), "id": v.id} for v in world.vaults
+        ],
         "issuers": {
-            name: {"url": issuer_url(url, name),
-                   "request_url": f"{issuer_url(url, name)}/token",
-                   "request_token": meta.get("issuer_request_token", "")}
+            name: {
+                "url": issuer_url(url, name),
+                # GitHub's toolkit appends "&audience=..." to ACTIONS_ID_TOKEN_REQUEST_URL.
+                "request_url": f"{issuer_url(url, name)}/token?api-version=2.0",
+                "request_token": meta.get("issuer_request_token", ""),
+            }
             for name in ("github", "azure-pipelines")
         },
         "managed_identity": {
@@ -148,7 +155,9 @@ def connection_document(emu: Emulator, tls: TLSMaterial) -> dict[str, Any]:
 
 
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose protocol is TCP,
+    # and without it every answer waits ~40 ms for Nagle and delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, port))
@@ -163,10 +172,17 @@ def _bind(port: int) -> socket.socket:
 class EmulatorServer:
     """One emulator on one HTTPS port, in the foreground or in a background thread."""
 
-    def __init__(self, state_dir: Path | None = None, *, port: int | None = None,
-                 world: World | None = None, world_path: str | None = None,
-                 propagation_delay: float | None = None, log_level: str = "warning",
-                 tls_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        *,
+        port: int | None = None,
+        world: World | None = None,
+        world_path: str | None = None,
+        propagation_delay: float | None = None,
+        log_level: str = "warning",
+        tls_dir: Path | None = None,
+    ) -> None:
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state_dir, 0o700)
@@ -186,8 +202,12 @@ class EmulatorServer:
             self.emulator.settings.propagation_delay = propagation_delay
         ctx = self.tls
         config = uvicorn.Config(
-            asgi_app(self.app), log_level=log_level, access_log=False, lifespan="off",
-            ssl_certfile=str(ctx.server_pem), timeout_keep_alive=30,
+            asgi_app(self.app),
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=str(ctx.server_pem),
+            timeout_keep_alive=30,
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -220,7 +240,8 @@ class EmulatorServer:
         """Serve in a background thread; return once it accepts connections."""
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])),
-            name=f"keyops-emulator-{self.port}", daemon=True,
+            name=f"keyops-emulator-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         while not self.server.started:
@@ -233,6 +254,8 @@ class EmulatorServer:
     def stop(self) -> None:
         """Stop a background server and release its port."""
         self.server.should_exit = True
+        # Idle keep-alive connections (an SDK client not closed) would hold shutdown for seconds.
+        self.server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.sock.close()

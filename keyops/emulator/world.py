@@ -18,7 +18,7 @@ from typing import Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 ACCOUNT_KINDS = ("OpenAI", "AIServices")
 KEY_FORMATS = ("annotated", "legacy")
@@ -66,8 +66,10 @@ class Account:
     @property
     def id(self) -> str:
         """The ARM resource id."""
-        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-                f"/providers/Microsoft.CognitiveServices/accounts/{self.name}")
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.CognitiveServices/accounts/{self.name}"
+        )
 
 
 @dataclass(frozen=True)
@@ -96,15 +98,19 @@ class Vault:
     @property
     def id(self) -> str:
         """The ARM resource id."""
-        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-                f"/providers/Microsoft.KeyVault/vaults/{self.name}")
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.KeyVault/vaults/{self.name}"
+        )
 
 
 @dataclass(frozen=True)
 class FederatedCredential:
     """A workload identity federation: tokens from ``issuer`` with ``subject`` are trusted."""
 
-    issuer: str  # a URL, or the name of an emulator-hosted test issuer ("github", "azure-pipelines")
+    issuer: (
+        str  # a URL, or the name of an emulator-hosted test issuer ("github", "azure-pipelines")
+    )
     subject: str
     audience: str = "api://AzureADTokenExchange"
 
@@ -181,7 +187,9 @@ def relative_time(value: str, now: float, where: str) -> float:
     try:
         return parse_iso(value)
     except ValueError:
-        raise WorldError(f"{where}: {value!r} is neither a relative time (-30d) nor ISO 8601") from None
+        raise WorldError(
+            f"{where}: {value!r} is neither a relative time (-30d) nor ISO 8601"
+        ) from None
 
 
 class _Reader:
@@ -254,9 +262,22 @@ def _deployment(r: _Reader) -> Deployment:
 
 
 def _account(r: _Reader, groups: dict[str, tuple[str, str]]) -> Account:
-    r.unknown({"name", "resource_group", "kind", "location", "custom_subdomain",
-               "disable_local_auth", "public_network_access", "key_format", "keys_created",
-               "tags", "deployments", "metrics"})
+    r.unknown(
+        {
+            "name",
+            "resource_group",
+            "kind",
+            "location",
+            "custom_subdomain",
+            "disable_local_auth",
+            "public_network_access",
+            "key_format",
+            "keys_created",
+            "tags",
+            "deployments",
+            "metrics",
+        }
+    )
     rg = r.get("resource_group", str)
     if rg not in groups:
         raise WorldError(f"{r.at('resource_group')}: no resource group named {rg!r}")
@@ -282,8 +303,9 @@ def _account(r: _Reader, groups: dict[str, tuple[str, str]]) -> Account:
 
 
 def _secret(r: _Reader) -> SeedSecret:
-    r.unknown({"name", "value", "value_from", "created", "expires", "enabled", "content_type",
-               "tags"})
+    r.unknown(
+        {"name", "value", "value_from", "created", "expires", "enabled", "content_type", "tags"}
+    )
     value = r.get("value", str, None)
     value_from = r.get("value_from", str, None)
     if (value is None) == (value_from is None):
@@ -303,14 +325,19 @@ def _secret(r: _Reader) -> SeedSecret:
 
 
 def _principal(r: _Reader) -> Principal:
-    r.unknown({"name", "client_id", "object_id", "secret", "managed_identity",
-               "federated_credentials"})
+    r.unknown(
+        {"name", "client_id", "object_id", "secret", "managed_identity", "federated_credentials"}
+    )
     feds = []
     for f in r.items("federated_credentials"):
         f.unknown({"issuer", "subject", "audience"})
-        feds.append(FederatedCredential(
-            issuer=f.get("issuer", str), subject=f.get("subject", str),
-            audience=f.get("audience", str, "api://AzureADTokenExchange")))
+        feds.append(
+            FederatedCredential(
+                issuer=f.get("issuer", str),
+                subject=f.get("subject", str),
+                audience=f.get("audience", str, "api://AzureADTokenExchange"),
+            )
+        )
     return Principal(
         name=r.get("name", str),
         client_id=_guid(r, "client_id"),
@@ -324,8 +351,19 @@ def _principal(r: _Reader) -> Principal:
 def parse_world(data: Any, source: str = "<world>") -> World:
     """Validate a decoded world document; :class:`WorldError` names the first bad field."""
     r = _Reader(data, "")
-    r.unknown({"tenant_id", "seed", "settings", "subscriptions", "resource_groups", "accounts",
-               "vaults", "principals", "role_assignments"})
+    r.unknown(
+        {
+            "tenant_id",
+            "seed",
+            "settings",
+            "subscriptions",
+            "resource_groups",
+            "accounts",
+            "vaults",
+            "principals",
+            "role_assignments",
+        }
+    )
     subs = [(_guid(s, "id"), s.get("name", str, "Subscription")) for s in r.items("subscriptions")]
     if not subs:
         raise WorldError("subscriptions: at least one subscription is required")
@@ -346,9 +384,14 @@ def parse_world(data: Any, source: str = "<world>") -> World:
         rg = v.get("resource_group", str)
         if rg not in groups:
             raise WorldError(f"{v.at('resource_group')}: no resource group named {rg!r}")
-        vaults.append(Vault(name=v.get("name", str), resource_group=rg,
-                            subscription_id=groups[rg][0],
-                            secrets=tuple(_secret(s) for s in v.items("secrets"))))
+        vaults.append(
+            Vault(
+                name=v.get("name", str),
+                resource_group=rg,
+                subscription_id=groups[rg][0],
+                secrets=tuple(_secret(s) for s in v.items("secrets")),
+            )
+        )
     principals = tuple(_principal(p) for p in r.items("principals"))
     if not principals:
         raise WorldError("principals: at least one principal is required")
@@ -359,15 +402,19 @@ def parse_world(data: Any, source: str = "<world>") -> World:
         who = a.get("principal", str)
         if who not in names:
             raise WorldError(f"{a.at('principal')}: unknown principal {who!r}")
-        assignments.append(RoleAssignment(principal=who, role=a.get("role", str),
-                                          scope=a.get("scope", str)))
+        assignments.append(
+            RoleAssignment(principal=who, role=a.get("role", str), scope=a.get("scope", str))
+        )
     s = _Reader(r.get("settings", dict, {}), "settings")
     s.unknown({"propagation_delay", "default_principal"})
-    settings = WorldSettings(propagation_delay=s.get("propagation_delay", float, 0.0),
-                             default_principal=s.get("default_principal", str, ""))
+    settings = WorldSettings(
+        propagation_delay=s.get("propagation_delay", float, 0.0),
+        default_principal=s.get("default_principal", str, ""),
+    )
     if settings.default_principal and settings.default_principal not in names:
-        raise WorldError(f"settings.default_principal: unknown principal "
-                         f"{settings.default_principal!r}")
+        raise WorldError(
+            f"settings.default_principal: unknown principal {settings.default_principal!r}"
+        )
     return World(
         tenant_id=_guid(r, "tenant_id"),
         seed=r.get("seed", int, 1),
@@ -395,5 +442,7 @@ def load_world(path: str | Path | None = None) -> World:
     try:
         data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise WorldError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {exc}") from None
+        raise WorldError(
+            f"{p}: not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {exc}"
+        ) from None
     return parse_world(data, str(p))

@@ -19,14 +19,24 @@ from keyops.emulator.world import WorldError, load_world, parse_world
 from tests.support.emulator import EmulatorHandle, start_emulator
 
 REQUIRED = {
-    "schema_version", "url", "ca_cert", "ca_bundle", "tenant_id", "client_id", "client_secret",
-    "principals", "subscription_id", "accounts", "vaults", "admin_token",
+    "schema_version",
+    "url",
+    "ca_cert",
+    "ca_bundle",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "principals",
+    "subscription_id",
+    "accounts",
+    "vaults",
+    "admin_token",
 }
 
 
 def test_connection_file_has_the_contract_fields(shared_emulator: EmulatorHandle) -> None:
     conn = shared_emulator.conn
-    assert REQUIRED <= set(conn)
+    assert set(conn) >= REQUIRED
     assert conn["url"].startswith("https://127.0.0.1:")
     assert oct(os.stat(shared_emulator.connection_path).st_mode & 0o777) == "0o600"
     for account in conn["accounts"]:
@@ -39,16 +49,21 @@ def test_connection_file_has_the_contract_fields(shared_emulator: EmulatorHandle
 def test_ca_bundle_trusts_the_emulator_and_system_roots(shared_emulator: EmulatorHandle) -> None:
     bundle = Path(shared_emulator.ca_bundle).read_text()
     assert bundle.count("BEGIN CERTIFICATE") > 10  # system roots + the emulator CA
-    r = requests.get(f"{shared_emulator.url}/_emulator/health", verify=shared_emulator.ca_bundle,
-                     timeout=5)
+    r = requests.get(
+        f"{shared_emulator.url}/_emulator/health", verify=shared_emulator.ca_bundle, timeout=5
+    )
     assert r.json() == {"status": "ok"}
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(f"{shared_emulator.url}/_emulator/health", timeout=5)
 
 
 def test_admin_api_requires_the_admin_token(shared_emulator: EmulatorHandle) -> None:
-    r = requests.get(f"{shared_emulator.url}/_emulator/requests", verify=shared_emulator.ca_bundle,
-                     headers={"Authorization": "Bearer wrong"}, timeout=5)
+    r = requests.get(
+        f"{shared_emulator.url}/_emulator/requests",
+        verify=shared_emulator.ca_bundle,
+        headers={"Authorization": "Bearer wrong"},
+        timeout=5,
+    )
     assert r.status_code == 401
 
 
@@ -77,20 +92,32 @@ def test_dropped_connection_fault(emulator: EmulatorHandle) -> None:
 
 
 def test_status_fault_fires_n_times(emulator: EmulatorHandle) -> None:
-    emulator.admin("POST", "faults", {"operation": "Admin_Health", "kind": "status",
-                                      "status": 503, "times": 2})
-    codes = [requests.get(f"{emulator.url}/_emulator/health", verify=emulator.ca_bundle,
-                          timeout=5).status_code for _ in range(3)]
+    emulator.admin(
+        "POST", "faults", {"operation": "Admin_Health", "kind": "status", "status": 503, "times": 2}
+    )
+    codes = [
+        requests.get(
+            f"{emulator.url}/_emulator/health", verify=emulator.ca_bundle, timeout=5
+        ).status_code
+        for _ in range(3)
+    ]
     assert codes == [503, 503, 200]
 
 
 def test_world_errors_name_the_field() -> None:
-    good = {"tenant_id": "6513270e-269e-4d37-b2a7-4de452e6b438",
-            "subscriptions": [{"id": "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"}],
-            "resource_groups": [{"name": "rg"}],
-            "principals": [{"name": "p", "client_id": "9531985d-5d9d-49f8-9818-e811892f902b",
-                            "object_id": "36f675cc-81e7-4ef5-a8e2-5d940ed90475"}],
-            "accounts": [{"name": "acct", "resource_group": "rg", "kind": "OpenAI"}]}
+    good = {
+        "tenant_id": "6513270e-269e-4d37-b2a7-4de452e6b438",
+        "subscriptions": [{"id": "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"}],
+        "resource_groups": [{"name": "rg"}],
+        "principals": [
+            {
+                "name": "p",
+                "client_id": "9531985d-5d9d-49f8-9818-e811892f902b",
+                "object_id": "36f675cc-81e7-4ef5-a8e2-5d940ed90475",
+            }
+        ],
+        "accounts": [{"name": "acct", "resource_group": "rg", "kind": "OpenAI"}],
+    }
     assert parse_world(good).accounts[0].kind == "OpenAI"
     bad = json.loads(json.dumps(good))
     bad["accounts"][0]["kind"] = "Speech"
@@ -118,8 +145,17 @@ def test_serve_and_env_commands_end_to_end(tmp_path: Path) -> None:
     """`keyops emulator serve` in a child process; kill -9 loses nothing acknowledged."""
     state = tmp_path / "served"
     env = {**os.environ, "KEYOPS_EMULATOR_HOME": str(state)}
-    cmd = [sys.executable, "-m", "keyops", "emulator", "serve", "--port", "0",
-           "--propagation-delay", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "keyops",
+        "emulator",
+        "serve",
+        "--port",
+        "0",
+        "--propagation-delay",
+        "0",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     conn_path = state / "connection.json"
     try:
@@ -130,8 +166,13 @@ def test_serve_and_env_commands_end_to_end(tmp_path: Path) -> None:
             time.sleep(0.05)
         conn = json.loads(conn_path.read_text())
         admin = {"Authorization": f"Bearer {conn['admin_token']}"}
-        r = requests.post(f"{conn['url']}/_emulator/clock", json={"advance": 120},
-                          headers=admin, verify=conn["ca_bundle"], timeout=10)
+        r = requests.post(
+            f"{conn['url']}/_emulator/clock",
+            json={"advance": 120},
+            headers=admin,
+            verify=conn["ca_bundle"],
+            timeout=10,
+        )
         assert r.status_code == 200
         result = CliRunner().invoke(cli, ["emulator", "env", "--state-dir", str(state)])
         assert result.exit_code == 0

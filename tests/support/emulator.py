@@ -50,9 +50,12 @@ class EmulatorHandle:
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         """Call the admin API; returns parsed JSON (None for 204)."""
         r = requests.request(
-            method, f"{self.url}/_emulator/{path.lstrip('/')}", json=body,
+            method,
+            f"{self.url}/_emulator/{path.lstrip('/')}",
+            json=body,
             headers={"Authorization": f"Bearer {self.server.emulator.admin_token}"},
-            verify=self.ca_bundle, timeout=10,
+            verify=self.ca_bundle,
+            timeout=10,
         )
         assert r.status_code < 300, (r.status_code, r.text)
         return r.json() if r.content else None
@@ -71,9 +74,13 @@ class EmulatorHandle:
 
         p = self.principal(principal)
         return ClientSecretCredential(
-            self.conn["tenant_id"], p["client_id"], p["client_secret"],
-            authority=self.url, disable_instance_discovery=True,
-            connection_verify=self.ca_bundle, **kwargs,
+            self.conn["tenant_id"],
+            p["client_id"],
+            p["client_secret"],
+            authority=self.url,
+            disable_instance_discovery=True,
+            connection_verify=self.ca_bundle,
+            **kwargs,
         )
 
     def mgmt_client(self, principal: str = "keyops-rotator") -> Any:
@@ -81,19 +88,26 @@ class EmulatorHandle:
         from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
         return CognitiveServicesManagementClient(
-            self.credential(principal), self.conn["subscription_id"], base_url=self.url,
-            connection_verify=self.ca_bundle, retry_total=0,
+            self.credential(principal),
+            self.conn["subscription_id"],
+            base_url=self.url,
+            connection_verify=self.ca_bundle,
+            retry_total=0,
         )
 
-    def secret_client(self, vault: str = "kv-keyops-prod", principal: str = "keyops-rotator",
-                      **kwargs: Any) -> Any:
+    def secret_client(
+        self, vault: str = "kv-keyops-prod", principal: str = "keyops-rotator", **kwargs: Any
+    ) -> Any:
         """A real SecretClient."""
         from azure.keyvault.secrets import SecretClient
 
         kwargs.setdefault("retry_total", 0)
         return SecretClient(
-            self.vault_url(vault), self.credential(principal), verify_challenge_resource=False,
-            connection_verify=self.ca_bundle, **kwargs,
+            self.vault_url(vault),
+            self.credential(principal),
+            verify_challenge_resource=False,
+            connection_verify=self.ca_bundle,
+            **kwargs,
         )
 
     def stop(self) -> None:

@@ -53,12 +53,20 @@ class ArmDispatcher:
             request.scope["path_params"] = {k: v for k, v in m.groupdict().items() if v}
             return await route.endpoint(request)
         if path_matched:
-            return error_response(arm_error(
-                405, "MethodNotAllowed",
-                f"The requested resource does not support http method '{request.method}'."))
-        return error_response(arm_error(
-            404, "InvalidResourceType",
-            "The resource type could not be found for the request path."))
+            return error_response(
+                arm_error(
+                    405,
+                    "MethodNotAllowed",
+                    f"The requested resource does not support http method '{request.method}'.",
+                )
+            )
+        return error_response(
+            arm_error(
+                404,
+                "InvalidResourceType",
+                "The resource type could not be found for the request path.",
+            )
+        )
 
     def starlette_routes(self) -> list[Route]:
         """The Starlette routes that feed this dispatcher."""

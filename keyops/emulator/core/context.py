@@ -81,8 +81,15 @@ class Emulator:
         request.state.principal = caller.oid
         return caller
 
-    def require(self, caller: Caller, action: str, scope: str, error: EmulatorHTTPError,
-                *, data: bool = False) -> None:
+    def require(
+        self,
+        caller: Caller,
+        action: str,
+        scope: str,
+        error: EmulatorHTTPError,
+        *,
+        data: bool = False,
+    ) -> None:
         """Raise ``error`` unless RBAC lets ``caller`` do ``action`` at ``scope``."""
         if not self.rbac.allows(caller.oid, action, scope, data=data):
             raise error

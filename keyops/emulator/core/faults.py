@@ -48,9 +48,16 @@ class FaultRule:
     def public(self) -> dict[str, Any]:
         """The rule as the admin API shows it."""
         return {
-            "id": self.id, "operation": self.operation, "kind": self.kind, "status": self.status,
-            "code": self.code, "latency_ms": self.latency_ms, "times": self.times,
-            "probability": self.probability, "match": self.match, "fired": self.fired,
+            "id": self.id,
+            "operation": self.operation,
+            "kind": self.kind,
+            "status": self.status,
+            "code": self.code,
+            "latency_ms": self.latency_ms,
+            "times": self.times,
+            "probability": self.probability,
+            "match": self.match,
+            "fired": self.fired,
         }
 
 

@@ -25,12 +25,18 @@ Handler = Callable[[Request], Awaitable[Response]]
 #: Headers each surface adds to a throttled (429) answer, besides Retry-After.
 _THROTTLE_MESSAGES = {
     "arm": ("TooManyRequests", "The request is being throttled as the limit has been reached."),
-    "openai": ("429", "Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
-                      "have exceeded call rate limit of your current tier. Please retry after "
-                      "{n} seconds."),
+    "openai": (
+        "429",
+        "Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
+        "have exceeded call rate limit of your current tier. Please retry after "
+        "{n} seconds.",
+    ),
     "keyvault": ("Throttled", "Request was not processed because too many requests were received."),
-    "entra": ("temporarily_unavailable", "AADSTS50196: The server terminated an operation "
-                                         "because it encountered a client request loop."),
+    "entra": (
+        "temporarily_unavailable",
+        "AADSTS50196: The server terminated an operation "
+        "because it encountered a client request loop.",
+    ),
     "monitor": ("TooManyRequests", "Too many requests."),
 }
 
@@ -81,10 +87,16 @@ def operation(op_id: str, surface: str, *, write: bool = False) -> Callable[[Han
             request.state.changed = False
             request.state.principal = "anonymous"
             request.state.target = None
-            entry = emu.log.begin({
-                "time": emu.clock.now(), "surface": surface, "operation": op_id,
-                "method": request.method, "path": request.url.path, "write": write,
-            })
+            entry = emu.log.begin(
+                {
+                    "time": emu.clock.now(),
+                    "surface": surface,
+                    "operation": op_id,
+                    "method": request.method,
+                    "path": request.url.path,
+                    "write": write,
+                }
+            )
             response = await _run(emu, request, fn, op_id, surface, entry)
             entry.status = response.status_code
             entry.changed = bool(request.state.changed)
@@ -99,8 +111,9 @@ def operation(op_id: str, surface: str, *, write: bool = False) -> Callable[[Han
     return decorate
 
 
-async def _run(emu: Any, request: Request, fn: Handler, op_id: str, surface: str,
-               entry: Any) -> Response:
+async def _run(
+    emu: Any, request: Request, fn: Handler, op_id: str, surface: str, entry: Any
+) -> Response:
     delay = emu.faults.delay_for(surface)
     if delay:
         await asyncio.sleep(delay)
@@ -115,12 +128,9 @@ async def _run(emu: Any, request: Request, fn: Handler, op_id: str, surface: str
         elif rule.kind == "drop_after":
             drop_after = True
         elif rule.kind == "status":
-            headers = {}
             if rule.retry_after is not None or rule.status == 429:
                 return error_response(throttled(surface, rule.retry_after or 1.0))
-            return error_response(
-                surface_error(surface, rule.status, rule.code, rule.message, headers)
-            )
+            return error_response(surface_error(surface, rule.status, rule.code, rule.message))
     wait = emu.faults.throttle_wait(surface)
     if wait > 0:
         entry.fault = "throttled"

@@ -47,7 +47,9 @@ class RoleDefinition:
 
     def grants(self, action: str, *, data: bool) -> bool:
         """Whether any permission block grants ``action`` (a data action when ``data``)."""
-        allow_key, deny_key = ("dataActions", "notDataActions") if data else ("actions", "notActions")
+        allow_key, deny_key = (
+            ("dataActions", "notDataActions") if data else ("actions", "notActions")
+        )
         for block in self.permissions:
             if any(action_matches(p, action) for p in block.get(allow_key, [])) and not any(
                 action_matches(p, action) for p in block.get(deny_key, [])

@@ -46,8 +46,9 @@ def surface_error(
         }
     elif surface == "openai":
         # Azure OpenAI uses the status as the code for 401 and 429 ("code":"429").
-        body = {"error": {"code": code if status not in (401, 429) else str(status),
-                          "message": message}}
+        body = {
+            "error": {"code": code if status not in (401, 429) else str(status), "message": message}
+        }
     elif surface == "monitor":
         body = {"code": code, "message": message}
     else:  # arm, keyvault, admin share the {"error": {"code", "message"}} envelope

@@ -99,8 +99,13 @@ class Signer:
                 token,
                 self.public_key,
                 algorithms=["RS256"],
-                options={"verify_exp": False, "verify_nbf": False, "verify_aud": False,
-                         "verify_iat": False, "verify_iss": False},
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_aud": False,
+                    "verify_iat": False,
+                    "verify_iss": False,
+                },
             )
         except jwt.InvalidSignatureError:
             raise TokenError("invalid signature") from None
@@ -136,8 +141,16 @@ class TokenService:
         """The v2 issuer of this tenant (matches the discovery document)."""
         return f"{self.base_url}/{self.tenant_id}/v2.0"
 
-    def issue(self, *, audience: str, oid: str, appid: str, roles: list[str] | None = None,
-              lifetime: int = TOKEN_LIFETIME, extra: dict[str, Any] | None = None) -> tuple[str, int]:
+    def issue(
+        self,
+        *,
+        audience: str,
+        oid: str,
+        appid: str,
+        roles: list[str] | None = None,
+        lifetime: int = TOKEN_LIFETIME,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, int]:
         """Mint an access token for ``audience``; return it with its ``exp``."""
         now = int(self.clock.now())
         exp = now + lifetime
@@ -172,8 +185,9 @@ class TokenService:
         oid = claims.get("oid")
         if not isinstance(oid, str):
             raise TokenError("token has no oid")
-        return Caller(oid=oid, appid=str(claims.get("appid", "")), tid=self.tenant_id,
-                      claims=claims)
+        return Caller(
+            oid=oid, appid=str(claims.get("appid", "")), tid=self.tenant_id, claims=claims
+        )
 
 
 def bearer_from(authorization: str | None) -> str | None:

@@ -18,8 +18,10 @@ def admin_emulator(request: Request) -> Emulator:
     emu: Emulator = request.app.state.emulator
     token = bearer_from(request.headers.get("authorization")) or ""
     if not hmac.compare_digest(token.encode(), emu.admin_token.encode()):
-        raise EmulatorHTTPError(401, {"error": {"code": "Unauthorized",
-                                                "message": "The admin token is missing or wrong."}})
+        raise EmulatorHTTPError(
+            401,
+            {"error": {"code": "Unauthorized", "message": "The admin token is missing or wrong."}},
+        )
     return emu
 
 

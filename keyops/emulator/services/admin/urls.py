@@ -58,8 +58,9 @@ async def throttle(request: Request) -> Response:
     emu = admin_emulator(request)
     body = await json_body(request)
     try:
-        emu.faults.set_throttle(_surface(body), float(body.get("rate", 0)),
-                                int(body.get("burst", 1)))
+        emu.faults.set_throttle(
+            _surface(body), float(body.get("rate", 0)), int(body.get("burst", 1))
+        )
     except (TypeError, ValueError) as exc:
         raise bad_request(str(exc)) from None
     return json_response({"surface": body["surface"], "rate": body.get("rate", 0)})
@@ -71,8 +72,9 @@ async def latency(request: Request) -> Response:
     emu = admin_emulator(request)
     body = await json_body(request)
     try:
-        emu.faults.set_latency(_surface(body), float(body.get("base_ms", 0)),
-                               float(body.get("jitter_ms", 0)))
+        emu.faults.set_latency(
+            _surface(body), float(body.get("base_ms", 0)), float(body.get("jitter_ms", 0))
+        )
     except (TypeError, ValueError) as exc:
         raise bad_request(str(exc)) from None
     return json_response(body)

@@ -1,0 +1,95 @@
+"""Azure Monitor metrics for Azure OpenAI accounts, as hourly :class:`UsageSeries`.
+
+Uses azure-mgmt-monitor's ``metrics.list`` (``GET {resourceUri}/providers/Microsoft.Insights/
+metrics``, api-version 2024-02-01): ``AzureOpenAIRequests`` split by ``StatusCode`` — the legacy
+TotalCalls family is marked "do not use" for Azure OpenAI — plus ``ProcessedPromptTokens`` and
+``GeneratedTokens``, all with the ``Total`` aggregation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from keyops.cloud import AzureEnvironment
+from keyops.usage.model import UsageSeries
+
+REQUESTS = "AzureOpenAIRequests"
+PROMPT = "ProcessedPromptTokens"
+GENERATED = "GeneratedTokens"
+
+
+class MetricsClient:
+    """Reads hourly usage metrics of Cognitive Services accounts."""
+
+    def __init__(self, env: AzureEnvironment, credential: Any, subscription_id: str) -> None:
+        from azure.mgmt.monitor import MonitorManagementClient
+
+        self._client = MonitorManagementClient(
+            credential,
+            subscription_id,
+            base_url=env.resource_manager,
+            credential_scopes=[env.management_scope],
+            connection_verify=env.verify,
+            retry_total=4,
+        )
+
+    def hourly_usage(self, resource_id: str, name: str, start: datetime, hours: int) -> UsageSeries:
+        """Hourly requests by status code and token counts for ``hours`` hours from ``start``."""
+        from keyops.azure.errors import azure_errors
+
+        end = start + timedelta(hours=hours)
+        timespan = f"{_iso(start)}/{_iso(end)}"
+        with azure_errors("read metrics", name):
+            split = self._client.metrics.list(
+                resource_id,
+                timespan=timespan,
+                interval="PT1H",
+                metricnames=REQUESTS,
+                aggregation="Total",
+                filter="StatusCode eq '*'",
+            )
+            tokens = self._client.metrics.list(
+                resource_id,
+                timespan=timespan,
+                interval="PT1H",
+                metricnames=f"{PROMPT},{GENERATED}",
+                aggregation="Total",
+            )
+        by_status: dict[str, dict[datetime, float]] = {}
+        for metric in split.value:
+            for series in metric.timeseries or []:
+                code = _dimension(series, "statuscode") or "unknown"
+                points = by_status.setdefault(code, {})
+                for point in series.data or []:
+                    points[point.time_stamp] = points.get(point.time_stamp, 0.0) + (
+                        point.total or 0
+                    )
+        token_points: dict[str, dict[datetime, float]] = {PROMPT: {}, GENERATED: {}}
+        for metric in tokens.value:
+            bucket = token_points.setdefault(metric.name.value, {})
+            for series in metric.timeseries or []:
+                for point in series.data or []:
+                    bucket[point.time_stamp] = bucket.get(point.time_stamp, 0.0) + (
+                        point.total or 0
+                    )
+        return UsageSeries.from_points(
+            resource_id,
+            name,
+            start,
+            hours,
+            by_status,
+            token_points[PROMPT],
+            token_points[GENERATED],
+        )
+
+
+def _dimension(series: Any, name: str) -> str | None:
+    for meta in series.metadatavalues or []:
+        if meta.name and (meta.name.value or "").lower() == name:
+            return str(meta.value)
+    return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
