@@ -21,7 +21,8 @@ class EmulatorHandle:
     @property
     def conn(self) -> dict[str, Any]:
         """The parsed connection.json."""
-        return json.loads(Path(self.server.connection_path).read_text())
+        conn: dict[str, Any] = json.loads(Path(self.server.connection_path).read_text())
+        return conn
 
     @property
     def connection_path(self) -> Path:
@@ -45,7 +46,7 @@ class EmulatorHandle:
         return next(a for a in self.conn["accounts"] if a["name"] == name)
 
     def vault_url(self, name: str = "kv-keyops-prod") -> str:
-        return next(v["url"] for v in self.conn["vaults"] if v["name"] == name)
+        return str(next(v["url"] for v in self.conn["vaults"] if v["name"] == name))
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         """Call the admin API; returns parsed JSON (None for 204)."""
