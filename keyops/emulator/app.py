@@ -47,19 +47,8 @@ SERVICE_MODULES = (
 
 
 def load_services() -> list[Service]:
-    """Import every service package that exists (services are built incrementally)."""
-    services = []
-    for name in SERVICE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        service = getattr(module, "SERVICE", None)
-        if service is None:  # TODO(lead): strict once every service has landed
-            continue
-        services.append(service)
+    """Import every service package."""
+    return [importlib.import_module(name).SERVICE for name in SERVICE_MODULES]
     return services
 
 

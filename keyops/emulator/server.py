@@ -30,6 +30,7 @@ from keyops.emulator.core.layout import (
     vault_url,
 )
 from keyops.emulator.core.store import atomic_write
+from keyops.emulator.core.vaulthosts import VaultPortMiddleware
 from keyops.emulator.world import World, load_world
 
 CONNECTION_SCHEMA_VERSION = 1
@@ -135,7 +136,13 @@ def connection_document(emu: Emulator, tls: TLSMaterial) -> dict[str, Any]:
             for a in world.accounts
         ],
         "vaults": [
-            {"name": v.name, "url": vault_url(url, v.name), "id": v.id} for v in world.vaults
+            {
+                "name": v.name,
+                "url": emu.vault_urls.get(v.name, vault_url(url, v.name)),
+                "path_url": vault_url(url, v.name),
+                "id": v.id,
+            }
+            for v in world.vaults
         ],
         "issuers": {
             name: {
@@ -197,12 +204,17 @@ class EmulatorServer:
         self.port = int(self.sock.getsockname()[1])
         atomic_write(port_file, str(self.port), 0o600)
         self.url = f"https://{HOST}:{self.port}"
+        self.vault_socks = self._bind_vaults(port_file.parent / "vault-ports.json")
         self.app, self.emulator = build_app(self.world, self.state_dir, self.url)
+        self.emulator.vault_urls = {
+            name: f"https://{HOST}:{s.getsockname()[1]}" for name, s in self.vault_socks.items()
+        }
         if propagation_delay is not None:
             self.emulator.settings.propagation_delay = propagation_delay
         ctx = self.tls
+        ports = {int(s.getsockname()[1]): name for name, s in self.vault_socks.items()}
         config = uvicorn.Config(
-            asgi_app(self.app),
+            VaultPortMiddleware(asgi_app(self.app), ports, HOST),
             log_level=log_level,
             access_log=False,
             lifespan="off",
@@ -212,6 +224,19 @@ class EmulatorServer:
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         self.connection_path = self.state_dir / "connection.json"
+
+    def _bind_vaults(self, path: Path) -> dict[str, socket.socket]:
+        """One port per vault (see ``core.vaulthosts``), kept across restarts like the main one."""
+        known: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+        socks = {v.name: _bind(known.get(v.name, 0)) for v in self.world.vaults}
+        ports = {name: int(s.getsockname()[1]) for name, s in socks.items()}
+        atomic_write(path, json.dumps(ports), 0o600)
+        return socks
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        """Every listening socket: the main port, then one per vault."""
+        return [self.sock, *self.vault_socks.values()]
 
     def write_connection(self) -> Path:
         """Write ``connection.json`` atomically (0600: it holds the default client secret)."""
@@ -223,7 +248,7 @@ class EmulatorServer:
         """Serve in the foreground until interrupted; connection.json appears when ready."""
 
         async def main() -> None:
-            task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+            task = asyncio.create_task(self.server.serve(sockets=self.sockets))
             while not self.server.started and not task.done():
                 await asyncio.sleep(0.01)
             if self.server.started:
@@ -239,7 +264,7 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         """Serve in a background thread; return once it accepts connections."""
         self._thread = threading.Thread(
-            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])),
+            target=lambda: asyncio.run(self.server.serve(sockets=self.sockets)),
             name=f"keyops-emulator-{self.port}",
             daemon=True,
         )
@@ -258,7 +283,8 @@ class EmulatorServer:
         self.server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.sock.close()
+        for sock in self.sockets:
+            sock.close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -127,7 +127,7 @@ def test_update_properties_and_disabled_secret_cannot_be_read(client: SecretClie
 def test_delete_recover_purge_cycle(kv: EmulatorHandle, client: SecretClient) -> None:
     client.set_secret("short-lived", "v1")
     deleted = client.begin_delete_secret("short-lived").result()
-    assert deleted.recovery_id == f"{kv.url}/deletedsecrets/short-lived"
+    assert deleted.recovery_id == f"{kv.vault_url()}/deletedsecrets/short-lived"
     purge_after = present(deleted.scheduled_purge_date) - present(deleted.deleted_date)
     assert purge_after == timedelta(days=90)
     with pytest.raises(ResourceNotFoundError):

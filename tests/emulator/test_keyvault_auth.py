@@ -98,7 +98,7 @@ def test_unknown_and_missing_api_version(kv: EmulatorHandle) -> None:
 
 
 def test_unknown_vault_is_a_clear_404(kv: EmulatorHandle) -> None:
-    url = kv.vault_url().rsplit("/", 1)[0] + "/no-such-vault/secrets"
+    url = f"{kv.url}/vaults/no-such-vault/secrets"
     r = requests.get(url, params={"api-version": "7.6"}, verify=kv.ca_bundle, timeout=10)
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "VaultNotFound"

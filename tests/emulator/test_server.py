@@ -43,7 +43,8 @@ def test_connection_file_has_the_contract_fields(shared_emulator: EmulatorHandle
         assert {"id", "name", "resource_group", "endpoint", "deployments"} <= set(account)
     for principal in conn["principals"]:
         assert {"name", "client_id", "role_assignments"} <= set(principal)
-    assert all(v["url"].startswith(conn["url"] + "/vaults/") for v in conn["vaults"])
+    assert all(v["path_url"].startswith(conn["url"] + "/vaults/") for v in conn["vaults"])
+    assert all(v["url"].startswith("https://127.0.0.1:") for v in conn["vaults"])
 
 
 def test_ca_bundle_trusts_the_emulator_and_system_roots(shared_emulator: EmulatorHandle) -> None:
@@ -190,3 +191,33 @@ def test_env_without_running_emulator_is_a_config_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["emulator", "env", "--state-dir", str(tmp_path)])
     assert result.exit_code == 3
     assert "no running emulator" in result.stderr
+
+
+def test_each_vault_has_its_own_origin_so_ids_parse(shared_emulator: EmulatorHandle) -> None:
+    """Secret ids must be ``https://<vault host>/secrets/<name>/<version>``, as Key Vault's."""
+    from azure.keyvault.secrets import KeyVaultSecretIdentifier
+
+    vault = shared_emulator.conn["vaults"][0]
+    assert vault["url"] != vault["path_url"]
+    with shared_emulator.secret_client() as client:
+        stored = client.set_secret("own-origin-check", "not-a-key", content_type="text/plain")
+        ident = KeyVaultSecretIdentifier(stored.id)
+        assert ident.vault_url.rstrip("/") == vault["url"]
+        assert client.get_secret("own-origin-check", ident.version).id == stored.id
+
+
+def test_path_prefix_form_of_a_vault_still_serves_the_sdk(shared_emulator: EmulatorHandle) -> None:
+    from azure.keyvault.secrets import SecretClient
+
+    vault = shared_emulator.conn["vaults"][0]
+    cred = shared_emulator.credential()
+    with SecretClient(
+        vault["path_url"],
+        cred,
+        verify_challenge_resource=False,
+        connection_verify=shared_emulator.ca_bundle,
+        retry_total=0,
+    ) as client:
+        client.set_secret("prefix-form-check", "not-a-key")
+        assert client.get_secret("prefix-form-check").value == "not-a-key"
+    cred.close()

@@ -54,6 +54,8 @@ class Emulator:
         authz = self.store.section("authorization")
         assignments = authz.setdefault("assignments", [])
         self.rbac = Rbac(load_builtin_roles(), assignments)
+        #: vault name -> the origin of its own port (set by the server once bound).
+        self.vault_urls: dict[str, str] = {}
 
     @property
     def admin_token(self) -> str:

@@ -4,9 +4,10 @@ DeletedSecretItem, SecretAttributes, *ListResult) and its paging.
 Object identifiers: Key Vault names an object ``https://<vault host>/secrets/<name>/<version>``
 and azure-keyvault-secrets parses every id it receives as exactly that path (two or three
 segments after the host; anything else raises ``ValueError`` inside ``get_secret``). The
-emulator serves many vaults on one origin under ``/vaults/<name>``, so ids (and ``recoveryId``)
-are built on the origin alone — the shape clients parse — while ``nextLink`` (followed verbatim
-by clients, never parsed) keeps the vault's own URL.
+emulator gives every vault a port of its own (``core.vaulthosts``): requests that come in there
+get ids, ``recoveryId`` and ``nextLink`` on that origin, exactly Azure's shape. Requests on the
+main port's path-prefix form (``/vaults/<name>``) get ids on the bare origin — the shape clients
+parse — and a ``nextLink`` (followed verbatim, never parsed) under the prefix.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.layout import vault_url
+from keyops.emulator.core.vaulthosts import current_vault_origin
 from keyops.emulator.services.keyvault import exceptions as exc
 from keyops.emulator.services.keyvault.models import (
     RECOVERABLE_DAYS,
@@ -35,7 +37,7 @@ MAX_PAGE_SIZE = 25
 
 def id_base(emu: Emulator) -> str:
     """Where object ids start (see the module docstring for why it is the bare origin)."""
-    return emu.base_url
+    return current_vault_origin() or emu.base_url
 
 
 def secret_id(emu: Emulator, name: str, version: str | None = None) -> str:
@@ -51,8 +53,12 @@ def attributes(v: SecretVersion) -> dict[str, Any]:
         attrs["nbf"] = v.nbf
     if v.exp is not None:
         attrs["exp"] = v.exp
-    attrs.update(created=v.created, updated=v.updated, recoveryLevel=RECOVERY_LEVEL,
-                 recoverableDays=RECOVERABLE_DAYS)
+    attrs.update(
+        created=v.created,
+        updated=v.updated,
+        recoveryLevel=RECOVERY_LEVEL,
+        recoverableDays=RECOVERABLE_DAYS,
+    )
     return attrs
 
 
@@ -78,8 +84,11 @@ def item(emu: Emulator, v: SecretVersion, *, versioned: bool) -> dict[str, Any]:
 
 
 def _deletion(emu: Emulator, d: DeletedSecret) -> dict[str, Any]:
-    return {"recoveryId": f"{id_base(emu)}/deletedsecrets/{d.latest.name}",
-            "deletedDate": d.deleted_date, "scheduledPurgeDate": d.scheduled_purge}
+    return {
+        "recoveryId": f"{id_base(emu)}/deletedsecrets/{d.latest.name}",
+        "deletedDate": d.deleted_date,
+        "scheduledPurgeDate": d.scheduled_purge,
+    }
 
 
 def deleted_bundle(emu: Emulator, d: DeletedSecret) -> dict[str, Any]:
@@ -128,8 +137,9 @@ def _decode_marker(token: str) -> str:
     return marker
 
 
-def paginate(items: Sequence[T], key: Callable[[T], str], size: int,
-             skiptoken: str | None) -> tuple[list[T], str | None]:
+def paginate(
+    items: Sequence[T], key: Callable[[T], str], size: int, skiptoken: str | None
+) -> tuple[list[T], str | None]:
     """One page of ``items`` (sorted by ``key``) after ``skiptoken``; and the next token.
 
     The token carries the last key returned, not an offset, so items added or removed between
@@ -142,12 +152,14 @@ def paginate(items: Sequence[T], key: Callable[[T], str], size: int,
     return chunk, (_encode_marker(key(chunk[-1])) if more and chunk else None)
 
 
-def next_link(emu: Emulator, vault: Vault, path: str, api_version: str, token: str | None,
-              size: int | None) -> str | None:
+def next_link(
+    emu: Emulator, vault: Vault, path: str, api_version: str, token: str | None, size: int | None
+) -> str | None:
     """The absolute ``nextLink`` (the vault's URL, api-version, ``$skiptoken``, ``maxresults``)."""
     if token is None:
         return None
     query: dict[str, Any] = {"api-version": api_version, "$skiptoken": token}
     if size is not None:
         query["maxresults"] = size
-    return f"{vault_url(emu.base_url, vault.name)}{path}?{urlencode(query, safe='$')}"
+    base = current_vault_origin() or vault_url(emu.base_url, vault.name)
+    return f"{base}{path}?{urlencode(query, safe='$')}"
