@@ -49,7 +49,6 @@ SERVICE_MODULES = (
 def load_services() -> list[Service]:
     """Import every service package."""
     return [importlib.import_module(name).SERVICE for name in SERVICE_MODULES]
-    return services
 
 
 def build_app(world: World, state_dir: Path | None, base_url: str) -> tuple[Starlette, Emulator]:
