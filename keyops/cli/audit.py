@@ -1,0 +1,154 @@
+"""``keyops audit``: per account, which auth method works, who holds which power, what to fix."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from keyops.cli.context import AppContext, output_option, pass_app
+from keyops.cli.smoke import AzureSession, resolve_cli_targets, selection_options
+from keyops.exitcodes import ExitStatus
+from keyops.severity import Severity
+
+if TYPE_CHECKING:
+    from keyops.audit import AuditReport
+    from keyops.targets import Target
+
+
+def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> Severity | None:
+    if value is None:
+        return None
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _days(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    from keyops.durations import DurationError, parse_duration
+
+    try:
+        return max(0, parse_duration(value).days)
+    except DurationError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _sources(config_path: str | None, targets: list[Target]) -> dict[str, tuple[str, int | None]]:
+    """Account id -> (configuration file, line) for SARIF locations."""
+    from keyops.config import config_path as find_config
+
+    path = find_config(config_path)
+    if path is None:
+        return {}
+    try:
+        shown = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        shown = str(path)
+    return {
+        t.account.id.lower(): (shown.replace(os.sep, "/"), t.line)
+        for t in targets
+        if t.line is not None
+    }
+
+
+def _render(report: AuditReport, output: str, sources: dict[str, tuple[str, int | None]]) -> None:
+    from keyops.audit.matrix import FINDING_COLUMNS, MATRIX_COLUMNS, finding_rows, matrix_rows
+    from keyops.audit.sarif import sarif_log
+    from keyops.render import print_json, print_table
+
+    if output == "json":
+        print_json(report.to_dict())
+    elif output == "sarif":
+        print_json(sarif_log(report.findings, sources))
+    else:
+        print_table(MATRIX_COLUMNS, matrix_rows(report.rows), title="Accounts")
+        if report.findings:
+            print_table(FINDING_COLUMNS, finding_rows(report.findings), title="Findings")
+
+
+@click.command("audit", params=[output_option("table", "json", "sarif")])
+@selection_options
+@click.option(
+    "--max-secret-age",
+    default="90d",
+    show_default=True,
+    callback=_days,
+    help="Policy: a vault secret older than this is stale (e.g. 30d, P90D).",
+)
+@click.option(
+    "--fail-on",
+    callback=_severity,
+    metavar="SEVERITY",
+    help="Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).",
+)
+@click.option("--api-version", help="Data-plane api-version for the calls (default: 2024-10-21).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each data-plane answer.",
+)
+@click.option(
+    "--attempts",
+    type=click.IntRange(min=1, max=10),
+    default=2,
+    show_default=True,
+    help="Attempts per data-plane call (429 and 5xx are retried).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=8,
+    show_default=True,
+    help="Accounts audited in parallel.",
+)
+@pass_app
+def audit(
+    app: AppContext,
+    output: str | None,
+    subscription: str | None,
+    resource_group: str | None,
+    account: str | None,
+    tags: tuple[str, ...],
+    vault_url: str | None,
+    max_secret_age: int,
+    fail_on: Severity | None,
+    api_version: str | None,
+    timeout: float,
+    attempts: int,
+    workers: int,
+) -> None:
+    """Audit every account in scope, live: a row per account with the result of real calls
+    with Key1, Key2, the vault secret and an Entra token, then findings with a severity and a
+    recommendation. Table, --output json, or --output sarif for code scanning.
+    """
+    from keyops.audit import AuditPolicy, ProbeSettings, run_audit
+    from keyops.azure.probe import DEFAULT_API_VERSION, RetryPolicy, check_api_version
+    from keyops.render import diag
+
+    version = check_api_version(api_version or DEFAULT_API_VERSION)
+    with AzureSession(app, subscription) as azure:
+        targets = resolve_cli_targets(
+            app, azure.accounts(), subscription, resource_group, account, tags, vault_url
+        )
+        report = run_audit(
+            app.env,
+            azure.credential(),
+            azure.accounts(),
+            targets,
+            workers=workers,
+            policy=AuditPolicy(max_secret_age_days=max_secret_age),
+            probe=ProbeSettings(
+                timeout=timeout,
+                api_version=version,
+                retry=RetryPolicy(max_attempts=attempts, max_wait=10.0),
+            ),
+        )
+    _render(report, output or app.output, _sources(app.config, targets))
+    found = ", ".join(f"{n} {label}" for label, n in report.counts().items() if n)
+    diag(f"audit: {len(report.rows)} account(s); findings: {found or 'none'}")
+    if report.fails(fail_on):
+        click.get_current_context().exit(int(ExitStatus.FAILED))

