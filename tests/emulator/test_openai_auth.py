@@ -233,3 +233,43 @@ def test_public_network_access_disabled_answers_403(emulator: EmulatorHandle) ->
                 "message": "Public access is disabled. Please configure private endpoint.",
             }
         }
+
+
+def test_throttling_comes_after_authentication(emulator) -> None:  # type: ignore[no-untyped-def]
+    """Azure OpenAI rate-limits callers it accepted: a wrong key is 401 even when throttled."""
+    import requests
+
+    emulator.admin("POST", "throttle", {"surface": "openai", "rate": 0.001, "burst": 1})
+    account = emulator.account("contoso-openai-eus")
+    url = f"{account['endpoint']}openai/deployments/gpt-4o-mini/chat/completions"
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+    keys = emulator.mgmt_client().accounts.list_keys("rg-ai-prod", "contoso-openai-eus")
+    params = {"api-version": "2024-10-21"}
+    ok = requests.post(
+        url,
+        params=params,
+        json=body,
+        headers={"api-key": keys.key1},
+        verify=emulator.ca_bundle,
+        timeout=10,
+    )
+    assert ok.status_code == 200
+    wrong = requests.post(
+        url,
+        params=params,
+        json=body,
+        headers={"api-key": "0" * 32},
+        verify=emulator.ca_bundle,
+        timeout=10,
+    )
+    assert wrong.status_code == 401
+    throttled = requests.post(
+        url,
+        params=params,
+        json=body,
+        headers={"api-key": keys.key1},
+        verify=emulator.ca_bundle,
+        timeout=10,
+    )
+    assert throttled.status_code == 429
+    assert throttled.headers["retry-after"] and throttled.headers["retry-after-ms"]

@@ -73,11 +73,15 @@ def mark_drop(request: Request) -> None:
         holder["drop"] = True
 
 
-def operation(op_id: str, surface: str, *, write: bool = False) -> Callable[[Handler], Handler]:
+def operation(
+    op_id: str, surface: str, *, write: bool = False, throttle_after_auth: bool = False
+) -> Callable[[Handler], Handler]:
     """Decorate a handler as the spec operation ``op_id`` on ``surface``.
 
     ``write`` declares that the operation is meant to change state (listKeys is a POST but is not
     a write); the log also records whether state actually changed (see ``Emulator.commit``).
+    ``throttle_after_auth``: the handler applies the surface's throttle itself, once the caller
+    is authenticated (Azure OpenAI rate-limits only callers whose key or token it accepted).
     """
 
     def decorate(fn: Handler) -> Handler:
@@ -97,7 +101,7 @@ def operation(op_id: str, surface: str, *, write: bool = False) -> Callable[[Han
                     "write": write,
                 }
             )
-            response = await _run(emu, request, fn, op_id, surface, entry)
+            response = await _run(emu, request, fn, op_id, surface, entry, throttle_after_auth)
             entry.status = response.status_code
             entry.changed = bool(request.state.changed)
             entry.principal = str(request.state.principal)
@@ -112,7 +116,13 @@ def operation(op_id: str, surface: str, *, write: bool = False) -> Callable[[Han
 
 
 async def _run(
-    emu: Any, request: Request, fn: Handler, op_id: str, surface: str, entry: Any
+    emu: Any,
+    request: Request,
+    fn: Handler,
+    op_id: str,
+    surface: str,
+    entry: Any,
+    throttle_after_auth: bool,
 ) -> Response:
     delay = emu.faults.delay_for(surface)
     if delay:
@@ -131,7 +141,7 @@ async def _run(
             if rule.retry_after is not None or rule.status == 429:
                 return error_response(throttled(surface, rule.retry_after or 1.0))
             return error_response(surface_error(surface, rule.status, rule.code, rule.message))
-    wait = emu.faults.throttle_wait(surface)
+    wait = 0.0 if throttle_after_auth else emu.faults.throttle_wait(surface)
     if wait > 0:
         entry.fault = "throttled"
         return error_response(throttled(surface, wait))

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError
-from keyops.emulator.core.operation import json_response, operation
+from keyops.emulator.core.operation import json_response, operation, throttled
 from keyops.emulator.services.arm.models import AccountView
 from keyops.emulator.services.monitor.models import ServedCall, minute_usage, record_call
 from keyops.emulator.services.openai import completion
@@ -115,6 +115,9 @@ async def _answer(request: Request, op: Operation, *, v1: bool) -> Response:
     request.state.principal = principal
     request.state.account = account
     request.state.target = account.id
+    wait = emu.faults.throttle_wait("openai")
+    if wait > 0:
+        raise throttled("openai", wait)
     body = await _json_body(request)
     name = body.get("model") if v1 else request.path_params["deployment"]
     if v1 and not isinstance(name, str):
@@ -148,25 +151,25 @@ async def _serve(request: Request, op: Operation, *, v1: bool) -> Response:
     return response
 
 
-@operation("ChatCompletions_Create", "openai")
+@operation("ChatCompletions_Create", "openai", throttle_after_auth=True)
 async def chat_completions(request: Request) -> Response:
     """``POST .../openai/deployments/{deployment}/chat/completions?api-version=...``."""
     return await _serve(request, CHAT, v1=False)
 
 
-@operation("Completions_Create", "openai")
+@operation("Completions_Create", "openai", throttle_after_auth=True)
 async def completions(request: Request) -> Response:
     """``POST .../openai/deployments/{deployment}/completions?api-version=...``."""
     return await _serve(request, COMPLETIONS, v1=False)
 
 
-@operation("ChatCompletions_Create", "openai")
+@operation("ChatCompletions_Create", "openai", throttle_after_auth=True)
 async def v1_chat_completions(request: Request) -> Response:
     """``POST .../openai/v1/chat/completions`` (deployment name in ``model``)."""
     return await _serve(request, CHAT, v1=True)
 
 
-@operation("Completions_Create", "openai")
+@operation("Completions_Create", "openai", throttle_after_auth=True)
 async def v1_completions(request: Request) -> Response:
     """``POST .../openai/v1/completions`` (deployment name in ``model``)."""
     return await _serve(request, COMPLETIONS, v1=True)
