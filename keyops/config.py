@@ -52,10 +52,19 @@ DEFAULT_VALIDITY = timedelta(days=90)
 DEFAULT_PROPAGATION_TIMEOUT = timedelta(seconds=120)
 
 #: Keys allowed in ``[defaults]`` and in each target.
-SETTING_KEYS = frozenset({
-    "vault_url", "secret_name", "deployment", "api_version", "rotate_after", "grace",
-    "validity", "propagation_timeout", "subscription",
-})
+SETTING_KEYS = frozenset(
+    {
+        "vault_url",
+        "secret_name",
+        "deployment",
+        "api_version",
+        "rotate_after",
+        "grace",
+        "validity",
+        "propagation_timeout",
+        "subscription",
+    }
+)
 #: Keys only a target may have.
 TARGET_KEYS = frozenset({"name", "resource_id", "resource_group", "account"})
 _DURATION_KEYS = ("rotate_after", "grace", "validity", "propagation_timeout")
@@ -164,7 +173,7 @@ def _setting(key: str, value: Any) -> Any:
     """Check and convert one setting value; ValueError says what is wrong."""
     if key in _DURATION_KEYS:
         if not isinstance(value, str):
-            raise ValueError(f"{key} must be a duration string such as \"30d\"")
+            raise ValueError(f'{key} must be a duration string such as "30d"')
         delta = parse_duration(value)
         if delta < timedelta(0) or (key != "grace" and delta == timedelta(0)):
             raise ValueError(f"{key} must be positive")
@@ -182,8 +191,14 @@ def _setting(key: str, value: Any) -> Any:
     return value.strip()
 
 
-def _settings(config: Config, table: Mapping[str, Any], base: Settings, lines: _Lines,
-              start: int, extra_keys: frozenset[str]) -> Settings:
+def _settings(
+    config: Config,
+    table: Mapping[str, Any],
+    base: Settings,
+    lines: _Lines,
+    start: int,
+    extra_keys: frozenset[str],
+) -> Settings:
     changes: dict[str, Any] = {}
     for key, value in table.items():
         line = lines.key(key, start)
@@ -208,16 +223,22 @@ def _target(config: Config, index: int, entry: Any, lines: _Lines) -> TargetSpec
     settings = _settings(config, entry, config.defaults, lines, start, TARGET_KEYS)
     name = entry.get("name")
     if not isinstance(name, str) or not _TARGET_NAME.match(name):
-        raise _error(config, lines.key("name", start),
-                     "each target needs a name (letters, digits, '.', '_', '-')")
+        raise _error(
+            config,
+            lines.key("name", start),
+            "each target needs a name (letters, digits, '.', '_', '-')",
+        )
     for key in ("resource_id", "resource_group", "account"):
         if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
             raise _error(config, lines.key(key, start), f"{key} must be a non-empty string")
     resource_id = entry.get("resource_id")
     if resource_id is not None:
         if "account" in entry or "resource_group" in entry:
-            raise _error(config, lines.key("resource_id", start),
-                         f"target {name!r}: give resource_id or resource_group/account, not both")
+            raise _error(
+                config,
+                lines.key("resource_id", start),
+                f"target {name!r}: give resource_id or resource_group/account, not both",
+            )
         try:
             ref = parse_account_id(resource_id)
         except ConfigError as exc:
@@ -225,10 +246,16 @@ def _target(config: Config, index: int, entry: Any, lines: _Lines) -> TargetSpec
         settings = replace(settings, subscription=ref.subscription_id)
         return TargetSpec(name, settings, start, resource_id=ref.id)
     if "account" not in entry or "resource_group" not in entry:
-        raise _error(config, start, f"target {name!r} needs resource_id, or resource_group and "
-                                    "account")
-    return TargetSpec(name, settings, start, resource_group=entry["resource_group"].strip(),
-                      account=entry["account"].strip())
+        raise _error(
+            config, start, f"target {name!r} needs resource_id, or resource_group and account"
+        )
+    return TargetSpec(
+        name,
+        settings,
+        start,
+        resource_group=entry["resource_group"].strip(),
+        account=entry["account"].strip(),
+    )
 
 
 def parse_config(text: str, path: Path | None = None) -> Config:
@@ -242,24 +269,28 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     for key in data:
         if key not in ("defaults", "targets"):
             line = lines.table(key) or lines.key(key)
-            raise _error(config, line, f"unknown key {key!r} (expected [defaults] and "
-                                       "[[targets]])")
+            raise _error(config, line, f"unknown key {key!r} (expected [defaults] and [[targets]])")
     defaults_table = data.get("defaults", {})
     if not isinstance(defaults_table, dict):
         raise _error(config, lines.key("defaults"), "defaults must be a table")
     start = lines.table("defaults")
-    config = replace(config, defaults=_settings(config, defaults_table, Settings(), lines,
-                                                start, frozenset()))
+    config = replace(
+        config, defaults=_settings(config, defaults_table, Settings(), lines, start, frozenset())
+    )
     entries = data.get("targets", [])
     if not isinstance(entries, list):
-        raise _error(config, lines.key("targets"), "targets must be an array of tables "
-                                                   "([[targets]])")
+        raise _error(
+            config, lines.key("targets"), "targets must be an array of tables ([[targets]])"
+        )
     targets = tuple(_target(config, i, entry, lines) for i, entry in enumerate(entries))
     seen: dict[str, int] = {}
     for spec in targets:
         if spec.name in seen:
-            raise _error(config, spec.line, f"duplicate target name {spec.name!r} (first at "
-                                            f"line {seen[spec.name]})")
+            raise _error(
+                config,
+                spec.line,
+                f"duplicate target name {spec.name!r} (first at line {seen[spec.name]})",
+            )
         seen[spec.name] = spec.line
     return replace(config, targets=targets)
 
@@ -289,12 +320,16 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return parse_config(text, chosen)
 
 
-def render_secret_name(template: str, *, account: str, resource_group: str,
-                       subscription: str, name: str) -> str:
+def render_secret_name(
+    template: str, *, account: str, resource_group: str, subscription: str, name: str
+) -> str:
     """Fill a ``secret_name`` template; the result must be a valid Key Vault secret name."""
-    rendered = template.format(account=account, resource_group=resource_group,
-                               subscription=subscription, name=name)
+    rendered = template.format(
+        account=account, resource_group=resource_group, subscription=subscription, name=name
+    )
     if not re.fullmatch(r"[0-9A-Za-z-]{1,127}", rendered):
-        raise ConfigError(f"secret name {rendered!r} (from template {template!r}) is not a valid "
-                          "Key Vault secret name (letters, digits and '-', at most 127)")
+        raise ConfigError(
+            f"secret name {rendered!r} (from template {template!r}) is not a valid "
+            "Key Vault secret name (letters, digits and '-', at most 127)"
+        )
     return rendered

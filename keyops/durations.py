@@ -38,12 +38,17 @@ def parse_duration(text: str) -> timedelta:
         parts = {k: float(v) for k, v in iso.groupdict().items() if v is not None}
         if parts:
             return timedelta(
-                weeks=parts.get("w", 0), days=parts.get("d", 0), hours=parts.get("h", 0),
-                minutes=parts.get("m", 0), seconds=parts.get("s", 0),
+                weeks=parts.get("w", 0),
+                days=parts.get("d", 0),
+                hours=parts.get("h", 0),
+                minutes=parts.get("m", 0),
+                seconds=parts.get("s", 0),
             )
     if re.match(r"^P\d[^T]*[YM]", raw.upper()):
-        raise DurationError(f"bad duration {text!r}: years and months have no fixed length; "
-                            "write days (e.g. P30D or 30d)")
+        raise DurationError(
+            f"bad duration {text!r}: years and months have no fixed length; "
+            "write days (e.g. P30D or 30d)"
+        )
     raise DurationError(
         f"bad duration {text!r} (expected e.g. 90m, 24h, 30d or ISO 8601 such as P30D, PT24H)"
     )

@@ -129,8 +129,11 @@ def _client_for(accounts: AccountsClient | ClientFor) -> ClientFor:
 
 def _target(name: str, account: Account, settings: Settings, line: int | None) -> Target:
     secret = render_secret_name(
-        settings.secret_name, account=account.name, resource_group=account.resource_group,
-        subscription=account.subscription_id, name=name,
+        settings.secret_name,
+        account=account.name,
+        resource_group=account.resource_group,
+        subscription=account.subscription_id,
+        name=name,
     )
     return Target(name=name, account=account, settings=settings, secret_name=secret, line=line)
 
@@ -144,8 +147,13 @@ def _with_vault(settings: Settings, selection: Selection) -> Settings:
     return settings
 
 
-def _lookup(config: Config, spec: TargetSpec, client_for: ClientFor,
-            cache: dict[tuple[str, str], list[Account]], subscription: str | None) -> Account:
+def _lookup(
+    config: Config,
+    spec: TargetSpec,
+    client_for: ClientFor,
+    cache: dict[tuple[str, str], list[Account]],
+    subscription: str | None,
+) -> Account:
     from keyops.azure.arm import parse_account_id
 
     sub = spec.settings.subscription or subscription
@@ -155,8 +163,10 @@ def _lookup(config: Config, spec: TargetSpec, client_for: ClientFor,
     else:
         group, name = spec.resource_group or "", spec.account or ""
     if not sub:
-        raise ConfigError(f"{config.where(spec.line)}: target {spec.name!r} has no subscription "
-                          "(set subscription, or pass --subscription / AZURE_SUBSCRIPTION_ID)")
+        raise ConfigError(
+            f"{config.where(spec.line)}: target {spec.name!r} has no subscription "
+            "(set subscription, or pass --subscription / AZURE_SUBSCRIPTION_ID)"
+        )
     key = (sub.lower(), group.lower())
     if key not in cache:
         try:
@@ -165,16 +175,21 @@ def _lookup(config: Config, spec: TargetSpec, client_for: ClientFor,
             cache[key] = []
     found = next((a for a in cache[key] if a.name.lower() == name.lower()), None)
     if found is None:
-        raise ConfigError(f"{config.where(spec.line)}: target {spec.name!r}: no account {name!r} "
-                          f"in resource group {group!r} of subscription {sub}")
+        raise ConfigError(
+            f"{config.where(spec.line)}: target {spec.name!r}: no account {name!r} "
+            f"in resource group {group!r} of subscription {sub}"
+        )
     if not found.is_openai:
-        raise ConfigError(f"{config.where(spec.line)}: target {spec.name!r}: account {name!r} is "
-                          f"of kind {found.kind}, not OpenAI or AIServices")
+        raise ConfigError(
+            f"{config.where(spec.line)}: target {spec.name!r}: account {name!r} is "
+            f"of kind {found.kind}, not OpenAI or AIServices"
+        )
     return found
 
 
-def _from_config(config: Config, selection: Selection, client_for: ClientFor,
-                 subscription: str | None) -> list[Target]:
+def _from_config(
+    config: Config, selection: Selection, client_for: ClientFor, subscription: str | None
+) -> list[Target]:
     cache: dict[tuple[str, str], list[Account]] = {}
     targets = []
     for spec in config.targets:
@@ -190,32 +205,45 @@ def _from_config(config: Config, selection: Selection, client_for: ClientFor,
             settings = _with_vault(spec.settings, selection)
             targets.append(_target(spec.name, account, settings, spec.line))
     if not targets:
-        raise InputError(f"no target in {config.where()} matches the selection "
-                         f"({_describe(selection)})")
+        raise InputError(
+            f"no target in {config.where()} matches the selection ({_describe(selection)})"
+        )
     return targets
 
 
 def _describe(selection: Selection) -> str:
-    parts = [f"--subscription {selection.subscription}" if selection.subscription else "",
-             f"--resource-group {selection.resource_group}" if selection.resource_group else "",
-             f"--account {selection.account}" if selection.account else "",
-             *(f"--tag {k}={v}" if v is not None else f"--tag {k}"
-               for k, v in (selection.tags or {}).items())]
+    parts = [
+        f"--subscription {selection.subscription}" if selection.subscription else "",
+        f"--resource-group {selection.resource_group}" if selection.resource_group else "",
+        f"--account {selection.account}" if selection.account else "",
+        *(
+            f"--tag {k}={v}" if v is not None else f"--tag {k}"
+            for k, v in (selection.tags or {}).items()
+        ),
+    ]
     return " ".join(p for p in parts if p) or "no filters"
 
 
-def _discover(config: Config, selection: Selection, client_for: ClientFor,
-              subscription: str | None) -> list[Target]:
+def _discover(
+    config: Config, selection: Selection, client_for: ClientFor, subscription: str | None
+) -> list[Target]:
     if not subscription:
-        raise InputError("no subscription to discover accounts in: pass --subscription or set "
-                         "AZURE_SUBSCRIPTION_ID (or list [[targets]] in keyops.toml)")
+        raise InputError(
+            "no subscription to discover accounts in: pass --subscription or set "
+            "AZURE_SUBSCRIPTION_ID (or list [[targets]] in keyops.toml)"
+        )
     accounts = client_for(subscription).list_accounts(selection.resource_group)
     chosen = [a for a in accounts if a.is_openai and selection.matches(a)]
     if selection.account and not chosen:
-        where = f"resource group {selection.resource_group}" if selection.resource_group else (
-            f"subscription {subscription}")
-        raise InputError(f"--account {selection.account}: no OpenAI or AIServices account of "
-                         f"that name in {where}")
+        where = (
+            f"resource group {selection.resource_group}"
+            if selection.resource_group
+            else (f"subscription {subscription}")
+        )
+        raise InputError(
+            f"--account {selection.account}: no OpenAI or AIServices account of "
+            f"that name in {where}"
+        )
     settings = _with_vault(config.defaults, selection)
     return [_target(a.name, a, settings, None) for a in chosen]
 
@@ -238,8 +266,12 @@ def resolve_targets(
     """
     selection = selection or Selection()
     client_for = _client_for(accounts)
-    subscription = (selection.subscription or config.defaults.subscription
-                    or default_subscription or os.environ.get("AZURE_SUBSCRIPTION_ID"))
+    subscription = (
+        selection.subscription
+        or config.defaults.subscription
+        or default_subscription
+        or os.environ.get("AZURE_SUBSCRIPTION_ID")
+    )
     if config.targets:
         return _from_config(config, selection, client_for, subscription)
     return _discover(config, selection, client_for, subscription)

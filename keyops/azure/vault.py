@@ -1,0 +1,208 @@
+"""Key Vault secrets: the latest version, its history, new versions and tag updates.
+
+Wraps ``azure-keyvault-secrets``. Values are :class:`~keyops.secret.SecretValue`; times are
+timezone-aware UTC datetimes; every SDK exception leaves as a :mod:`keyops.errors` type naming
+the vault, the secret and the operation. The SDK is imported when a client is first used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from keyops.azure.errors import azure_errors
+from keyops.azure.pacing import RetryAfterGate, RetrySettings, client_kwargs
+from keyops.errors import ConfigError, NotFoundError
+from keyops.secret import SecretValue
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from keyops.cloud import AzureEnvironment
+
+
+@dataclass(frozen=True)
+class SecretVersion:
+    """One version of a secret: its attributes, tags and (when read with it) its value."""
+
+    name: str
+    version: str
+    value: SecretValue | None
+    enabled: bool
+    created: datetime | None
+    updated: datetime | None
+    not_before: datetime | None
+    expires_on: datetime | None
+    content_type: str | None
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    id: str | None = None
+
+    def is_live(self, now: datetime) -> bool:
+        """Enabled and inside its ``nbf``/``exp`` window at ``now``."""
+        if not self.enabled:
+            return False
+        if self.not_before is not None and now < self.not_before:
+            return False
+        return self.expires_on is None or now < self.expires_on
+
+
+def _version_from(props: Any, value: str | None) -> SecretVersion:
+    return SecretVersion(
+        name=props.name,
+        version=props.version or "",
+        value=None if value is None else SecretValue(value),
+        enabled=bool(props.enabled) if props.enabled is not None else True,
+        created=props.created_on,
+        updated=props.updated_on,
+        not_before=props.not_before,
+        expires_on=props.expires_on,
+        content_type=props.content_type,
+        tags=dict(props.tags or {}),
+        id=props.id,
+    )
+
+
+def vault_name(vault_url: str) -> str:
+    """A short name for messages: ``kv-prod`` for ``https://kv-prod.vault.azure.net``, the last
+    path segment for a path-style URL, else ``host:port`` (an emulator vault on its own port)."""
+    parts = urlsplit(vault_url)
+    path = parts.path.strip("/")
+    if path:
+        return path.split("/")[-1]
+    host = parts.hostname or vault_url
+    if ipaddress_like(host) or "." not in host:
+        return parts.netloc or host
+    return host.split(".")[0]
+
+
+def ipaddress_like(host: str) -> bool:
+    """Whether ``host`` is an IP address literal (IPv4 or IPv6)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class VaultClient:
+    """Secrets of one vault.
+
+    Against the emulator the SDK's check that the challenge's resource matches the vault's
+    host is turned off (the emulator's host is not ``*.vault.azure.net``); never elsewhere.
+    """
+
+    def __init__(
+        self,
+        env: AzureEnvironment,
+        credential: TokenCredential,
+        vault_url: str,
+        *,
+        gate: RetryAfterGate | None = None,
+        retry: RetrySettings | None = None,
+    ) -> None:
+        if not vault_url.startswith("https://"):
+            raise ConfigError(f"vault URL {vault_url!r} must start with https://")
+        self.env = env
+        self.vault_url = vault_url.rstrip("/")
+        self.name = vault_name(self.vault_url)
+        self._credential = credential
+        self._gate = gate
+        self._retry = retry
+        self._client: Any = None
+
+    @property
+    def sdk(self) -> Any:
+        """The underlying ``SecretClient`` (made on first use)."""
+        if self._client is None:
+            from azure.keyvault.secrets import SecretClient
+
+            kwargs = client_kwargs(self.env.verify, self._gate, self._retry)
+            if self.env.is_emulator:
+                kwargs["verify_challenge_resource"] = False
+            self._client = SecretClient(self.vault_url, self._credential, **kwargs)
+        return self._client
+
+    def _where(self, name: str) -> str:
+        return f"secret {name} in vault {self.name}"
+
+    def get_latest(self, name: str) -> SecretVersion | None:
+        """The latest version with its value, or None when the secret does not exist."""
+        try:
+            with azure_errors("get secret", self._where(name)):
+                secret = self.sdk.get_secret(name)
+        except NotFoundError:
+            return None
+        return _version_from(secret.properties, secret.value)
+
+    def get_version(self, name: str, version: str) -> SecretVersion:
+        """One version with its value (NotFoundError if it does not exist)."""
+        with azure_errors(f"get secret version {version}", self._where(name)):
+            secret = self.sdk.get_secret(name, version)
+        return _version_from(secret.properties, secret.value)
+
+    def list_versions(self, name: str) -> list[SecretVersion]:
+        """Every version's attributes and tags (no values), oldest first; [] if none."""
+        try:
+            with azure_errors("list secret versions", self._where(name)):
+                found = [
+                    _version_from(p, None)
+                    for p in self.sdk.list_properties_of_secret_versions(name)
+                ]
+        except NotFoundError:
+            return []
+        return sorted(found, key=lambda v: (v.created.timestamp() if v.created else 0.0, v.version))
+
+    def set_secret(
+        self,
+        name: str,
+        value: SecretValue,
+        *,
+        content_type: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        expires_on: datetime | None = None,
+        not_before: datetime | None = None,
+    ) -> SecretVersion:
+        """Write a new version (it becomes the latest); returns it without its value."""
+        with azure_errors("set secret", self._where(name)):
+            secret = self.sdk.set_secret(
+                name,
+                value.reveal(),
+                content_type=content_type,
+                tags=dict(tags or {}),
+                expires_on=expires_on,
+                not_before=not_before,
+            )
+        return _version_from(secret.properties, None)
+
+    def update_tags(
+        self,
+        name: str,
+        version: str,
+        tags: Mapping[str, str],
+        *,
+        enabled: bool | None = None,
+    ) -> SecretVersion:
+        """Replace one version's tags (and optionally enable/disable it); no new version."""
+        with azure_errors(f"update secret version {version}", self._where(name)):
+            props = self.sdk.update_secret_properties(
+                name,
+                version,
+                tags=dict(tags),
+                enabled=enabled,
+            )
+        return _version_from(props, None)
+
+    def set_enabled(self, name: str, version: str, enabled: bool) -> SecretVersion:
+        """Enable or disable one version, leaving its tags as they are."""
+        with azure_errors(f"update secret version {version}", self._where(name)):
+            props = self.sdk.update_secret_properties(name, version, enabled=enabled)
+        return _version_from(props, None)
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        if self._client is not None:
+            self._client.close()

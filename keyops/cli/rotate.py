@@ -1,0 +1,284 @@
+"""``keyops rotate``: rotate account keys into Key Vault, staged and resumable.
+
+Thin shell over :mod:`keyops.rotate`: parse options, resolve targets, run the fleet, render.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import IO, Any
+
+import click
+
+from keyops.cli.context import AppContext, output_option, pass_app
+from keyops.errors import InputError
+from keyops.render import diag, print_json, print_table
+
+_HELP_EPILOG = """\b
+Exit statuses: 0 every account rotated, adopted, skipped as fresh, or planned (dry run);
+6 some refused by a guard (grace period, lease held, secret matching neither key) and none
+failed; 1 some failed; 2 usage error; 3 configuration error; 4 authentication or
+authorization error (every account failed on it); 5 Azure unreachable or service error.
+"""
+
+
+class DurationType(click.ParamType[timedelta]):
+    """``90m``, ``24h``, ``30d`` or ISO 8601 (``P30D``, ``PT24H``)."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        from keyops.durations import DurationError, parse_duration
+
+        try:
+            return parse_duration(str(value))
+        except DurationError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = DurationType()
+
+
+@click.command("rotate", epilog=_HELP_EPILOG)
+@click.option(
+    "--subscription",
+    envvar=["KEYOPS_SUBSCRIPTION", "AZURE_SUBSCRIPTION_ID"],
+    help="Subscription to discover accounts in, or to select targets by "
+    "(env KEYOPS_SUBSCRIPTION, AZURE_SUBSCRIPTION_ID).",
+)
+@click.option(
+    "--resource-group",
+    "-g",
+    envvar="KEYOPS_RESOURCE_GROUP",
+    help="Only accounts in this resource group.",
+)
+@click.option("--account", envvar="KEYOPS_ACCOUNT", help="Only the account of this name.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    envvar="KEYOPS_TAG",
+    metavar="KEY[=VALUE]",
+    help="Only accounts with this ARM tag (repeatable; all must match).",
+)
+@click.option(
+    "--vault-url",
+    envvar="KEYOPS_VAULT_URL",
+    help="Key Vault holding the keys (overrides keyops.toml).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    envvar="KEYOPS_DRY_RUN",
+    help="Say what would happen and why; make no write call.",
+)
+@click.option(
+    "--if-older-than",
+    type=DURATION,
+    envvar="KEYOPS_IF_OLDER_THAN",
+    help="Skip accounts whose latest secret version is younger (e.g. 30d).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    envvar="KEYOPS_FORCE",
+    help="Rotate even inside the grace period or before --if-older-than.",
+)
+@click.option(
+    "--revoke-previous",
+    is_flag=True,
+    envvar="KEYOPS_REVOKE_PREVIOUS",
+    help="After storing, also regenerate the previously active key (a leak). "
+    "Needs --confirm-revoke; add --force if the secret is younger than the grace period.",
+)
+@click.option(
+    "--confirm-revoke",
+    is_flag=True,
+    envvar="KEYOPS_CONFIRM_REVOKE",
+    help="Confirm --revoke-previous: consumers still holding that key break now.",
+)
+@click.option(
+    "--propagation-timeout",
+    type=DURATION,
+    envvar="KEYOPS_PROPAGATION_TIMEOUT",
+    help="How long the new key's test retries while Azure propagates it "
+    "[default: 120s or keyops.toml].",
+)
+@click.option(
+    "--lease-ttl",
+    type=DURATION,
+    envvar="KEYOPS_LEASE_TTL",
+    default="15m",
+    show_default=True,
+    help="How long a crashed run's lease blocks other runs.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    envvar="KEYOPS_CONCURRENCY",
+    help="Accounts rotated at once.",
+)
+@click.option(
+    "--shard",
+    envvar="KEYOPS_SHARD",
+    metavar="I/N",
+    help="Only shard I of N of the fleet (for pipeline matrices).",
+)
+@click.option(
+    "--event",
+    type=click.File("r"),
+    envvar="KEYOPS_EVENT",
+    metavar="FILE|-",
+    help="Rotate the secret a Key Vault SecretNearExpiry event names "
+    "(Event Grid or CloudEvents JSON).",
+)
+@pass_app
+def rotate(app: AppContext, /, output: str | None, **opts: Any) -> None:
+    """Rotate account keys into Key Vault: regenerate the unused slot, test it, store it.
+
+    Targets come from keyops.toml ([[targets]]) and/or discovery (--subscription,
+    --resource-group, --account, --tag). Keys are never taken from the command line.
+    """
+    from keyops.rotate import exit_status
+
+    if not app.debug:
+        # azure-identity logs each failed credential at WARNING; the error itself already says
+        # what failed, in one line.
+        logging.getLogger("azure.identity").setLevel(logging.ERROR)
+    if opts["revoke_previous"] and not opts["confirm_revoke"]:
+        raise InputError(
+            "--revoke-previous breaks every consumer still holding the previous "
+            "key; add --confirm-revoke to proceed"
+        )
+    records = _run(app, opts)
+    _render(records, output or app.output, opts["dry_run"])
+    click.get_current_context().exit(int(exit_status(records)))
+
+
+def _targets(app: AppContext, opts: dict[str, Any], services: Any) -> list[Any]:
+    from keyops.config import load_config
+    from keyops.rotate import parse_shard, select_shard
+    from keyops.rotate.events import parse_events, targets_for_events
+    from keyops.targets import Selection, parse_tag_filters, resolve_targets
+
+    config = load_config(app.config)
+    env = services.env
+    default_sub = env.emulator.subscription_id if env.emulator is not None else None
+    event: IO[str] | None = opts["event"]
+    if event is not None:
+        targets = targets_for_events(
+            parse_events(event.read()), config, services, default_subscription=default_sub
+        )
+    else:
+        selection = Selection(
+            subscription=opts["subscription"],
+            resource_group=opts["resource_group"],
+            account=opts["account"],
+            tags=parse_tag_filters(opts["tags"]),
+            vault_url=opts["vault_url"],
+        )
+        targets = resolve_targets(
+            config, services.accounts, selection, default_subscription=default_sub
+        )
+    shard = parse_shard(opts["shard"]) if opts["shard"] else None
+    return select_shard(targets, shard)
+
+
+def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
+    from keyops.azure.identity import build_credential
+    from keyops.rotate import RotationOptions, RotationServices, rotate_fleet
+
+    env = app.env
+    credential = build_credential(env)
+    services = RotationServices(env, credential)
+    try:
+        targets = _targets(app, opts, services)
+        if not targets:
+            diag("no account to rotate (nothing matched)")
+            return []
+        options = RotationOptions(
+            dry_run=opts["dry_run"],
+            force=opts["force"],
+            if_older_than=opts["if_older_than"],
+            revoke_previous=opts["revoke_previous"],
+            propagation_timeout=opts["propagation_timeout"],
+            lease_ttl=opts["lease_ttl"],
+        )
+        with _Progress(len(targets)) as advance:
+            return rotate_fleet(
+                targets, services, options, concurrency=opts["concurrency"], progress=advance
+            )
+    finally:
+        services.close()
+        close = getattr(credential, "close", None)
+        if callable(close):
+            close()
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, total: int) -> None:
+        import sys
+
+        self.total = total
+        self.bar: Any = None
+        if sys.stderr.isatty() and total > 1:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return None
+        self.bar.start()
+        task = self.bar.add_task("rotating", total=self.total)
+        return lambda record: self.bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _render(records: list[Any], output: str, dry_run: bool) -> None:
+    from keyops.rotate import Action
+
+    for record in records:
+        for warning in record.warnings:
+            diag(f"warning: {warning}")
+        if record.action is Action.FAILED:
+            diag(f"error: {record.account}: {record.reason}")
+        elif record.action is Action.REFUSED:
+            diag(f"refused: {record.account}: {record.reason}")
+    if output == "json":
+        print_json([r.to_dict() for r in records])
+        return
+    rows = [
+        (
+            r.account,
+            (r.planned and f"would {r.planned}") or r.action.value,
+            r.slot or "",
+            r.secret_version or "",
+            r.fingerprint or "",
+            r.reason,
+            f"{sum(r.timings.values()):.1f}s",
+        )
+        for r in records
+    ]
+    title = "keyops rotate (dry run: nothing changed)" if dry_run else "keyops rotate"
+    print_table(
+        ["account", "action", "slot", "new version", "fingerprint", "reason", "time"],
+        rows,
+        title=title,
+    )
+
+
+rotate.params.append(output_option("table", "json"))

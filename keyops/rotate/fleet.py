@@ -1,0 +1,89 @@
+"""Many accounts at once: bounded concurrency, isolation, and deterministic sharding.
+
+Accounts run on a small thread pool; one account's failure is its own record and never stops
+the others. ``--shard I/N`` keeps the accounts whose resource-id hash falls in shard I, so the
+jobs of a pipeline matrix split a fleet without talking to each other, and an account stays in
+its shard when others are added or removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from keyops.errors import ConfigError, InputError
+from keyops.rotate.protocol import RotationOptions, rotate_account
+
+if TYPE_CHECKING:
+    from keyops.rotate.records import RotationRecord
+    from keyops.rotate.services import RotationServices
+    from keyops.targets import Target
+
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` (1-based, I ≤ N) -> ``(I, N)``; anything else is an InputError."""
+    index, sep, total = text.partition("/")
+    try:
+        i, n = int(index), int(total)
+    except ValueError:
+        i, n = 0, 0
+    if not sep or n < 1 or not 1 <= i <= n:
+        raise InputError(f"bad --shard {text!r} (expected I/N with 1 <= I <= N, e.g. 2/4)")
+    return i, n
+
+
+def shard_of(resource_id: str, total: int) -> int:
+    """The 1-based shard an account belongs to among ``total``."""
+    digest = hashlib.sha256(resource_id.lower().encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % total + 1
+
+
+def select_shard(targets: Sequence[Target], shard: tuple[int, int] | None) -> list[Target]:
+    """The targets of shard ``(I, N)`` (all of them when ``shard`` is None), order kept."""
+    if shard is None:
+        return list(targets)
+    index, total = shard
+    return [t for t in targets if shard_of(t.resource_id, total) == index]
+
+
+def rotate_fleet(
+    targets: Sequence[Target],
+    services: RotationServices,
+    options: RotationOptions | None = None,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Callable[[RotationRecord], None] | None = None,
+) -> list[RotationRecord]:
+    """Rotate every target (at most ``concurrency`` at a time); records in target order.
+
+    ``progress`` is called from worker threads as each account finishes. A target without a
+    vault URL is a configuration error for the whole run (ConfigError), raised before any call.
+    """
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InputError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+    missing = [t.name for t in targets if not t.vault_url]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise ConfigError(
+            f"no vault_url for {shown} (set vault_url in keyops.toml [defaults] or "
+            "a target, or pass --vault-url)"
+        )
+    options = options or RotationOptions()
+
+    def one(target: Target) -> RotationRecord:
+        record = rotate_account(target, services, options)
+        if progress is not None:
+            progress(record)
+        return record
+
+    if concurrency == 1 or len(targets) <= 1:
+        return [one(t) for t in targets]
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keyops-rotate") as pool:
+        return list(pool.map(one, targets))

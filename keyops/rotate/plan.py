@@ -1,0 +1,178 @@
+"""The rotation decision for one account: plain logic over what the read step saw.
+
+:func:`decide` looks at the latest secret version, both account keys and the policy, and says
+what to do and why. It is the same for a dry run and a real run (the real run decides again
+once it holds the account's lease), and it never calls Azure.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from keyops.azure.arm import KeySlot, other_slot
+from keyops.durations import format_duration
+from keyops.rotate.tags import CREDENTIAL_TAG, REVOKE_PENDING, REVOKE_TAG
+
+if TYPE_CHECKING:
+    from keyops.azure.arm import Account, AccountKeys
+    from keyops.azure.vault import SecretVersion
+    from keyops.secret import SecretValue
+
+
+class Step(str, enum.Enum):
+    """What the protocol will do for an account."""
+
+    ADOPT = "adopt"
+    ROTATE = "rotate"
+    REVOKE = "revoke"
+    SKIP = "skip"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """What the read step found (values held as SecretValue, never printed)."""
+
+    account: Account
+    latest: SecretVersion | None
+    keys: AccountKeys | None
+    #: For a latest version tagged with an unfinished revoke: the value it superseded.
+    superseded_value: SecretValue | None = None
+
+    @property
+    def active_slot(self) -> KeySlot | None:
+        """The slot whose key the latest secret version holds, by value (tags are hints)."""
+        if self.latest is None or self.latest.value is None or self.keys is None:
+            return None
+        return self.keys.slot_of(self.latest.value)
+
+    def age(self, now: datetime) -> timedelta | None:
+        """How old the latest version is at ``now``."""
+        if self.latest is None or self.latest.created is None:
+            return None
+        return max(timedelta(0), now - self.latest.created)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules one account is rotated under."""
+
+    rotate_after: timedelta | None
+    grace: timedelta
+    force: bool = False
+    revoke_previous: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do, on which slot, and why (``code`` is stable for machines)."""
+
+    step: Step
+    code: str
+    reason: str
+    #: ADOPT: the slot stored; ROTATE: the slot regenerated; REVOKE: the slot regenerated.
+    slot: KeySlot | None = None
+    #: The slot the latest version holds now.
+    active: KeySlot | None = None
+
+
+def _tag_note(state: AccountState, active: KeySlot) -> str:
+    tagged = state.latest.tags.get(CREDENTIAL_TAG) if state.latest else None
+    if tagged and tagged.lower() != active.lower():
+        return f" (its {CREDENTIAL_TAG} tag says {tagged}; the value says {active})"
+    return ""
+
+
+def _pending_revoke(state: AccountState, active: KeySlot, policy: Policy) -> Decision | None:
+    latest = state.latest
+    if not policy.revoke_previous or latest is None or state.keys is None:
+        return None
+    if latest.tags.get(REVOKE_TAG) != REVOKE_PENDING or state.superseded_value is None:
+        return None
+    previous = other_slot(active)
+    if state.keys.slot(previous) != state.superseded_value:
+        return None
+    return Decision(
+        Step.REVOKE,
+        "revoke-pending",
+        f"finishing the revoke of {previous} requested when version {latest.version} was stored",
+        slot=previous,
+        active=active,
+    )
+
+
+def _age_rules(
+    state: AccountState, active: KeySlot, policy: Policy, now: datetime
+) -> Decision | None:
+    """The skip (fresh) or refusal (grace) the version's age calls for, ignoring --force."""
+    age = state.age(now)
+    if age is None:
+        return None
+    shown = format_duration(age)
+    if policy.rotate_after is not None and age < policy.rotate_after:
+        return Decision(
+            Step.SKIP,
+            "fresh",
+            f"latest version is {shown} old (rotate after {format_duration(policy.rotate_after)})",
+            active=active,
+        )
+    if age < policy.grace:
+        left = format_duration(policy.grace - age)
+        return Decision(
+            Step.REFUSE,
+            "grace",
+            f"latest version is only {shown} old (grace "
+            f"{format_duration(policy.grace)}): rotating now would regenerate "
+            f"{other_slot(active)}, which consumers that fetched the secret earlier "
+            f"may hold for another {left}; use --force to rotate anyway",
+            active=active,
+        )
+    return None
+
+
+def decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
+    """The decision for one account at ``now``."""
+    account = state.account
+    if account.disable_local_auth:
+        return Decision(
+            Step.SKIP,
+            "local-auth-disabled",
+            "key authentication is disabled on this account (disableLocalAuth); "
+            "its keys are not used",
+        )
+    if state.latest is None:
+        return Decision(
+            Step.ADOPT,
+            "no-secret",
+            "no secret yet: storing the current Key1 (nothing regenerated)",
+            slot="Key1",
+        )
+    active = state.active_slot
+    if active is None:
+        fingerprint = state.latest.value.fingerprint if state.latest.value else "no value"
+        return Decision(
+            Step.REFUSE,
+            "mismatch",
+            f"latest version {state.latest.version} ({fingerprint}) matches neither "
+            "account key: consumers reading it are already broken; nothing changed",
+        )
+    pending = _pending_revoke(state, active, policy)
+    if pending is not None:
+        return pending
+    held = _age_rules(state, active, policy, now)
+    if held is not None and not policy.force:
+        return held
+    age = state.age(now)
+    why = "forced" if held is not None else "due"
+    detail = f"latest version is {format_duration(age)} old" if age is not None else "age unknown"
+    return Decision(
+        Step.ROTATE,
+        why,
+        f"{detail}; the secret holds {active}{_tag_note(state, active)}, "
+        f"regenerating {other_slot(active)}",
+        slot=other_slot(active),
+        active=active,
+    )

@@ -1,0 +1,234 @@
+"""The steps of one account's rotation, each checking state before it acts.
+
+:class:`AccountRun` is what a step works with (the target, the clients, the options and the
+record being filled in); :mod:`keyops.rotate.protocol` runs the steps in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from keyops.azure.arm import KeySlot, other_slot
+from keyops.durations import format_duration
+from keyops.errors import ConfigError, KeyopsError
+from keyops.rotate import tags as T
+from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease, default_holder
+from keyops.rotate.plan import AccountState, Policy
+from keyops.targets import pick_deployment
+
+if TYPE_CHECKING:
+    from keyops.azure.arm import AccountKeys, AccountsClient, Deployment
+    from keyops.azure.vault import SecretVersion, VaultClient
+    from keyops.rotate.records import RotationRecord
+    from keyops.rotate.services import RotationServices
+    from keyops.secret import SecretValue
+    from keyops.targets import Target
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class RotationOptions:
+    """How a run behaves (the CLI's flags); the same for every account of the run."""
+
+    dry_run: bool = False
+    #: Rotate even when the latest version is fresh or inside the grace period.
+    force: bool = False
+    #: Overrides each target's ``rotate_after``.
+    if_older_than: timedelta | None = None
+    #: After storing, also regenerate the previously active slot (a leaked key).
+    revoke_previous: bool = False
+    #: Overrides each target's ``propagation_timeout``.
+    propagation_timeout: timedelta | None = None
+    lease_ttl: timedelta = DEFAULT_LEASE_TTL
+    holder: str = field(default_factory=default_holder)
+    clock: Callable[[], datetime] = utcnow
+
+
+class ConflictError(KeyopsError):
+    """State changed under the rotation in a way the protocol did not expect."""
+
+
+class KeyTestFailedError(KeyopsError):
+    """The new key did not work on the data plane; Key Vault was not touched."""
+
+
+@dataclass
+class AccountRun:
+    """Everything one account's rotation works with."""
+
+    target: Target
+    services: RotationServices
+    options: RotationOptions
+    record: RotationRecord
+    arm: AccountsClient
+    vault: VaultClient
+    lease: Lease | None = None
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            rotate_after=self.options.if_older_than or self.target.rotate_after,
+            grace=self.target.grace,
+            force=self.options.force,
+            revoke_previous=self.options.revoke_previous,
+        )
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            self.record.timings[name] = self.record.timings.get(name, 0.0) + spent
+
+
+def read_state(run: AccountRun) -> AccountState:
+    """Read the latest secret version and both keys (Key Vault first: no write before this)."""
+    account = run.target.account
+    if account.disable_local_auth:
+        return AccountState(account, None, None)
+    latest = run.vault.get_latest(run.target.secret_name)
+    keys = run.arm.list_keys(account.id)
+    superseded = None
+    if (
+        run.options.revoke_previous
+        and latest is not None
+        and latest.tags.get(T.REVOKE_TAG) == T.REVOKE_PENDING
+        and latest.tags.get(T.SUPERSEDES_TAG)
+    ):
+        try:
+            superseded = run.vault.get_version(
+                run.target.secret_name, latest.tags[T.SUPERSEDES_TAG]
+            ).value
+        except KeyopsError as exc:
+            log.warning("%s: cannot read superseded version: %s", account.name, exc)
+    return AccountState(account, latest, keys, superseded)
+
+
+def reread_state(run: AccountRun, before: AccountState) -> AccountState:
+    """The state under the lease: the keys are read again only if the secret moved on.
+
+    A rival that stored a new version in between shows as a new latest version; keys a rival
+    regenerated without storing are in the inactive slot, which this run regenerates anyway
+    (and :func:`regenerate` checks the active slot). This saves an ARM call per account.
+    """
+    latest = run.vault.get_latest(run.target.secret_name)
+    same = (latest is None and before.latest is None) or (
+        latest is not None and before.latest is not None and latest.version == before.latest.version
+    )
+    if same and before.superseded_value is None:
+        return AccountState(before.account, latest, before.keys)
+    return read_state(run)
+
+
+def resolve_deployment(run: AccountRun) -> Deployment:
+    """The deployment the test step calls; checked before anything is regenerated."""
+    wanted = run.target.deployment
+    deployments = run.arm.list_deployments(run.target.resource_id)
+    chosen = pick_deployment(deployments, wanted)
+    if chosen is None:
+        names = ", ".join(d.name for d in deployments) or "none"
+        what = f"deployment {wanted!r}" if wanted else "a chat deployment"
+        raise ConfigError(
+            f"account {run.target.account.name}: no {what} to test the new key "
+            f"with (deployments: {names}); nothing changed"
+        )
+    run.record.deployment = chosen.name
+    return chosen
+
+
+def regenerate(run: AccountRun, keys: AccountKeys, slot: KeySlot) -> AccountKeys:
+    """Regenerate ``slot`` and check that the other slot did not change."""
+    keep = other_slot(slot)
+    after = run.arm.regenerate_key(run.target.resource_id, slot)
+    run.record.regenerated.append(slot)
+    if after.slot(keep) != keys.slot(keep):
+        raise ConflictError(
+            f"account {run.target.account.name}: {keep} changed while {slot} was regenerated "
+            f"(now {after.slot(keep).fingerprint}); another actor is regenerating keys"
+        )
+    if after.slot(slot) == keys.slot(slot):
+        raise ConflictError(
+            f"account {run.target.account.name}: regenerating {slot} returned the old key"
+        )
+    return after
+
+
+def prove_key(run: AccountRun, deployment: Deployment, key: SecretValue) -> None:
+    """Prove the new key on the data plane (retrying through the propagation delay)."""
+    timeout = run.options.propagation_timeout or run.target.settings.propagation_timeout
+    result = run.services.tester(
+        run.target.account, deployment, key, api_version=run.target.api_version, timeout=timeout
+    )
+    if not result.ok:
+        raise KeyTestFailedError(
+            f"account {run.target.account.name}: the new key failed its test on deployment "
+            f"{deployment.name}: {result.detail}; Key Vault untouched"
+        )
+
+
+def store(
+    run: AccountRun, key: SecretValue, slot: KeySlot, supersedes: SecretVersion | None, action: str
+) -> SecretVersion:
+    """Write the key as a new secret version with its tags and expiry."""
+    now = run.options.clock()
+    validity = run.target.validity
+    tags = T.version_tags(
+        slot=slot,
+        account_id=run.target.resource_id,
+        endpoint=run.target.account.endpoint,
+        rotated_at=now,
+        supersedes=supersedes.version if supersedes else None,
+        validity=validity,
+        action=action,
+        revoke_pending=run.options.revoke_previous and supersedes is not None,
+    )
+    version = run.vault.set_secret(
+        run.target.secret_name,
+        key,
+        content_type=T.CONTENT_TYPE,
+        tags=tags,
+        expires_on=now + validity if validity else None,
+    )
+    run.record.secret_version = version.version
+    run.record.supersedes = supersedes.version if supersedes else None
+    run.record.fingerprint = key.fingerprint
+    return version
+
+
+def confirm(run: AccountRun, key: SecretValue, version: SecretVersion) -> None:
+    """Read the latest version back and compare fingerprints."""
+    latest = run.vault.get_latest(run.target.secret_name)
+    if latest is None or latest.value is None or latest.value.digest != key.digest:
+        found = latest.value.fingerprint if latest and latest.value else "nothing"
+        raise ConflictError(
+            f"secret {run.target.secret_name}: latest version holds {found}, not the version "
+            f"{version.version} ({key.fingerprint}) just stored; another writer?"
+        )
+
+
+def revoke(run: AccountRun, state: AccountState, slot: KeySlot, latest: SecretVersion) -> None:
+    """Regenerate the previously active slot and mark the revoke done on the latest version."""
+    assert state.keys is not None
+    now = run.options.clock()
+    regenerate(run, state.keys, slot)
+    age = format_duration(now - latest.created) if latest.created else "an unknown time"
+    run.record.warnings.append(
+        f"account {run.target.account.name}: revoked {slot}: every consumer still holding it "
+        f"breaks now (it was superseded {age} ago)"
+    )
+    tags = {**latest.tags, T.REVOKE_TAG: T.REVOKE_DONE}
+    run.vault.update_tags(run.target.secret_name, latest.version, tags)

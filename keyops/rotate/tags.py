@@ -1,0 +1,52 @@
+"""The tags keyops writes on a secret version, and the content type.
+
+``CredentialId`` (the slot) and ``ProviderAddress`` (the account's resource id) follow Azure's
+dual-credential rotation sample, so tools written for it read keyops' secrets too. Tags are
+hints for people and tools; the rotation decides by comparing values, never by tags.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+CONTENT_TYPE = "text/plain"
+CREDENTIAL_TAG = "CredentialId"
+PROVIDER_TAG = "ProviderAddress"
+ENDPOINT_TAG = "Endpoint"
+ROTATED_AT_TAG = "RotatedAt"
+SUPERSEDES_TAG = "Supersedes"
+VALIDITY_TAG = "ValidityPeriodDays"
+MANAGED_BY_TAG = "ManagedBy"
+ACTION_TAG = "KeyopsAction"
+#: ``pending`` while a ``--revoke-previous`` of the superseded slot is not done yet.
+REVOKE_TAG = "RevokePrevious"
+REVOKE_PENDING = "pending"
+REVOKE_DONE = "done"
+
+
+def version_tags(
+    *,
+    slot: str,
+    account_id: str,
+    endpoint: str,
+    rotated_at: datetime,
+    supersedes: str | None,
+    validity: timedelta | None,
+    action: str,
+    revoke_pending: bool = False,
+) -> dict[str, str]:
+    """Tags for a new secret version (all values well under Key Vault's 512 characters)."""
+    tags = {
+        CREDENTIAL_TAG: slot,
+        PROVIDER_TAG: account_id,
+        ENDPOINT_TAG: endpoint,
+        ROTATED_AT_TAG: rotated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        SUPERSEDES_TAG: supersedes or "",
+        MANAGED_BY_TAG: "keyops",
+        ACTION_TAG: action,
+    }
+    if validity is not None:
+        tags[VALIDITY_TAG] = str(max(1, round(validity.total_seconds() / 86400)))
+    if revoke_pending:
+        tags[REVOKE_TAG] = REVOKE_PENDING
+    return tags

@@ -1,0 +1,171 @@
+"""``keyops rotate`` end to end: output, exit statuses, one clear line on stderr, no writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from keyops.cli.main import cli
+from tests.rotate.conftest import Rig, cli_env
+from tests.support.emulator import EmulatorHandle
+
+WEU = "contoso-aiservices-weu"
+SPECS = Path("/work/shared/azure-specs/eventgrid/2018-01-01/examples")
+
+
+def invoke(
+    emu: EmulatorHandle, *args: str, principal: str = "keyops-rotator", **env: str
+) -> Result:
+    """Run the CLI in-process as ``principal`` (environment service principal)."""
+    full_env: dict[str, Any] = {k: None for k in ("KEYOPS_CONFIG", "AZURE_SUBSCRIPTION_ID")}
+    full_env.update(cli_env(emu, principal, **env))
+    return CliRunner().invoke(cli, list(args), env=full_env, catch_exceptions=False)
+
+
+def one_line(result: Result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_dry_run_json_and_zero_writes(rig: Rig) -> None:
+    seq = rig.emu.last_seq
+    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--dry-run", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    records = json.loads(result.stdout)
+    plans = {r["account"]: r["planned"] for r in records}
+    assert plans[WEU] == "rotate Key2" and plans["contoso-openai-eus"] == "adopt Key1"
+    assert all(r["schema"] == "keyops.rotation/v1" and r["dry_run"] for r in records)
+    assert rig.writes_since(seq) == []
+
+
+def test_rotate_prints_a_table_and_exits_0(rig: Rig) -> None:
+    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", WEU)
+    assert result.exit_code == 0, result.stderr
+    assert "rotated" in result.stdout and "sha256:" in result.stdout
+    key = rig.keys(rig.target(WEU)).key2.reveal()
+    assert key not in result.stdout and key not in result.stderr
+
+
+def test_grace_refusal_exits_6(rig: Rig) -> None:
+    rig.backdate(f"{WEU}-api-key", "-1h")
+    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", WEU)
+    assert result.exit_code == 6
+    assert "refused" in one_line(result) and "--force" in result.stderr
+
+
+def test_bad_configuration_names_the_line_and_exits_3(rig: Rig, tmp_path: Path) -> None:
+    (tmp_path / "keyops.toml").write_text(
+        '[defaults]\nvault_url = "https://kv.vault.azure.net"\n\n[[targets]]\nname = "a"\n'
+        'resource_id = "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/a"\n'
+    )
+    seq = rig.emu.last_seq
+    result = invoke(rig.emu, "--config", str(tmp_path / "keyops.toml"), "rotate")
+    assert result.exit_code == 3
+    assert "keyops.toml line 6" in one_line(result) and "malformed" in result.stderr
+    assert rig.emu.log_since(seq) == [] or rig.writes_since(seq) == []
+
+
+def test_bad_duration_in_keyops_toml_of_the_working_directory(
+    rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "keyops.toml").write_text('[defaults]\ngrace = "one day"\n')
+    monkeypatch.chdir(tmp_path)
+    result = invoke(rig.emu, "rotate")
+    assert result.exit_code == 3
+    assert "line 2" in one_line(result) and "bad duration" in result.stderr
+
+
+def test_missing_vault_url_is_one_configuration_error(rig: Rig) -> None:
+    result = invoke(rig.emu, "rotate")
+    assert result.exit_code == 3
+    assert "vault_url" in one_line(result) and "--vault-url" in result.stderr
+
+
+def test_unknown_account_exits_2(rig: Rig) -> None:
+    seq = rig.emu.last_seq
+    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", "nosuch")
+    assert result.exit_code == 2
+    assert "--account nosuch" in one_line(result)
+    assert rig.writes_since(seq) == []
+
+
+@pytest.mark.parametrize(
+    ("principal", "account"),
+    [
+        ("ops-reader", WEU),  # Reader: sees accounts, no Key Vault data access, no listKeys
+        ("app-consumer", "contoso-openai-eus"),  # reads secrets and calls inference, no listKeys
+    ],
+)
+def test_missing_permissions_exit_4_without_writing(rig: Rig, principal: str, account: str) -> None:
+    seq = rig.emu.last_seq
+    result = invoke(
+        rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", account, principal=principal
+    )
+    assert result.exit_code == 4, result.stderr
+    line = one_line(result)
+    assert "access denied" in line or "could not get a token" in line
+    assert rig.writes_since(seq) == []
+
+
+def test_unreachable_azure_exits_5(emulator: EmulatorHandle, tmp_path: Path) -> None:
+    conn = emulator.conn
+    dead = "https://127.0.0.1:9"
+    text = json.dumps(conn).replace(conn["url"], dead)
+    (tmp_path / "dead.json").write_text(text)
+    result = invoke(
+        emulator,
+        "rotate",
+        "--vault-url",
+        f"{dead}/vaults/kv-keyops-prod",
+        KEYOPS_EMULATOR=str(tmp_path / "dead.json"),
+    )
+    assert result.exit_code == 5
+    assert "unreachable" in one_line(result)
+
+
+def test_revoke_needs_its_confirmation_flag(rig: Rig) -> None:
+    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--revoke-previous")
+    assert result.exit_code == 2 and "--confirm-revoke" in one_line(result)
+
+
+def test_bad_shard_is_a_usage_error(rig: Rig) -> None:
+    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--shard", "3/2")
+    assert result.exit_code == 2 and "--shard" in one_line(result)
+
+
+@pytest.mark.parametrize("schema", ["event-grid-schema", "cloud-events-schema"])
+def test_near_expiry_event_rotates_that_secrets_account(
+    rig: Rig, schema: str, tmp_path: Path
+) -> None:
+    event = json.loads((SPECS / schema / "secret_new_version_created.json").read_text())
+    type_key = "eventType" if "eventType" in event else "type"
+    event[type_key] = "Microsoft.KeyVault.SecretNearExpiry"
+    secret = f"{WEU}-api-key"
+    latest = rig.latest(secret)
+    event["data"].update(
+        Id=f"{rig.vault_url}/secrets/{secret}/{latest.version}",
+        VaultName="kv-keyops-prod",
+        ObjectName=secret,
+        Version=latest.version,
+    )
+    event["subject"] = secret
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps([event]))
+    result = invoke(rig.emu, "rotate", "--event", str(path), "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    assert (record["account"], record["action"]) == (WEU, "rotated")
+    assert rig.latest(secret).value == rig.keys(rig.target(WEU)).key2
+
+
+def test_event_of_another_type_is_rejected(rig: Rig, tmp_path: Path) -> None:
+    event = json.loads((SPECS / "event-grid-schema/secret_new_version_created.json").read_text())
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    result = invoke(rig.emu, "rotate", "--event", str(path))
+    assert result.exit_code == 2 and "SecretNearExpiry" in one_line(result)

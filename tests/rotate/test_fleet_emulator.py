@@ -1,0 +1,99 @@
+"""Fleets: bounded concurrency, one failure isolated, ARM throttling waited out, shards."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from keyops.rotate import Action, exit_status, rotate_fleet, select_shard
+from keyops.targets import Selection, Target
+from tests.rotate.conftest import Rig, options
+
+FLEET = 50
+
+
+def add_fleet(rig: Rig, count: int, group: str) -> None:
+    rig.emu.admin(
+        "POST",
+        "accounts",
+        {
+            "name": "fleet",
+            "resource_group": group,
+            "kind": "OpenAI",
+            "count": count,
+            "keys_created": "-100d",
+            "deployments": [
+                {
+                    "name": "gpt-4o-mini",
+                    "model": "gpt-4o-mini",
+                    "version": "2024-07-18",
+                    "api": "chat",
+                }
+            ],
+        },
+    )
+
+
+def test_fleet_of_50_with_one_failing_account_finishes_the_other_49(rig: Rig) -> None:
+    add_fleet(rig, FLEET, "rg-fleet")
+    targets = rig.targets(Selection(resource_group="rg-fleet"))
+    assert len(targets) == FLEET
+    vault = rig.services.vault(rig.vault_url)
+
+    def seed(target: Target) -> None:  # each account's Key1, stored 40 days ago
+        vault.set_secret(target.secret_name, rig.keys(target).key1)
+        rig.backdate(target.secret_name, "-40d")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(seed, targets))
+    # A resource lock on one account: ARM refuses its key regeneration.
+    rig.emu.admin(
+        "POST",
+        "faults",
+        {
+            "operation": "Accounts_RegenerateKey",
+            "kind": "status",
+            "status": 409,
+            "code": "ScopeLocked",
+            "message": "The scope is locked.",
+            "match": "fleet-017",
+            "times": None,
+        },
+    )
+    started = time.perf_counter()
+    records = rotate_fleet(targets, rig.services, options(), concurrency=8)
+    print(f"fleet of {FLEET}: {time.perf_counter() - started:.1f}s")  # shown with -s
+    by_action: dict[Action, list[str]] = {}
+    for record in records:
+        by_action.setdefault(record.action, []).append(record.account)
+    assert by_action[Action.FAILED] == ["fleet-017"]
+    assert len(by_action[Action.ROTATED]) == FLEET - 1
+    failed = next(r for r in records if r.action is Action.FAILED)
+    assert "ScopeLocked" in failed.reason and "fleet-017" in failed.reason
+    assert exit_status(records) == 1
+    assert [r.account for r in records] == [t.account.name for t in targets]  # order kept
+
+
+def test_arm_throttling_is_waited_out(rig: Rig) -> None:
+    add_fleet(rig, 6, "rg-throttled")
+    targets = rig.targets(Selection(resource_group="rg-throttled"))
+    seq = rig.emu.last_seq
+    rig.emu.admin("POST", "throttle", {"surface": "arm", "rate": 3, "burst": 2})
+    records = rotate_fleet(targets, rig.services, options(), concurrency=4)
+    assert {r.action for r in records} == {Action.ADOPTED}, [r.reason for r in records]
+    throttled = [e for e in rig.emu.log_since(seq) if e["status"] == 429]
+    assert throttled, "the throttle never fired"
+    assert rig.services.arm_gate.throttled >= 1  # the whole fleet paused on Retry-After
+
+
+def test_shards_partition_the_fleet_deterministically(rig: Rig) -> None:
+    add_fleet(rig, 20, "rg-sharded")
+    targets = rig.targets(Selection(resource_group="rg-sharded"))
+    shards = [select_shard(targets, (i, 3)) for i in (1, 2, 3)]
+    names = [t.account.name for shard in shards for t in shard]
+    assert sorted(names) == sorted(t.account.name for t in targets)
+    assert len(set(names)) == len(names)
+    again = [select_shard(list(reversed(targets)), (i, 3)) for i in (1, 2, 3)]
+    assert [{t.account.name for t in s} for s in again] == [
+        {t.account.name for t in s} for s in shards
+    ]

@@ -1,0 +1,113 @@
+"""The rotation decision, without any server: state in, decision out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from keyops.azure.arm import Account, AccountKeys
+from keyops.azure.vault import SecretVersion
+from keyops.rotate.plan import AccountState, Policy, Step, decide
+from keyops.rotate.tags import CREDENTIAL_TAG, REVOKE_PENDING, REVOKE_TAG, SUPERSEDES_TAG
+from keyops.secret import SecretValue
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+K1, K2 = SecretValue("a" * 32), SecretValue("b" * 32)
+KEYS = AccountKeys(K1, K2)
+POLICY = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=24))
+
+
+def account(disable_local_auth: bool = False) -> Account:
+    return Account(
+        id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a",
+        name="a",
+        subscription_id="s",
+        resource_group="rg",
+        kind="OpenAI",
+        location="eastus",
+        endpoint="https://a.openai.azure.com/",
+        custom_subdomain="a",
+        disable_local_auth=disable_local_auth,
+        public_network_access="Enabled",
+    )
+
+
+def version(value: SecretValue, age: timedelta, **tags: str) -> SecretVersion:
+    return SecretVersion(
+        name="a-api-key",
+        version="v1",
+        value=value,
+        enabled=True,
+        created=NOW - age,
+        updated=NOW - age,
+        not_before=None,
+        expires_on=None,
+        content_type=None,
+        tags=tags,
+    )
+
+
+def state(latest: SecretVersion | None, **kwargs: object) -> AccountState:
+    return AccountState(account(), latest, KEYS, **kwargs)  # type: ignore[arg-type]
+
+
+def test_no_secret_adopts_key1() -> None:
+    d = decide(state(None), POLICY, NOW)
+    assert (d.step, d.slot, d.code) == (Step.ADOPT, "Key1", "no-secret")
+
+
+def test_due_rotation_regenerates_the_other_slot() -> None:
+    d = decide(state(version(K2, timedelta(days=40))), POLICY, NOW)
+    assert (d.step, d.active, d.slot, d.code) == (Step.ROTATE, "Key2", "Key1", "due")
+    assert "40d" in d.reason
+
+
+def test_fresh_secret_is_skipped() -> None:
+    d = decide(state(version(K1, timedelta(days=3))), POLICY, NOW)
+    assert (d.step, d.code) == (Step.SKIP, "fresh")
+
+
+def test_grace_period_refuses_without_force() -> None:
+    policy = Policy(rotate_after=None, grace=timedelta(hours=24))
+    d = decide(state(version(K1, timedelta(hours=2))), policy, NOW)
+    assert (d.step, d.code) == (Step.REFUSE, "grace")
+    assert "22h" in d.reason and "Key2" in d.reason
+
+
+@pytest.mark.parametrize("age", [timedelta(hours=2), timedelta(days=3)])
+def test_force_passes_both_guards(age: timedelta) -> None:
+    policy = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=24), force=True)
+    d = decide(state(version(K1, age)), policy, NOW)
+    assert (d.step, d.code, d.slot) == (Step.ROTATE, "forced", "Key2")
+
+
+def test_a_secret_matching_neither_key_is_refused() -> None:
+    d = decide(state(version(SecretValue("c" * 32), timedelta(days=40))), POLICY, NOW)
+    assert (d.step, d.code) == (Step.REFUSE, "mismatch")
+    assert "c" * 32 not in d.reason
+
+
+def test_values_decide_not_tags() -> None:
+    latest = version(K2, timedelta(days=40), **{CREDENTIAL_TAG: "Key1"})
+    d = decide(state(latest), POLICY, NOW)
+    assert (d.active, d.slot) == ("Key2", "Key1")
+    assert "tag says Key1" in d.reason
+
+
+def test_local_auth_disabled_is_skipped_before_anything_else() -> None:
+    d = decide(AccountState(account(disable_local_auth=True), None, None), POLICY, NOW)
+    assert (d.step, d.code) == (Step.SKIP, "local-auth-disabled")
+
+
+def test_an_unfinished_revoke_is_resumed_only_with_the_flag() -> None:
+    latest = version(K2, timedelta(minutes=5), **{REVOKE_TAG: REVOKE_PENDING, SUPERSEDES_TAG: "v0"})
+    pending = state(latest, superseded_value=K1)
+    with_flag = Policy(
+        rotate_after=timedelta(days=30), grace=timedelta(hours=24), revoke_previous=True
+    )
+    d = decide(pending, with_flag, NOW)
+    assert (d.step, d.slot, d.code) == (Step.REVOKE, "Key1", "revoke-pending")
+    assert decide(pending, POLICY, NOW).step is Step.SKIP
+    done = state(latest, superseded_value=SecretValue("already-regenerated"))
+    assert decide(done, with_flag, NOW).step is Step.SKIP
