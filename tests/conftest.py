@@ -10,6 +10,16 @@ import pytest
 from tests.support.emulator import EmulatorHandle, start_emulator
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``slow`` tests (exhaustive fault matrices) unless the run selects them (-m slow)."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow (exhaustive): run with scripts/test -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One CA for every emulator of this test process."""

@@ -32,17 +32,6 @@ TEST_RETRY = RetrySettings(
 REPO = Path(__file__).resolve().parents[2]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip this folder's ``slow`` tests unless the run selects them (``-m slow``)."""
-    if "slow" in (config.getoption("markexpr") or ""):
-        return
-    skip = pytest.mark.skip(reason="slow (fault matrix): run with -m slow")
-    here = Path(__file__).parent
-    for item in items:
-        if "slow" in item.keywords and here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
-
-
 @dataclass
 class Rig:
     """An emulator plus keyops' clients for it, as the rotator principal."""
