@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from keyops.cli.context import AppContext, output_option, pass_app
-from keyops.cli.smoke import AzureSession, resolve_cli_targets, selection_options
+from keyops.cli.session import AzureSession, resolve_cli_targets, selection_options
 from keyops.exitcodes import ExitStatus
 from keyops.severity import Severity
 

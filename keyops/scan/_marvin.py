@@ -2,7 +2,8 @@
 
 A port of the reference algorithm (SymCrypt ``marvin32.c``; the C# and Rust ports in
 microsoft/security-utilities). Only the 32-bit collapse is needed: annotated Azure AI keys end in
-the first three bytes of ``marvin32(body, seed)``.
+the first three bytes of ``marvin32(body, seed)``. The mixing block is written out inline because
+the scanner validates every candidate key with it and a function call per block doubles the cost.
 """
 
 from __future__ import annotations
@@ -12,34 +13,26 @@ import struct
 _MASK = 0xFFFFFFFF
 
 
-def _rotl(value: int, shift: int) -> int:
-    return ((value << shift) | (value >> (32 - shift))) & _MASK
-
-
-def _block(p0: int, p1: int) -> tuple[int, int]:
-    p1 ^= p0
-    p0 = _rotl(p0, 20)
-    p0 = (p0 + p1) & _MASK
-    p1 = _rotl(p1, 9)
-    p1 ^= p0
-    p0 = _rotl(p0, 27)
-    p0 = (p0 + p1) & _MASK
-    p1 = _rotl(p1, 19)
-    return p0, p1
-
-
 def marvin64(data: bytes, seed: int) -> int:
     """The 64-bit Marvin hash of ``data`` (unsigned, ``p1 << 32 | p0``)."""
     p0 = seed & _MASK
     p1 = (seed >> 32) & _MASK
     whole = len(data) - len(data) % 4
-    for (word,) in struct.iter_unpack("<I", data[:whole]):
+    words = list(struct.unpack_from(f"<{whole // 4}I", data))
+    # The tail (0-3 bytes) is padded with a single 0x80 byte, little-endian; then one more
+    # block runs with nothing added (the reference's second final Block call).
+    words.append(int.from_bytes(data[whole:] + b"\x80", "little"))
+    words.append(0)
+    for word in words:
         p0 = (p0 + word) & _MASK
-        p0, p1 = _block(p0, p1)
-    # The tail (0-3 bytes) is padded with a single 0x80 byte, little-endian.
-    p0 = (p0 + int.from_bytes(data[whole:] + b"\x80", "little")) & _MASK
-    p0, p1 = _block(p0, p1)
-    p0, p1 = _block(p0, p1)
+        # Block(): p1 ^= p0; p0 = rotl(p0, 20); p0 += p1; p1 = rotl(p1, 9);
+        #          p1 ^= p0; p0 = rotl(p0, 27); p0 += p1; p1 = rotl(p1, 19)
+        p1 ^= p0
+        p0 = (((p0 << 20) | (p0 >> 12)) + p1) & _MASK
+        p1 = ((p1 << 9) | (p1 >> 23)) & _MASK
+        p1 ^= p0
+        p0 = (((p0 << 27) | (p0 >> 5)) + p1) & _MASK
+        p1 = ((p1 << 19) | (p1 >> 13)) & _MASK
     return (p1 << 32) | p0
 
 

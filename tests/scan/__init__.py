@@ -1,0 +1,1 @@
+"""Tests of the leak scanner (keyops.scan, keyops scan)."""
