@@ -1,36 +1,106 @@
 """Logging set-up: diagnostics on stderr, never a key, never an HTTP body.
 
-azure-core's HTTP logging policy logs headers and URLs at DEBUG (with its own redaction of
-``Authorization`` and ``api-key``); body logging (``logging_enable``) is never turned on by keyops.
-A final filter masks anything that still looks like a bearer token or an ``api-key`` header.
+Keys live in :class:`~keyops.secret.SecretValue`, so keyops' own messages cannot carry one; this
+module is the second line, for text keyops does not write itself. azure-core's HTTP logging
+policy logs headers and URLs at DEBUG (with its own redaction of ``Authorization`` and
+``api-key``); body logging (``logging_enable``) is never turned on by keyops. Every formatted
+record — message, traceback and stack included — and every uncaught exception's traceback pass
+through :func:`redact`, which masks:
+
+- bearer tokens, ``api-key``/``Ocp-Apim-Subscription-Key`` header values, OAuth form fields
+  (``client_secret``, ``client_assertion``, ``access_token``, ``refresh_token``) and SAS ``sig``;
+- anything shaped like an Azure AI Services / Azure OpenAI key: the 84-character annotated form
+  anywhere, and 32 hexadecimal characters right after a key-like word (``key``, ``secret``,
+  ``value``, ``header``, ``token``). Bare 32-hex strings are left alone elsewhere because Key
+  Vault version ids have that shape and debugging needs them.
+
+A library that puts a key into its own exception text (``requests`` does, for a header value
+with a stray newline) is therefore masked on the way out rather than printed.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import sys
+import traceback
+from types import TracebackType
 
-_REDACT = re.compile(
-    r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+|api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+"
+REDACTED = "REDACTED"
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Header- and field-style secrets: keep the name, mask the value.
+    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\",]+"), r"\1" + REDACTED),
+    (
+        re.compile(r"(?i)((?:api-key|ocp-apim-subscription-key)['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+"),
+        r"\1" + REDACTED,
+    ),
+    (
+        re.compile(
+            r"(?i)((?:client_secret|client_assertion|access_token|refresh_token|password)"
+            r"['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"(?i)([?&]sig=)[^&\s'\"]+"), r"\1" + REDACTED),
+    # An annotated Azure AI Services key: 52 base62 characters, then the fixed "JQQJ99".
+    (re.compile(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}"), REDACTED),
+    # A legacy 32-hex key right after a key-like word.
+    # (Not after "/": a Key Vault URL's version id follows a secret name ending in "-key".)
+    (
+        re.compile(
+            r"(?i)((?:key|secret|value|header|token)\d?[\s:=,'\"(\[]{1,10})(?<![0-9a-f])"
+            r"[0-9a-f]{32}(?![0-9a-f])"
+        ),
+        r"\1" + REDACTED,
+    ),
 )
 
 
+def redact(text: str) -> str:
+    """``text`` with every secret-looking value masked (see the module documentation)."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 class RedactingFilter(logging.Filter):
-    """Masks bearer tokens and api-key header values that reach a log record."""
+    """Masks secrets in a record's message (for handlers keyops does not format itself)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _REDACT.sub(r"\1REDACTED", message)
+        redacted = redact(message)
         if redacted != message:
             record.msg = redacted
             record.args = None
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose whole output — message, traceback, stack — is redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def _print_redacted(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    sys.stderr.write(redact(text))
+    sys.stderr.flush()
+
+
+def install_excepthook() -> None:
+    """Print uncaught exceptions through :func:`redact` (worker threads' errors are collected
+    by their futures and reported as keyops errors, so the main thread's hook is enough)."""
+    sys.excepthook = _print_redacted
+
+
 def configure_logging(debug: bool) -> None:
-    """Send keyops (and, with ``--debug``, Azure SDK) logs to stderr."""
+    """Send keyops (and, with ``--debug``, Azure SDK) logs to stderr, redacted."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("keyops: %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("keyops: %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -41,3 +111,4 @@ def configure_logging(debug: bool) -> None:
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
     # azure-core logs every request at INFO; keep that for --debug only.
     logging.getLogger("azure").setLevel(logging.DEBUG if debug else logging.WARNING)
+    install_excepthook()

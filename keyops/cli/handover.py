@@ -1,0 +1,155 @@
+"""Options and Azure glue shared by ``keyops run``, ``keyops env`` and ``keyops export``.
+
+No option takes a key: ``--secret`` names a Key Vault secret, ``--key-var`` names a variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from keyops.cli.context import AppContext
+from keyops.errors import InputError
+
+if TYPE_CHECKING:
+    from keyops.azure.arm import AccountsClient
+    from keyops.azure.vault import VaultClient
+    from keyops.handover.source import Handover, KeyRequest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _variable(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from keyops.smoke.keys import check_variable
+
+    try:
+        return check_variable(value)
+    except InputError as exc:
+        raise click.BadParameter(exc.message) from None
+
+
+def handover_options(fn: F) -> F:
+    """``--target | --vault --secret``, ``--endpoint`` and the variable names."""
+    options = [
+        click.option(
+            "--target",
+            "-t",
+            envvar="KEYOPS_TARGET",
+            metavar="NAME",
+            help="The [[targets]] entry of keyops.toml whose key to use (env KEYOPS_TARGET).",
+        ),
+        click.option(
+            "--vault",
+            "--vault-url",
+            "vault_url",
+            envvar="KEYOPS_VAULT_URL",
+            metavar="URL",
+            help="Key Vault to read the key from (env KEYOPS_VAULT_URL).",
+        ),
+        click.option(
+            "--secret",
+            "secret_name",
+            envvar="KEYOPS_SECRET_NAME",
+            metavar="NAME",
+            help="Name of the Key Vault secret holding the key (env KEYOPS_SECRET_NAME).",
+        ),
+        click.option(
+            "--endpoint",
+            envvar="KEYOPS_ENDPOINT",
+            metavar="URL",
+            help="Account endpoint (default: the target's, or the secret's Endpoint "
+            "tag; env KEYOPS_ENDPOINT).",
+        ),
+        click.option(
+            "--key-var",
+            envvar="KEYOPS_KEY_VAR",
+            default="AZURE_OPENAI_API_KEY",
+            show_default=True,
+            metavar="NAME",
+            callback=_variable,
+            help="Name of the variable that receives the key (env KEYOPS_KEY_VAR).",
+        ),
+        click.option(
+            "--endpoint-var",
+            envvar="KEYOPS_ENDPOINT_VAR",
+            default="AZURE_OPENAI_ENDPOINT",
+            show_default=True,
+            metavar="NAME",
+            callback=_variable,
+            help="Name of the variable that receives the endpoint (env KEYOPS_ENDPOINT_VAR).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def key_request(opts: dict[str, Any]) -> KeyRequest:
+    """The selection from the parsed options (checked: InputError on contradictions)."""
+    from keyops.handover.source import KeyRequest
+
+    request = KeyRequest(
+        target=opts["target"],
+        vault_url=opts["vault_url"],
+        secret_name=opts["secret_name"],
+        endpoint=opts["endpoint"],
+    )
+    request.check()
+    return request
+
+
+class AzureClients:
+    """The credential and clients one hand-over makes on first use, closed together."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.env = app.env
+        self._credential: Any = None
+        self._accounts: dict[str, AccountsClient] = {}
+        self._vaults: dict[str, VaultClient] = {}
+
+    def credential(self) -> Any:
+        """The identity keyops runs as."""
+        from keyops.azure.identity import build_credential
+
+        if self._credential is None:
+            self._credential = build_credential(self.env)
+        return self._credential
+
+    def accounts_for(self, subscription: str) -> AccountsClient:
+        """An ARM client for one subscription."""
+        from keyops.azure.arm import AccountsClient
+
+        key = subscription.lower()
+        if key not in self._accounts:
+            self._accounts[key] = AccountsClient(self.env, self.credential(), subscription)
+        return self._accounts[key]
+
+    def vault(self, url: str) -> VaultClient:
+        """A client for one vault."""
+        from keyops.azure.vault import VaultClient
+
+        if url not in self._vaults:
+            self._vaults[url] = VaultClient(self.env, self.credential(), url)
+        return self._vaults[url]
+
+    def close(self) -> None:
+        """Close every client made (an idle keep-alive socket would hold a server's shutdown)."""
+        for client in [*self._vaults.values(), *self._accounts.values(), self._credential]:
+            if client is not None:
+                client.close()
+
+
+def fetch(app: AppContext, request: KeyRequest) -> Handover:
+    """Read the selected key from Key Vault (see :func:`keyops.handover.source.fetch_handover`)."""
+    from keyops.config import load_config
+    from keyops.handover.source import fetch_handover
+
+    config = load_config(app.config)
+    default_sub = app.env.emulator.subscription_id if app.env.emulator else None
+    clients = AzureClients(app)
+    try:
+        return fetch_handover(request, config, clients, default_subscription=default_sub)
+    finally:
+        clients.close()
