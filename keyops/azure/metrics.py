@@ -83,6 +83,10 @@ class MetricsClient:
             token_points[GENERATED],
         )
 
+    def close(self) -> None:
+        """Close the underlying HTTP pipeline."""
+        self._client.close()
+
 
 def _dimension(series: Any, name: str) -> str | None:
     for meta in series.metadatavalues or []:

@@ -1,0 +1,164 @@
+"""``keyops usage``: usage anomalies per account from Azure Monitor metrics, tied to rotations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from keyops.cli.context import AppContext, output_option, pass_app
+from keyops.cli.session import AzureSession, resolve_cli_targets, selection_options
+from keyops.exitcodes import ExitStatus
+from keyops.severity import Severity
+
+
+def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> Severity | None:
+    if value is None:
+        return None
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _days(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from keyops.durations import DurationError, parse_duration
+
+    try:
+        days = parse_duration(value).total_seconds() / 86400
+    except DurationError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not 1 / 24 <= days <= 93:
+        raise click.BadParameter(
+            "the window must be between 1h and 93d (Azure Monitor keeps 93 days)"
+        )
+    return days
+
+
+@click.command("usage", params=[output_option("table", "json")])
+@selection_options
+@click.option(
+    "--window",
+    "days",
+    default="7d",
+    show_default=True,
+    callback=_days,
+    envvar="KEYOPS_USAGE_WINDOW",
+    help="How far back to look, hourly (e.g. 7d, 48h, P14D).",
+)
+@click.option(
+    "--sensitivity",
+    type=click.Choice(["low", "medium", "high"]),
+    default="medium",
+    show_default=True,
+    envvar="KEYOPS_USAGE_SENSITIVITY",
+    help="How easily a finding is raised.",
+)
+@click.option(
+    "--keys-unused",
+    "keys_unused",
+    multiple=True,
+    metavar="ACCOUNT",
+    help="An account whose consumers should all use Entra ID (repeatable); accounts with "
+    "local auth disabled always count.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, writable=True),
+    envvar="KEYOPS_USAGE_HTML",
+    help="Also write a self-contained HTML page with a chart per account.",
+)
+@click.option(
+    "--fail-on",
+    callback=_severity,
+    metavar="SEVERITY",
+    envvar="KEYOPS_USAGE_FAIL_ON",
+    help="Exit 1 when a finding is at or above this severity (info ... critical).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=8,
+    show_default=True,
+    help="Accounts read in parallel.",
+)
+@pass_app
+def usage(
+    app: AppContext,
+    output: str | None,
+    subscription: str | None,
+    resource_group: str | None,
+    account: str | None,
+    tags: tuple[str, ...],
+    vault_url: str | None,
+    days: float,
+    sensitivity: str,
+    keys_unused: tuple[str, ...],
+    html_path: str | None,
+    fail_on: Severity | None,
+    workers: int,
+) -> None:
+    """Report usage anomalies per account: spikes, drops, error-rate jumps, 401 surges after a
+    rotation (consumers left on a regenerated key), token-spend jumps, key use where keys should
+    be unused. Reads AzureOpenAIRequests by StatusCode, ProcessedPromptTokens and GeneratedTokens.
+    """
+    from keyops.azure.metrics import MetricsClient
+    from keyops.render import diag
+    from keyops.usage import Sensitivity, analyze, fails
+    from keyops.usage.fetch import gather, window
+
+    metrics: dict[str, MetricsClient] = {}
+    start, hours = window(days)
+    with AzureSession(app, subscription) as azure:
+        targets = resolve_cli_targets(
+            app, azure.accounts(), subscription, resource_group, account, tags, vault_url
+        )
+
+        def metrics_for(sub: str) -> MetricsClient:
+            if sub not in metrics:
+                metrics[sub] = MetricsClient(app.env, azure.credential(), sub)
+            return metrics[sub]
+
+        inputs = gather(
+            targets,
+            metrics_for,
+            azure.vault,
+            start=start,
+            hours=hours,
+            keys_unused=keys_unused,
+            workers=workers,
+        )
+        for client in metrics.values():
+            client.close()
+    report = analyze(
+        list(inputs.series), list(inputs.rotations), inputs.policy, Sensitivity.preset(sensitivity)
+    )
+    _render(report, output or app.output)
+    if html_path:
+        from keyops.usage.html import render_html
+
+        Path(html_path).write_text(render_html(report), encoding="utf-8")
+        diag(f"usage: wrote {html_path}")
+    for problem in inputs.problems:
+        diag(f"usage: {problem}")
+    diag(f"usage: {len(report.series)} account(s), {hours} h; findings: {len(report.findings)}")
+    ctx = click.get_current_context()
+    if inputs.problems and not report.series:
+        ctx.exit(int(ExitStatus.SERVICE))
+    if fail_on is not None and fails(report.findings, fail_on):
+        ctx.exit(int(ExitStatus.FAILED))
+
+
+def _render(report: Any, output: str) -> None:
+    from keyops.render import print_json
+
+    if output == "json":
+        from keyops.usage.render import to_json
+
+        print_json(to_json(report))
+    else:
+        from keyops.usage.render import print_table
+
+        print_table(report)

@@ -1,0 +1,125 @@
+"""Gather what ``keyops usage`` analyses: metrics per account, rotations, the key-use policy.
+
+This is the one module of :mod:`keyops.usage` that talks to Azure, through the adapters in
+:mod:`keyops.azure` (imported lazily): Azure Monitor for hourly metrics, Key Vault for the
+rotations keyops recorded as secret-version tags, ARM's account properties for the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from keyops.errors import KeyopsError
+from keyops.usage.model import HOUR, KeyUsagePolicy, Rotation, UsageSeries
+
+if TYPE_CHECKING:
+    from keyops.azure.vault import SecretVersion
+    from keyops.targets import Target
+
+#: Tags keyops writes on a rotated secret version (see keyops.rotate.tags).
+_SLOT_TAG = "CredentialId"
+_PROVIDER_TAG = "ProviderAddress"
+_ROTATED_AT_TAG = "RotatedAt"
+_SUPERSEDES_TAG = "Supersedes"
+_ACTION_TAG = "KeyopsAction"
+
+
+@dataclass(frozen=True)
+class UsageInputs:
+    """Everything fetched for one report, plus the accounts that could not be read."""
+
+    series: tuple[UsageSeries, ...]
+    rotations: tuple[Rotation, ...]
+    policy: KeyUsagePolicy
+    problems: tuple[str, ...]
+
+
+def window(days: float, now: datetime | None = None) -> tuple[datetime, int]:
+    """The start (an hour boundary) and length in hours of a window ending with this hour."""
+    now = now or datetime.now(timezone.utc)
+    hours = max(1, round(days * 24))
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return end - timedelta(seconds=HOUR * hours), hours
+
+
+def rotations_from_versions(resource_id: str, versions: Iterable[SecretVersion]) -> list[Rotation]:
+    """Rotations recorded on a secret's versions (adoptions regenerate nothing: skipped)."""
+    found = []
+    for v in versions:
+        tags = dict(v.tags)
+        if tags.get(_ACTION_TAG, "rotated") != "rotated" or _ROTATED_AT_TAG not in tags:
+            continue
+        if tags.get(_PROVIDER_TAG, resource_id).lower() != resource_id.lower():
+            continue
+        try:
+            at = datetime.strptime(tags[_ROTATED_AT_TAG], "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            continue
+        found.append(
+            Rotation(
+                resource_id=resource_id,
+                rotated_at=at.replace(tzinfo=timezone.utc),
+                slot=tags.get(_SLOT_TAG, "unknown"),
+                secret_name=v.name,
+                secret_version=v.version,
+                previous_version=tags.get(_SUPERSEDES_TAG) or None,
+            )
+        )
+    return found
+
+
+def gather(
+    targets: Sequence[Target],
+    metrics_for: Callable[[str], Any],
+    vault_for: Callable[[str], Any],
+    *,
+    start: datetime,
+    hours: int,
+    keys_unused: Iterable[str] = (),
+    workers: int = 8,
+) -> UsageInputs:
+    """Fetch series and rotations for every target, in parallel; one failure never stops all.
+
+    ``metrics_for(subscription)`` gives a :class:`keyops.azure.metrics.MetricsClient`,
+    ``vault_for(url)`` a :class:`keyops.azure.vault.VaultClient`. Accounts named in
+    ``keys_unused`` and accounts with local auth disabled are expected to see no key use.
+    """
+
+    def one(target: Target) -> tuple[UsageSeries | None, list[Rotation], str | None]:
+        account = target.account
+        try:
+            series = metrics_for(account.subscription_id).hourly_usage(
+                account.id, account.name, start, hours
+            )
+        except KeyopsError as exc:
+            return None, [], f"{account.name}: {exc.message}"
+        rotations: list[Rotation] = []
+        if target.vault_url:
+            try:
+                versions = vault_for(target.vault_url).list_versions(target.secret_name)
+                rotations = rotations_from_versions(account.id, versions)
+            except KeyopsError as exc:
+                return series, [], f"{account.name}: rotations unknown: {exc.message}"
+        return series, rotations, None
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(one, targets))
+    unused = {n.lower() for n in keys_unused}
+    policy = KeyUsagePolicy.of(
+        keys_expected_unused=[
+            t.account.id
+            for t in targets
+            if t.account.disable_local_auth or t.account.name.lower() in unused
+        ],
+        local_auth_disabled=[t.account.id for t in targets if t.account.disable_local_auth],
+    )
+    return UsageInputs(
+        series=tuple(s for s, _, _ in results if s is not None),
+        rotations=tuple(r for _, rs, _ in results for r in rs),
+        policy=policy,
+        problems=tuple(p for _, _, p in results if p),
+    )
