@@ -1,0 +1,113 @@
+"""Run every anomaly rule over hourly usage series and return explained findings.
+
+History: ``detect`` uses all hours it is given as the baseline (robust fits ignore the anomalous
+hours themselves), and reports only findings that overlap ``since`` onwards when that is set. So a
+caller may fetch exactly the report window (7 days: hour-of-day baselines, in-window) or the window
+plus a few weeks of history (21+ days in total: hour-of-week baselines) and pass ``since``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from keyops.usage import rules_errors, rules_tokens, rules_traffic
+from keyops.usage.baseline import fit_baseline
+from keyops.usage.metrics import HourlyMetrics
+from keyops.usage.model import Finding, KeyUsagePolicy, Rotation, UsageSeries
+from keyops.usage.scan import Interval
+from keyops.usage.sensitivity import Sensitivity
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Everything the renderers need: the series, the rotations and the findings."""
+
+    series: tuple[UsageSeries, ...]
+    findings: tuple[Finding, ...]
+    rotations: tuple[Rotation, ...] = field(default=())
+
+    def findings_for(self, resource_id: str) -> list[Finding]:
+        """Findings of one resource, most severe first."""
+        return [f for f in self.findings if f.resource_id == resource_id]
+
+
+def detect(
+    series: Iterable[UsageSeries],
+    rotations: Sequence[Rotation] = (),
+    policy: KeyUsagePolicy | None = None,
+    sensitivity: Sensitivity | None = None,
+    since: datetime | None = None,
+) -> list[Finding]:
+    """Findings for every series, most severe first, then by time and resource name."""
+    sens = sensitivity or Sensitivity()
+    pol = policy or KeyUsagePolicy()
+    by_resource: dict[str, list[Rotation]] = {}
+    for r in rotations:
+        by_resource.setdefault(r.resource_id.lower(), []).append(r)
+    found: list[Finding] = []
+    for s in series:
+        found.extend(detect_one(s, by_resource.get(s.resource_id.lower(), []), pol, sens, since))
+    return sort_findings(found)
+
+
+def analyze(
+    series: Sequence[UsageSeries],
+    rotations: Sequence[Rotation] = (),
+    policy: KeyUsagePolicy | None = None,
+    sensitivity: Sensitivity | None = None,
+    since: datetime | None = None,
+) -> UsageReport:
+    """``detect`` wrapped into a :class:`UsageReport` for the renderers."""
+    findings = detect(series, rotations, policy, sensitivity, since)
+    return UsageReport(tuple(series), tuple(findings), tuple(rotations))
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then earliest, then by resource name and kind."""
+    return sorted(findings, key=lambda f: (-f.severity, f.start, f.resource_name, f.kind))
+
+
+def detect_one(
+    series: UsageSeries,
+    rotations: Sequence[Rotation],
+    policy: KeyUsagePolicy,
+    sens: Sensitivity,
+    since: datetime | None = None,
+) -> list[Finding]:
+    """All rules on one series (rotations should be this resource's)."""
+    if series.hours < 24:
+        return []  # not enough to know what "usual" is
+    m = HourlyMetrics.of(series)
+    calls = fit_baseline(m.calls, series.timestamps, default_noise=sens.default_noise)
+    spike_ivs = rules_traffic.spikes(m, calls, sens)
+    auth = rules_errors.auth_surges(m, calls, rotations, sens)
+    drops = [iv for iv in rules_traffic.drops(m, calls, sens) if not _explained_by_401(iv, m, auth)]
+    found = [rules_traffic.spike_finding(m, iv) for iv in spike_ivs]
+    found += [rules_traffic.drop_finding(m, iv) for iv in drops]
+    found += rules_errors.error_rate(m, sens)
+    found += auth
+    found += rules_tokens.token_spend(m, calls, spike_ivs, sens)
+    if since is None:
+        return found + rules_errors.unexpected_key_use(m, policy)
+    first = bisect.bisect_left(series.timestamps, since.timestamp())
+    found = [f for f in found if f.end > since]
+    return found + rules_errors.unexpected_key_use(m, policy, first)
+
+
+def _explained_by_401(iv: Interval, m: HourlyMetrics, auth: list[Finding]) -> bool:
+    """A drop is the same event as an overlapping 401 surge that accounts for most missing calls.
+
+    When a consumer's key dies its calls turn into 401s, so authenticated calls drop at the same
+    time; one finding (the 401 surge, which names the cause) says it better than two.
+    """
+    first, last = m.bounds(iv)
+    missing = iv.expected - iv.observed
+    for f in auth:
+        if f.start.timestamp() < last and first < f.end.timestamp():
+            overlap = sum(m.auth_401[iv.start : iv.end])
+            if overlap >= 0.5 * missing:
+                return True
+    return False

@@ -1,0 +1,84 @@
+"""Volume rules: call spikes and calls dropping to (near) zero."""
+
+from __future__ import annotations
+
+from keyops.severity import Severity
+from keyops.usage import wording as w
+from keyops.usage.baseline import Baseline
+from keyops.usage.metrics import HourlyMetrics
+from keyops.usage.model import Finding, from_epoch
+from keyops.usage.scan import Interval, ScanRule, scan
+from keyops.usage.sensitivity import Sensitivity
+
+SPIKE_WINDOWS = (1, 2, 3, 4, 6)
+DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
+
+
+def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
+    """Hours with far more authenticated calls than usual."""
+    rule = ScanRule(
+        up=True,
+        ratio=sens.spike_ratio,
+        min_score=sens.min_score,
+        windows=SPIKE_WINDOWS,
+        min_excess_per_hour=sens.spike_min_excess,
+    )
+    return scan(m.calls, base.expected, base.noise, base.pooled, rule)
+
+
+def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
+    """Word a spike interval."""
+    hours = iv.end - iv.start
+    obs, exp = iv.observed / hours, iv.expected / hours
+    peak = m.calls[iv.peak]
+    ratio = obs / max(exp, 1e-9)
+    first, last = m.bounds(iv)
+    message = (
+        f"Calls rose to {w.count(obs)}/h, {ratio:.1f}x the usual {w.count(exp)}/h for these hours, "
+        f"from {w.span(from_epoch(first), from_epoch(last))} (peak {w.count(peak)} at "
+        f"{w.when(from_epoch(m.series.timestamps[iv.peak]))}; score {iv.score:.1f}). "
+        "Why it matters: an unexplained jump in calls is how a leaked key usually shows up, "
+        "before the bill does."
+    )
+    advice = (
+        "Check whether a known consumer explains it (batch job, load test, release). If not, "
+        "rotate the key (keyops rotate) and review the resource's diagnostic logs for callers."
+    )
+    severity = Severity.HIGH if ratio >= 10 else Severity.MEDIUM
+    return m.make(iv, "spike", severity, obs, exp, "calls/h", (message, advice))
+
+
+def drops(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
+    """Runs of hours where authenticated calls fell to (near) zero."""
+    rule = ScanRule(
+        up=False,
+        ratio=sens.drop_ratio,
+        min_score=sens.min_score,
+        windows=DROP_WINDOWS,
+        min_expected=sens.drop_min_expected,
+        min_hours=sens.drop_min_hours,
+    )
+    return scan(m.calls, base.expected, base.noise, base.pooled, rule)
+
+
+def drop_finding(m: HourlyMetrics, iv: Interval) -> Finding:
+    """Word a drop interval."""
+    hours = iv.end - iv.start
+    obs, exp = iv.observed / hours, iv.expected / hours
+    ratio = obs / max(exp, 1e-9)
+    first, last = m.bounds(iv)
+    ongoing = iv.end == m.series.hours
+    message = (
+        f"Calls fell to {w.count(obs)}/h, {ratio:.0%} of the usual {w.count(exp)}/h, from "
+        f"{w.span(from_epoch(first), from_epoch(last))}"
+        f"{' and still at the end of the window' if ongoing else ''} (score {iv.score:.1f}). "
+        "Why it matters: a consumer probably broke (a stale key after a rotation, a renamed "
+        "deployment, a network change); its users are getting errors, not answers."
+    )
+    advice = (
+        "Find the consumer that normally calls at these hours and check its logs; if it started "
+        "right after a rotation, make it re-read the Key Vault secret."
+    )
+    severe = ongoing or (ratio <= 0.05 and hours >= 6)
+    severity = Severity.HIGH if severe else Severity.MEDIUM
+    return m.make(iv, "drop", severity, obs, exp, "calls/h", (message, advice))

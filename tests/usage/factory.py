@@ -1,0 +1,43 @@
+"""Small builders of synthetic usage for the usage tests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from keyops.usage.model import Rotation, UsageSeries
+from keyops.usage.synth import PlantedEvent, SeriesSpec, generate
+
+#: A Tuesday, so that a week from here crosses one weekend.
+START = datetime(2025, 3, 4, 0, 0, tzinfo=timezone.utc)
+RID = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/{}"
+
+
+def series(
+    name: str = "acct",
+    *,
+    baseline: float = 300.0,
+    days: int = 7,
+    seed: int = 1,
+    events: tuple[PlantedEvent, ...] = (),
+    start: datetime = START,
+) -> UsageSeries:
+    """Seasonal, 15%-noisy hourly traffic with the given planted events."""
+    spec = SeriesSpec(baseline=baseline, daily=0.45, weekly=0.35, noise=0.15, events=events)
+    return generate(spec, start, days * 24, seed, resource_id=RID.format(name), name=name)
+
+
+def rotation(name: str, hour: int, slot: str = "Key2", start: datetime = START) -> Rotation:
+    """A rotation of account *name* at *hour* (plus 7 minutes) after *start*."""
+    return Rotation(
+        RID.format(name),
+        start + timedelta(hours=hour, minutes=7),
+        slot,
+        secret_name="openai-key",
+        secret_version="v8",
+        previous_version="v6",
+    )
+
+
+def hour_of(series_: UsageSeries, moment: datetime) -> int:
+    """Index of the hour *moment* falls in."""
+    return int((moment.timestamp() - series_.timestamps[0]) // 3600)
