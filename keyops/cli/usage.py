@@ -48,6 +48,16 @@ def _days(ctx: click.Context, param: click.Parameter, value: str) -> float:
     help="How far back to look, hourly (e.g. 7d, 48h, P14D).",
 )
 @click.option(
+    "--history",
+    "history_days",
+    default="21d",
+    show_default=True,
+    callback=_days,
+    envvar="KEYOPS_USAGE_HISTORY",
+    help="Extra time read before the window to learn what normal looks like (same hour of "
+    "week needs 21d); findings are reported only inside the window.",
+)
+@click.option(
     "--sensitivity",
     type=click.Choice(["low", "medium", "high"]),
     default="medium",
@@ -94,6 +104,7 @@ def usage(
     tags: tuple[str, ...],
     vault_url: str | None,
     days: float,
+    history_days: float,
     sensitivity: str,
     keys_unused: tuple[str, ...],
     html_path: str | None,
@@ -109,8 +120,14 @@ def usage(
     from keyops.usage import Sensitivity, analyze, fails
     from keyops.usage.fetch import gather, window
 
+    if days + history_days > 93:
+        raise click.BadParameter(
+            "window + history must stay within 93d (what Azure Monitor keeps)",
+            param_hint="--history",
+        )
     metrics: dict[str, MetricsClient] = {}
     start, hours = window(days)
+    fetch_start, fetch_hours = window(days + history_days)
     with AzureSession(app, subscription) as azure:
         targets = resolve_cli_targets(
             app, azure.accounts(), subscription, resource_group, account, tags, vault_url
@@ -125,15 +142,20 @@ def usage(
             targets,
             metrics_for,
             azure.vault,
-            start=start,
-            hours=hours,
+            start=fetch_start,
+            hours=fetch_hours,
             keys_unused=keys_unused,
             workers=workers,
+            report_from=start,
         )
         for client in metrics.values():
             client.close()
     report = analyze(
-        list(inputs.series), list(inputs.rotations), inputs.policy, Sensitivity.preset(sensitivity)
+        list(inputs.series),
+        list(inputs.rotations),
+        inputs.policy,
+        Sensitivity.preset(sensitivity),
+        since=start,
     )
     _render(report, output or app.output)
     if html_path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 _SLOT_TAG = "CredentialId"
 _PROVIDER_TAG = "ProviderAddress"
 _ROTATED_AT_TAG = "RotatedAt"
-_SUPERSEDES_TAG = "Supersedes"
 _ACTION_TAG = "KeyopsAction"
 
 
@@ -47,29 +46,71 @@ def window(days: float, now: datetime | None = None) -> tuple[datetime, int]:
 
 
 def rotations_from_versions(resource_id: str, versions: Iterable[SecretVersion]) -> list[Rotation]:
-    """Rotations recorded on a secret's versions (adoptions regenerate nothing: skipped)."""
+    """Rotations recorded on a secret's versions (adoptions regenerate nothing: skipped).
+
+    A rotation that regenerated slot S killed the value of the latest earlier version that held
+    S (its ``CredentialId``): that is the version left-behind consumers still use. (The
+    ``Supersedes`` tag names the version just before, which holds the *other*, working key.)
+    """
+    ordered = sorted(versions, key=lambda v: v.created or datetime.min.replace(tzinfo=timezone.utc))
+    last_with_slot: dict[str, str] = {}
     found = []
-    for v in versions:
+    for v in ordered:
         tags = dict(v.tags)
-        if tags.get(_ACTION_TAG, "rotated") != "rotated" or _ROTATED_AT_TAG not in tags:
-            continue
-        if tags.get(_PROVIDER_TAG, resource_id).lower() != resource_id.lower():
-            continue
-        try:
-            at = datetime.strptime(tags[_ROTATED_AT_TAG], "%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
-            continue
-        found.append(
-            Rotation(
-                resource_id=resource_id,
-                rotated_at=at.replace(tzinfo=timezone.utc),
-                slot=tags.get(_SLOT_TAG, "unknown"),
-                secret_name=v.name,
-                secret_version=v.version,
-                previous_version=tags.get(_SUPERSEDES_TAG) or None,
-            )
-        )
+        slot = tags.get(_SLOT_TAG)
+        rotated = _rotation_of(resource_id, v, tags)
+        if rotated is not None:
+            found.append(replace(rotated, previous_version=last_with_slot.get(rotated.slot)))
+        if slot:
+            last_with_slot[slot] = v.version
     return found
+
+
+def _rotation_of(resource_id: str, v: SecretVersion, tags: dict[str, str]) -> Rotation | None:
+    if tags.get(_ACTION_TAG, "rotated") != "rotated" or _ROTATED_AT_TAG not in tags:
+        return None
+    if tags.get(_PROVIDER_TAG, resource_id).lower() != resource_id.lower():
+        return None
+    try:
+        at = datetime.strptime(tags[_ROTATED_AT_TAG], "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+    return Rotation(
+        resource_id=resource_id,
+        rotated_at=at.replace(tzinfo=timezone.utc),
+        slot=tags.get(_SLOT_TAG, "unknown"),
+        secret_name=v.name,
+        secret_version=v.version,
+    )
+
+
+def trim_leading_silence(series: UsageSeries, keep_from: datetime) -> UsageSeries:
+    """Drop the silent hours before a resource's first traffic, but never inside the window.
+
+    Azure Monitor returns no data points for the time before a resource existed (or before it
+    had traffic); as zeros they would look like a long outage and poison the baselines.
+    """
+    limit = int(keep_from.timestamp())
+    first = 0
+    while (
+        first < series.hours
+        and series.timestamps[first] < limit
+        and series.requests_total[first] == 0
+        and series.prompt_tokens[first] == 0
+        and series.generated_tokens[first] == 0
+    ):
+        first += 1
+    if first == 0:
+        return series
+    return UsageSeries(
+        series.resource_id,
+        series.name,
+        series.timestamps[first:],
+        series.requests_total[first:],
+        {code: values[first:] for code, values in series.requests_by_status.items()},
+        series.prompt_tokens[first:],
+        series.generated_tokens[first:],
+    )
 
 
 def gather(
@@ -81,12 +122,14 @@ def gather(
     hours: int,
     keys_unused: Iterable[str] = (),
     workers: int = 8,
+    report_from: datetime | None = None,
 ) -> UsageInputs:
     """Fetch series and rotations for every target, in parallel; one failure never stops all.
 
     ``metrics_for(subscription)`` gives a :class:`keyops.azure.metrics.MetricsClient`,
     ``vault_for(url)`` a :class:`keyops.azure.vault.VaultClient`. Accounts named in
     ``keys_unused`` and accounts with local auth disabled are expected to see no key use.
+    Silent hours before ``report_from`` that precede a resource's first traffic are dropped.
     """
 
     def one(target: Target) -> tuple[UsageSeries | None, list[Rotation], str | None]:
@@ -97,6 +140,7 @@ def gather(
             )
         except KeyopsError as exc:
             return None, [], f"{account.name}: {exc.message}"
+        series = trim_leading_silence(series, report_from or start)
         rotations: list[Rotation] = []
         if target.vault_url:
             try:

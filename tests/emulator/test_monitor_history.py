@@ -232,4 +232,4 @@ def test_default_world_seeds_every_account_history(bare_emulator: Emulator) -> N
     seed(emu)
     accounts = emu.store.section("monitor")["accounts"]
     assert set(accounts) == {a.name.lower() for a in emu.world.accounts}
-    assert accounts[EUS]["spec"]["baseline"] == 400 and accounts[EUS]["spec"]["days"] == 14
+    assert accounts[EUS]["spec"]["baseline"] == 400 and accounts[EUS]["spec"]["days"] == 35

@@ -14,6 +14,7 @@ from keyops.emulator.world import relative_time
 
 EVENT_KINDS = ("spike", "drop", "errors", "auth_401", "tokens")
 MAX_DAYS = 93  # Azure Monitor keeps platform metrics 93 days
+DEFAULT_DAYS = 35
 
 #: field -> (default, minimum, maximum or None)
 _FIELDS: dict[str, tuple[float, float, float | None]] = {
@@ -54,7 +55,8 @@ def parse_spec(raw: Any, now: float) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{unknown[0]}: unknown field")
     spec: dict[str, Any] = {k: _number(raw, k, *v) for k, v in _FIELDS.items()}
-    days = raw.get("days", 14)
+    # Five weeks: enough for a 7-day report over 21 days of same-hour-of-week baseline.
+    days = raw.get("days", DEFAULT_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days: {days!r} must be a whole number of days from 1 to {MAX_DAYS}")
     spec["days"] = days
