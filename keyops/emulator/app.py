@@ -10,7 +10,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from keyops.emulator.core.armrouter import ArmDispatcher, ArmRoute
+from keyops.emulator.core.armrouter import ArmDispatcher, ArmPathCase, ArmRoute
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.operation import DropConnectionMiddleware
 from keyops.emulator.world import World
@@ -77,5 +77,6 @@ def build_app(world: World, state_dir: Path | None, base_url: str) -> tuple[Star
 
 
 def asgi_app(app: Starlette) -> DropConnectionMiddleware:
-    """Wrap the app in the outermost layer that can drop connections for faults."""
-    return DropConnectionMiddleware(app)
+    """Wrap the app in the outermost layer that can drop connections for faults, and in the
+    shim that lets ARM's top-level segment match whatever its case."""
+    return DropConnectionMiddleware(ArmPathCase(app))

@@ -37,25 +37,38 @@ def own_emulator(state_dir: Path, tls_dir: Path) -> Iterator[EmulatorHandle]:
         handle.stop()
 
 
-def kv_client(handle: EmulatorHandle, principal: str = "keyops-rotator",
-              **kwargs: Any) -> SecretClient:
+def kv_client(
+    handle: EmulatorHandle, principal: str = "keyops-rotator", **kwargs: Any
+) -> SecretClient:
     """A real SecretClient for the default vault, signed in through the emulated Entra ID."""
     client: SecretClient = handle.secret_client(principal=principal, **kwargs)
     return client
 
 
-def bearer(handle: EmulatorHandle, principal: str = "keyops-rotator",
-           audience: str = VAULT_AUDIENCE, **kwargs: Any) -> str:
+def bearer(
+    handle: EmulatorHandle,
+    principal: str = "keyops-rotator",
+    audience: str = VAULT_AUDIENCE,
+    **kwargs: Any,
+) -> str:
     """An ``Authorization`` header value for ``principal`` (minted by the token service)."""
     p = handle.principal(principal)
-    token, _ = handle.server.emulator.tokens.issue(audience=audience, oid=p["object_id"],
-                                                   appid=p["client_id"], **kwargs)
+    token, _ = handle.server.emulator.tokens.issue(
+        audience=audience, oid=p["object_id"], appid=p["client_id"], **kwargs
+    )
     return f"Bearer {token}"
 
 
-def kv_call(handle: EmulatorHandle, method: str, path: str, *, auth: str | None = "",
-            api_version: str | None = API_VERSION, body: Any = None,
-            params: dict[str, Any] | None = None) -> requests.Response:
+def kv_call(
+    handle: EmulatorHandle,
+    method: str,
+    path: str,
+    *,
+    auth: str | None = "",
+    api_version: str | None = API_VERSION,
+    body: Any = None,
+    params: dict[str, Any] | None = None,
+) -> requests.Response:
     """A raw request to the default vault (``auth=""``: the rotator's token; None: no header)."""
     query = dict(params or {})
     if api_version is not None:
@@ -65,5 +78,12 @@ def kv_call(handle: EmulatorHandle, method: str, path: str, *, auth: str | None 
         headers["Authorization"] = auth or bearer(handle)
     # One keep-alive session per emulator: a TLS handshake per call would dominate the tests.
     session = _SESSIONS.setdefault(handle.url, requests.Session())
-    return session.request(method, f"{handle.vault_url()}{path}", params=query, json=body,
-                           headers=headers, verify=handle.ca_bundle, timeout=10)
+    return session.request(
+        method,
+        f"{handle.vault_url()}{path}",
+        params=query,
+        json=body,
+        headers=headers,
+        verify=handle.ca_bundle,
+        timeout=10,
+    )

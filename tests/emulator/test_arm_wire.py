@@ -229,3 +229,42 @@ def test_admin_added_accounts_work_end_to_end(emulator: EmulatorHandle) -> None:
         timeout=10,
     )
     assert dup.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        ("/Tenants", "2022-12-01"),
+        ("/SUBSCRIPTIONS/{sub}", "2022-12-01"),
+        ("/Providers/Microsoft.Authorization/roleDefinitions", "2022-04-01"),
+    ],
+)
+def test_top_level_segment_in_any_case(
+    shared_emulator: EmulatorHandle, token: str, path: str, version: str
+) -> None:
+    sub = shared_emulator.conn["subscription_id"]
+    r = _call(shared_emulator, "GET", path.format(sub=sub), version=version, token=token)
+    assert r.status_code == 200, r.text
+
+
+def test_router_errors_carry_the_tracking_headers(
+    shared_emulator: EmulatorHandle, token: str
+) -> None:
+    """404 InvalidResourceType and 405 MethodNotAllowed come from the dispatcher itself."""
+    account = _account_path(shared_emulator)
+    wrong_method = _call(shared_emulator, "DELETE", account, token=token)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "MethodNotAllowed"
+    assert int(wrong_method.headers["x-ms-ratelimit-remaining-subscription-writes"]) < 1200
+    assert wrong_method.headers["Cache-Control"] == "no-cache"
+    unknown = requests.get(
+        f"{shared_emulator.url}{account}/noSuchChild",
+        params={"api-version": "2024-10-01"},
+        headers={"Authorization": f"Bearer {token}", "x-ms-correlation-request-id": "abc-404"},
+        verify=shared_emulator.ca_bundle,
+        timeout=10,
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "InvalidResourceType"
+    assert unknown.headers["x-ms-correlation-request-id"] == "abc-404"
+    assert unknown.headers["x-ms-request-id"]

@@ -370,3 +370,35 @@ def test_environment_and_default_credentials(
         with cred:
             token = cred.get_token("https://management.azure.com/.default").token
         assert verified_claims(h, token, "https://management.azure.com/")["oid"] == (p["object_id"])
+
+
+def test_answers_carry_entra_trace_headers(shared_emulator: EmulatorHandle) -> None:
+    h = shared_emulator
+    rid = "5b0f0e1c-1d0e-4d8a-9c55-0b9a1c2d3e4f"
+    ok = post_token(h, secret_form(h), headers={"client-request-id": rid})
+    assert ok.status_code == 200
+    assert ok.headers["client-request-id"] == rid
+    assert ok.headers["x-ms-request-id"] and ok.headers["x-ms-ests-server"]
+    assert ok.headers["Cache-Control"] == "no-store, no-cache"
+    bad = post_token(h, dict(secret_form(h), client_secret="nope"))
+    assert bad.headers["x-ms-request-id"] == bad.json()["trace_id"]
+    assert bad.headers["x-ms-ests-server"] == ok.headers["x-ms-ests-server"]
+    doc = get(h, f"/{h.conn['tenant_id']}/v2.0/.well-known/openid-configuration")
+    assert doc.headers["x-ms-request-id"] != ok.headers["x-ms-request-id"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["oauth2/v2.0/token", "oauth2/token"])
+def test_token_endpoint_takes_post_only(
+    shared_emulator: EmulatorHandle, method: str, path: str
+) -> None:
+    """Entra answers other methods with 400 AADSTS900561, a JSON OAuth error (not a 405)."""
+    h = shared_emulator
+    r = requests.request(
+        method, f"{h.url}/{h.conn['tenant_id']}/{path}", verify=h.ca_bundle, timeout=10
+    )
+    body = assert_entra_error(r, 400, "invalid_request", 900561)
+    assert (
+        f"only accepts POST, OPTIONS requests. Received a {method} request."
+        in (body["error_description"])
+    )

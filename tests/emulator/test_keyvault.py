@@ -40,10 +40,10 @@ def emulated_now(h: EmulatorHandle) -> float:
     return float(h.admin("GET", "clock")["now"])
 
 
-def test_set_then_get_latest_and_each_version(kv: EmulatorHandle,
-                                              client: SecretClient) -> None:
-    first = client.set_secret("api-key", "value-one", content_type="text/plain",
-                              tags={"CredentialId": "Key1"})
+def test_set_then_get_latest_and_each_version(kv: EmulatorHandle, client: SecretClient) -> None:
+    first = client.set_secret(
+        "api-key", "value-one", content_type="text/plain", tags={"CredentialId": "Key1"}
+    )
     second = client.set_secret("api-key", "value-two", tags={"CredentialId": "Key2"})
     assert HEX32.match(present(first.properties.version))
     assert HEX32.match(present(second.properties.version))
@@ -95,8 +95,7 @@ def test_list_properties_pages_past_25(kv: EmulatorHandle, client: SecretClient)
 
 
 def test_list_versions(client: SecretClient) -> None:
-    made = [present(client.set_secret("rotating", f"v{i}").properties.version)
-            for i in range(4)]
+    made = [present(client.set_secret("rotating", f"v{i}").properties.version) for i in range(4)]
     listed = list(client.list_properties_of_secret_versions("rotating", max_page_size=3))
     assert sorted(present(p.version) for p in listed) == sorted(made)
     assert all(p.name == "rotating" and p.created_on is not None for p in listed)
@@ -107,8 +106,13 @@ def test_list_versions(client: SecretClient) -> None:
 def test_update_properties_and_disabled_secret_cannot_be_read(client: SecretClient) -> None:
     made = client.set_secret("toggle", "v", tags={"a": "1"})
     expires = present(made.properties.created_on) + timedelta(days=30)
-    props = client.update_secret_properties("toggle", content_type="application/json",
-                                            tags={"b": "2"}, expires_on=expires, enabled=False)
+    props = client.update_secret_properties(
+        "toggle",
+        content_type="application/json",
+        tags={"b": "2"},
+        expires_on=expires,
+        enabled=False,
+    )
     assert props.enabled is False
     assert props.tags == {"b": "2"} and props.content_type == "application/json"
     assert props.expires_on == expires

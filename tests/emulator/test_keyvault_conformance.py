@@ -62,8 +62,9 @@ def json_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, int):
         return "integer"
-    return {str: "string", float: "number", dict: "object", list: "array",
-            type(None): "null"}[type(value)]
+    return {str: "string", float: "number", dict: "object", list: "array", type(None): "null"}[
+        type(value)
+    ]
 
 
 def assert_has_example_fields(ours: Any, theirs: Any, where: str = "$") -> None:
@@ -108,8 +109,12 @@ def kv(tmp_path_factory: pytest.TempPathFactory, tls_dir: Path) -> Iterator[Emul
     """One emulator for the module; every test works on secrets of its own."""
     with own_emulator(tmp_path_factory.mktemp("kv-conformance"), tls_dir) as handle:
         # Sorted first in GetSecrets, with a content type as the example's item has.
-        kv_call(handle, "PUT", "/secrets/a-conformance-first",
-                body={"value": "v", "contentType": "plainText"})
+        kv_call(
+            handle,
+            "PUT",
+            "/secrets/a-conformance-first",
+            body={"value": "v", "contentType": "plainText"},
+        )
         yield handle
 
 
@@ -138,24 +143,37 @@ def call(kv: EmulatorHandle, operation_id: str, params: dict[str, Any]) -> reque
         "SetSecret": lambda: kv_call(kv, "PUT", f"/secrets/{name}", body=body),
         "GetSecret": lambda: kv_call(kv, "GET", f"/secrets/{name}/{made(kv, name)}"),
         "GetSecrets": lambda: kv_call(kv, "GET", "/secrets", params=maxresults),
-        "GetSecretVersions": lambda: (made(kv, name, 3), kv_call(
-            kv, "GET", f"/secrets/{name}/versions", params=maxresults))[1],
-        "UpdateSecret": lambda: kv_call(kv, "PATCH", f"/secrets/{name}/{made(kv, name)}",
-                                        body=body),
+        "GetSecretVersions": lambda: (
+            made(kv, name, 3),
+            kv_call(kv, "GET", f"/secrets/{name}/versions", params=maxresults),
+        )[1],
+        "UpdateSecret": lambda: kv_call(
+            kv, "PATCH", f"/secrets/{name}/{made(kv, name)}", body=body
+        ),
         "DeleteSecret": lambda: (made(kv, name), kv_call(kv, "DELETE", f"/secrets/{name}"))[1],
         "GetDeletedSecret": lambda: kv_call(kv, "GET", f"/deletedsecrets/{deleted(kv, name)}"),
         "RecoverDeletedSecret": lambda: kv_call(
-            kv, "POST", f"/deletedsecrets/{deleted(kv, name)}/recover"),
-        "PurgeDeletedSecret": lambda: kv_call(
-            kv, "DELETE", f"/deletedsecrets/{deleted(kv, name)}"),
+            kv, "POST", f"/deletedsecrets/{deleted(kv, name)}/recover"
+        ),
+        "PurgeDeletedSecret": lambda: kv_call(kv, "DELETE", f"/deletedsecrets/{deleted(kv, name)}"),
     }
     return actions[operation_id]()
 
 
-@pytest.mark.parametrize("operation_id", [
-    "SetSecret", "GetSecret", "GetSecrets", "GetSecretVersions", "UpdateSecret", "DeleteSecret",
-    "GetDeletedSecret", "RecoverDeletedSecret", "PurgeDeletedSecret",
-])
+@pytest.mark.parametrize(
+    "operation_id",
+    [
+        "SetSecret",
+        "GetSecret",
+        "GetSecrets",
+        "GetSecretVersions",
+        "UpdateSecret",
+        "DeleteSecret",
+        "GetDeletedSecret",
+        "RecoverDeletedSecret",
+        "PurgeDeletedSecret",
+    ],
+)
 def test_answer_matches_example_and_spec(kv: EmulatorHandle, operation_id: str) -> None:
     doc = example(operation_id)
     ((status, expected),) = doc["responses"].items()
@@ -182,7 +200,10 @@ def test_deleted_secrets_list_is_within_spec(kv: EmulatorHandle) -> None:
 def test_errors_use_the_key_vault_error_shape(kv: EmulatorHandle) -> None:
     schema = response_schema("GetSecret", "default")
     assert schema is not None
-    for r in (kv_call(kv, "GET", "/secrets/absent/"), kv_call(kv, "GET", "/secrets", auth=None),
-              kv_call(kv, "PUT", "/secrets/bad_name", body={"value": "v"})):
+    for r in (
+        kv_call(kv, "GET", "/secrets/absent/"),
+        kv_call(kv, "GET", "/secrets", auth=None),
+        kv_call(kv, "PUT", "/secrets/bad_name", body={"value": "v"}),
+    ):
         assert r.status_code >= 400
         assert_within_schema(r.json(), schema)

@@ -15,14 +15,20 @@ from keyops.emulator.world import WorldError, parse_world
 
 TENANT = "6513270e-269e-4d37-b2a7-4de452e6b438"
 SUB = "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"
-PRINCIPAL = {"name": "p", "client_id": "9531985d-5d9d-49f8-9818-e811892f902b",
-             "object_id": "36f675cc-81e7-4ef5-a8e2-5d940ed90475"}
+PRINCIPAL = {
+    "name": "p",
+    "client_id": "9531985d-5d9d-49f8-9818-e811892f902b",
+    "object_id": "36f675cc-81e7-4ef5-a8e2-5d940ed90475",
+}
 
 
-def world(secrets: list[dict[str, Any]], vaults: tuple[str, ...] = ("kv-one",),
-          seed_value: int = 7) -> Emulator:
+def world(
+    secrets: list[dict[str, Any]], vaults: tuple[str, ...] = ("kv-one",), seed_value: int = 7
+) -> Emulator:
     doc = {
-        "tenant_id": TENANT, "seed": seed_value, "subscriptions": [{"id": SUB}],
+        "tenant_id": TENANT,
+        "seed": seed_value,
+        "subscriptions": [{"id": SUB}],
         "resource_groups": [{"name": "rg", "location": "westeurope"}],
         "accounts": [{"name": "acct", "resource_group": "rg"}],
         "vaults": [{"name": v, "resource_group": "rg", "secrets": secrets} for v in vaults],
@@ -36,19 +42,32 @@ def test_version_ids_repeat_per_world_seed_and_differ_per_vault() -> None:
     for _ in range(2):
         emu = world([], vaults=("kv-one", "kv-two"))
         one, two = emu.world.vaults
-        runs.append([models.set_secret(emu, v, "s", models.NewSecret("x")).version
-                     for v in (one, two, one)])
+        runs.append(
+            [models.set_secret(emu, v, "s", models.NewSecret("x")).version for v in (one, two, one)]
+        )
     assert runs[0] == runs[1]
     assert len(set(runs[0])) == 3
     other = world([], seed_value=8)
-    assert models.set_secret(other, other.world.vaults[0], "s",
-                             models.NewSecret("x")).version != runs[0][0]
+    assert (
+        models.set_secret(other, other.world.vaults[0], "s", models.NewSecret("x")).version
+        != runs[0][0]
+    )
 
 
 def test_seed_makes_versions_in_order_with_relative_times() -> None:
-    emu = world([{"name": "s", "value": "a", "created": "-40d"},
-                 {"name": "s", "value": "second-value", "created": "-1d", "expires": "+29d",
-                  "tags": {"CredentialId": "Key2"}, "enabled": False}])
+    emu = world(
+        [
+            {"name": "s", "value": "a", "created": "-40d"},
+            {
+                "name": "s",
+                "value": "second-value",
+                "created": "-1d",
+                "expires": "+29d",
+                "tags": {"CredentialId": "Key2"},
+                "enabled": False,
+            },
+        ]
+    )
     seed(emu)
     vault = emu.world.vaults[0]
     latest = models.get_version(emu, vault, "s", "")
@@ -61,12 +80,17 @@ def test_seed_makes_versions_in_order_with_relative_times() -> None:
     assert "second-value" not in repr(latest)
 
 
-@pytest.mark.parametrize(("secret", "field"), [
-    ({"name": "bad_name", "value": "v"}, "vaults[0].secrets[0].name"),
-    ({"name": "s", "value_from": "account:nobody:Key1"}, "vaults[0].secrets[0].value_from"),
-    ({"name": "s", "value": "v", "tags": {f"t{i}": "v" for i in range(16)}},
-     "vaults[0].secrets[0]: The number of tags"),
-])
+@pytest.mark.parametrize(
+    ("secret", "field"),
+    [
+        ({"name": "bad_name", "value": "v"}, "vaults[0].secrets[0].name"),
+        ({"name": "s", "value_from": "account:nobody:Key1"}, "vaults[0].secrets[0].value_from"),
+        (
+            {"name": "s", "value": "v", "tags": {f"t{i}": "v" for i in range(16)}},
+            "vaults[0].secrets[0]: The number of tags",
+        ),
+    ],
+)
 def test_seed_errors_name_the_field(secret: dict[str, Any], field: str) -> None:
     with pytest.raises(WorldError, match=rf"^{re.escape(field)}"):
         seed(world([secret]))

@@ -45,13 +45,14 @@ def test_value_content_type_and_tag_limits(kv: EmulatorHandle) -> None:
     bad_parameter(r, "maximum permitted length")
     assert "s3cr3t" not in r.text
     assert kv_call(kv, "PUT", "/secrets/big", body={"value": big[1:]}).status_code == 200
-    bad_parameter(kv_call(kv, "PUT", "/secrets/ct", body={"value": "v", "contentType": "c" * 256}),
-                  "content type")
+    bad_parameter(
+        kv_call(kv, "PUT", "/secrets/ct", body={"value": "v", "contentType": "c" * 256}),
+        "content type",
+    )
     many = {f"t{i}": "v" for i in range(16)}
     bad_parameter(kv_call(kv, "PUT", "/secrets/tags", body={"value": "v", "tags": many}), "tags")
     long_tag = {"t": "v" * 513}
-    bad_parameter(kv_call(kv, "PUT", "/secrets/tags", body={"value": "v", "tags": long_tag}),
-                  "Tag")
+    bad_parameter(kv_call(kv, "PUT", "/secrets/tags", body={"value": "v", "tags": long_tag}), "Tag")
     ok = {f"t{i}": "v" * 512 for i in range(15)}
     assert kv_call(kv, "PUT", "/secrets/tags", body={"value": "v", "tags": ok}).status_code == 200
     bad_parameter(kv_call(kv, "PATCH", "/secrets/tags/", body={"tags": many}), "tags")
@@ -60,10 +61,13 @@ def test_value_content_type_and_tag_limits(kv: EmulatorHandle) -> None:
 def test_bodies_are_validated(kv: EmulatorHandle) -> None:
     bad_parameter(kv_call(kv, "PUT", "/secrets/b", body={}), "value")
     bad_parameter(kv_call(kv, "PUT", "/secrets/b", body={"value": 5}), "value")
-    bad_parameter(kv_call(kv, "PUT", "/secrets/b", body={"value": "v", "attributes":
-                                                         {"enabled": "yes"}}), "enabled")
-    bad_parameter(kv_call(kv, "PUT", "/secrets/b", body={"value": "v", "attributes":
-                                                         {"exp": True}}), "exp")
+    bad_parameter(
+        kv_call(kv, "PUT", "/secrets/b", body={"value": "v", "attributes": {"enabled": "yes"}}),
+        "enabled",
+    )
+    bad_parameter(
+        kv_call(kv, "PUT", "/secrets/b", body={"value": "v", "attributes": {"exp": True}}), "exp"
+    )
     bad_parameter(kv_call(kv, "PUT", "/secrets/b", body=["value"]), "JSON object")
     r = kv_call(kv, "PATCH", "/secrets/none/0123456789abcdef0123456789abcdef", body={})
     assert r.status_code == 404 and r.json()["error"]["code"] == "SecretNotFound"
@@ -81,8 +85,9 @@ def test_paging_parameters_are_validated(kv: EmulatorHandle) -> None:
         if page["nextLink"] is None:  # Key Vault writes null on the last page
             break
         assert "maxresults=2" in page["nextLink"]
-        page = requests.get(page["nextLink"], headers={"Authorization": bearer(kv)},
-                            verify=kv.ca_bundle, timeout=10).json()
+        page = requests.get(
+            page["nextLink"], headers={"Authorization": bearer(kv)}, verify=kv.ca_bundle, timeout=10
+        ).json()
     everything = kv_call(kv, "GET", "/secrets").json()
     assert everything["nextLink"] is None
     assert sorted(seen) == sorted(item["id"] for item in everything["value"])
@@ -104,16 +109,21 @@ def test_admin_backdates_a_version(kv: EmulatorHandle) -> None:
         first = client.set_secret("aged", "v1")
         client.set_secret("aged", "v2")
         now = float(kv.admin("GET", "clock")["now"])
-        answer = kv.admin("POST", f"vaults/kv-keyops-prod/secrets/aged/versions/"
-                                  f"{first.properties.version}",
-                          {"created": "-40d", "updated": "-39d", "exp": "+5d"})
+        answer = kv.admin(
+            "POST",
+            f"vaults/kv-keyops-prod/secrets/aged/versions/{first.properties.version}",
+            {"created": "-40d", "updated": "-39d", "exp": "+5d"},
+        )
         assert "value" not in answer
         assert abs(answer["attributes"]["created"] - (now - 40 * DAY)) < 60
         props = client.get_secret("aged", first.properties.version).properties
         assert abs(present(props.created_on).timestamp() - (now - 40 * DAY)) < 60
         assert abs(present(props.updated_on).timestamp() - (now - 39 * DAY)) < 60
-        kv.admin("POST", "vaults/kv-keyops-prod/secrets/aged/versions/latest",
-                 {"created": int(now) - 2 * DAY, "nbf": None})
+        kv.admin(
+            "POST",
+            "vaults/kv-keyops-prod/secrets/aged/versions/latest",
+            {"created": int(now) - 2 * DAY, "nbf": None},
+        )
         latest = client.get_secret("aged")
         assert latest.value == "v2"
         assert abs(present(latest.properties.created_on).timestamp() - (now - 2 * DAY)) < 60

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -347,3 +348,37 @@ def test_batch_errors(shared_emulator: EmulatorHandle) -> None:
         headers={"Authorization": f"Bearer {token(shared_emulator)}"},
     )
     assert wrong_audience.status_code == 401
+
+
+def test_rollupby_merges_series_and_keeps_the_filter(shared_emulator: EmulatorHandle) -> None:
+    """``rollupby`` (any case) stops the named dimension from splitting; its condition still
+    filters; a dimension the metric lacks is ignored. The batch API reads it too."""
+    rid = shared_emulator.account(EUS)["id"]
+    span = _span(shared_emulator, 14 * 24)
+    common = {"timespan": span, "interval": "P1D", "aggregation": "Total"}
+    both = "StatusCode ne '200' and ModelDeploymentName eq '*'"
+    split = metrics_call(shared_emulator, rid, {**common, "$filter": both}).json()
+    rolled = metrics_call(
+        shared_emulator, rid, {**common, "$filter": both, "rollupby": "statuscode,NoSuchDim"}
+    ).json()
+    names = [
+        [m["name"]["value"] for m in ts["metadatavalues"]]
+        for ts in rolled["value"][0]["timeseries"]
+    ]
+    assert names and all(n == ["modeldeploymentname"] for n in names)
+
+    def grand_total(body: Any) -> float:
+        return sum(p.get("total", 0.0) for ts in body["value"][0]["timeseries"] for p in ts["data"])
+
+    assert grand_total(rolled) == pytest.approx(grand_total(split))
+    with metrics_client(shared_emulator) as client:
+        [result] = client.query_resources(
+            resource_ids=[rid],
+            metric_namespace=NAMESPACE,
+            metric_names=["AzureOpenAIRequests"],
+            timespan=timedelta(days=1),
+            aggregations=["Total"],
+            filter="StatusCode eq '*'",
+            roll_up_by="StatusCode",
+        )
+    assert len(result.metrics["AzureOpenAIRequests"].timeseries) == 1

@@ -222,11 +222,43 @@ def test_streamed_chat_is_server_sent_events(shared_emulator: EmulatorHandle) ->
     assert r.headers["content-type"].startswith("text/event-stream")
     events = [line[len("data: ") :] for line in r.text.splitlines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
-    chunks = [json.loads(e) for e in events[:-1]]
-    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
-    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    preamble, *chunks = [json.loads(e) for e in events[:-1]]
+    # Azure opens with a chunk without choices that carries the prompt's filter results only.
+    assert preamble["choices"] == [] and preamble["object"] == preamble["id"] == ""
+    assert preamble["prompt_filter_results"][0]["prompt_index"] == 0
+    assert all(c["object"] == "chat.completion.chunk" and c["choices"] for c in chunks)
+    assert all("usage" not in c for c in chunks)  # only with stream_options.include_usage
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert text.startswith("This is an emulated reply")
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_streamed_usage_chunk(shared_emulator: EmulatorHandle) -> None:
+    body = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    r = chat(shared_emulator, EUS, api_key=key(shared_emulator, EUS), body=body)
+    events = [line[len("data: ") :] for line in r.text.splitlines() if line.startswith("data: ")]
+    chunks = [json.loads(e) for e in events[:-1]]
+    whole = chat(
+        shared_emulator,
+        EUS,
+        api_key=key(shared_emulator, EUS),
+        body=body | {"stream": False, "stream_options": None},
+    ).json()
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"] == whole["usage"]
+    assert chunks[-1]["id"] == chunks[1]["id"] != ""
+    assert all(c["usage"] is None for c in chunks[:-1])
+    bad = chat(
+        shared_emulator,
+        EUS,
+        api_key=key(shared_emulator, EUS),
+        body=body | {"stream_options": {"include_usage": "yes"}},
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "stream_options"
 
 
 def test_throttle_answers_429_with_retry_headers(emulator: EmulatorHandle) -> None:

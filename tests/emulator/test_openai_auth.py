@@ -8,6 +8,7 @@ import pytest
 
 from keyops.emulator.services.arm.models import get_account
 from tests.emulator.openai_support import (
+    CHAT_BODY,
     ENTRA,
     EUS,
     LEGACY,
@@ -273,3 +274,24 @@ def test_throttling_comes_after_authentication(emulator) -> None:  # type: ignor
     )
     assert throttled.status_code == 429
     assert throttled.headers["retry-after"] and throttled.headers["retry-after-ms"]
+
+
+def test_key_as_bearer_counts_on_the_v1_api_only(shared_emulator: EmulatorHandle) -> None:
+    """The stock OpenAI client sends ``Authorization: Bearer <key>``: the v1 API takes it as
+    the key (a JWT stays a token); the dated API answers it as a rejected token."""
+    body = {**CHAT_BODY, "model": "gpt-35-turbo"}
+    regional = endpoint(shared_emulator, LEGACY)
+    v1 = "openai/v1/chat/completions"
+    ok = call(
+        shared_emulator,
+        regional,
+        v1,
+        bearer=key(shared_emulator, LEGACY),
+        body=body,
+        api_version=None,
+    )
+    assert ok.status_code == 200, ok.text
+    wrong = call(shared_emulator, regional, v1, bearer="0" * 32, body=body, api_version=None)
+    assert (wrong.status_code, wrong.json()) == (401, INVALID_KEY)
+    dated = chat(shared_emulator, EUS, bearer=key(shared_emulator, EUS))
+    assert (dated.status_code, dated.json()) == (401, BAD_TOKEN)

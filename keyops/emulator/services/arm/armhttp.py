@@ -3,7 +3,8 @@
 Authentication (ARM's 401 bodies and ``WWW-Authenticate``), RBAC refusals (403
 ``AuthorizationFailed``), api-version checks, ``nextLink`` paging with ``$skipToken``, and the
 tracking headers ARM puts on every answer (``x-ms-request-id``, ``x-ms-correlation-request-id``,
-``x-ms-ratelimit-remaining-subscription-reads|writes``).
+``x-ms-ratelimit-remaining-subscription-reads|writes``; built by ``core.armrouter``, whose
+router-level 404/405 answers carry them too).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import uuid
-import weakref
 from collections.abc import Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -21,6 +20,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyops.emulator.core.armrouter import tracking_headers, with_tracking_headers
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError, arm_error
 from keyops.emulator.core.operation import Handler, json_response
@@ -30,8 +30,6 @@ from keyops.emulator.services.arm import exceptions as errors
 
 T = TypeVar("T")
 
-#: Hourly ARM request limits per principal and subscription (Azure's documented defaults).
-READ_LIMIT, WRITE_LIMIT = 12000, 1200
 DEFAULT_PAGE_SIZE = 50
 PAGE_SIZE_SETTING = "arm.page_size"
 
@@ -182,42 +180,6 @@ def list_body(request: Request, items: Sequence[Any]) -> dict[str, Any]:
 # --- tracking headers -------------------------------------------------------------------------
 
 
-class _Budget:
-    """Hourly request counters per (subscription or tenant, principal, reads|writes)."""
-
-    def __init__(self) -> None:
-        self.counts: dict[tuple[str, str, str, int], int] = {}
-
-    def remaining(self, emu: Emulator, scope: str, principal: str, kind: str) -> int:
-        hour = int(emu.clock.now() // 3600)
-        key = (scope, principal, kind, hour)
-        self.counts[key] = self.counts.get(key, 0) + 1
-        limit = READ_LIMIT if kind == "reads" else WRITE_LIMIT
-        return max(0, limit - self.counts[key])
-
-
-_BUDGETS: weakref.WeakKeyDictionary[Emulator, _Budget] = weakref.WeakKeyDictionary()
-
-
-def _tracking_headers(request: Request) -> dict[str, str]:
-    emu = emulator(request)
-    kind = "reads" if request.method in ("GET", "HEAD") else "writes"
-    subscription = request.path_params.get("subscriptionId")
-    level = "subscription" if subscription else "tenant"
-    budget = _BUDGETS.setdefault(emu, _Budget())
-    remaining = budget.remaining(
-        emu, (subscription or "tenant").lower(), str(request.state.principal), kind
-    )
-    return {
-        "x-ms-request-id": str(uuid.uuid4()),
-        "x-ms-correlation-request-id": request.headers.get("x-ms-correlation-request-id")
-        or str(uuid.uuid4()),
-        "x-ms-routing-request-id": f"EMULATOR:{uuid.uuid4().hex[:16].upper()}",
-        f"x-ms-ratelimit-remaining-{level}-{kind}": str(remaining),
-        "Cache-Control": "no-cache",
-    }
-
-
 def arm_endpoint(fn: Handler) -> Handler:
     """Put ARM's tracking headers on the answer of ``fn``, errors included.
 
@@ -229,9 +191,8 @@ def arm_endpoint(fn: Handler) -> Handler:
         try:
             response = await fn(request)
         except EmulatorHTTPError as err:
-            err.headers = {**_tracking_headers(request), **err.headers}
-            raise
-        for name, value in _tracking_headers(request).items():
+            raise with_tracking_headers(request, err) from None
+        for name, value in tracking_headers(request).items():
             response.headers.setdefault(name, value)
         return response
 

@@ -17,6 +17,20 @@ from keyops.emulator.core.errors import EmulatorHTTPError
 
 WIF_DOCS = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
 ASSERTION_DOCS = "https://learn.microsoft.com/entra/identity-platform/certificate-credentials"
+#: ``x-ms-ests-server``: the token service build and slice (the form of a 2024 capture,
+#: ``2.1.19005.9 - NEULR1 ProdSlices``, with the slice naming the emulator).
+ESTS_SERVER = "2.1.19005.9 - EMU ProdSlices"
+#: Token answers, successes and errors alike, must not be cached.
+NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache", "Expires": "-1"}
+
+
+def trace_headers(trace_id: str, client_request_id: str | None) -> dict[str, str]:
+    """What Entra puts on every answer: the trace id as ``x-ms-request-id``, the server build,
+    and the client's ``client-request-id`` echoed when it sent one."""
+    headers = {"x-ms-request-id": trace_id, "x-ms-ests-server": ESTS_SERVER}
+    if client_request_id:
+        headers["client-request-id"] = client_request_id
+    return headers
 
 
 class EntraError(Exception):
@@ -50,13 +64,7 @@ class EntraError(Exception):
             "correlation_id": correlation,
             "error_uri": f"https://login.microsoftonline.com/error?code={self.code}",
         }
-        headers = {
-            "x-ms-request-id": trace_id,
-            "Cache-Control": "no-store, no-cache",
-            "Pragma": "no-cache",
-        }
-        if correlation_id:
-            headers["client-request-id"] = correlation_id
+        headers = {**NO_STORE, **trace_headers(trace_id, correlation_id)}
         return EmulatorHTTPError(self.status, body, headers)
 
 
@@ -68,6 +76,15 @@ def tenant_not_found(tenant: str) -> EntraError:
         f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are "
         "signing into the correct cloud. Check with your subscription administrator, this may "
         "happen if there are no active subscriptions for the tenant.",
+    )
+
+
+def wrong_method(method: str) -> EntraError:
+    """AADSTS900561: the token endpoint takes POST only (a GET gets 400, not 405)."""
+    return EntraError(
+        "invalid_request",
+        900561,
+        f"The endpoint only accepts POST, OPTIONS requests. Received a {method} request.",
     )
 
 

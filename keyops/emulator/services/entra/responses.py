@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import uuid
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
@@ -18,12 +20,15 @@ from starlette.responses import Response
 
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError
-from keyops.emulator.core.operation import json_response, operation
+from keyops.emulator.core.operation import Handler, json_response, operation
 from keyops.emulator.services.entra import models
 from keyops.emulator.services.entra.exceptions import (
+    NO_STORE,
     EntraError,
     missing_parameter,
     tenant_not_found,
+    trace_headers,
+    wrong_method,
 )
 
 _CLAIMS_V2 = [
@@ -72,7 +77,21 @@ _CLOUD = {
     "msgraph_host": "graph.microsoft.com",
     "rbac_url": "https://pas.windows.net",
 }
-_NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+
+
+def traced(fn: Handler) -> Handler:
+    """Put Entra's trace headers on every success of ``fn`` (its EntraErrors carry their own:
+    the ``x-ms-request-id`` there is the trace id the error body names)."""
+
+    @functools.wraps(fn)
+    async def wrapper(request: Request) -> Response:
+        response = await fn(request)
+        client_request_id = request.headers.get("client-request-id")
+        for name, value in trace_headers(str(uuid.uuid4()), client_request_id).items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return wrapper
 
 
 def entra_failure(emu: Emulator, request: Request, err: EntraError) -> EmulatorHTTPError:
@@ -114,6 +133,7 @@ def _common_fields(emu: Emulator, tenant: str) -> dict[str, Any]:
 
 
 @operation("OpenIdConfiguration_V2", "entra")
+@traced
 async def openid_configuration_v2(request: Request) -> Response:
     """The v2.0 OpenID Connect discovery document MSAL reads before asking for a token."""
     emu: Emulator = request.app.state.emulator
@@ -137,6 +157,7 @@ async def openid_configuration_v2(request: Request) -> Response:
 
 
 @operation("OpenIdConfiguration_V1", "entra")
+@traced
 async def openid_configuration_v1(request: Request) -> Response:
     """The v1 discovery document.
 
@@ -171,6 +192,7 @@ async def openid_configuration_v1(request: Request) -> Response:
 
 
 @operation("Keys_List", "entra")
+@traced
 async def keys(request: Request) -> Response:
     """The JWKS with the tenant's token-signing key (v2 keys name their issuer)."""
     emu: Emulator = request.app.state.emulator
@@ -204,6 +226,7 @@ def _basic_credentials(request: Request, form: dict[str, str]) -> None:
 
 
 @operation("Token_Acquire", "entra")
+@traced
 async def token(request: Request) -> Response:
     """``POST /{tenant}/oauth2/v2.0/token`` (scope) or ``/{tenant}/oauth2/token`` (resource)."""
     emu: Emulator = request.app.state.emulator
@@ -229,10 +252,14 @@ async def token(request: Request) -> Response:
     except EntraError as err:
         raise entra_failure(emu, request, err) from None
     request.state.target = issued.audience
-    headers = dict(_NO_STORE)
-    if request.headers.get("client-request-id"):
-        headers["client-request-id"] = request.headers["client-request-id"]
-    return json_response(_v1_body(issued) if v1 else _v2_body(issued), headers=headers)
+    return json_response(_v1_body(issued) if v1 else _v2_body(issued), headers=dict(NO_STORE))
+
+
+@operation("Token_WrongMethod", "entra")
+async def token_wrong_method(request: Request) -> Response:
+    """Any other method on the token endpoint: Entra's 400 AADSTS900561 (not a 405)."""
+    emu: Emulator = request.app.state.emulator
+    raise entra_failure(emu, request, wrong_method(request.method))
 
 
 def _v2_body(issued: models.IssuedToken) -> dict[str, Any]:

@@ -10,6 +10,9 @@ from starlette.routing import BaseRoute, Route
 
 from keyops.emulator.services.entra import responses, sources
 
+#: Methods the token endpoint refuses with AADSTS900561 (Starlette adds HEAD to GET).
+_NOT_POST = ["GET", "PUT", "PATCH", "DELETE"]
+
 
 def routes() -> list[BaseRoute]:
     """Issuers, the managed identity endpoint, then the tenant's endpoints."""
@@ -37,6 +40,10 @@ def routes() -> list[BaseRoute]:
         Route("/{tenant}/discovery/keys", responses.keys, methods=["GET"]),
         Route("/{tenant}/oauth2/v2.0/token", responses.token, methods=["POST"]),
         Route("/{tenant}/oauth2/token", responses.token, methods=["POST"]),
+        *(
+            Route(path, responses.token_wrong_method, methods=_NOT_POST)
+            for path in ("/{tenant}/oauth2/v2.0/token", "/{tenant}/oauth2/token")
+        ),
     ]
 
 

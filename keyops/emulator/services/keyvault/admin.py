@@ -39,7 +39,7 @@ def _times(body: dict[str, Any], now: float) -> dict[str, int | None]:
             except WorldError as err:
                 raise bad_request(str(err)) from None
         else:
-            raise bad_request(f"{key}: expected a time (\"-40d\", ISO 8601, Unix seconds)")
+            raise bad_request(f'{key}: expected a time ("-40d", ISO 8601, Unix seconds)')
     return times
 
 
@@ -56,5 +56,6 @@ async def set_version_times(request: Request) -> Response:
     found = models.set_times(emu, vault, name, "" if version == "latest" else version, times)
     emu.commit(request)
     request.state.target = f"{vault.id}/secrets/{found.name}/{found.version}"
-    return json_response({"id": wire.secret_id(emu, found.name, found.version),
-                          "attributes": wire.attributes(found)})
+    return json_response(
+        {"id": wire.secret_id(emu, found.name, found.version), "attributes": wire.attributes(found)}
+    )

@@ -23,13 +23,35 @@ from keyops.emulator.world import Vault
 #: Data-plane api-versions Azure published for secrets (Azure/azure-rest-api-specs
 #: specification/keyvault/data-plane: stable/ and preview/ folders, Secrets/main.tsp), plus
 #: 2026-04-01, the default of azure-keyvault-secrets 4.12.
-API_VERSIONS = frozenset({
-    "2015-06-01", "2016-10-01", "7.0", "7.0-preview", "7.1", "7.1-preview", "7.2",
-    "7.2-preview", "7.3", "7.3-preview", "7.4", "7.4-preview.1", "7.5", "7.5-preview.1",
-    "7.6", "7.6-preview.1", "7.6-preview.2", "2025-06-01", "2025-06-01-preview", "2025-07-01",
-    "2026-01-01-preview", "2026-03-01-preview", "2026-04-01", "2026-05-01-preview",
-    "2026-07-01-preview",
-})
+API_VERSIONS = frozenset(
+    {
+        "2015-06-01",
+        "2016-10-01",
+        "7.0",
+        "7.0-preview",
+        "7.1",
+        "7.1-preview",
+        "7.2",
+        "7.2-preview",
+        "7.3",
+        "7.3-preview",
+        "7.4",
+        "7.4-preview.1",
+        "7.5",
+        "7.5-preview.1",
+        "7.6",
+        "7.6-preview.1",
+        "7.6-preview.2",
+        "2025-06-01",
+        "2025-06-01-preview",
+        "2025-07-01",
+        "2026-01-01-preview",
+        "2026-03-01-preview",
+        "2026-04-01",
+        "2026-05-01-preview",
+        "2026-07-01-preview",
+    }
+)
 LATEST_API_VERSION = "2026-04-01"
 
 _SECRETS = "Microsoft.KeyVault/vaults/secrets"
@@ -69,8 +91,7 @@ def _token_error(emu: Emulator, reason: str, token: str) -> str:
     """Key Vault's message for a rejected token (AKV codes; the claim shown is never a secret)."""
     if reason == "invalid audience":
         aud = _unverified(token).get("aud")
-        return (f"AKV10022: Invalid audience. Expected {exc.KEY_VAULT_AUDIENCE}, "
-                f"found: {aud}.")
+        return f"AKV10022: Invalid audience. Expected {exc.KEY_VAULT_AUDIENCE}, found: {aud}."
     if reason in ("invalid issuer", "invalid tenant"):
         iss = _unverified(token).get("iss")
         return f"AKV10032: Invalid issuer. Expected one of {emu.tokens.issuer}, found {iss}."
@@ -97,8 +118,9 @@ def admit(request: Request, action: str, secret: str | None = None) -> Admitted:
     request.state.target = vault.id if secret is None else f"{vault.id}/secrets/{secret}"
     token = bearer_from(request.headers.get("authorization"))
     if token is None:
-        raise exc.unauthorized("AKV10000: Request is missing a Bearer or PoP token.",
-                               authority(emu))
+        raise exc.unauthorized(
+            "AKV10000: Request is missing a Bearer or PoP token.", authority(emu)
+        )
     api_version = request.query_params.get("api-version")
     if not api_version:
         raise exc.missing_api_version()
@@ -112,8 +134,13 @@ def admit(request: Request, action: str, secret: str | None = None) -> Admitted:
         check_name(secret)
     scope = request.state.target
     if not emu.rbac.allows(caller.oid, action, scope, data=True):
-        raise exc.forbidden_by_rbac(appid=caller.appid, oid=caller.oid,
-                                    issuer=str(caller.claims.get("iss", "")), action=action,
-                                    resource=scope, vault=vault.name,
-                                    location=vault_location(emu, vault))
+        raise exc.forbidden_by_rbac(
+            appid=caller.appid,
+            oid=caller.oid,
+            issuer=str(caller.claims.get("iss", "")),
+            action=action,
+            resource=scope,
+            vault=vault.name,
+            location=vault_location(emu, vault),
+        )
     return Admitted(emu=emu, vault=vault, caller=caller, api_version=api_version)

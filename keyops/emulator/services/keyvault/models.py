@@ -98,10 +98,16 @@ def _entries(emu: Emulator, vault: Vault) -> dict[str, dict[str, Any]]:
 def _view(entry: dict[str, Any], raw: dict[str, Any]) -> SecretVersion:
     tags = raw.get("tags")
     return SecretVersion(
-        name=entry["name"], version=raw["version"], value=raw["value"],
-        content_type=raw.get("content_type"), tags=dict(tags) if tags is not None else None,
-        enabled=bool(raw["enabled"]), nbf=raw.get("nbf"), exp=raw.get("exp"),
-        created=int(raw["created"]), updated=int(raw["updated"]),
+        name=entry["name"],
+        version=raw["version"],
+        value=raw["value"],
+        content_type=raw.get("content_type"),
+        tags=dict(tags) if tags is not None else None,
+        enabled=bool(raw["enabled"]),
+        nbf=raw.get("nbf"),
+        exp=raw.get("exp"),
+        created=int(raw["created"]),
+        updated=int(raw["updated"]),
     )
 
 
@@ -118,14 +124,16 @@ def check_value(value: str) -> None:
     """400 for a value over the size limit (the message never echoes the value)."""
     if len(value.encode("utf-8")) > MAX_VALUE_BYTES:
         raise exc.bad_parameter(
-            f"Secret is beyond the maximum permitted length of {MAX_VALUE_BYTES} characters.")
+            f"Secret is beyond the maximum permitted length of {MAX_VALUE_BYTES} characters."
+        )
 
 
 def check_content_type(content_type: str | None) -> None:
     """400 for a content type longer than Key Vault allows."""
     if content_type is not None and len(content_type) > MAX_CONTENT_TYPE:
         raise exc.bad_parameter(
-            f"The content type exceeds the maximum length of {MAX_CONTENT_TYPE} characters.")
+            f"The content type exceeds the maximum length of {MAX_CONTENT_TYPE} characters."
+        )
 
 
 def check_tags(tags: dict[str, str] | None) -> None:
@@ -137,7 +145,8 @@ def check_tags(tags: dict[str, str] | None) -> None:
     for key, value in tags.items():
         if not key or len(key) > MAX_TAG_LENGTH or len(value) > MAX_TAG_LENGTH:
             raise exc.bad_parameter(
-                f"Tag names and values must be 1 to {MAX_TAG_LENGTH} characters long.")
+                f"Tag names and values must be 1 to {MAX_TAG_LENGTH} characters long."
+            )
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -193,9 +202,11 @@ def list_versions(emu: Emulator, vault: Vault, name: str) -> list[SecretVersion]
 
 
 def _deleted_view(entry: dict[str, Any]) -> DeletedSecret:
-    return DeletedSecret(latest=_view(entry, entry["versions"][-1]),
-                         deleted_date=int(entry["deleted"]["date"]),
-                         scheduled_purge=int(entry["deleted"]["purge"]))
+    return DeletedSecret(
+        latest=_view(entry, entry["versions"][-1]),
+        deleted_date=int(entry["deleted"]["date"]),
+        scheduled_purge=int(entry["deleted"]["purge"]),
+    )
 
 
 def get_deleted(emu: Emulator, vault: Vault, name: str) -> DeletedSecret:
@@ -234,8 +245,9 @@ class NewSecret:
     exp: int | None = None
 
 
-def set_secret(emu: Emulator, vault: Vault, name: str, new: NewSecret,
-               created: int | None = None) -> SecretVersion:
+def set_secret(
+    emu: Emulator, vault: Vault, name: str, new: NewSecret, created: int | None = None
+) -> SecretVersion:
     """Add a version (the secret's new latest); 409 while the name is soft-deleted."""
     check_value(new.value)
     check_content_type(new.content_type)
@@ -247,15 +259,24 @@ def set_secret(emu: Emulator, vault: Vault, name: str, new: NewSecret,
     if entry is None:
         entry = entries[name.lower()] = {"name": name, "deleted": None, "versions": []}
     when = _now(emu) if created is None else created
-    raw = {"version": _new_version_id(emu, vault), "value": new.value,
-           "content_type": new.content_type, "tags": new.tags, "enabled": new.enabled,
-           "nbf": new.nbf, "exp": new.exp, "created": when, "updated": when}
+    raw = {
+        "version": _new_version_id(emu, vault),
+        "value": new.value,
+        "content_type": new.content_type,
+        "tags": new.tags,
+        "enabled": new.enabled,
+        "nbf": new.nbf,
+        "exp": new.exp,
+        "created": when,
+        "updated": when,
+    }
     entry["versions"].append(raw)
     return _view(entry, raw)
 
 
-def update_version(emu: Emulator, vault: Vault, name: str, version: str | None,
-                   changes: dict[str, Any]) -> SecretVersion:
+def update_version(
+    emu: Emulator, vault: Vault, name: str, version: str | None, changes: dict[str, Any]
+) -> SecretVersion:
     """Apply an UpdateSecret: only the given content_type, tags, enabled, nbf and exp change."""
     entry = _active(emu, vault, name)
     if entry is None:
@@ -298,8 +319,9 @@ def purge_secret(emu: Emulator, vault: Vault, name: str) -> None:
     del entries[name.lower()]
 
 
-def set_times(emu: Emulator, vault: Vault, name: str, version: str | None,
-              times: dict[str, int | None]) -> SecretVersion:
+def set_times(
+    emu: Emulator, vault: Vault, name: str, version: str | None, times: dict[str, int | None]
+) -> SecretVersion:
     """Admin: rewrite ``created``/``updated``/``nbf``/``exp`` of a version (tests never sleep).
 
     A deleted secret's versions can be rewritten too. The caller validates ``times``.

@@ -64,10 +64,14 @@ def _new_secret(body: dict[str, Any]) -> models.NewSecret:
     if not isinstance(value, str):
         raise exc.bad_parameter("Property 'value' is required and must be a string.")
     attrs = _attributes(body)
-    return models.NewSecret(value=value,
-                            content_type=_optional(body, "contentType", str, "contentType"),
-                            tags=_tags(body), enabled=attrs.get("enabled", True),
-                            nbf=attrs.get("nbf"), exp=attrs.get("exp"))
+    return models.NewSecret(
+        value=value,
+        content_type=_optional(body, "contentType", str, "contentType"),
+        tags=_tags(body),
+        enabled=attrs.get("enabled", True),
+        nbf=attrs.get("nbf"),
+        exp=attrs.get("exp"),
+    )
 
 
 def _changes(body: dict[str, Any]) -> dict[str, Any]:
@@ -115,11 +119,18 @@ async def update_secret(request: Request) -> Response:
     return json_response(wire.bundle(ok.emu, found, with_value=False))
 
 
-def _page(request: Request, ok: auth.Admitted, path: str, values: list[dict[str, Any]],
-          token: str | None) -> Response:
+def _page(
+    request: Request, ok: auth.Admitted, path: str, values: list[dict[str, Any]], token: str | None
+) -> Response:
     raw_size = request.query_params.get("maxresults")
-    link = wire.next_link(ok.emu, ok.vault, path, ok.api_version, token,
-                          int(raw_size) if raw_size is not None else None)
+    link = wire.next_link(
+        ok.emu,
+        ok.vault,
+        path,
+        ok.api_version,
+        token,
+        int(raw_size) if raw_size is not None else None,
+    )
     # Key Vault writes "nextLink": null on the last page.
     return json_response({"value": values, "nextLink": link})
 
@@ -129,8 +140,12 @@ async def get_secrets(request: Request) -> Response:
     """GET /secrets: the latest version of every secret, without values, paged."""
     ok = auth.admit(request, auth.READ_METADATA)
     size = wire.page_size(request.query_params.get("maxresults"))
-    chunk, token = wire.paginate(models.list_latest(ok.emu, ok.vault), lambda v: v.name.lower(),
-                                 size, request.query_params.get("$skiptoken"))
+    chunk, token = wire.paginate(
+        models.list_latest(ok.emu, ok.vault),
+        lambda v: v.name.lower(),
+        size,
+        request.query_params.get("$skiptoken"),
+    )
     values = [wire.item(ok.emu, v, versioned=False) for v in chunk]
     return _page(request, ok, "/secrets", values, token)
 
@@ -141,9 +156,12 @@ async def get_secret_versions(request: Request) -> Response:
     name = _name(request)
     ok = auth.admit(request, auth.READ_METADATA, name)
     size = wire.page_size(request.query_params.get("maxresults"))
-    chunk, token = wire.paginate(models.list_versions(ok.emu, ok.vault, name),
-                                 lambda v: v.version, size,
-                                 request.query_params.get("$skiptoken"))
+    chunk, token = wire.paginate(
+        models.list_versions(ok.emu, ok.vault, name),
+        lambda v: v.version,
+        size,
+        request.query_params.get("$skiptoken"),
+    )
     values = [wire.item(ok.emu, v, versioned=True) for v in chunk]
     return _page(request, ok, f"/secrets/{name}/versions", values, token)
 
@@ -162,9 +180,12 @@ async def get_deleted_secrets(request: Request) -> Response:
     """GET /deletedsecrets: soft-deleted secrets, paged."""
     ok = auth.admit(request, auth.READ_METADATA)
     size = wire.page_size(request.query_params.get("maxresults"))
-    chunk, token = wire.paginate(models.list_deleted(ok.emu, ok.vault),
-                                 lambda d: d.latest.name.lower(), size,
-                                 request.query_params.get("$skiptoken"))
+    chunk, token = wire.paginate(
+        models.list_deleted(ok.emu, ok.vault),
+        lambda d: d.latest.name.lower(),
+        size,
+        request.query_params.get("$skiptoken"),
+    )
     values = [wire.deleted_item(ok.emu, d) for d in chunk]
     return _page(request, ok, "/deletedsecrets", values, token)
 

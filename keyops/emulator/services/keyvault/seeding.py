@@ -35,8 +35,9 @@ def _account_key(emu: Emulator, ref: str, where: str) -> str:
     if key is not None:
         return key
     if emu.store.section("arm").get("accounts"):
-        raise WorldError(f"{where}.value_from: the ARM service holds no {slot} for account "
-                         f"{account!r}")
+        raise WorldError(
+            f"{where}.value_from: the ARM service holds no {slot} for account {account!r}"
+        )
     # No ARM service in this build (it seeds before vaults when present): a stand-in key keeps
     # the vault usable; it opens no account.
     rng = random.Random(f"{emu.world.seed}:keyvault-standin:{account.lower()}:{slot}")
@@ -45,17 +46,25 @@ def _account_key(emu: Emulator, ref: str, where: str) -> str:
 
 def _seed_secret(emu: Emulator, vault: Vault, secret: SeedSecret, where: str) -> None:
     if not models.NAME_PATTERN.match(secret.name):
-        raise WorldError(f"{where}.name: {secret.name!r} is not a valid secret name "
-                         "(1-127 letters, digits and hyphens)")
+        raise WorldError(
+            f"{where}.name: {secret.name!r} is not a valid secret name "
+            "(1-127 letters, digits and hyphens)"
+        )
     now = emu.clock.now()
     value = secret.value
     if value is None:
         value = _account_key(emu, str(secret.value_from), where)
-    created = int(relative_time(secret.created, now, f"{where}.created")) if secret.created \
-        else int(now)
+    created = (
+        int(relative_time(secret.created, now, f"{where}.created")) if secret.created else int(now)
+    )
     exp = int(relative_time(secret.expires, now, f"{where}.expires")) if secret.expires else None
-    new = models.NewSecret(value=value, content_type=secret.content_type,
-                           tags=dict(secret.tags) or None, enabled=secret.enabled, exp=exp)
+    new = models.NewSecret(
+        value=value,
+        content_type=secret.content_type,
+        tags=dict(secret.tags) or None,
+        enabled=secret.enabled,
+        exp=exp,
+    )
     try:
         models.set_secret(emu, vault, secret.name, new, created=created)
     except EmulatorHTTPError as err:

@@ -8,10 +8,16 @@ latest version. ``/versions`` is listed before ``/{version}`` (versions are 32 h
 
 from __future__ import annotations
 
+import functools
+
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from keyops.emulator.core.operation import Handler
 from keyops.emulator.services.keyvault import responses as r
 from keyops.emulator.services.keyvault.admin import set_version_times
+from keyops.emulator.services.keyvault.wire import answer_headers
 
 _VAULT = "/vaults/{vault}"
 
@@ -36,12 +42,32 @@ def routes() -> list[BaseRoute]:
         (deleted, "DELETE", r.purge_deleted_secret),
         (f"{deleted}/recover", "POST", r.recover_deleted_secret),
     ]
-    return [Route(path, endpoint, methods=[method]) for path, method, endpoint in table]
+    return [Route(path, _answered(endpoint), methods=[method]) for path, method, endpoint in table]
+
+
+def _answered(endpoint: Handler) -> Handler:
+    """``endpoint`` with Key Vault's headers on every answer it gives.
+
+    It wraps the operation-decorated handler, whose answer is already a Response for errors,
+    challenges and injected faults alike, so one place covers them all.
+    """
+
+    @functools.wraps(endpoint)  # keeps ``operation_id``
+    async def answered(request: Request) -> Response:
+        response = await endpoint(request)
+        for name, value in answer_headers(request).items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return answered
 
 
 def admin_routes() -> list[BaseRoute]:
     """The vaults' admin routes (admin bearer token required)."""
     return [
-        Route("/_emulator/vaults/{vault}/secrets/{name}/versions/{version}", set_version_times,
-              methods=["POST"]),
+        Route(
+            "/_emulator/vaults/{vault}/secrets/{name}/versions/{version}",
+            set_version_times,
+            methods=["POST"],
+        ),
     ]

@@ -1,5 +1,5 @@
 """Key Vault's JSON shapes (spec definitions SecretBundle, SecretItem, DeletedSecretBundle,
-DeletedSecretItem, SecretAttributes, *ListResult) and its paging.
+DeletedSecretItem, SecretAttributes, *ListResult), its paging and the headers of every answer.
 
 Object identifiers: Key Vault names an object ``https://<vault host>/secrets/<name>/<version>``
 and azure-keyvault-secrets parses every id it receives as exactly that path (two or three
@@ -13,10 +13,14 @@ parse — and a ``nextLink`` (followed verbatim, never parsed) under the prefix.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
+
+from starlette.requests import Request
 
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.layout import vault_url
@@ -27,12 +31,16 @@ from keyops.emulator.services.keyvault.models import (
     RECOVERY_LEVEL,
     DeletedSecret,
     SecretVersion,
+    find_vault,
+    vault_location,
 )
 from keyops.emulator.world import Vault
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 25
+#: The service build Key Vault reports (a value seen in a 2025 capture of a real answer).
+SERVICE_VERSION = "1.9.3019.1"
 
 
 def id_base(emu: Emulator) -> str:
@@ -163,3 +171,45 @@ def next_link(
         query["maxresults"] = size
     base = current_vault_origin() or vault_url(emu.base_url, vault.name)
     return f"{base}{path}?{urlencode(query, safe='$')}"
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+
+def _network_info(request: Request) -> str:
+    host = request.client.host if request.client else "127.0.0.1"
+    try:
+        v6 = ipaddress.ip_address(host).version == 6
+    except ValueError:
+        v6 = False
+    family = ("Ipv6", "InterNetworkV6") if v6 else ("Ipv4", "InterNetwork")
+    return f"conn_type={family[0]};addr={host};act_addr_fam={family[1]};"
+
+
+def answer_headers(request: Request) -> dict[str, str]:
+    """The headers Key Vault puts on every answer, challenges and errors included.
+
+    As recorded from the service (azure-sdk-for-js keyvault recordings, SDK error logs):
+    ``x-ms-request-id``, ``x-ms-keyvault-service-version``, ``x-ms-keyvault-region`` (the vault's
+    region; absent for the emulator-only VaultNotFound, which Azure has no answer for),
+    ``x-ms-keyvault-network-info`` (the caller's address), the client's
+    ``x-ms-client-request-id`` echoed, and the no-cache and hardening headers.
+    """
+    emu: Emulator = request.app.state.emulator
+    headers = {
+        "Cache-Control": "no-cache",
+        "Pragma": "no-cache",
+        "Expires": "-1",
+        "x-ms-request-id": str(uuid.uuid4()),
+        "x-ms-keyvault-service-version": SERVICE_VERSION,
+        "x-ms-keyvault-network-info": _network_info(request),
+        "X-Content-Type-Options": "nosniff",
+        "Strict-Transport-Security": "max-age=31536000;includeSubDomains",
+    }
+    vault = find_vault(emu, str(request.path_params.get("vault", "")))
+    if vault is not None:
+        headers["x-ms-keyvault-region"] = vault_location(emu, vault)
+    client_request_id = request.headers.get("x-ms-client-request-id")
+    if client_request_id:
+        headers["x-ms-client-request-id"] = client_request_id
+    return headers

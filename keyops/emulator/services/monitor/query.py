@@ -121,6 +121,15 @@ class DimFilter:
         return (not self.eq or v in self.eq) and v not in self.ne
 
 
+def roll_up(filters: list[DimFilter], rollupby: str | None, metric: MetricDef) -> None:
+    """``rollupby``: the named dimensions (comma-separated, any case) still filter but no
+    longer split the results into one series per value (common-types RollUpByParameter)."""
+    names = {metric.dimension(n.strip()) for n in (rollupby or "").split(",") if n.strip()}
+    for group in filters:
+        if group.name in names:
+            group.split = False
+
+
 def parse_filter(text: str | None, metric: MetricDef, validate: bool = True) -> list[DimFilter]:
     """``A eq 'a1' and B eq 'b1' or B eq 'b2' and C eq '*'``: one :class:`DimFilter` a dimension.
 
@@ -272,14 +281,15 @@ def _rank(series: dict[str, Any], agg: str) -> float:
 
 def timeseries(q: Query, facts: list[Fact]) -> list[dict[str, Any]]:
     """The ``timeseries`` of one metric: one series, or one per split dimension value."""
+    # Every condition filters; only the dimensions not rolled up split the series.
+    split = [g.name for g in q.filters if g.split]
     groups: dict[tuple[str, ...], list[Fact]] = defaultdict(list)
     for f in facts:
         if not all(g.allows(f.dim(g.name)) for g in q.filters):
             continue
         if q.metric.measure(f) == (0.0, 0.0):
             continue
-        groups[tuple(f.dim(g.name) for g in q.filters)].append(f)
-    split = [g.name for g in q.filters]
+        groups[tuple(f.dim(name) for name in split)].append(f)
     if not split:
         groups.setdefault((), [])
     out = []

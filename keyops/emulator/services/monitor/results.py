@@ -28,6 +28,7 @@ from keyops.emulator.services.monitor.query import (
     parse_filter,
     parse_interval,
     parse_timespan,
+    roll_up,
     stamp,
     timeseries,
 )
@@ -138,12 +139,14 @@ def metric_values(
     validate = (params.get("validatedimensions") or "").lower() != "false"
     out = []
     for metric in metrics:
+        filters = parse_filter(params.get("filter"), metric, validate)
+        roll_up(filters, params.get("rollupby"), metric)
         q = Query(
             metric=metric,
             start=win.first,
             end=win.stop,
             size=win.size,
-            filters=parse_filter(params.get("filter"), metric, validate),
+            filters=filters,
             aggregations=_aggregations(params.get("aggregation"), metric),
             top=_int(params.get("top"), "top", 10),
             orderby=_orderby(params.get("orderby")),

@@ -242,43 +242,63 @@ def text_completion(
     return Generated(out, prompt_tokens, generated, lim.stream)
 
 
-def stream_events(gen: Generated) -> list[dict[str, Any]]:
-    """The chunks of a streamed chat answer (``createChatCompletionStreamResponse``)."""
+def include_usage(body: dict[str, Any]) -> bool:
+    """``stream_options.include_usage`` of a request (``chatCompletionStreamOptions``)."""
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
+        raise exc.invalid_request(
+            f"{options!r} is not valid under any of the given schemas - 'stream_options'",
+            "stream_options",
+        )
+    return bool(options.get("include_usage", False))
+
+
+def stream_preamble(body: dict[str, Any], with_usage: bool) -> dict[str, Any]:
+    """The chunk Azure opens every stream with: no choices, blank ids, only the prompt's
+    content-filter results (captured in e.g. AbanteAI/archive-old-cli-mentat#429 and
+    InternLM/MindSearch#310). The 2024-10-21 stream schema has no room for it (``object`` is
+    an enum there), but clients meet it on Azure, so they meet it here too."""
+    chunk: dict[str, Any] = {
+        "choices": [],
+        "created": 0,
+        "id": "",
+        "model": "",
+        "object": "",
+        "prompt_filter_results": body["prompt_filter_results"],
+    }
+    if with_usage:
+        chunk["usage"] = None
+    return chunk
+
+
+def stream_events(gen: Generated, *, with_usage: bool = False) -> list[dict[str, Any]]:
+    """The chunks of a streamed chat answer (``createChatCompletionStreamResponse``).
+
+    ``with_usage`` (``stream_options.include_usage``): every chunk carries ``"usage": null``,
+    and a last chunk with no choices carries the usage of the whole request.
+    """
     body = gen.body
-    head = {
+    head: dict[str, Any] = {
         "id": body["id"],
         "object": "chat.completion.chunk",
         "created": body["created"],
         "model": body["model"],
         "system_fingerprint": body["system_fingerprint"],
     }
-    # Azure's first chunk also carries prompt_filter_results; the 2024-10-21 spec's stream
-    # schema does not define it, so it is left out.
-    chunks: list[dict[str, Any]] = []
+    if with_usage:
+        head["usage"] = None
+    chunks: list[dict[str, Any]] = [stream_preamble(body, with_usage)]
     for choice in body["choices"]:
-        message = choice["message"]
-        chunks.append(
-            {
-                **head,
-                "choices": [
-                    {
-                        "index": choice["index"],
-                        "finish_reason": None,
-                        "delta": {"role": "assistant", "content": message["content"]},
-                    }
-                ],
-            }
-        )
-        chunks.append(
-            {
-                **head,
-                "choices": [
-                    {
-                        "index": choice["index"],
-                        "finish_reason": choice["finish_reason"],
-                        "delta": {},
-                    }
-                ],
-            }
-        )
+        delta = {"role": "assistant", "content": choice["message"]["content"]}
+        for finish, part in ((None, delta), (choice["finish_reason"], {})):
+            chunks.append(
+                {
+                    **head,
+                    "choices": [{"index": choice["index"], "finish_reason": finish, "delta": part}],
+                }
+            )
+    if with_usage:
+        chunks.append({**head, "choices": [], "usage": body["usage"]})
     return chunks

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError
 from keyops.emulator.core.operation import json_response, operation, throttled
+from keyops.emulator.core.tokens import bearer_from
 from keyops.emulator.services.arm.models import AccountView
 from keyops.emulator.services.monitor.models import ServedCall, minute_usage, record_call
 from keyops.emulator.services.openai import completion
@@ -51,6 +52,23 @@ def endpoint_of(request: Request) -> Endpoint:
     if "location" in params:
         return Endpoint(regional=True, name=str(params["location"]))
     return Endpoint(regional=False, name=str(params.get("subdomain", "")))
+
+
+def credentials(request: Request, v1: bool) -> tuple[str | None, str | None]:
+    """The call's ``api-key`` and ``Authorization`` header values.
+
+    The v1 API also takes the key as a bearer (Microsoft Learn's v1 sample is the stock
+    ``OpenAI(api_key=..., base_url=".../openai/v1/")``, which sends ``Authorization: Bearer
+    <key>``): there a bearer value that is not a JWT is the key. The dated API answers such a
+    bearer as a rejected token (microsoft/teams-sdk#1746), so it is left as it is.
+    """
+    api_key = request.headers.get("api-key")
+    authorization = request.headers.get("authorization")
+    if v1 and not api_key:
+        token = bearer_from(authorization)
+        if token is not None and token.count(".") != 2:
+            return token, None
+    return api_key, authorization
 
 
 def _request_ids() -> dict[str, str]:
@@ -95,8 +113,10 @@ def _quota_headers(
     }
 
 
-def _stream(gen: completion.Generated, op: Operation, headers: dict[str, str]) -> Response:
-    chunks = completion.stream_events(gen) if op is CHAT else [gen.body]
+def _stream(
+    gen: completion.Generated, op: Operation, with_usage: bool, headers: dict[str, str]
+) -> Response:
+    chunks = completion.stream_events(gen, with_usage=with_usage) if op is CHAT else [gen.body]
     text = "".join(f"data: {json.dumps(c, separators=(',', ':'))}\n\n" for c in chunks)
     return Response(text + "data: [DONE]\n\n", 200, headers, media_type="text/event-stream")
 
@@ -105,13 +125,7 @@ async def _answer(request: Request, op: Operation, *, v1: bool) -> Response:
     emu: Emulator = request.app.state.emulator
     if not v1:
         check_api_version(request.query_params.get("api-version"), op)
-    account, principal = authenticate(
-        emu,
-        endpoint_of(request),
-        request.headers.get("api-key"),
-        request.headers.get("authorization"),
-        op,
-    )
+    account, principal = authenticate(emu, endpoint_of(request), *credentials(request, v1), op)
     request.state.principal = principal
     request.state.account = account
     request.state.target = account.id
@@ -126,6 +140,7 @@ async def _answer(request: Request, op: Operation, *, v1: bool) -> Response:
     deployment = find_deployment(account, name)
     check_operation(deployment, op)
     _check_body(op, body)
+    with_usage = completion.include_usage(body)
     created = int(emu.clock.now())
     prefix = "chatcmpl-" if op is CHAT else "cmpl-"
     rid = completion.response_id(
@@ -136,7 +151,7 @@ async def _answer(request: Request, op: Operation, *, v1: bool) -> Response:
     request.state.usage = (gen.prompt_tokens, gen.completion_tokens, gen.stream)
     headers = _quota_headers(emu, account, deployment, gen.prompt_tokens + gen.completion_tokens)
     if gen.stream:
-        return _stream(gen, op, headers)
+        return _stream(gen, op, with_usage, headers)
     return json_response(gen.body, 200, headers)
 
 
@@ -200,7 +215,7 @@ async def _record(request: Request, status: int, op: Operation, v1: bool) -> Non
     emu: Emulator = request.app.state.emulator
     account = getattr(request.state, "account", None)
     if account is None:
-        account = identify_account(emu, endpoint_of(request), request.headers.get("api-key"))
+        account = identify_account(emu, endpoint_of(request), credentials(request, v1)[0])
     if account is None:
         return  # Azure cannot attribute the call to a resource either
     name = await _deployment_name(request, v1)
