@@ -29,6 +29,17 @@ class ConfigError(KeyopsError):
     exit_status = ExitStatus.CONFIG
 
 
+class MalformedKeyError(KeyopsError):
+    """A key's text is not usable as a key (empty, whitespace or control characters in it).
+
+    A configuration error wherever the key comes from (an environment variable, a .env file, a
+    Key Vault secret): the fix is to store the key without the stray characters. It is not a
+    :class:`ConfigError`, so that one bad stored key fails its own target, not a whole fleet.
+    """
+
+    exit_status = ExitStatus.CONFIG
+
+
 class InputError(KeyopsError):
     """A command-line value is wrong (reported like a click usage error)."""
 

@@ -9,11 +9,11 @@ class ExitStatus(enum.IntEnum):
     """Process exit statuses shared by all commands."""
 
     OK = 0
-    #: Some targets failed, or findings at or above ``--fail-on``.
+    #: Some targets failed, or findings at or above ``--fail-on``; or an internal error.
     FAILED = 1
     #: Bad command-line usage (click's own status).
     USAGE = 2
-    #: Bad configuration file, environment or world file.
+    #: Bad configuration file, environment or world file, or a key whose text is not a key's.
     CONFIG = 3
     #: Authentication or authorization refused by Azure.
     AUTH = 4

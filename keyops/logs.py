@@ -98,7 +98,8 @@ def install_excepthook() -> None:
 
 
 def configure_logging(debug: bool) -> None:
-    """Send keyops (and, with ``--debug``, Azure SDK) logs to stderr, redacted."""
+    """Send keyops (and, with ``--debug``, Azure SDK) logs to stderr, redacted; for every
+    command, so that without ``--debug`` a failure is one line on stderr."""
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter("keyops: %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
@@ -111,4 +112,7 @@ def configure_logging(debug: bool) -> None:
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
     # azure-core logs every request at INFO; keep that for --debug only.
     logging.getLogger("azure").setLevel(logging.DEBUG if debug else logging.WARNING)
+    # azure-identity logs each failed member of a credential chain at WARNING, then raises; the
+    # error keyops reports already names the failure in its one line on stderr.
+    logging.getLogger("azure.identity").setLevel(logging.DEBUG if debug else logging.ERROR)
     install_excepthook()

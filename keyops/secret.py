@@ -3,6 +3,13 @@
 A :class:`SecretValue` never shows its value in ``repr``/``str``/``format``; the only way to the
 value is :meth:`SecretValue.reveal`, called at the few places that must send it (an HTTP header,
 a Key Vault write, a child process environment, a pipeline masking command).
+
+:func:`check_key_text` is the one check of a key's text, made where a key enters keyops (Key
+Vault, ARM, the environment, a .env file, stdin): a key is printable ASCII without whitespace
+(Azure's keys are 32 hexadecimal digits or 84 base62 characters). Anything else — most often a
+newline pasted with the key — is refused there, naming the fingerprint only, before an HTTP
+library can reject it with the whole value in its error message (``requests``' InvalidHeader
+does).
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Any, NoReturn
+
+from keyops.errors import MalformedKeyError
 
 FINGERPRINT_PREFIX = "sha256:"
 
@@ -43,6 +52,15 @@ class SecretValue:
         """Full SHA-256 hex digest, for comparisons without holding the value."""
         return hashlib.sha256(self._value.encode("utf-8")).hexdigest()
 
+    @property
+    def text_problem(self) -> str | None:
+        """What makes the value unusable as a key's text (see :func:`key_text_problem`)."""
+        return key_text_problem(self._value)
+
+    def strip(self) -> SecretValue:
+        """The value without whitespace around it (a stored key with a stray newline)."""
+        return SecretValue(self._value.strip())
+
     def __bool__(self) -> bool:
         return bool(self._value)
 
@@ -71,3 +89,37 @@ class SecretValue:
 
     def __getstate__(self) -> Any:
         raise TypeError("SecretValue cannot be pickled")
+
+
+def key_text_problem(value: str) -> str | None:
+    """What makes ``value`` unusable as a key's text, as a phrase safe to print, or None."""
+    if not value:
+        return "is empty"
+    if value != value.strip():
+        return "has whitespace around it (a stray newline?)"
+    if any(ch.isspace() for ch in value):
+        return "contains whitespace"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return "contains a control character"
+    if not value.isascii():
+        return "contains a non-ASCII character"
+    return None
+
+
+def check_key_text(value: str | SecretValue, origin: str = "the key") -> None:
+    """Refuse a key whose text is not a key's (see the module documentation).
+
+    ``origin`` says where the key came from (``the key from $AZURE_OPENAI_API_KEY``). Raises
+    :class:`~keyops.errors.MalformedKeyError` naming the origin and the fingerprint, never the
+    value.
+    """
+    key = value if isinstance(value, SecretValue) else SecretValue(value)
+    problem = key.text_problem
+    if problem is None:
+        return
+    if not key:
+        raise MalformedKeyError(f"{origin} {problem}")
+    raise MalformedKeyError(
+        f"{origin} ({key.fingerprint}) {problem}: a key is printable ASCII without "
+        "whitespace; store it again without the stray characters"
+    )

@@ -48,6 +48,7 @@ INCONCLUSIVE = frozenset(
         Outcome.TLS_ERROR,
         Outcome.CONNECTION_ERROR,
         Outcome.TOKEN_UNAVAILABLE,
+        Outcome.INVALID_HEADER,
     }
 )
 
@@ -174,7 +175,8 @@ def _secret(
         present=True,
         enabled=latest.enabled,
         compared=keys is not None and value is not None,
-        matches=keys.slot_of(value) if keys is not None and value is not None else None,
+        matches=keys.slot_held_by(value) if keys is not None and value is not None else None,
+        text_problem=value.text_problem if value is not None else None,
         created=created,
         expires_on=latest.expires_on,
         age_days=(ctx.now - created).days if created else None,
@@ -243,11 +245,7 @@ def audit_target(ctx: AuditContext, target: Target) -> AccountRow:
             if keys is not None
             else CredentialCheck(slot, skipped=why)
         )
-    checks["vault"] = (
-        _call(ctx, target, deployment, "vault", KeyAuth(secret_value), problems)
-        if secret_value
-        else CredentialCheck("vault", skipped=_why_no_secret(secret))
-    )
+    checks["vault"] = _vault_check(ctx, target, deployment, secret, secret_value, problems)
     checks["entra"] = _call(
         ctx,
         target,
@@ -277,6 +275,24 @@ def audit_target(ctx: AuditContext, target: Target) -> AccountRow:
         ),
         problems=tuple(problems),
     )
+
+
+def _vault_check(
+    ctx: AuditContext,
+    target: Target,
+    deployment: Deployment | None,
+    secret: SecretState | None,
+    value: SecretValue | None,
+    problems: list[str],
+) -> CredentialCheck:
+    """The call with the stored key; a value that is not a key's text (AUD017) is not sent."""
+    if not value:
+        return CredentialCheck("vault", skipped=_why_no_secret(secret))
+    if secret is not None and secret.text_problem:
+        return CredentialCheck(
+            "vault", fingerprint=value.fingerprint, skipped=f"value {secret.text_problem}"
+        )
+    return _call(ctx, target, deployment, "vault", KeyAuth(value), problems)
 
 
 def _why_no_secret(secret: SecretState | None) -> str:

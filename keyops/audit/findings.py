@@ -149,6 +149,14 @@ RULES: dict[str, Rule] = {
             "Grant the auditing identity read access (Reader, Cognitive Services Contributor for "
             "keys, Key Vault Secrets User) or fix connectivity, then re-run.",
         ),
+        Rule(
+            "AUD017",
+            "vault-secret-malformed",
+            Severity.HIGH,
+            "The Key Vault secret's value is not a key's text (whitespace or control characters)",
+            "Store the key again without the stray characters (keyops rotate writes a clean "
+            "version); consumers that do not strip the value fail, and HTTP libraries refuse it.",
+        ),
     )
 }
 

@@ -58,8 +58,11 @@ class SecretState:
     enabled: bool | None = None
     #: Whether the value was compared with the account's keys (listKeys answered).
     compared: bool = False
-    #: ``Key1``/``Key2`` when it equals that key; None when it matches neither or was not compared.
+    #: ``Key1``/``Key2`` when it holds that key (whitespace around it aside, as ``keyops rotate``
+    #: judges it); None when it matches neither or was not compared.
     matches: str | None = None
+    #: What is wrong with the value as a key's text (``has whitespace around it ...``), if any.
+    text_problem: str | None = None
     created: datetime | None = None
     expires_on: datetime | None = None
     age_days: int | None = None
@@ -78,6 +81,7 @@ class SecretState:
             "enabled": self.enabled,
             "compared": self.compared,
             "matches": self.matches,
+            "text_problem": self.text_problem,
             "created": self.created.isoformat() if self.created else None,
             "expires_on": self.expires_on.isoformat() if self.expires_on else None,
             "age_days": self.age_days,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from keyops.audit.findings import Finding, finding
 from keyops.audit.model import AccountRow
-from keyops.smoke.keys import vault_label
+from keyops.azure.vault import vault_name
 
 #: Outcomes (probe :class:`~keyops.azure.probe.Outcome` values) that prove a credential works.
 ACCEPTED = frozenset({"ok", "throttled"})
@@ -28,11 +28,11 @@ def _f(rule_id: str, row: AccountRow, message: str) -> Finding:
 
 
 def secret_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:
-    """AUD001-AUD007 and AUD014: the vault secret against the keys and the policy."""
+    """AUD001-AUD007, AUD014 and AUD017: the vault secret against the keys and the policy."""
     s = row.secret
     if s is None:
         return
-    where = f"secret {s.name!r} in vault {vault_label(s.vault_url)}"
+    where = f"secret {s.name!r} in vault {vault_name(s.vault_url)}"
     if not s.present:
         if not row.disable_local_auth:
             yield _f("AUD002", row, f"no {where}")
@@ -42,6 +42,9 @@ def secret_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:
         return
     if s.enabled is False:
         yield _f("AUD004", row, f"the latest version of {where} is disabled")
+    if s.text_problem:
+        held = f"; without it, it is {s.matches}" if s.matches else ""
+        yield _f("AUD017", row, f"{where} ({s.fingerprint}) {s.text_problem}{held}")
     if s.compared and s.matches is None:
         yield _f("AUD001", row, f"{where} ({s.fingerprint}) matches neither Key1 nor Key2")
     elif not s.compared and row.check("vault").outcome == "invalid_key":

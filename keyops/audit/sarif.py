@@ -13,29 +13,8 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from keyops import __version__
 from keyops.audit.findings import RULES, Finding
-from keyops.severity import Severity
-
-SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/keyops/keyops"
-
-
-def sarif_level(severity: Severity) -> str:
-    """SARIF's level for a severity: high and above are errors, medium warnings, else notes."""
-    if severity >= Severity.HIGH:
-        return "error"
-    return "warning" if severity == Severity.MEDIUM else "note"
-
-
-def security_severity(severity: Severity) -> str:
-    """The 0-10 score GitHub code scanning ranks security results by."""
-    return {
-        Severity.CRITICAL: "9.5",
-        Severity.HIGH: "8.0",
-        Severity.MEDIUM: "5.5",
-        Severity.LOW: "3.0",
-    }.get(severity, "1.0")
+from keyops.sarif import build_log, sarif_level, security_severity
 
 
 def pseudo_path(account_id: str) -> str:
@@ -106,21 +85,9 @@ def sarif_log(findings: Sequence[Finding], sources: Sources | None = None) -> di
     was declared, for the results' physical locations.
     """
     order = list(RULES)
-    return {
-        "$schema": SARIF_SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "keyops-audit",
-                        "version": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": _rules(),
-                    }
-                },
-                "automationDetails": {"id": "keyops/audit/"},
-                "results": [_result(f, order.index(f.rule_id), sources or {}) for f in findings],
-            }
-        ],
-    }
+    return build_log(
+        "keyops-audit",
+        _rules(),
+        [_result(f, order.index(f.rule_id), sources or {}) for f in findings],
+        automationDetails={"id": "keyops/audit/"},
+    )

@@ -120,6 +120,12 @@ class AccountKeys:
             return "Key2"
         return None
 
+    def slot_held_by(self, stored: SecretValue) -> KeySlot | None:
+        """Which slot a stored secret holds: equal to its key, or equal but for whitespace
+        around it (a newline pasted with the key). Consumers that strip what they read — most
+        configuration loaders do — use that slot's key, so it counts as in use."""
+        return self.slot_of(stored) or self.slot_of(stored.strip())
+
 
 @dataclass(frozen=True)
 class Deployment:

@@ -34,6 +34,8 @@ class Outcome(str, enum.Enum):
     TIMEOUT = "timeout"
     TLS_ERROR = "tls_error"
     CONNECTION_ERROR = "connection_error"
+    #: Not sent: the HTTP library refused a header (a key or token with a newline in it).
+    INVALID_HEADER = "invalid_header"
 
     @property
     def ok(self) -> bool:
@@ -72,6 +74,8 @@ _DESCRIPTIONS = {
     Outcome.TIMEOUT: "no answer within the timeout",
     Outcome.TLS_ERROR: "TLS handshake failed (certificate not trusted or mismatched)",
     Outcome.CONNECTION_ERROR: "could not connect (refused, reset or name resolution)",
+    Outcome.INVALID_HEADER: "not sent: the key or token is not valid header text (whitespace or "
+    "control characters)",
 }
 
 

@@ -13,7 +13,10 @@ regenerated key can take a while before the data plane accepts it.
 
 Bad input (malformed endpoint, empty key) raises :class:`~keyops.errors.InputError`; an
 ``http://`` endpoint raises :class:`~keyops.errors.RefusedError` — keys never cross plain http.
-No key, token or server message is ever put into a :class:`ProbeResult`.
+A key or token that is not valid header text (a stray newline) is the outcome
+:attr:`Outcome.INVALID_HEADER`, never the HTTP library's error, whose text quotes the value (key
+sources refuse such keys first, with :func:`keyops.secret.check_key_text`). No key, token or
+server message is ever put into a :class:`ProbeResult`.
 """
 
 from __future__ import annotations
@@ -262,6 +265,11 @@ def _send(
         return _Attempt(Outcome.TIMEOUT, latency_ms=(time.perf_counter() - started) * 1000)
     except (requests.exceptions.ConnectionError, requests.exceptions.InvalidURL):
         return _Attempt(Outcome.CONNECTION_ERROR)
+    except ValueError:
+        # Raised before anything is sent, for a header value that is not header text: requests'
+        # InvalidHeader, http.client's "Invalid header value", a UnicodeEncodeError. Their
+        # messages quote the value (the key or token), so only the outcome leaves.
+        return _Attempt(Outcome.INVALID_HEADER)
     latency = (time.perf_counter() - started) * 1000
     code = None
     if response.status_code >= 300:

@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
 
 from keyops.cli.context import AppContext, output_option, pass_app
-from keyops.cli.session import AzureSession, resolve_cli_targets, selection_options
+from keyops.cli.params import DURATION, SEVERITY
+from keyops.cli.session import (
+    AzureSession,
+    probe_options,
+    resolve_cli_targets,
+    selection_options,
+)
 from keyops.exitcodes import ExitStatus
 from keyops.severity import Severity
 
 if TYPE_CHECKING:
     from keyops.audit import AuditReport
     from keyops.targets import Target
-
-
-def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> Severity | None:
-    if value is None:
-        return None
-    try:
-        return Severity.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _days(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    from keyops.durations import DurationError, parse_duration
-
-    try:
-        return max(0, parse_duration(value).days)
-    except DurationError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _sources(config_path: str | None, targets: list[Target]) -> dict[str, tuple[str, int | None]]:
@@ -74,37 +63,16 @@ def _render(report: AuditReport, output: str, sources: dict[str, tuple[str, int 
     "--max-secret-age",
     default="90d",
     show_default=True,
-    callback=_days,
+    type=DURATION,
     help="Policy: a vault secret older than this is stale (e.g. 30d, P90D).",
 )
 @click.option(
     "--fail-on",
-    callback=_severity,
+    type=SEVERITY,
     metavar="SEVERITY",
     help="Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).",
 )
-@click.option("--api-version", help="Data-plane api-version for the calls (default: 2024-10-21).")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds to wait for each data-plane answer.",
-)
-@click.option(
-    "--attempts",
-    type=click.IntRange(min=1, max=10),
-    default=2,
-    show_default=True,
-    help="Attempts per data-plane call (429 and 5xx are retried).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1, max=64),
-    default=8,
-    show_default=True,
-    help="Accounts audited in parallel.",
-)
+@probe_options(attempts=2, workers=8, per="data-plane call")
 @pass_app
 def audit(
     app: AppContext,
@@ -114,7 +82,7 @@ def audit(
     account: str | None,
     tags: tuple[str, ...],
     vault_url: str | None,
-    max_secret_age: int,
+    max_secret_age: timedelta,
     fail_on: Severity | None,
     api_version: str | None,
     timeout: float,
@@ -140,7 +108,7 @@ def audit(
             azure.accounts(),
             targets,
             workers=workers,
-            policy=AuditPolicy(max_secret_age_days=max_secret_age),
+            policy=AuditPolicy(max_secret_age_days=max(0, max_secret_age.days)),
             probe=ProbeSettings(
                 timeout=timeout,
                 api_version=version,

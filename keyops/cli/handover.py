@@ -14,8 +14,6 @@ from keyops.cli.context import AppContext
 from keyops.errors import InputError
 
 if TYPE_CHECKING:
-    from keyops.azure.arm import AccountsClient
-    from keyops.azure.vault import VaultClient
     from keyops.handover.source import Handover, KeyRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -100,56 +98,14 @@ def key_request(opts: dict[str, Any]) -> KeyRequest:
     return request
 
 
-class AzureClients:
-    """The credential and clients one hand-over makes on first use, closed together."""
-
-    def __init__(self, app: AppContext) -> None:
-        self.env = app.env
-        self._credential: Any = None
-        self._accounts: dict[str, AccountsClient] = {}
-        self._vaults: dict[str, VaultClient] = {}
-
-    def credential(self) -> Any:
-        """The identity keyops runs as."""
-        from keyops.azure.identity import build_credential
-
-        if self._credential is None:
-            self._credential = build_credential(self.env)
-        return self._credential
-
-    def accounts_for(self, subscription: str) -> AccountsClient:
-        """An ARM client for one subscription."""
-        from keyops.azure.arm import AccountsClient
-
-        key = subscription.lower()
-        if key not in self._accounts:
-            self._accounts[key] = AccountsClient(self.env, self.credential(), subscription)
-        return self._accounts[key]
-
-    def vault(self, url: str) -> VaultClient:
-        """A client for one vault."""
-        from keyops.azure.vault import VaultClient
-
-        if url not in self._vaults:
-            self._vaults[url] = VaultClient(self.env, self.credential(), url)
-        return self._vaults[url]
-
-    def close(self) -> None:
-        """Close every client made (an idle keep-alive socket would hold a server's shutdown)."""
-        for client in [*self._vaults.values(), *self._accounts.values(), self._credential]:
-            if client is not None:
-                client.close()
-
-
 def fetch(app: AppContext, request: KeyRequest) -> Handover:
     """Read the selected key from Key Vault (see :func:`keyops.handover.source.fetch_handover`)."""
+    from keyops.cli.session import AzureSession, default_subscription
     from keyops.config import load_config
     from keyops.handover.source import fetch_handover
 
     config = load_config(app.config)
-    default_sub = app.env.emulator.subscription_id if app.env.emulator else None
-    clients = AzureClients(app)
-    try:
-        return fetch_handover(request, config, clients, default_subscription=default_sub)
-    finally:
-        clients.close()
+    with AzureSession(app) as azure:
+        return fetch_handover(
+            request, config, azure, default_subscription=default_subscription(app)
+        )

@@ -66,17 +66,41 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; every exception ends as one line on stderr and a documented status
+        (the traceback only with ``--debug``, redacted by :mod:`keyops.logs`)."""
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own: usage errors, ctx.exit(), Ctrl-C at a prompt
         except KeyopsError as exc:
-            debug = isinstance(ctx.obj, AppContext) and ctx.obj.debug
-            if debug:
+            if _debug(ctx):
                 logging.getLogger("keyops").exception("error")
             click.echo(f"keyops: error: {exc.message}", err=True)
-            ctx.exit(int(exc.exit_status))
+            ctx.exit(int(self._status(ctx, exc.exit_status)))
         except KeyboardInterrupt:
             click.echo("keyops: interrupted", err=True)
             ctx.exit(int(ExitStatus.INTERRUPTED))
+        except Exception as exc:
+            # A bug, or a library error keyops does not translate. Its message may quote what
+            # the library was given, so only the type is printed; --debug adds the (redacted)
+            # traceback.
+            debug = _debug(ctx)
+            if debug:
+                logging.getLogger("keyops").exception("internal error")
+            hint = "" if debug else "; rerun with --debug for details"
+            click.echo(f"keyops: error: internal error ({type(exc).__name__}){hint}", err=True)
+            ctx.exit(int(self._status(ctx, ExitStatus.FAILED)))
+
+    def _status(self, ctx: click.Context, status: ExitStatus) -> ExitStatus:
+        """``status``, unless the subcommand has one status for all its own failures
+        (``failure_status``: ``keyops run``'s 125, apart from its child's statuses)."""
+        name = ctx.invoked_subcommand
+        command = self.get_command(ctx, name) if name else None
+        return ExitStatus(getattr(command, "failure_status", status))
+
+
+def _debug(ctx: click.Context) -> bool:
+    return isinstance(ctx.obj, AppContext) and ctx.obj.debug
 
 
 @click.group(cls=LazyGroup, context_settings={"auto_envvar_prefix": "KEYOPS"})
@@ -122,8 +146,8 @@ def cli(
 ) -> None:
     """keyops: keep Azure OpenAI / Azure AI Services credentials safe.
 
-    Exit statuses: 0 success; 1 some targets failed or findings at or above --fail-on;
-    2 usage error; 3 configuration error; 4 authentication or authorization error;
+    Exit statuses: 0 success; 1 some targets failed or findings at or above --fail-on, or an
+    internal error; 2 usage error; 3 configuration error; 4 authentication or authorization error;
     5 Azure unreachable or service error; 6 refused by a safety guard, nothing done;
     130 interrupted. `keyops run` passes the child's status through (125-127 for its own).
     """

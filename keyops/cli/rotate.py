@@ -5,13 +5,12 @@ Thin shell over :mod:`keyops.rotate`: parse options, resolve targets, run the fl
 
 from __future__ import annotations
 
-import logging
-from datetime import timedelta
 from typing import IO, Any
 
 import click
 
 from keyops.cli.context import AppContext, output_option, pass_app
+from keyops.cli.params import DURATION
 from keyops.errors import InputError
 from keyops.render import diag, print_json, print_table
 
@@ -21,27 +20,6 @@ Exit statuses: 0 every account rotated, adopted, skipped as fresh, or planned (d
 failed; 1 some failed; 2 usage error; 3 configuration error; 4 authentication or
 authorization error (every account failed on it); 5 Azure unreachable or service error.
 """
-
-
-class DurationType(click.ParamType[timedelta]):
-    """``90m``, ``24h``, ``30d`` or ISO 8601 (``P30D``, ``PT24H``)."""
-
-    name = "duration"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        from keyops.durations import DurationError, parse_duration
-
-        try:
-            return parse_duration(str(value))
-        except DurationError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-DURATION = DurationType()
 
 
 @click.command("rotate", epilog=_HELP_EPILOG)
@@ -148,10 +126,6 @@ def rotate(app: AppContext, /, output: str | None, **opts: Any) -> None:
     """
     from keyops.rotate import exit_status
 
-    if not app.debug:
-        # azure-identity logs each failed credential at WARNING; the error itself already says
-        # what failed, in one line.
-        logging.getLogger("azure.identity").setLevel(logging.ERROR)
     if opts["revoke_previous"] and not opts["confirm_revoke"]:
         raise InputError(
             "--revoke-previous breaks every consumer still holding the previous "
@@ -163,63 +137,58 @@ def rotate(app: AppContext, /, output: str | None, **opts: Any) -> None:
 
 
 def _targets(app: AppContext, opts: dict[str, Any], services: Any) -> list[Any]:
+    from keyops.cli.session import default_subscription, resolve_cli_targets
     from keyops.config import load_config
     from keyops.rotate import parse_shard, select_shard
     from keyops.rotate.events import parse_events, targets_for_events
-    from keyops.targets import Selection, parse_tag_filters, resolve_targets
 
-    config = load_config(app.config)
-    env = services.env
-    default_sub = env.emulator.subscription_id if env.emulator is not None else None
     event: IO[str] | None = opts["event"]
     if event is not None:
         targets = targets_for_events(
-            parse_events(event.read()), config, services, default_subscription=default_sub
+            parse_events(event.read()),
+            load_config(app.config),
+            services,
+            default_subscription=default_subscription(app),
         )
     else:
-        selection = Selection(
-            subscription=opts["subscription"],
-            resource_group=opts["resource_group"],
-            account=opts["account"],
-            tags=parse_tag_filters(opts["tags"]),
-            vault_url=opts["vault_url"],
-        )
-        targets = resolve_targets(
-            config, services.accounts, selection, default_subscription=default_sub
+        targets = resolve_cli_targets(
+            app,
+            services.accounts,
+            opts["subscription"],
+            opts["resource_group"],
+            opts["account"],
+            opts["tags"],
+            opts["vault_url"],
         )
     shard = parse_shard(opts["shard"]) if opts["shard"] else None
     return select_shard(targets, shard)
 
 
 def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
-    from keyops.azure.identity import build_credential
+    from keyops.cli.session import AzureSession
     from keyops.rotate import RotationOptions, RotationServices, rotate_fleet
 
-    env = app.env
-    credential = build_credential(env)
-    services = RotationServices(env, credential)
-    try:
-        targets = _targets(app, opts, services)
-        if not targets:
-            diag("no account to rotate (nothing matched)")
-            return []
-        options = RotationOptions(
-            dry_run=opts["dry_run"],
-            force=opts["force"],
-            if_older_than=opts["if_older_than"],
-            revoke_previous=opts["revoke_previous"],
-            propagation_timeout=opts["propagation_timeout"],
-            lease_ttl=opts["lease_ttl"],
-        )
-        with _Progress(len(targets)) as advance:
-            return rotate_fleet(
-                targets, services, options, concurrency=opts["concurrency"], progress=advance
+    with AzureSession(app) as azure:
+        services = RotationServices(app.env, azure.credential())
+        try:
+            targets = _targets(app, opts, services)
+            if not targets:
+                diag("no account to rotate (nothing matched)")
+                return []
+            options = RotationOptions(
+                dry_run=opts["dry_run"],
+                force=opts["force"],
+                if_older_than=opts["if_older_than"],
+                revoke_previous=opts["revoke_previous"],
+                propagation_timeout=opts["propagation_timeout"],
+                lease_ttl=opts["lease_ttl"],
             )
-    finally:
-        services.close()
-        close = getattr(credential, "close", None)
-        if callable(close):
-            close()
+            with _Progress(len(targets)) as advance:
+                return rotate_fleet(
+                    targets, services, options, concurrency=opts["concurrency"], progress=advance
+                )
+        finally:
+            services.close()
 
 
 class _Progress:

@@ -34,6 +34,9 @@ class _RunUsageError(click.UsageError):
 class ChildCommand(click.Command):
     """A command whose usage errors exit 125, like every other failure of keyops itself."""
 
+    #: What the CLI's handler exits with for an error this command did not handle itself.
+    failure_status = ExitStatus.CHILD_NOT_RUN
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)

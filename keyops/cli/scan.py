@@ -39,19 +39,18 @@ def _live_from_arm(
 ) -> frozenset[str]:
     """Digests of both keys of every account in scope; unreadable accounts are warned about."""
     from keyops.azure.arm import parse_account_id
-    from keyops.cli.session import AzureSession, accounts_for, resolve_cli_targets
+    from keyops.cli.session import AzureSession, resolve_cli_targets
     from keyops.scan.live import digests_from_accounts
     from keyops.secret import SecretValue
 
     with AzureSession(app, subscription) as session:
-        accounts = session.accounts()
         targets = resolve_cli_targets(
-            app, accounts, subscription, resource_group, account, tags, vault_url
+            app, session.accounts(), subscription, resource_group, account, tags, vault_url
         )
-        client_for = accounts_for(accounts)
 
         def list_keys(resource_id: str) -> tuple[SecretValue, SecretValue]:
-            keys = client_for(parse_account_id(resource_id).subscription_id).list_keys(resource_id)
+            subscription_id = parse_account_id(resource_id).subscription_id
+            keys = session.accounts_for(subscription_id).list_keys(resource_id)
             return keys.key1, keys.key2
 
         found = digests_from_accounts([(t.name, t.resource_id) for t in targets], list_keys)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -48,16 +49,55 @@ def selection_options(fn: F) -> F:
     return fn
 
 
+def probe_options(*, attempts: int, workers: int, per: str) -> Callable[[F], F]:
+    """How ``smoke`` and ``audit`` make their data-plane calls: ``--api-version``,
+    ``--timeout``, ``--attempts`` (per ``per``, e.g. ``target``) and ``--workers``."""
+    options = [
+        click.option(
+            "--api-version", help="Data-plane api-version for the calls (default: 2024-10-21)."
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=10.0,
+            show_default=True,
+            help="Seconds to wait for each data-plane answer.",
+        ),
+        click.option(
+            "--attempts",
+            type=click.IntRange(min=1, max=10),
+            default=attempts,
+            show_default=True,
+            help=f"Attempts per {per} (429 and 5xx are retried).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1, max=64),
+            default=workers,
+            show_default=True,
+            help="Accounts called in parallel.",
+        ),
+    ]
+
+    def decorate(fn: F) -> F:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
 def resolve_cli_targets(
     app: AppContext,
-    accounts: AccountsClient,
+    accounts: AccountsClient | Callable[[str], AccountsClient],
     subscription: str | None,
     resource_group: str | None,
     account: str | None,
     tags: tuple[str, ...],
     vault_url: str | None,
 ) -> list[Target]:
-    """Targets from the configuration and the discovery flags."""
+    """Targets from the configuration and the discovery flags (``accounts``: a client, or a
+    function from subscription to client such as :meth:`AzureSession.accounts_for`)."""
     from keyops.config import load_config
     from keyops.targets import Selection, parse_tag_filters, resolve_targets
 
@@ -81,17 +121,18 @@ def default_subscription(app: AppContext) -> str | None:
 class AzureSession:
     """The Azure clients one command run makes (on first use), closed together at the end.
 
+    Thread-safe: commands hand :meth:`accounts_for` and :meth:`vault` to parallel workers.
     Closing matters beyond tidiness: an idle keep-alive connection holds a server's graceful
     shutdown (the emulator's, in tests).
     """
 
-    def __init__(self, app: AppContext, subscription: str | None) -> None:
+    def __init__(self, app: AppContext, subscription: str | None = None) -> None:
         self.app = app
         self.subscription = subscription
         self._credential: Any = None
-        self._accounts: AccountsClient | None = None
+        self._accounts: dict[str, AccountsClient] = {}
         self._vaults: dict[str, VaultClient] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def credential(self) -> Any:
         """The identity keyops runs as (azure-identity's chain for the environment)."""
@@ -103,53 +144,54 @@ class AzureSession:
             return self._credential
 
     def accounts(self) -> AccountsClient:
-        """An AccountsClient for the first subscription that applies."""
-        from keyops.azure.arm import AccountsClient
+        """The ARM client for the first subscription that applies: ``--subscription``, the
+        configuration's, the emulator's, ``AZURE_SUBSCRIPTION_ID``."""
+        sub = self.subscription or self._configured_subscription
+        if not sub:
+            raise InputError("no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID")
+        return self.accounts_for(sub)
+
+    @cached_property
+    def _configured_subscription(self) -> str | None:
         from keyops.config import load_config
 
-        if self._accounts is None:
-            sub = (
-                self.subscription
-                or load_config(self.app.config).defaults.subscription
-                or default_subscription(self.app)
-                or os.environ.get("AZURE_SUBSCRIPTION_ID")
-            )
-            if not sub:
-                raise InputError(
-                    "no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID"
-                )
-            self._accounts = AccountsClient(self.app.env, self.credential(), sub)
-        return self._accounts
+        return (
+            load_config(self.app.config).defaults.subscription
+            or default_subscription(self.app)
+            or os.environ.get("AZURE_SUBSCRIPTION_ID")
+        )
+
+    def accounts_for(self, subscription: str) -> AccountsClient:
+        """One ARM client per subscription."""
+        from keyops.azure.arm import AccountsClient
+
+        with self._lock:
+            key = subscription.lower()
+            if key not in self._accounts:
+                self._accounts[key] = AccountsClient(self.app.env, self.credential(), subscription)
+            return self._accounts[key]
 
     def vault(self, url: str) -> VaultClient:
         """One VaultClient per vault URL."""
         from keyops.azure.vault import VaultClient
 
-        credential = self.credential()
         with self._lock:
             if url not in self._vaults:
-                self._vaults[url] = VaultClient(self.app.env, credential, url)
+                self._vaults[url] = VaultClient(self.app.env, self.credential(), url)
             return self._vaults[url]
 
     def close(self) -> None:
         """Close every client made."""
-        for client in [*self._vaults.values(), self._accounts, self._credential]:
-            if client is not None:
-                client.close()
+        with self._lock:
+            for client in [*self._vaults.values(), *self._accounts.values(), self._credential]:
+                if client is not None:
+                    client.close()
+            self._vaults.clear()
+            self._accounts.clear()
+            self._credential = None
 
     def __enter__(self) -> AzureSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def accounts_for(accounts: AccountsClient) -> Callable[[str], AccountsClient]:
-    """``accounts`` for its own subscription, a derived client for any other."""
-
-    def client_for(subscription: str) -> AccountsClient:
-        if subscription.lower() == accounts.subscription_id.lower():
-            return accounts
-        return accounts.with_subscription(subscription)
-
-    return client_for

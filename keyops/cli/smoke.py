@@ -11,7 +11,7 @@ import click
 from keyops.cli.context import AppContext, output_option, pass_app
 from keyops.cli.session import (
     AzureSession,
-    accounts_for,
+    probe_options,
     resolve_cli_targets,
     selection_options,
 )
@@ -108,7 +108,6 @@ def _adhoc(
     type=click.Choice(["chat", "completions"]),
     help="Call chat completions or completions (default: from the deployment).",
 )
-@click.option("--api-version", help="Data-plane api-version (default: 2024-10-21).")
 @click.option(
     "--auth",
     type=click.Choice(["key", "entra"]),
@@ -131,33 +130,13 @@ def _adhoc(
     "--env-file", type=click.Path(dir_okay=False), help="Read the key from this .env file."
 )
 @click.option("--secret-name", help="Ad hoc with --key-from vault: the secret's name.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds to wait for each answer.",
-)
-@click.option(
-    "--attempts",
-    type=click.IntRange(min=1, max=10),
-    default=3,
-    show_default=True,
-    help="Attempts per target (429 and 5xx are retried).",
-)
+@probe_options(attempts=3, workers=4, per="target")
 @click.option(
     "--max-wait",
     type=click.FloatRange(min=0),
     default=20.0,
     show_default=True,
     help="Total seconds of Retry-After waiting allowed per target.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1, max=64),
-    default=4,
-    show_default=True,
-    help="Targets tested in parallel.",
 )
 @click.option(
     "--key",
@@ -226,7 +205,7 @@ def smoke(
             resolved = resolve_cli_targets(
                 app, azure.accounts(), subscription, resource_group, account, tags, vault_url
             )
-            targets, skipped = plan_targets(resolved, accounts_for(azure.accounts()), overrides)
+            targets, skipped = plan_targets(resolved, azure.accounts_for, overrides)
         results = skipped + run_smoke(
             targets,
             provider,

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
 from keyops.errors import ConfigError, InputError, NotFoundError, ServiceError
-from keyops.secret import SecretValue
+from keyops.secret import SecretValue, check_key_text
 
 if TYPE_CHECKING:
     from keyops.azure.arm import AccountsClient
@@ -138,8 +138,11 @@ def _latest(vault: VaultClient, secret_name: str) -> SecretVersion:
     latest = vault.get_latest(secret_name)
     if latest is None:
         raise NotFoundError(f"no secret {secret_name!r} in vault {vault.name}")
-    if latest.value is None or not latest.value:
+    if latest.value is None:
         raise ServiceError(f"secret {secret_name!r} in vault {vault.name} has no value")
+    # Handed over as it is stored: a stray newline would break the .env file, the pipeline's
+    # masking command and every consumer's header, so it is refused here instead.
+    check_key_text(latest.value, f"the key in secret {secret_name!r} of vault {vault.name}")
     if not latest.is_live(datetime.now(timezone.utc)):
         log.warning("secret %s in vault %s is expired or not yet valid", secret_name, vault.name)
     return latest

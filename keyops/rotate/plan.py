@@ -3,12 +3,18 @@
 :func:`decide` looks at the latest secret version, both account keys and the policy, and says
 what to do and why. It is the same for a dry run and a real run (the real run decides again
 once it holds the account's lease), and it never calls Azure.
+
+A latest version holding a key with whitespace around it (a newline pasted with it) holds that
+key: consumers that strip what they read use it, so its slot is the active one and is never
+regenerated. The decision carries a warning (consumers that do not strip it are failing), and a
+rotation stores the new key without the stray characters. A value with anything else wrong
+matches neither key and is refused as before.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -47,7 +53,14 @@ class AccountState:
         """The slot whose key the latest secret version holds, by value (tags are hints)."""
         if self.latest is None or self.latest.value is None or self.keys is None:
             return None
-        return self.keys.slot_of(self.latest.value)
+        return self.keys.slot_held_by(self.latest.value)
+
+    @property
+    def text_problem(self) -> str | None:
+        """What is wrong with the latest version's value as a key's text (None: nothing)."""
+        if self.latest is None or self.latest.value is None:
+            return None
+        return self.latest.value.text_problem
 
     def age(self, now: datetime) -> timedelta | None:
         """How old the latest version is at ``now``."""
@@ -77,6 +90,8 @@ class Decision:
     slot: KeySlot | None = None
     #: The slot the latest version holds now.
     active: KeySlot | None = None
+    #: Something the operator should fix even though the decision goes ahead (one line).
+    warning: str | None = None
 
 
 def _tag_note(state: AccountState, active: KeySlot) -> str:
@@ -133,8 +148,26 @@ def _age_rules(
     return None
 
 
+def _padded_warning(state: AccountState, active: KeySlot) -> str | None:
+    """The warning for a latest version that holds ``active``'s key with whitespace around it."""
+    if state.latest is None or state.latest.value is None or state.text_problem is None:
+        return None
+    return (
+        f"latest version {state.latest.version} ({state.latest.value.fingerprint}) holds "
+        f"{active} {state.text_problem}: consumers that do not strip it fail until a "
+        "rotation stores a clean value"
+    )
+
+
 def decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
-    """The decision for one account at ``now``."""
+    """The decision for one account at ``now`` (with the warning a padded secret calls for)."""
+    decision = _decide(state, policy, now)
+    if decision.active is None:
+        return decision
+    return replace(decision, warning=_padded_warning(state, decision.active))
+
+
+def _decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
     account = state.account
     if account.disable_local_auth:
         return Decision(
@@ -153,11 +186,12 @@ def decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
     active = state.active_slot
     if active is None:
         fingerprint = state.latest.value.fingerprint if state.latest.value else "no value"
+        problem = f" (its value {state.text_problem})" if state.text_problem else ""
         return Decision(
             Step.REFUSE,
             "mismatch",
             f"latest version {state.latest.version} ({fingerprint}) matches neither "
-            "account key: consumers reading it are already broken; nothing changed",
+            f"account key{problem}: consumers reading it are already broken; nothing changed",
         )
     pending = _pending_revoke(state, active, policy)
     if pending is not None:

@@ -116,6 +116,8 @@ def _apply_plan(run: AccountRun, decision: Decision) -> None:
 
 def _held_or_planned(run: AccountRun, decision: Decision) -> bool:
     """Record a skip/refusal (or the dry run's plan); True when there is nothing to execute."""
+    if decision.warning and decision.warning not in run.record.warnings:
+        run.record.warnings.append(decision.warning)  # decided twice, warned once
     if run.options.dry_run:
         _apply_plan(run, decision)
         return True
@@ -218,9 +220,14 @@ def rotate_account(
         _fail(record, exc)
     except Exception as exc:  # one account's unexpected error must not stop the fleet
         log.debug("rotation of %s failed", target.account.name, exc_info=True)
+        # The type only: a library's message can quote what it was given (requests' does, for
+        # a header value), and the record is printed and written as JSON.
         _fail(
             record,
-            ServiceError(f"account {target.account.name}: unexpected {type(exc).__name__}: {exc}"),
+            ServiceError(
+                f"account {target.account.name}: internal error ({type(exc).__name__}); "
+                "rerun with --debug for details"
+            ),
         )
         record.error_status = int(ExitStatus.FAILED)
     return record

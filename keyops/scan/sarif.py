@@ -11,27 +11,10 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from keyops import __version__
+from keyops.sarif import build_log, sarif_level, security_severity
 from keyops.scan.engine import COMMIT_MESSAGE_PATH, ScanReport
 from keyops.scan.findings import Finding, FindingKind
-from keyops.severity import Severity
 
-SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-_LEVELS = {
-    Severity.CRITICAL: "error",
-    Severity.HIGH: "error",
-    Severity.MEDIUM: "warning",
-    Severity.LOW: "note",
-    Severity.INFO: "note",
-}
-#: GitHub code scanning reads this 0-10 score to rank security results.
-_SCORES = {
-    Severity.CRITICAL: "9.5",
-    Severity.HIGH: "8.0",
-    Severity.MEDIUM: "5.0",
-    Severity.LOW: "3.0",
-    Severity.INFO: "1.0",
-}
 _RULES = list(FindingKind)
 
 
@@ -41,8 +24,11 @@ def _rule(kind: FindingKind) -> dict[str, Any]:
         "id": kind.value,
         "name": "".join(part.title() for part in kind.value.split("-")),
         "shortDescription": {"text": kind.description},
-        "defaultConfiguration": {"level": _LEVELS[severity]},
-        "properties": {"security-severity": _SCORES[severity], "tags": ["security", "secret"]},
+        "defaultConfiguration": {"level": sarif_level(severity)},
+        "properties": {
+            "security-severity": security_severity(severity),
+            "tags": ["security", "secret"],
+        },
     }
 
 
@@ -51,7 +37,7 @@ def _result(finding: Finding) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.kind.value,
         "ruleIndex": _RULES.index(finding.kind),
-        "level": _LEVELS[finding.severity],
+        "level": sarif_level(finding.severity),
         "message": {"text": message},
         "partialFingerprints": {"keyops/v1": finding.fingerprint},
         "properties": {"severity": finding.severity.label},
@@ -70,20 +56,7 @@ def _result(finding: Finding) -> dict[str, Any]:
 
 def render_sarif(report: ScanReport) -> str:
     """The SARIF 2.1.0 log for a report."""
-    log = {
-        "$schema": SARIF_SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "keyops",
-                        "version": __version__,
-                        "rules": [_rule(kind) for kind in _RULES],
-                    }
-                },
-                "results": [_result(f) for f in report.findings],
-            }
-        ],
-    }
+    log = build_log(
+        "keyops", [_rule(kind) for kind in _RULES], [_result(f) for f in report.findings]
+    )
     return json.dumps(log, indent=2, ensure_ascii=False)

@@ -15,10 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
-from urllib.parse import urlsplit
 
-from keyops.errors import ConfigError, InputError, NotFoundError, ServiceError
-from keyops.secret import SecretValue
+from keyops.errors import ConfigError, InputError, NotFoundError
+from keyops.secret import SecretValue, check_key_text
 
 if TYPE_CHECKING:
     from keyops.azure.arm import AccountsClient, KeySlot
@@ -48,20 +47,6 @@ class KeyOrigin:
     origin: str
 
 
-def vault_label(vault_url: str) -> str:
-    """A short, unambiguous vault name for output: ``kv-prod`` for ``https://kv-prod.vault.
-    azure.net``, the last path segment for a path-style URL, else ``host:port`` (an IP
-    address's first label would say nothing)."""
-    parts = urlsplit(vault_url)
-    path = parts.path.strip("/")
-    if path:
-        return path.rsplit("/", 1)[-1]
-    host = parts.hostname or vault_url
-    if host == "localhost" or host.replace(".", "").isdigit() or ":" in host:
-        return parts.netloc
-    return host.split(".")[0]
-
-
 def check_variable(name: str) -> str:
     """An environment variable name, or InputError."""
     if not _VARIABLE.match(name or ""):
@@ -71,18 +56,19 @@ def check_variable(name: str) -> str:
 
 def _non_empty(value: str | None, origin: str) -> KeyOrigin:
     """A key from the environment, a file or a person: surrounding whitespace (a newline) is
-    not part of it; unset or empty is a configuration error (exit status 3)."""
+    not part of it; unset, empty or malformed is a configuration error (exit status 3)."""
     if value is None:
         raise ConfigError(f"no key: {origin} is not set")
-    if not value.strip():
-        raise ConfigError(f"the key from {origin} is empty")
-    return KeyOrigin(SecretValue(value.strip()), origin)
+    key = SecretValue(value.strip())
+    check_key_text(key, f"the key from {origin}")
+    return KeyOrigin(key, origin)
 
 
 def _checked(key: SecretValue, origin: str) -> KeyOrigin:
-    """A key stored in Azure is used exactly as stored; an empty one fails that target only."""
-    if not key:
-        raise ServiceError(f"the key from {origin} is empty")
+    """A key stored in Azure is used exactly as stored (its consumers read it as it is, so a
+    test of a repaired copy would prove nothing); an empty or malformed one fails that target
+    only, with a MalformedKeyError."""
+    check_key_text(key, f"the key from {origin}")
     return KeyOrigin(key, origin)
 
 
@@ -116,10 +102,9 @@ def key_from_stdin(stream: TextIO, prompt: Callable[[], str] | None = None) -> K
 def key_from_vault(vault: VaultClient, secret_name: str) -> KeyOrigin:
     """The latest version of a secret."""
     latest = vault.get_latest(secret_name)
-    label = vault_label(vault.vault_url)
-    where = f"vault {label}/{secret_name}"
+    where = f"vault {vault.name}/{secret_name}"
     if latest is None:
-        raise NotFoundError(f"no secret {secret_name!r} in vault {label}")
+        raise NotFoundError(f"no secret {secret_name!r} in vault {vault.name}")
     if latest.value is None:
         raise NotFoundError(f"{where} has no value")
     return _checked(latest.value, where)

@@ -3,8 +3,8 @@
 A :class:`SmokeTarget` is an account endpoint plus a deployment (from the configuration, from
 ARM discovery, or given ad hoc). A :class:`CredentialProvider` turns a target into a key (or a
 token) from the chosen :class:`~keyops.smoke.keys.KeySource`. A failure to obtain a key for one
-target (no secret, listKeys denied) is that target's failed row; a user mistake (an unset
-variable, an empty key) stops the run with its own exit status.
+target (no secret, listKeys denied, a stored key with a stray newline) is that target's failed
+row; a user mistake (an unset variable, an empty key) stops the run with its own exit status.
 """
 
 from __future__ import annotations

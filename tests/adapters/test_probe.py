@@ -329,6 +329,28 @@ def test_bad_endpoints_are_refused_before_any_traffic(
         probe(endpoint, "gpt-4o-mini", _key())
 
 
+@pytest.mark.parametrize(
+    "auth",
+    [
+        _key(GOOD_KEY + "\n"),
+        _key(" " + GOOD_KEY),
+        _key(GOOD_KEY[:8] + "\r\n" + GOOD_KEY[8:]),
+        _key(GOOD_KEY + "\u2019"),  # not latin-1: http.client cannot encode it
+        TokenAuth(FakeToken(TOKEN + "\n")),
+    ],
+    ids=["trailing-newline", "leading-space", "crlf-inside", "non-latin-1", "token-newline"],
+)
+def test_a_value_that_is_not_header_text_is_an_outcome_not_sent(
+    stub: Stub, auth: KeyAuth | TokenAuth
+) -> None:
+    """The HTTP library's own error would quote the value: the probe returns an outcome only."""
+    before = len(stub.state.requests)
+    result = probe(stub.url, "gpt-4o-mini", auth, verify=stub.ca_bundle)
+    assert (result.outcome, result.attempts, result.status) == (Outcome.INVALID_HEADER, 1, None)
+    assert len(stub.state.requests) == before
+    assert GOOD_KEY not in repr(result) and TOKEN not in repr(result)
+
+
 def test_bad_input_is_refused() -> None:
     with pytest.raises(InputError, match="empty"):
         probe("https://a.openai.azure.com/", "d", _key(""))

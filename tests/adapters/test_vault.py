@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -75,10 +76,32 @@ def test_denied_reads_and_writes_are_auth_errors(shared_emulator: EmulatorHandle
     consumer.close()
 
 
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://kv-prod.vault.azure.net/", "kv-prod"),
+        ("https://kv-prod.vault.azure.net:443", "kv-prod"),
+        ("https://kv-cn.vault.azure.cn", "kv-cn"),
+        ("https://127.0.0.1:8443/vaults/kv1", "kv1"),
+        ("https://127.0.0.1:8443/vaults/kv1/", "kv1"),
+        ("https://127.0.0.1:8443", "127.0.0.1:8443"),
+        ("https://127.0.0.1:8443/", "127.0.0.1:8443"),
+        ("https://[::1]:8443", "[::1]:8443"),
+        ("https://localhost:8443", "localhost:8443"),
+    ],
+)
+def test_vault_names_for_messages(url: str, name: str) -> None:
+    assert vault_name(url) == name
+
+
+def test_an_emulator_vault_on_its_own_port_is_named_by_host_and_port(
+    shared_emulator: EmulatorHandle,
+) -> None:
+    url = shared_emulator.vault_url()
+    assert vault(shared_emulator).name == urlsplit(url).netloc != urlsplit(url).hostname
+
+
 def test_vault_urls() -> None:
-    assert vault_name("https://kv-prod.vault.azure.net/") == "kv-prod"
-    assert vault_name("https://127.0.0.1:8443/vaults/kv1") == "kv1"
-    assert vault_name("https://127.0.0.1:8443") == "127.0.0.1:8443"
     env = resolve_environment(None, "AzureCloud")
     with pytest.raises(ConfigError, match="https"):
         VaultClient(env, object(), "http://kv.vault.azure.net")  # type: ignore[arg-type]

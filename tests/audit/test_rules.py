@@ -22,7 +22,7 @@ from keyops.audit.model import (
     SecretState,
 )
 from keyops.audit.rules import AuditPolicy, evaluate
-from keyops.audit.sarif import pseudo_path, sarif_level, sarif_log
+from keyops.audit.sarif import pseudo_path, sarif_log
 from keyops.azure.authorization import (
     CHAT_INFERENCE,
     LIST_KEYS,
@@ -32,6 +32,7 @@ from keyops.azure.authorization import (
     RoleDefinition,
     token_object_id,
 )
+from keyops.sarif import sarif_level
 from keyops.severity import Severity
 
 ACCOUNT = (
@@ -100,6 +101,17 @@ def test_secret_rules() -> None:
     assert _rules(_row(secret=_secret(enabled=False))) == {"AUD004"}
     assert _rules(_row(secret=_secret(matches="Key2"))) == {"AUD007"}
     assert _rules(_row(secret=_secret(expires_on=None))) == {"AUD006"}
+
+
+def test_a_secret_that_is_not_a_keys_text() -> None:
+    padded = _secret(text_problem="has whitespace around it (a stray newline?)")
+    [finding] = evaluate([_row(secret=padded)])
+    assert (finding.rule_id, finding.severity) == ("AUD017", Severity.HIGH)
+    assert finding.message.endswith(
+        "has whitespace around it (a stray newline?); without it, it is Key1"
+    )
+    broken = _secret(text_problem="contains whitespace", matches=None)
+    assert _rules(_row(secret=broken)) == {"AUD001", "AUD017"}
 
 
 def test_the_age_policy_is_a_boundary() -> None:
@@ -265,11 +277,3 @@ def test_sarif_levels_and_pseudo_paths() -> None:
         "error",
     ]
     assert pseudo_path(ACCOUNT) == "azure/00000000-0000-0000-0000-000000000001/rg/acct"
-
-
-def test_vault_labels() -> None:
-    from keyops.smoke.keys import vault_label
-
-    assert vault_label("https://kv-prod.vault.azure.net") == "kv-prod"
-    assert vault_label("https://127.0.0.1:8443") == "127.0.0.1:8443"
-    assert vault_label("https://127.0.0.1:8443/vaults/kv-x") == "kv-x"

@@ -88,6 +88,41 @@ def test_a_secret_matching_neither_key_is_refused() -> None:
     assert "c" * 32 not in d.reason
 
 
+@pytest.mark.parametrize("padding", ["\n", "\r\n", " ", "\t"])
+def test_a_key_with_whitespace_around_it_is_that_slots_key(padding: str) -> None:
+    """Consumers that strip what they read use it: its slot is active, the other one is
+    regenerated, and the decision warns (fingerprint only) that the value needs cleaning."""
+    padded = SecretValue(K2.reveal() + padding)
+    d = decide(state(version(padded, timedelta(days=40))), POLICY, NOW)
+    assert (d.step, d.active, d.slot, d.code) == (Step.ROTATE, "Key2", "Key1", "due")
+    assert d.warning is not None and "whitespace around it" in d.warning
+    assert padded.fingerprint in d.warning and K2.reveal() not in d.warning
+
+
+def test_a_fresh_padded_key_is_skipped_with_the_warning() -> None:
+    d = decide(state(version(SecretValue(K1.reveal() + "\n"), timedelta(days=3))), POLICY, NOW)
+    assert (d.step, d.code, d.active) == (Step.SKIP, "fresh", "Key1")
+    assert d.warning is not None and "until a rotation stores a clean value" in d.warning
+
+
+def test_a_clean_secret_carries_no_warning() -> None:
+    assert decide(state(version(K2, timedelta(days=40))), POLICY, NOW).warning is None
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("a" * 16 + " " + "a" * 16, "contains whitespace"),
+        ("a" * 31 + "\x00", "contains a control character"),
+        ("", "is empty"),
+    ],
+)
+def test_a_key_broken_inside_matches_neither_slot(value: str, problem: str) -> None:
+    d = decide(state(version(SecretValue(value), timedelta(days=40))), POLICY, NOW)
+    assert (d.step, d.code) == (Step.REFUSE, "mismatch")
+    assert f"(its value {problem})" in d.reason
+
+
 def test_values_decide_not_tags() -> None:
     latest = version(K2, timedelta(days=40), **{CREDENTIAL_TAG: "Key1"})
     d = decide(state(latest), POLICY, NOW)

@@ -112,6 +112,25 @@ def test_secret_matching_neither_key_is_reported_and_nothing_changes(rig: Rig) -
     assert rig.writes_since(seq) == []
 
 
+def test_a_stored_key_with_a_trailing_newline_is_rotated_clean(rig: Rig) -> None:
+    """The secret holds Key1 plus a newline: Key1 is in use (consumers that strip it work), so
+    Key2 is regenerated, and the new version is stored without the newline."""
+    target = rig.target(WEU)
+    keys = rig.keys(target)
+    padded = SecretValue(keys.key1.reveal() + "\n")
+    rig.services.vault(rig.vault_url).set_secret(target.secret_name, padded)
+    rig.backdate(target.secret_name, "-40d")
+    record = rotate_account(target, rig.services, options())
+    assert record.action is Action.ROTATED, record.reason
+    assert (record.previous_slot, record.regenerated) == ("Key1", ["Key2"])
+    assert rig.keys(target).key1 == keys.key1  # the consumers' key still works
+    latest = rig.latest(target.secret_name)
+    assert latest.value.text_problem is None and latest.value == rig.keys(target).key2
+    [warning] = record.warnings
+    assert padded.fingerprint in warning and "whitespace around it" in warning
+    assert keys.key1.reveal() not in json.dumps(record.to_dict())
+
+
 def test_tags_are_hints_values_decide(rig: Rig) -> None:
     target = rig.target(WEU)
     keys = rig.keys(target)
