@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from keyops.cli.context import AppContext, output_option, pass_app
+from keyops.cli.params import DURATION, SEVERITY
 from keyops.cli.session import AzureSession, resolve_cli_targets, selection_options
 from keyops.exitcodes import ExitStatus
 from keyops.severity import Severity
 
 
-def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> Severity | None:
+def _days(ctx: click.Context, param: click.Parameter, value: timedelta) -> float:
+    days = value.total_seconds() / 86400
+    if not 1 / 24 <= days <= 93:
+        raise click.BadParameter("must be between 1h and 93d (what Azure Monitor keeps)")
+    return days
+
+
+def _html_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """Checked before anything is fetched, so a typo costs nothing."""
     if value is None:
         return None
-    try:
-        return Severity.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def _days(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    from keyops.durations import DurationError, parse_duration
-
-    try:
-        days = parse_duration(value).total_seconds() / 86400
-    except DurationError as exc:
-        raise click.BadParameter(str(exc)) from None
-    if not 1 / 24 <= days <= 93:
-        raise click.BadParameter(
-            "the window must be between 1h and 93d (Azure Monitor keeps 93 days)"
-        )
-    return days
+    path = Path(value)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise click.BadParameter(f"cannot write {value} (no such writable directory)")
+    return path
 
 
 @click.command("usage", params=[output_option("table", "json")])
@@ -43,6 +42,7 @@ def _days(ctx: click.Context, param: click.Parameter, value: str) -> float:
     "days",
     default="7d",
     show_default=True,
+    type=DURATION,
     callback=_days,
     envvar="KEYOPS_USAGE_WINDOW",
     help="How far back to look, hourly (e.g. 7d, 48h, P14D).",
@@ -52,6 +52,7 @@ def _days(ctx: click.Context, param: click.Parameter, value: str) -> float:
     "history_days",
     default="21d",
     show_default=True,
+    type=DURATION,
     callback=_days,
     envvar="KEYOPS_USAGE_HISTORY",
     help="Extra time read before the window to learn what normal looks like (same hour of "
@@ -76,14 +77,13 @@ def _days(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option(
     "--html",
     "html_path",
-    type=click.Path(dir_okay=False, writable=True),
+    callback=_html_path,
     envvar="KEYOPS_USAGE_HTML",
     help="Also write a self-contained HTML page with a chart per account.",
 )
 @click.option(
     "--fail-on",
-    callback=_severity,
-    metavar="SEVERITY",
+    type=SEVERITY,
     envvar="KEYOPS_USAGE_FAIL_ON",
     help="Exit 1 when a finding is at or above this severity (info ... critical).",
 )
@@ -107,7 +107,7 @@ def usage(
     history_days: float,
     sensitivity: str,
     keys_unused: tuple[str, ...],
-    html_path: str | None,
+    html_path: Path | None,
     fail_on: Severity | None,
     workers: int,
 ) -> None:
@@ -118,7 +118,7 @@ def usage(
     from keyops.azure.metrics import MetricsClient
     from keyops.render import diag
     from keyops.usage import Sensitivity, analyze, fails
-    from keyops.usage.fetch import gather, window
+    from keyops.usage.fetch import clip_to_window, gather, window
 
     if days + history_days > 93:
         raise click.BadParameter(
@@ -150,26 +150,30 @@ def usage(
         )
         for client in metrics.values():
             client.close()
-    report = analyze(
+    if inputs.problems and not inputs.series:
+        # Every account failed: one line, with the status of what went wrong (auth, service).
+        first = inputs.problems[0]
+        raise type(first)(f"no account could be read: {first.message}")
+    analysed = analyze(
         list(inputs.series),
         list(inputs.rotations),
         inputs.policy,
         Sensitivity.preset(sensitivity),
         since=start,
     )
+    # The history before the window taught the baselines; show only the window itself.
+    report = replace(analysed, series=tuple(clip_to_window(s, start) for s in analysed.series))
     _render(report, output or app.output)
-    if html_path:
+    if html_path is not None:
         from keyops.usage.html import render_html
 
-        Path(html_path).write_text(render_html(report), encoding="utf-8")
+        html_path.write_text(render_html(report), encoding="utf-8")
         diag(f"usage: wrote {html_path}")
     for problem in inputs.problems:
-        diag(f"usage: {problem}")
+        diag(f"usage: {problem.message}")
     diag(f"usage: {len(report.series)} account(s), {hours} h; findings: {len(report.findings)}")
     ctx = click.get_current_context()
-    if inputs.problems and not report.series:
-        ctx.exit(int(ExitStatus.SERVICE))
-    if fail_on is not None and fails(report.findings, fail_on):
+    if inputs.problems or (fail_on is not None and fails(report.findings, fail_on)):
         ctx.exit(int(ExitStatus.FAILED))
 
 

@@ -34,7 +34,7 @@ class UsageInputs:
     series: tuple[UsageSeries, ...]
     rotations: tuple[Rotation, ...]
     policy: KeyUsagePolicy
-    problems: tuple[str, ...]
+    problems: tuple[KeyopsError, ...]
 
 
 def window(days: float, now: datetime | None = None) -> tuple[datetime, int]:
@@ -100,6 +100,19 @@ def trim_leading_silence(series: UsageSeries, keep_from: datetime) -> UsageSerie
         and series.generated_tokens[first] == 0
     ):
         first += 1
+    return drop_first_hours(series, first)
+
+
+def clip_to_window(series: UsageSeries, start: datetime) -> UsageSeries:
+    """Only the hours from ``start`` on (history read for baselines is not shown)."""
+    first = 0
+    while first < series.hours and series.timestamps[first] < int(start.timestamp()):
+        first += 1
+    return drop_first_hours(series, first)
+
+
+def drop_first_hours(series: UsageSeries, first: int) -> UsageSeries:
+    """The series without its first ``first`` hours."""
     if first == 0:
         return series
     return UsageSeries(
@@ -132,14 +145,14 @@ def gather(
     Silent hours before ``report_from`` that precede a resource's first traffic are dropped.
     """
 
-    def one(target: Target) -> tuple[UsageSeries | None, list[Rotation], str | None]:
+    def one(target: Target) -> tuple[UsageSeries | None, list[Rotation], KeyopsError | None]:
         account = target.account
         try:
             series = metrics_for(account.subscription_id).hourly_usage(
                 account.id, account.name, start, hours
             )
         except KeyopsError as exc:
-            return None, [], f"{account.name}: {exc.message}"
+            return None, [], exc
         series = trim_leading_silence(series, report_from or start)
         rotations: list[Rotation] = []
         if target.vault_url:
@@ -147,7 +160,7 @@ def gather(
                 versions = vault_for(target.vault_url).list_versions(target.secret_name)
                 rotations = rotations_from_versions(account.id, versions)
             except KeyopsError as exc:
-                return series, [], f"{account.name}: rotations unknown: {exc.message}"
+                return series, [], type(exc)(f"rotations unknown: {exc.message}")
         return series, rotations, None
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

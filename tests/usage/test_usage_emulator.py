@@ -126,3 +126,35 @@ def test_bad_window_is_a_usage_error(shared_emulator: EmulatorHandle) -> None:
     status, _, err = _usage(shared_emulator, "--window", "400d")
     assert status == 2
     assert "window" in err
+
+
+def test_unwritable_html_path_is_refused_before_any_call(emulator: EmulatorHandle) -> None:
+    seq = emulator.last_seq
+    status, _, err = _usage(emulator, "--html", "/nonexistent-dir/usage.html")
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and "--html" in err
+    assert [e for e in emulator.log_since(seq) if e["surface"] != "admin"] == []
+
+
+def test_identity_without_metrics_read_is_an_auth_error(emulator: EmulatorHandle) -> None:
+    consumer = emulator.principal("app-consumer")
+    result = CliRunner().invoke(
+        cli,
+        ["--emulator", str(emulator.connection_path), "usage", "--output", "json"],
+        env={
+            "AZURE_CLIENT_ID": consumer["client_id"],
+            "AZURE_CLIENT_SECRET": consumer["client_secret"],
+            "AZURE_TENANT_ID": emulator.conn["tenant_id"],
+        },
+    )
+    assert result.exit_code == 4, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "AuthorizationFailed" in result.stderr
+
+
+def test_report_shows_the_window_not_the_history(emulator: EmulatorHandle) -> None:
+    status, doc, err = _usage(emulator, "--window", "2d", "--history", "21d")
+    assert status == 0, err
+    assert "48 h" in err
+    for resource in doc["resources"]:
+        assert resource["hours"] == 48 if "hours" in resource else True
