@@ -35,3 +35,9 @@ def test_roundtrip_script_with_the_env_lines(emulator: EmulatorHandle) -> None:
     # No key value in what the script printed (it prints fingerprints only).
     keys = emulator.mgmt_client().accounts.list_keys("rg-ai-prod", "contoso-openai-eus")
     assert keys.key1 not in text and keys.key2 not in text
+
+
+def test_readme_shows_the_roundtrip_script_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- roundtrip:begin -->\n```python\n", 1)[1].split("```\n<!--", 1)[0]
+    assert block == (ROOT / "scripts" / "roundtrip.py").read_text()
