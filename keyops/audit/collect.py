@@ -26,6 +26,7 @@ from keyops.azure.probe import (
     TokenAuth,
     probe,
 )
+from keyops.azure.vault import GET_VALUE_ACTION, READ_METADATA_ACTION
 from keyops.errors import AuthError, KeyopsError
 from keyops.secret import SecretValue
 from keyops.smoke.runner import choose_deployment
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from keyops.azure.arm import AccountKeys, AccountsClient, Deployment
     from keyops.azure.authorization import AuthorizationClient
-    from keyops.azure.vault import VaultClient
+    from keyops.azure.vault import SecretVersion, VaultClient
     from keyops.cloud import AzureEnvironment
     from keyops.targets import Target
 
@@ -164,7 +165,7 @@ def _secret(
         return _unreadable(vault, url, name, str(exc), problems, ctx.now), None
     except KeyopsError as exc:
         problems.append(f"secret {name} unreadable: {exc}")
-        return SecretState(url, name, present=False, readable=False, error=str(exc)), None
+        return SecretState(url, name, present=None, readable=False, error=str(exc)), None
     if latest is None:
         return SecretState(url, name, present=False), None
     value = latest.value
@@ -189,27 +190,39 @@ def _secret(
 def _unreadable(
     vault: VaultClient, url: str, name: str, error: str, problems: list[str], now: datetime
 ) -> SecretState:
-    """A 403 on get: a disabled latest version (its metadata says so) or an RBAC denial."""
+    """A 403 on get: a disabled latest version (its metadata says so) or a denied data action.
+
+    When listing the versions is refused or fails too, whether the secret exists is unknown:
+    an identity without Key Vault data access cannot tell a missing secret from a hidden one.
+    """
+    denied: tuple[str, ...] = (GET_VALUE_ACTION,)
     try:
-        versions = vault.list_versions(name)
-    except KeyopsError:
-        versions = []
-    if versions and not versions[-1].enabled:
-        latest = versions[-1]
-        return SecretState(
-            url,
-            name,
-            present=True,
-            readable=False,
-            enabled=False,
-            created=latest.created,
-            expires_on=latest.expires_on,
-            age_days=(now - latest.created).days if latest.created else None,
-            expired=latest.expires_on is not None and latest.expires_on <= now,
-            credential_id_tag=latest.tags.get("CredentialId"),
-        )
-    problems.append(f"secret {name} unreadable: {error}")
-    return SecretState(url, name, present=bool(versions), readable=False, error=error)
+        versions: list[SecretVersion] | None = vault.list_versions(name)
+    except AuthError:
+        versions, denied = None, (GET_VALUE_ACTION, READ_METADATA_ACTION)
+    except KeyopsError as exc:
+        problems.append(f"secret {name} versions unreadable: {exc}")
+        versions = None
+    if not versions:
+        present = None if versions is None else False
+        return SecretState(url, name, present, readable=False, error=error, denied_actions=denied)
+    latest = versions[-1]
+    # A disabled latest version explains the 403 by itself (SecretDisabled); otherwise the
+    # metadata was readable but the value was not (e.g. Key Vault Reader).
+    return SecretState(
+        url,
+        name,
+        present=True,
+        readable=False,
+        enabled=latest.enabled,
+        created=latest.created,
+        expires_on=latest.expires_on,
+        age_days=(now - latest.created).days if latest.created else None,
+        expired=latest.expires_on is not None and latest.expires_on <= now,
+        credential_id_tag=latest.tags.get("CredentialId"),
+        error=None if not latest.enabled else error,
+        denied_actions=() if not latest.enabled else (GET_VALUE_ACTION,),
+    )
 
 
 def _access(ctx: AuditContext, target: Target, problems: list[str]) -> AccessView | None:
@@ -298,7 +311,7 @@ def _vault_check(
 def _why_no_secret(secret: SecretState | None) -> str:
     if secret is None:
         return "no vault configured"
-    if not secret.present:
+    if secret.present is False:
         return "no secret in the vault"
     return "secret unreadable" if not secret.readable else "secret empty"
 

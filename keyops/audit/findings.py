@@ -157,6 +157,17 @@ RULES: dict[str, Rule] = {
             "Store the key again without the stray characters (keyops rotate writes a clean "
             "version); consumers that do not strip the value fail, and HTTP libraries refuse it.",
         ),
+        Rule(
+            "AUD018",
+            "vault-secret-unreadable",
+            # Like AUD016: a gap in what the audit saw, not a fault of the account; the secret
+            # may be fine. Its absence (AUD002) is only claimed when Key Vault says so.
+            Severity.LOW,
+            "keyops could not read the Key Vault secret: the secret checks were not made",
+            "Grant the auditing identity Key Vault Secrets User on the vault (data actions "
+            "Microsoft.KeyVault/vaults/secrets/getSecret/action and readMetadata/action; on an "
+            "access-policy vault, the secret Get and List permissions), then re-run.",
+        ),
     )
 }
 

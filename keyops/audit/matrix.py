@@ -66,6 +66,8 @@ def _secret_cell(row: AccountRow) -> str:
     s: SecretState | None = row.secret
     if s is None:
         return "-"
+    if s.present is None:
+        return "unreadable"
     if not s.present:
         return "missing"
     parts = [row.check("vault").cell]

@@ -53,7 +53,9 @@ class SecretState:
 
     vault_url: str
     name: str
-    present: bool
+    #: Whether the secret exists; None when Key Vault answered neither its value nor its
+    #: versions (an identity without data access cannot tell a missing secret from a hidden one).
+    present: bool | None
     readable: bool = True
     enabled: bool | None = None
     #: Whether the value was compared with the account's keys (listKeys answered).
@@ -70,6 +72,8 @@ class SecretState:
     credential_id_tag: str | None = None
     fingerprint: str | None = None
     error: str | None = None
+    #: The Key Vault data actions refused to the identity keyops runs as (``getSecret``, ...).
+    denied_actions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able record."""
@@ -89,6 +93,7 @@ class SecretState:
             "credential_id_tag": self.credential_id_tag,
             "fingerprint": self.fingerprint,
             "error": self.error,
+            "denied_actions": list(self.denied_actions),
         }
 
 

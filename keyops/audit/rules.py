@@ -28,11 +28,17 @@ def _f(rule_id: str, row: AccountRow, message: str) -> Finding:
 
 
 def secret_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:
-    """AUD001-AUD007, AUD014 and AUD017: the vault secret against the keys and the policy."""
+    """AUD001-AUD007, AUD014, AUD017 and AUD018: the vault secret against the keys and the
+    policy."""
     s = row.secret
     if s is None:
         return
     where = f"secret {s.name!r} in vault {vault_name(s.vault_url)}"
+    if s.present is None:
+        # Neither its value nor its versions answered: no claim about the secret can be made.
+        if s.denied_actions:
+            yield _unreadable(row, where, s.denied_actions, "whether it exists is unknown")
+        return
     if not s.present:
         if not row.disable_local_auth:
             yield _f("AUD002", row, f"no {where}")
@@ -40,6 +46,8 @@ def secret_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:
     if row.disable_local_auth:
         yield _f("AUD014", row, f"{where} holds a key, but disableLocalAuth is true")
         return
+    if s.denied_actions:
+        yield _unreadable(row, where, s.denied_actions, "its value was not compared with the keys")
     if s.enabled is False:
         yield _f("AUD004", row, f"the latest version of {where} is disabled")
     if s.text_problem:
@@ -62,6 +70,16 @@ def secret_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:
     tag = s.credential_id_tag
     if s.matches and tag and tag.lower() != s.matches.lower():
         yield _f("AUD007", row, f"{where} holds {s.matches} but is tagged CredentialId={tag}")
+
+
+def _unreadable(row: AccountRow, where: str, denied: tuple[str, ...], unknown: str) -> Finding:
+    me = row.identity.principal_id
+    who = f"identity {me}" if me else "the identity keyops runs as"
+    return _f(
+        "AUD018",
+        row,
+        f"keyops could not read {where}: {who} lacks {' and '.join(denied)}; {unknown}",
+    )
 
 
 def auth_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:

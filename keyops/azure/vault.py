@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
     from keyops.cloud import AzureEnvironment
 
+#: The Key Vault data action :meth:`VaultClient.get_latest` needs (Key Vault Secrets User).
+GET_VALUE_ACTION = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+#: The data action :meth:`VaultClient.list_versions` needs (Key Vault Reader and up).
+READ_METADATA_ACTION = "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+
 
 @dataclass(frozen=True)
 class SecretVersion:

@@ -18,6 +18,15 @@ def _state_dir(value: str | None) -> Path:
     return Path(value) if value else default_state_dir()
 
 
+def _env_command(state_dir: str | None) -> str:
+    """The ``keyops emulator env`` command that finds this emulator from any shell: a state
+    directory given by option or environment goes on it, absolute and shell-quoted (the other
+    shell may have another working directory and no ``KEYOPS_EMULATOR_HOME``)."""
+    if state_dir is None:
+        return "keyops emulator env"
+    return f"keyops emulator env --state-dir {shlex.quote(str(Path(state_dir).absolute()))}"
+
+
 @click.group()
 def emulator() -> None:
     """Run the local Azure emulator (Entra ID, ARM, Key Vault, Azure OpenAI, Monitor).
@@ -76,7 +85,7 @@ def serve(
         raise ServiceError(str(exc)) from None
     click.echo(f"keyops emulator: serving {server.url} (state {directory})", err=True)
     click.echo(f"keyops emulator: connection file {server.connection_path}", err=True)
-    click.echo('keyops emulator: in another shell: eval "$(keyops emulator env)"', err=True)
+    click.echo(f'keyops emulator: in another shell: eval "$({_env_command(state_dir)})"', err=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
 

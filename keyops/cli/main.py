@@ -39,6 +39,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _usage_exit(error: click.UsageError, status: int) -> click.exceptions.Exit:
+    """Show a click usage error as one line, ``keyops: error: <click's message>`` (click would
+    add its ``Usage:`` and ``Try ...`` lines); the exit to raise with ``status``."""
+    text = " ".join(line.strip() for line in error.format_message().splitlines() if line.strip())
+    click.echo(f"keyops: error: {text}", err=True)
+    return click.exceptions.Exit(status)
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
@@ -65,18 +73,38 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Parse the group's own options; a usage error in them is one line, status 2."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # bare `keyops`: the help text is the message
+        except click.UsageError as exc:
+            raise _usage_exit(exc, exc.exit_code) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; every exception ends as one line on stderr and a documented status
         (the traceback only with ``--debug``, redacted by :mod:`keyops.logs`)."""
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare subgroup (`keyops emulator`): its help text
+        except click.UsageError as exc:
+            # Bad options or arguments of a subcommand: click would print Usage/Try/blank/Error.
+            raise _usage_exit(exc, self._status(ctx, exc.exit_code)) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise  # click's own: usage errors, ctx.exit(), Ctrl-C at a prompt
+            raise  # click's own: ctx.exit(), Ctrl-C at a prompt
         except KeyopsError as exc:
             if _debug(ctx):
                 logging.getLogger("keyops").exception("error")
             click.echo(f"keyops: error: {exc.message}", err=True)
-            ctx.exit(int(self._status(ctx, exc.exit_status)))
+            ctx.exit(self._status(ctx, exc.exit_status))
         except KeyboardInterrupt:
             click.echo("keyops: interrupted", err=True)
             ctx.exit(int(ExitStatus.INTERRUPTED))
@@ -89,14 +117,14 @@ class LazyGroup(click.Group):
                 logging.getLogger("keyops").exception("internal error")
             hint = "" if debug else "; rerun with --debug for details"
             click.echo(f"keyops: error: internal error ({type(exc).__name__}){hint}", err=True)
-            ctx.exit(int(self._status(ctx, ExitStatus.FAILED)))
+            ctx.exit(self._status(ctx, ExitStatus.FAILED))
 
-    def _status(self, ctx: click.Context, status: ExitStatus) -> ExitStatus:
+    def _status(self, ctx: click.Context, status: int) -> int:
         """``status``, unless the subcommand has one status for all its own failures
         (``failure_status``: ``keyops run``'s 125, apart from its child's statuses)."""
         name = ctx.invoked_subcommand
         command = self.get_command(ctx, name) if name else None
-        return ExitStatus(getattr(command, "failure_status", status))
+        return int(getattr(command, "failure_status", status))
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -178,7 +178,7 @@ def smoke(
     argument. Exit status 1 when any call failed.
     """
     from keyops.azure.probe import RetryPolicy
-    from keyops.smoke.keys import DEFAULT_KEY_VARIABLE, check_variable
+    from keyops.smoke.keys import DEFAULT_KEY_VARIABLE, KeySource, check_variable
     from keyops.smoke.plan import Overrides, plan_targets
     from keyops.smoke.runner import CredentialProvider, run_smoke
 
@@ -205,7 +205,9 @@ def smoke(
             resolved = resolve_cli_targets(
                 app, azure.accounts(), subscription, resource_group, account, tags, vault_url
             )
-            targets, skipped = plan_targets(resolved, azure.accounts_for, overrides)
+            targets, skipped = plan_targets(
+                resolved, azure.accounts_for, overrides, with_keys=source is not KeySource.ENTRA
+            )
         results = skipped + run_smoke(
             targets,
             provider,
@@ -233,6 +235,7 @@ def _finish(results: list[SmokeResult], output: str, *, adhoc: bool) -> None:
         for line in format_lines(results):
             click.echo(line)
     counts = summary(results)
-    diag(f"smoke: {counts['ok']} ok, {counts['failed']} failed of {counts['total']}")
+    skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+    diag(f"smoke: {counts['ok']} ok, {counts['failed']} failed{skipped} of {counts['total']}")
     if counts["failed"]:
         click.get_current_context().exit(int(ExitStatus.FAILED))

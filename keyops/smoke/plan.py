@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from keyops.azure.probe import DEFAULT_API_VERSION, Api, check_deployment, normalize_endpoint
 from keyops.errors import InputError, KeyopsError
-from keyops.smoke.runner import SmokeResult, SmokeTarget, choose_deployment
+from keyops.smoke.runner import LOCAL_AUTH_DISABLED, SmokeResult, SmokeTarget, choose_deployment
 
 if TYPE_CHECKING:
     from keyops.azure.arm import Account, AccountsClient
@@ -27,10 +27,33 @@ class Overrides:
     api_version: str | None = None
 
 
+#: Why a disableLocalAuth account is skipped when the calls use keys.
+LOCAL_AUTH_SKIP = "local auth disabled: keys are not used; try --auth entra"
+
+
+def _smoke_target(target: Target, deployment: str, api: Api, version: str) -> SmokeTarget:
+    return SmokeTarget(
+        target.name,
+        target.account.endpoint,
+        deployment,
+        api,
+        version,
+        target.account.id,
+        target.vault_url,
+        target.secret_name,
+    )
+
+
 def plan_targets(
-    targets: Sequence[Target], accounts_for: Callable[[str], AccountsClient], overrides: Overrides
+    targets: Sequence[Target],
+    accounts_for: Callable[[str], AccountsClient],
+    overrides: Overrides,
+    *,
+    with_keys: bool = True,
 ) -> tuple[list[SmokeTarget], list[SmokeResult]]:
-    """Smoke targets for resolved targets, and failed rows for those with nothing to call.
+    """Smoke targets for resolved targets, and rows for those with nothing to call: failed
+    (no deployment) or, when the calls use keys (``with_keys``), skipped for an account with
+    ``disableLocalAuth`` (its keys are unusable by design, so no call would prove anything).
 
     The deployment is ``--deployment``, else the target's, else the first chat (then
     completions) deployment ARM lists; its api comes from ARM's capabilities unless ``--api``.
@@ -39,6 +62,15 @@ def plan_targets(
     skipped: list[SmokeResult] = []
     for target in targets:
         wanted = overrides.deployment or target.deployment
+        version = overrides.api_version or target.api_version or DEFAULT_API_VERSION
+        if with_keys and target.account.disable_local_auth:
+            smoke = _smoke_target(target, wanted or "-", overrides.api or "chat", version)
+            skipped.append(
+                SmokeResult(
+                    smoke, "key", None, None, LOCAL_AUTH_DISABLED, LOCAL_AUTH_SKIP, skipped=True
+                )
+            )
+            continue
         try:
             deployments = accounts_for(target.account.subscription_id).list_deployments(
                 target.account.id
@@ -49,21 +81,10 @@ def plan_targets(
             deployments = []  # the data plane will say whether the named deployment exists
         found = choose_deployment(deployments, wanted)
         name = wanted or (found.name if found else None)
-        version = overrides.api_version or target.api_version or DEFAULT_API_VERSION
         if name is None:
-            smoke = SmokeTarget(
-                target.name,
-                target.account.endpoint,
-                "-",
-                "chat",
-                version,
-                target.account.id,
-                target.vault_url,
-                target.secret_name,
-            )
             skipped.append(
                 SmokeResult(
-                    smoke,
+                    _smoke_target(target, "-", "chat", version),
                     "key",
                     None,
                     None,
@@ -75,18 +96,7 @@ def plan_targets(
         api: Api = overrides.api or (
             "completions" if found and found.api == "completions" else "chat"
         )
-        planned.append(
-            SmokeTarget(
-                target.name,
-                target.account.endpoint,
-                name,
-                api,
-                version,
-                target.account.id,
-                target.vault_url,
-                target.secret_name,
-            )
-        )
+        planned.append(_smoke_target(target, name, api, version))
     return planned, skipped
 
 

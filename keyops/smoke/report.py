@@ -12,6 +12,8 @@ def credential_text(result: SmokeResult) -> str:
     """``key sha256:1a2b3c4d (vault kv/secret)`` or ``entra token``."""
     if result.auth == "entra":
         return "entra token"
+    if result.skipped:
+        return "key (not used)"
     if result.fingerprint is None:
         return "key (unavailable)"
     return f"key {result.fingerprint} ({result.origin})"
@@ -21,7 +23,7 @@ def format_line(result: SmokeResult, name_width: int = 0, deployment_width: int 
     """The one line printed for a target."""
     t = result.target
     p = result.probe
-    mark = "ok" if result.ok else "FAIL"
+    mark = "ok" if result.ok else "skip" if result.skipped else "FAIL"
     parts = [
         f"{mark:<4}",
         t.name.ljust(name_width),

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 SCHEMA = "keyops.smoke/v1"
 #: Outcome name for a target whose credential could not be obtained (no call was made).
 KEY_UNAVAILABLE = "key_unavailable"
+#: Outcome name for a target skipped because its account does not accept keys.
+LOCAL_AUTH_DISABLED = "local_auth_disabled"
 
 
 def choose_deployment(deployments: Sequence[Deployment], wanted: str | None) -> Deployment | None:
@@ -85,6 +87,8 @@ class SmokeResult:
     outcome: str
     detail: str
     probe: ProbeResult | None = None
+    #: No call was made on purpose (e.g. keys on a disableLocalAuth account): not a failure.
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -105,6 +109,7 @@ class SmokeResult:
             "fingerprint": self.fingerprint,
             "outcome": self.outcome,
             "ok": self.ok,
+            "skipped": self.skipped,
             "detail": self.detail,
             "status": p.status if p else None,
             "error_code": p.error_code if p else None,
@@ -240,6 +245,12 @@ def run_smoke(
 
 
 def summary(results: Sequence[SmokeResult]) -> dict[str, int]:
-    """Counts for the JSON document."""
+    """Counts for the JSON document (a skipped target is neither ok nor failed)."""
     ok = sum(1 for r in results if r.ok)
-    return {"total": len(results), "ok": ok, "failed": len(results) - ok}
+    skipped = sum(1 for r in results if r.skipped)
+    return {
+        "total": len(results),
+        "ok": ok,
+        "failed": len(results) - ok - skipped,
+        "skipped": skipped,
+    }

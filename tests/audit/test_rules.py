@@ -114,6 +114,21 @@ def test_a_secret_that_is_not_a_keys_text() -> None:
     assert _rules(_row(secret=broken)) == {"AUD001", "AUD017"}
 
 
+def test_a_secret_keyops_could_not_read_is_not_called_missing() -> None:
+    both = ("getSecret/action", "readMetadata/action")
+    hidden = _secret(present=None, readable=False, denied_actions=both)
+    [finding] = evaluate([_row(secret=hidden)])
+    assert (finding.rule_id, finding.severity) == ("AUD018", Severity.LOW)
+    assert f"identity {ME} lacks getSecret/action and readMetadata/action" in finding.message
+    assert _rules(_row(secret=hidden, disable_local_auth=True)) == {"AUD018"}
+    value_only = _secret(readable=False, compared=False, matches=None, denied_actions=both[:1])
+    assert _rules(_row(secret=value_only)) == {"AUD018"}
+    absent = _secret(present=False, readable=False, denied_actions=both[:1])
+    assert _rules(_row(secret=absent)) == {"AUD002"}
+    failed = _secret(present=None, readable=False)  # a service error: AUD016 says what failed
+    assert _rules(_row(secret=failed)) == set()
+
+
 def test_the_age_policy_is_a_boundary() -> None:
     policy = AuditPolicy(max_secret_age_days=30)
     assert _rules(_row(secret=_secret(age_days=30)), policy) == set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -143,15 +144,18 @@ def test_default_world_loads() -> None:
 
 
 def test_serve_and_env_commands_end_to_end(tmp_path: Path) -> None:
-    """`keyops emulator serve` in a child process; kill -9 loses nothing acknowledged."""
-    state = tmp_path / "served"
-    env = {**os.environ, "KEYOPS_EMULATOR_HOME": str(state)}
+    """`keyops emulator serve` in a child process; kill -9 loses nothing acknowledged; the
+    hint it prints finds a state directory given with --state-dir (a space and a quote in it)."""
+    state = tmp_path / "served it's"
+    env = {k: v for k, v in os.environ.items() if k != "KEYOPS_EMULATOR_HOME"}
     cmd = [
         sys.executable,
         "-m",
         "keyops",
         "emulator",
         "serve",
+        "--state-dir",
+        str(state),
         "--port",
         "0",
         "--propagation-delay",
@@ -177,7 +181,7 @@ def test_serve_and_env_commands_end_to_end(tmp_path: Path) -> None:
         assert r.status_code == 200
         result = CliRunner().invoke(cli, ["emulator", "env", "--state-dir", str(state)])
         assert result.exit_code == 0
-        assert f"export KEYOPS_EMULATOR={conn_path}" in result.output
+        assert f"export KEYOPS_EMULATOR={shlex.quote(str(conn_path))}" in result.output
         assert "export REQUESTS_CA_BUNDLE=" in result.output
         assert "export AZURE_AUTHORITY_HOST=" in result.output
     finally:
@@ -185,6 +189,27 @@ def test_serve_and_env_commands_end_to_end(tmp_path: Path) -> None:
         proc.wait(timeout=10)
     state_doc = json.loads((state / "state.json").read_text())
     assert state_doc["meta"]["clock_offset"] == pytest.approx(120)
+    assert proc.stderr is not None
+    _check_env_hint(proc.stderr.read().decode(), state, conn_path, env)
+
+
+def _check_env_hint(stderr: str, state: Path, conn_path: Path, env: dict[str, str]) -> None:
+    """The printed hint names the state directory, and a shell running it gets its variables."""
+    [hint] = [line for line in stderr.splitlines() if "in another shell" in line]
+    command = f"keyops emulator env --state-dir {shlex.quote(str(state))}"
+    assert hint == f'keyops emulator: in another shell: eval "$({command})"'
+    script = hint.split(": in another shell: ", 1)[1].replace(
+        "$(keyops ", f"$({shlex.quote(sys.executable)} -m keyops ", 1
+    )
+    shell = subprocess.run(
+        ["bash", "-c", f'cd / && {script} && printf %s "$KEYOPS_EMULATOR"'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (shell.returncode, shell.stdout) == (0, str(conn_path)), shell.stderr
 
 
 def test_env_without_running_emulator_is_a_config_error(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ per-credential warnings never add lines to that one line."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,59 @@ def test_a_refused_identity_is_one_line_on_stderr(
     assert r.exit_code == status, (r.stdout, r.stderr)
     assert len(r.stderr.splitlines()) == 1, r.stderr
     assert r.stderr.startswith("keyops: error: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (
+            ["rotate", "--concurrency", "0"],
+            ExitStatus.USAGE,
+            "Invalid value for '--concurrency': 0 is not in the range 1<=x<=32.",
+        ),
+        (
+            ["usage", "--window", "400d"],
+            ExitStatus.USAGE,
+            "Invalid value for '--window': must be between 1h and 93d",
+        ),
+        (["usage", "--window", "60d", "--history", "60d"], ExitStatus.USAGE, "--history"),
+        (["audit", "--fail-on", "urgent"], ExitStatus.USAGE, "unknown severity 'urgent'"),
+        (["smoke", "--no-such-option"], ExitStatus.USAGE, "No such option '--no-such-option'"),
+        (["-o", "xml", "audit"], ExitStatus.USAGE, "Invalid value for '--output' / '-o'"),
+        (["no-such-command"], ExitStatus.USAGE, "No such command 'no-such-command'"),
+        (["emulator", "serve", "--port", "99999"], ExitStatus.USAGE, "Invalid value for '--port'"),
+        (["run"], ExitStatus.CHILD_NOT_RUN, "Missing argument 'COMMAND...'."),
+        (["run", "--no-such-option", "--", "true"], ExitStatus.CHILD_NOT_RUN, "No such option"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_what_is_wrong(
+    args: list[str], status: ExitStatus, message: str
+) -> None:
+    """click would print Usage, Try, a blank line and Error; keyops prints one line."""
+    r = _invoke(*args)
+    assert r.exit_code == status, r.stderr
+    assert r.stdout == ""
+    [line] = r.stderr.splitlines()
+    assert line.startswith("keyops: error: ") and message in line, line
+
+
+def test_the_console_entry_point_prints_one_line_too() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "keyops", "rotate", "--concurrency", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == ExitStatus.USAGE
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        "keyops: error: Invalid value for '--concurrency': 0 is not in the range 1<=x<=32.\n"
+    )
+
+
+def test_bare_commands_still_show_their_help() -> None:
+    r = _invoke()
+    assert r.exit_code == ExitStatus.USAGE and "Commands:" in r.stderr
+    sub = _invoke("emulator")
+    assert sub.exit_code == ExitStatus.USAGE and "serve" in sub.stderr

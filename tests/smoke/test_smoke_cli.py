@@ -15,6 +15,7 @@ from tests.support.emulator import EmulatorHandle
 
 EUS = "contoso-openai-eus"
 WEU = "contoso-aiservices-weu"
+ENTRA = "contoso-openai-entra"  # disableLocalAuth: no secret, keys refused by design
 
 
 def _key(handle: EmulatorHandle, account: str, slot: str = "Key1") -> str:
@@ -42,18 +43,50 @@ def test_key_from_arm_slot_for_every_discovered_account(shared_emulator: Emulato
     r = run(shared_emulator, ["smoke", "--slot", "Key2", "-o", "json"])
     doc = json.loads(r.stdout)
     outcomes = {x["name"]: x["outcome"] for x in doc["results"]}
-    # The disableLocalAuth account's keys cannot be listed: that target fails, the rest pass.
+    # The disableLocalAuth account's keys are unusable by design: skipped, not a failure.
     assert outcomes == {
         EUS: "ok",
         WEU: "ok",
         "contoso-openai-legacy": "ok",
-        "contoso-openai-entra": "key_unavailable",
+        ENTRA: "local_auth_disabled",
     }
-    assert r.exit_code == ExitStatus.FAILED and doc["schema"] == "keyops.smoke/v1"
+    assert r.exit_code == ExitStatus.OK and doc["schema"] == "keyops.smoke/v1"
     eus = next(x for x in doc["results"] if x["name"] == EUS)
     assert eus["fingerprint"] == fingerprint_of(_key(shared_emulator, EUS, "Key2"))
-    assert doc["summary"] == {"total": 4, "ok": 3, "failed": 1}
+    assert doc["summary"] == {"total": 4, "ok": 3, "failed": 0, "skipped": 1}
     assert_no_key([r.stdout, r.stderr], every_key(shared_emulator))
+
+
+def test_a_keyless_account_is_skipped_when_keys_come_from_the_vault(
+    shared_emulator: EmulatorHandle,
+) -> None:
+    vault = ["--vault-url", shared_emulator.vault_url()]
+    alone = run(shared_emulator, ["smoke", "--account", ENTRA, *vault])
+    assert alone.exit_code == ExitStatus.OK, alone.stderr
+    [line] = alone.stdout.splitlines()
+    assert line.startswith("skip") and ENTRA in line and "FAIL" not in line
+    assert line.endswith("local auth disabled: keys are not used; try --auth entra")
+    assert "0 ok, 0 failed, 1 skipped of 1" in alone.stderr
+
+    fleet = run(shared_emulator, ["smoke", *vault, "-o", "json"])
+    rows = {x["name"]: x for x in json.loads(fleet.stdout)["results"]}
+    assert (rows[ENTRA]["skipped"], rows[ENTRA]["ok"]) == (True, False)
+    assert rows[ENTRA]["outcome"] == "local_auth_disabled" and rows[WEU]["outcome"] == "ok"
+    # eus has no secret in the default world: that one still fails the run, alone.
+    failed = sorted(name for name, x in rows.items() if not x["ok"] and not x["skipped"])
+    assert failed == [EUS] and fleet.exit_code == ExitStatus.FAILED
+
+
+def test_an_ad_hoc_key_call_to_a_keyless_account_still_fails(
+    shared_emulator: EmulatorHandle,
+) -> None:
+    r = run(
+        shared_emulator,
+        ["smoke", "--endpoint", _endpoint(shared_emulator, ENTRA), "-d", "gpt-4o-mini"],
+        AZURE_OPENAI_API_KEY=_key(shared_emulator, ENTRA),
+    )
+    assert r.exit_code == ExitStatus.FAILED
+    assert r.stdout.startswith("FAIL") and "key_auth_disabled  403" in r.stdout
 
 
 def test_entra_token_for_every_account(shared_emulator: EmulatorHandle) -> None:
