@@ -232,17 +232,19 @@ def _discover(
             "no subscription to discover accounts in: pass --subscription or set "
             "AZURE_SUBSCRIPTION_ID (or list [[targets]] in keyops.toml)"
         )
-    accounts = client_for(subscription).list_accounts(selection.resource_group)
+    try:
+        accounts = client_for(subscription).list_accounts(selection.resource_group)
+    except NotFoundError as exc:
+        if not selection.resource_group:
+            raise
+        # The user's filter names a group that is not there: a wrong argument, like an
+        # unknown --account, not a service failure.
+        raise InputError(f"--resource-group {selection.resource_group}: {exc}") from None
     chosen = [a for a in accounts if a.is_openai and selection.matches(a)]
-    if selection.account and not chosen:
-        where = (
-            f"resource group {selection.resource_group}"
-            if selection.resource_group
-            else (f"subscription {subscription}")
-        )
+    if not chosen and (selection.resource_group or selection.account or selection.tags):
         raise InputError(
-            f"--account {selection.account}: no OpenAI or AIServices account of "
-            f"that name in {where}"
+            f"{_describe(replace(selection, subscription=None))}: no OpenAI or AIServices "
+            f"account matches in subscription {subscription}"
         )
     settings = _with_vault(config.defaults, selection)
     return [_target(a.name, a, settings, None) for a in chosen]
@@ -261,8 +263,8 @@ def resolve_targets(
     subscriptions are derived from it) or a function from subscription id to client. The
     subscription is ``selection.subscription``, else ``[defaults] subscription``, else
     ``default_subscription``, else ``AZURE_SUBSCRIPTION_ID``. A configured account that does not
-    exist is a ConfigError naming its line; an ``--account`` that matches nothing is an
-    InputError.
+    exist is a ConfigError naming its line; an ``--account``, ``--resource-group`` or
+    ``--tag`` that matches nothing is an InputError naming the filter.
     """
     selection = selection or Selection()
     client_for = _client_for(accounts)

@@ -17,8 +17,10 @@ from keyops.render import diag, print_json, print_table
 _HELP_EPILOG = """\b
 Exit statuses: 0 every account rotated, adopted, skipped as fresh, or planned (dry run);
 6 some refused by a guard (grace period, lease held, secret matching neither key) and none
-failed; 1 some failed; 2 usage error; 3 configuration error; 4 authentication or
-authorization error (every account failed on it); 5 Azure unreachable or service error.
+failed; 1 some failed; 2 usage error, or a --account, --resource-group or --tag that
+matches nothing; 3 configuration error, 4 authentication or authorization error, 5 Azure
+unreachable or service error: for the whole run, or for every account not skipped (then
+one line on stderr says so).
 """
 
 
@@ -218,12 +220,15 @@ class _Progress:
 
 
 def _render(records: list[Any], output: str, dry_run: bool) -> None:
-    from keyops.rotate import Action
+    from keyops.rotate import Action, failure_summary
 
+    summary = failure_summary(records)
+    if summary is not None:
+        diag(f"error: {summary}")
     for record in records:
         for warning in record.warnings:
             diag(f"warning: {warning}")
-        if record.action is Action.FAILED:
+        if record.action is Action.FAILED and summary is None:
             diag(f"error: {record.account}: {record.reason}")
         elif record.action is Action.REFUSED:
             diag(f"refused: {record.account}: {record.reason}")

@@ -14,7 +14,7 @@ steps), :mod:`~keyops.rotate.lease` (one rotation per account at a time, across 
 
 from keyops.rotate.fleet import parse_shard, rotate_fleet, select_shard
 from keyops.rotate.protocol import RotationOptions, rotate_account
-from keyops.rotate.records import Action, RotationRecord, exit_status
+from keyops.rotate.records import Action, RotationRecord, exit_status, failure_summary
 from keyops.rotate.services import RotationServices
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "RotationRecord",
     "RotationServices",
     "exit_status",
+    "failure_summary",
     "parse_shard",
     "rotate_account",
     "rotate_fleet",

@@ -95,21 +95,65 @@ class RotationRecord:
         }
 
 
+#: What a shared failure status means, for the one line that summarises a run.
+_CAUSES = {
+    ExitStatus.AUTH: "access denied",
+    ExitStatus.SERVICE: "Azure unreachable or failing",
+    ExitStatus.CONFIG: "configuration error",
+}
+
+
+def _shared_failure(records: list[RotationRecord]) -> ExitStatus | None:
+    """The status every account with something to do failed on, if they all failed alike.
+
+    Skipped accounts (key authentication disabled, secret still fresh) had nothing to do, so
+    they neither hide nor break a shared cause: a fleet where each account that needs a key
+    was denied is a permissions problem, whatever the others were. A planned account (dry run)
+    did all its reads, so it counts as a success.
+    """
+    actionable = [r for r in records if r.action is not Action.SKIPPED]
+    failed = [r for r in actionable if r.action is Action.FAILED]
+    if not failed or len(failed) != len(actionable):
+        return None
+    statuses = {r.error_status or int(ExitStatus.FAILED) for r in failed}
+    return ExitStatus(statuses.pop()) if len(statuses) == 1 else None
+
+
 def exit_status(records: Iterable[RotationRecord]) -> ExitStatus:
     """The run's exit status.
 
     0 when every account is done, skipped or planned; 6 when some were refused and none failed;
-    1 when some failed — unless every account failed for the same kind of reason, which then
-    gives that reason's status (4 authentication/authorization, 5 Azure unreachable or service
-    error, 3 configuration), so a single-account run reports exactly what went wrong.
+    1 when some failed — unless every account with something to do (skipped ones aside) failed
+    for the same kind of reason, which then gives that reason's status (4 authentication or
+    authorization, 5 Azure unreachable or service error, 3 configuration), so a run reports
+    exactly what went wrong.
     """
     records = list(records)
-    failed = [r for r in records if r.action is Action.FAILED]
-    if failed:
-        statuses = {r.error_status or int(ExitStatus.FAILED) for r in failed}
-        if len(statuses) == 1 and len(failed) == len(records):
-            return ExitStatus(statuses.pop())
+    shared = _shared_failure(records)
+    if shared is not None:
+        return shared
+    if any(r.action is Action.FAILED for r in records):
         return ExitStatus.FAILED
     if any(r.action is Action.REFUSED for r in records):
         return ExitStatus.REFUSED
     return ExitStatus.OK
+
+
+def failure_summary(records: Iterable[RotationRecord]) -> str | None:
+    """One line for a run whose accounts (two or more) all failed for one cause, else None.
+
+    A missing role or an unreachable vault fails every account alike; one line naming the
+    cause, with the first account's reason as the example, says so better than one per account.
+    """
+    records = list(records)
+    shared = _shared_failure(records)
+    failed = [r for r in records if r.action is Action.FAILED]
+    if shared is None or shared not in _CAUSES or len(failed) < 2:
+        return None
+    skipped = len(records) - len(failed)
+    also = f", {skipped} skipped" if skipped else ""
+    first = failed[0]
+    return (
+        f"every account to rotate failed: {_CAUSES[shared]} "
+        f"({len(failed)} accounts{also}); e.g. {first.account}: {first.reason}"
+    )

@@ -137,11 +137,14 @@ def run_cli(
     *args: str,
     principal: str = "keyops-rotator",
     env: dict[str, str] | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m keyops <args>`` against the emulator in a separate process."""
+    """Run ``python -m keyops <args>`` against the emulator in a separate process (``stdin``,
+    if given, is piped to it)."""
     return subprocess.run(
         [sys.executable, "-m", "keyops", *args],
         env=cli_env(emu, principal, **(env or {})),
+        input=stdin,
         # Not the repository's tests folder: ``python -m`` puts the working directory first on
         # sys.path, where tests/azure would shadow the azure SDK namespace.
         cwd=emu.connection_path.parent,

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from keyops.cli.main import cli
-from tests.rotate.conftest import Rig, cli_env
+from tests.rotate.conftest import Rig, cli_env, run_cli
 from tests.support.emulator import EmulatorHandle
 
 WEU = "contoso-aiservices-weu"
@@ -67,7 +67,7 @@ def test_bad_configuration_names_the_line_and_exits_3(rig: Rig, tmp_path: Path) 
     result = invoke(rig.emu, "--config", str(tmp_path / "keyops.toml"), "rotate")
     assert result.exit_code == 3
     assert "keyops.toml line 6" in one_line(result) and "malformed" in result.stderr
-    assert rig.emu.log_since(seq) == [] or rig.writes_since(seq) == []
+    assert rig.writes_since(seq) == []
 
 
 def test_bad_duration_in_keyops_toml_of_the_working_directory(
@@ -86,12 +86,35 @@ def test_missing_vault_url_is_one_configuration_error(rig: Rig) -> None:
     assert "vault_url" in one_line(result) and "--vault-url" in result.stderr
 
 
-def test_unknown_account_exits_2(rig: Rig) -> None:
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--account", "nosuch"),
+        ("--resource-group", "rg-nosuch"),  # ARM: ResourceGroupNotFound
+        ("--resource-group", "rg-keyops"),  # exists, holds only the vault
+        ("--tag", "owner=nobody"),
+        ("--tag", "cost-center"),
+    ],
+)
+def test_a_selection_that_matches_nothing_exits_2(rig: Rig, flag: str, value: str) -> None:
     seq = rig.emu.last_seq
-    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", "nosuch")
-    assert result.exit_code == 2
-    assert "--account nosuch" in one_line(result)
+    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, flag, value)
+    assert result.exit_code == 2, result.stderr
+    assert f"{flag} {value}" in one_line(result)
+    assert result.stdout == ""
     assert rig.writes_since(seq) == []
+
+
+def test_a_tag_filter_rotates_only_the_accounts_it_matches(rig: Rig) -> None:
+    seq = rig.emu.last_seq
+    result = invoke(
+        rig.emu, "rotate", "--vault-url", rig.vault_url, "--tag", "owner=search-team", "-o", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    assert (record["account"], record["action"], record["slot"]) == (WEU, "rotated", "Key2")
+    (regenerated,) = rig.calls(seq, "Accounts_RegenerateKey")
+    assert f"/accounts/{WEU}/" in regenerated["path"]
 
 
 @pytest.mark.parametrize(
@@ -109,6 +132,38 @@ def test_missing_permissions_exit_4_without_writing(rig: Rig, principal: str, ac
     assert result.exit_code == 4, result.stderr
     line = one_line(result)
     assert "access denied" in line or "could not get a token" in line
+    assert rig.writes_since(seq) == []
+
+
+def failed_alike(result: Result, status: int, cause: str) -> None:
+    """One line for the whole fleet (3 accounts failed, the disableLocalAuth one skipped)."""
+    assert result.exit_code == status, result.stderr
+    line = one_line(result)
+    assert f"every account to rotate failed: {cause} (3 accounts, 1 skipped)" in line, line
+    actions = {r["account"]: r["action"] for r in json.loads(result.stdout)}
+    assert actions.pop("contoso-openai-entra") == "skipped"
+    assert set(actions.values()) == {"failed"} and len(actions) == 3
+
+
+def test_a_fleet_denied_everywhere_is_one_line_and_exits_4(rig: Rig) -> None:
+    seq = rig.emu.last_seq
+    # Reader on the subscription: lists every account, has no Key Vault data access and no
+    # listKeys.
+    result = invoke(
+        rig.emu, "rotate", "--vault-url", rig.vault_url, "-o", "json", principal="ops-reader"
+    )
+    failed_alike(result, 4, "access denied")
+    assert {e["status"] for e in rig.calls(seq, "GetSecret")} >= {403}
+    assert rig.writes_since(seq) == []
+
+
+def test_a_fleet_whose_vault_is_unreachable_is_one_line_and_exits_5(rig: Rig) -> None:
+    seq = rig.emu.last_seq
+    dead_vault = "https://127.0.0.1:9/vaults/kv-keyops-prod"
+    result = invoke(rig.emu, "rotate", "--vault-url", dead_vault, "-o", "json")
+    failed_alike(result, 5, "Azure unreachable or failing")
+    assert "unreachable" in result.stderr
+    assert rig.calls(seq, "Accounts_List") != []  # ARM answered; only the vault is gone
     assert rig.writes_since(seq) == []
 
 
@@ -138,11 +193,11 @@ def test_bad_shard_is_a_usage_error(rig: Rig) -> None:
     assert result.exit_code == 2 and "--shard" in one_line(result)
 
 
-@pytest.mark.parametrize("schema", ["event-grid-schema", "cloud-events-schema"])
-def test_near_expiry_event_rotates_that_secrets_account(
-    rig: Rig, schema: str, tmp_path: Path
-) -> None:
-    event = json.loads((SPECS / schema / "secret_new_version_created.json").read_text())
+def near_expiry_event(rig: Rig, schema: str) -> dict[str, Any]:
+    """The spec's example event of ``schema``, as SecretNearExpiry for WEU's latest version."""
+    event: dict[str, Any] = json.loads(
+        (SPECS / schema / "secret_new_version_created.json").read_text()
+    )
     type_key = "eventType" if "eventType" in event else "type"
     event[type_key] = "Microsoft.KeyVault.SecretNearExpiry"
     secret = f"{WEU}-api-key"
@@ -154,13 +209,36 @@ def test_near_expiry_event_rotates_that_secrets_account(
         Version=latest.version,
     )
     event["subject"] = secret
+    return event
+
+
+def rotated_weu_only(rig: Rig, stdout: str) -> None:
+    (record,) = json.loads(stdout)
+    assert (record["account"], record["action"]) == (WEU, "rotated")
+    assert rig.latest(f"{WEU}-api-key").value == rig.keys(rig.target(WEU)).key2
+
+
+@pytest.mark.parametrize("schema", ["event-grid-schema", "cloud-events-schema"])
+def test_near_expiry_event_rotates_that_secrets_account(
+    rig: Rig, schema: str, tmp_path: Path
+) -> None:
     path = tmp_path / "event.json"
-    path.write_text(json.dumps([event]))
+    path.write_text(json.dumps([near_expiry_event(rig, schema)]))
     result = invoke(rig.emu, "rotate", "--event", str(path), "-o", "json")
     assert result.exit_code == 0, result.stderr
-    (record,) = json.loads(result.stdout)
-    assert (record["account"], record["action"]) == (WEU, "rotated")
-    assert rig.latest(secret).value == rig.keys(rig.target(WEU)).key2
+    rotated_weu_only(rig, result.stdout)
+
+
+def test_near_expiry_event_on_stdin(rig: Rig) -> None:
+    # A real pipe into a separate process, as an Event Grid handler would feed it; a single
+    # event object rather than an array.
+    event = json.dumps(near_expiry_event(rig, "event-grid-schema"))
+    seq = rig.emu.last_seq
+    done = run_cli(rig.emu, "rotate", "--event", "-", "-o", "json", stdin=event)
+    assert done.returncode == 0, done.stderr
+    rotated_weu_only(rig, done.stdout)
+    (regenerated,) = rig.calls(seq, "Accounts_RegenerateKey")
+    assert f"/accounts/{WEU}/" in regenerated["path"]
 
 
 def test_event_of_another_type_is_rejected(rig: Rig, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from keyops.cloud import CLOUDS
 from keyops.errors import InputError
 from keyops.exitcodes import ExitStatus
-from keyops.rotate import Action, RotationRecord, exit_status, parse_shard
+from keyops.rotate import Action, RotationRecord, exit_status, failure_summary, parse_shard
 from keyops.rotate.events import parse_events, vault_url_for
 from keyops.rotate.fleet import shard_of
 from keyops.rotate.lease import lease_secret_name
@@ -36,12 +36,34 @@ def record(action: Action, status: int | None = None) -> RotationRecord:
         ([(Action.FAILED, 4), (Action.FAILED, 4)], ExitStatus.AUTH),
         ([(Action.FAILED, 5)], ExitStatus.SERVICE),
         ([(Action.FAILED, 4), (Action.FAILED, 5)], ExitStatus.FAILED),
+        # Skipped accounts had nothing to do: the others' shared cause still decides.
+        ([Action.SKIPPED, (Action.FAILED, 4), (Action.FAILED, 4)], ExitStatus.AUTH),
+        ([(Action.FAILED, 5), Action.SKIPPED], ExitStatus.SERVICE),
+        ([Action.SKIPPED, (Action.FAILED, 3)], ExitStatus.CONFIG),
+        # A planned account (dry run) read what it needed: the failure is partial.
+        ([Action.PLANNED, (Action.FAILED, 4)], ExitStatus.FAILED),
+        ([Action.SKIPPED, Action.REFUSED, (Action.FAILED, 4)], ExitStatus.FAILED),
+        ([Action.SKIPPED, Action.SKIPPED], ExitStatus.OK),
         ([], ExitStatus.OK),
     ],
 )
 def test_exit_status(actions: list[object], expected: ExitStatus) -> None:
     records = [record(*a) if isinstance(a, tuple) else record(a) for a in actions]  # type: ignore[arg-type]
     assert exit_status(records) is expected
+
+
+def test_failure_summary_only_for_a_shared_cause() -> None:
+    def fleet(*items: object) -> list[RotationRecord]:
+        return [record(*a) if isinstance(a, tuple) else record(a) for a in items]  # type: ignore[arg-type]
+
+    assert failure_summary(fleet((Action.FAILED, 4))) is None  # its own line says it all
+    assert failure_summary(fleet((Action.FAILED, 4), (Action.FAILED, 5))) is None
+    assert failure_summary(fleet((Action.FAILED, 1), (Action.FAILED, 1))) is None
+    assert failure_summary(fleet(Action.ROTATED, (Action.FAILED, 5), (Action.FAILED, 5))) is None
+    line = failure_summary(fleet((Action.FAILED, 5), Action.SKIPPED, (Action.FAILED, 5)))
+    assert line is not None and "\n" not in line
+    assert line.startswith("every account to rotate failed: Azure unreachable or failing")
+    assert "(2 accounts, 1 skipped)" in line
 
 
 def test_record_json_has_the_schema_and_every_field() -> None:
