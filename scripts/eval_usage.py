@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Generate the usage-anomaly evaluation set, run the detector on it and print precision/recall.
 
-    .venv/bin/python scripts/eval_usage.py                # 1,000 series, report seed
-    .venv/bin/python scripts/eval_usage.py -n 200         # the first 200 of them
+    .venv/bin/python scripts/eval_usage.py                # 1,000 series (and their first 200)
+    .venv/bin/python scripts/eval_usage.py -n 200         # the issue's 200 only
     .venv/bin/python scripts/eval_usage.py --hard         # exact minimum magnitudes
     .venv/bin/python scripts/eval_usage.py --seed 7 -v    # the tuning seed, with each mistake
+    .venv/bin/python scripts/eval_usage.py --seed 101     # a check seed (also 202)
 
-1,000 series (500 planted anomalies) by default because 200 (100 anomalies) leave a recall of
-0.95 uncertain by +-0.02; the set is the same, only longer.
+The issue asks for at least 200 series (100 planted anomalies), which leave a recall of 0.95
+uncertain by +-0.02; so 1,000 series by default, and the figures of their first 200 (the same
+cases: the set does not depend on its size) are printed too.
 
 What the set is and how a finding is matched: see keyops/usage/evaluation.py. The exit status is
-1 when overall precision or recall is below --goal (0.95), so the script can gate a pipeline.
+1 when overall precision or recall is below --goal (0.95) on any set printed, so the script can
+gate a pipeline.
 """
 
 from __future__ import annotations
@@ -20,18 +23,27 @@ import os
 import sys
 import time
 
-from keyops.usage.evaluation import DEV_SEED, REPORT_SEED, EvalResult, run
+from keyops.usage.evaluation import (
+    CHECK_SEEDS,
+    DEV_SEED,
+    ISSUE_SET,
+    REPORT_SEED,
+    EvalResult,
+    detect_set,
+    score,
+)
 from keyops.usage.sensitivity import PRESETS, Sensitivity
 
 
-def _print(result: EvalResult, verbose: bool) -> None:
+def _print(result: EvalResult) -> None:
     print(f"{'kind':<16} {'planted':>7} {'found':>6} {'false+':>6} {'precision':>9} {'recall':>7}")
     for kind, s in [*result.per_kind.items(), ("overall", result.overall)]:
         print(
             f"{kind:<16} {s.tp + s.fn:>7} {s.tp:>6} {s.fp:>6} {s.precision:>9.3f} {s.recall:>7.3f}"
         )
-    if not verbose:
-        return
+
+
+def _print_mistakes(result: EvalResult) -> None:
     for case in result.misses:
         e = case.event
         assert e is not None
@@ -50,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000, help="number of series (default 1000)")
     parser.add_argument(
-        "--seed", type=int, default=REPORT_SEED, help=f"set seed (tuning used {DEV_SEED})"
+        "--seed",
+        type=int,
+        default=REPORT_SEED,
+        help=f"set seed (tuning used {DEV_SEED}; checks: {', '.join(map(str, CHECK_SEEDS))})",
     )
     parser.add_argument("--hard", action="store_true", help="plant exactly the minimum magnitudes")
     parser.add_argument("--sensitivity", choices=PRESETS, default="medium")
@@ -59,16 +74,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="list every mistake")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    result = run(args.n, args.seed, args.hard, Sensitivity.preset(args.sensitivity), args.jobs)
+    sens = Sensitivity.preset(args.sensitivity)
+    cases, found = detect_set(args.n, args.seed, args.hard, sens, args.jobs)
     elapsed = time.perf_counter() - started
-    print(
-        f"usage eval: {args.n} series x 168 h, seed {args.seed}, "
-        f"{'minimum' if args.hard else 'drawn'} magnitudes, sensitivity {args.sensitivity}, "
-        f"{elapsed:.1f} s"
-    )
-    _print(result, args.verbose)
-    total = result.overall
-    return 0 if min(total.precision, total.recall) >= args.goal else 1
+    sizes = sorted({min(ISSUE_SET, args.n), args.n})
+    results = [score(cases[:size], found[:size]) for size in sizes]
+    for size, result in zip(sizes, results, strict=True):
+        print(
+            f"usage eval: {size} series x 168 h, seed {args.seed}, "
+            f"{'minimum' if args.hard else 'drawn'} magnitudes, sensitivity {args.sensitivity}"
+        )
+        _print(result)
+        print()
+    if args.verbose:
+        _print_mistakes(results[-1])
+    print(f"detect on {args.n} series: {elapsed:.1f} s")
+    worst = min(min(r.overall.precision, r.overall.recall) for r in results)
+    return 0 if worst >= args.goal else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,13 @@ exactly the minimums instead): spike 4-8x for 1-4 h; drop to 0-10% for 3-12 h; e
 for 1-6 h; 401 surge 20-200/h for 1-8 h, starting 0-23 h after a rotation; tokens per call 3-6x
 for 2-8 h. A finding matches when its kind equals the planted kind and it starts within one hour
 of the planted start; every other finding is a false positive.
+
+Seeds: thresholds are tuned on ``DEV_SEED`` (7, and 8 as a second look), figures are reported on
+``REPORT_SEED`` and confirmed on ``CHECK_SEEDS``; nothing in the detector knows the generator.
+The issue asks for at least 200 series (100 anomalies, recall known to about +-0.02), so the
+script runs 1,000 by default and prints the first 200 (the same cases) as well. What stays
+missed is mostly physics: an error rate of 10-40% on a resource of 5-30 calls/h is often one or
+two failed calls, which background errors of under 1% produce by chance too.
 """
 
 from __future__ import annotations
@@ -31,9 +38,13 @@ PLANTED_KINDS = ("spike", "drop", "error_rate", "auth_surge_401", "token_spend")
 EVAL_START = datetime(2025, 3, 3, tzinfo=timezone.utc)  # a Monday
 HOURS = 168
 _RID_PREFIX = "/subscriptions/eval/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts"
-#: Seed of the reported figures; defaults were tuned on DEV_SEED only.
+#: Seed of the reported figures; defaults were tuned on DEV_SEED (and DEV_SEED + 1) only, and
+#: CHECK_SEEDS, never looked at while tuning, confirm the report seed is not a lucky draw.
 REPORT_SEED = 20250601
 DEV_SEED = 7
+CHECK_SEEDS = (101, 202)
+#: The size of the set the issue asks for (the first ISSUE_SET cases of any larger set).
+ISSUE_SET = 200
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,7 @@ def make_case(index: int, seed: int, hard: bool = False, hours: int = HOURS) -> 
     return EvalCase(index, spec, series, rotations, event)
 
 
-def build_set(n: int = 200, seed: int = REPORT_SEED, hard: bool = False) -> list[EvalCase]:
+def build_set(n: int = ISSUE_SET, seed: int = REPORT_SEED, hard: bool = False) -> list[EvalCase]:
     """The first *n* cases of the set for *seed*."""
     return [make_case(i, seed, hard) for i in range(n)]
 
@@ -179,22 +190,31 @@ def _detect_cases(args: tuple[range, int, bool, Sensitivity | None]) -> list[Seq
     return out
 
 
+def detect_set(
+    n: int = ISSUE_SET,
+    seed: int = REPORT_SEED,
+    hard: bool = False,
+    sensitivity: Sensitivity | None = None,
+    jobs: int = 1,
+) -> tuple[list[EvalCase], list[Sequence[Finding]]]:
+    """Generate the set and run ``detect`` on each case (in *jobs* processes); cases, findings."""
+    cases = build_set(n, seed, hard)
+    if jobs <= 1:
+        return cases, _detect_cases((range(n), seed, hard, sensitivity))
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [(range(k, n, jobs), seed, hard, sensitivity) for k in range(jobs)]
+    with ProcessPoolExecutor(jobs) as pool:
+        parts = list(pool.map(_detect_cases, chunks))
+    return cases, [parts[i % jobs][i // jobs] for i in range(n)]
+
+
 def run(
-    n: int = 200,
+    n: int = ISSUE_SET,
     seed: int = REPORT_SEED,
     hard: bool = False,
     sensitivity: Sensitivity | None = None,
     jobs: int = 1,
 ) -> EvalResult:
     """Generate the set, run ``detect`` on each case (in *jobs* processes) and score it."""
-    cases = build_set(n, seed, hard)
-    if jobs <= 1:
-        found = _detect_cases((range(n), seed, hard, sensitivity))
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        chunks = [(range(k, n, jobs), seed, hard, sensitivity) for k in range(jobs)]
-        with ProcessPoolExecutor(jobs) as pool:
-            parts = list(pool.map(_detect_cases, chunks))
-        found = [parts[i % jobs][i // jobs] for i in range(n)]
-    return score(cases, found)
+    return score(*detect_set(n, seed, hard, sensitivity, jobs))

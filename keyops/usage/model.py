@@ -212,8 +212,9 @@ class Finding:
     ``start``/``end`` bound the anomalous hours (``end`` exclusive, aware UTC). ``observed`` and
     ``expected`` are per-hour averages over that interval in ``unit`` (for ``error_rate`` they are
     fractions of calls); ``ratio`` is observed/expected and ``score`` a z-like distance from normal
-    that accounts for Poisson and seasonal noise (``sqrt(2 x surprise)``; about 5 is the default
-    bar). ``rotation`` is the rotation a 401 surge was tied to, if any.
+    that accounts for Poisson and seasonal noise (``sqrt(2 x surprise)``; the default bar is 5,
+    4.5 for drops and error rates: see :class:`~keyops.usage.sensitivity.Sensitivity`).
+    ``rotation`` is the rotation a 401 surge was tied to, if any.
     """
 
     kind: FindingKind

@@ -1,4 +1,22 @@
-"""Failure rules: error-rate jumps, 401 surges tied to rotations, key use where none is expected."""
+"""Failure rules: error-rate jumps, 401 surges tied to rotations, key use where none is expected.
+
+Error rate, at any volume: failed calls (not 2xx, not 401) are counted in windows of 1 to 12 hours
+against the calls of those hours times the usual share, so that a quiet resource accumulates
+evidence over a few hours (at 10 calls/h a 20% rate is two failed calls an hour) while the window
+that starts the anomaly still places it to the hour. The usual share is pooled over the week's
+normal hours (a median of daily shares says 0 at a few calls an hour, and then any error
+"surprises"), at least the median daily and hour-of-day shares. A window passes when it has at
+least ``error_min_count`` failures, ``error_rate_min`` of its calls failed, ``error_ratio`` x the
+usual count, and the count is unlikely: a Poisson tail on the count given the calls, widened by
+the usual share's own uncertainty (a share counted from N failures is known to ``1 / (N + 1)``:
+a negative binomial) and by ``RATE_NOISE`` for bursty retries. Because these are counts of
+discrete events against a well-defined null, with those hard gates on top, the bar is
+``error_min_score`` (4.5), a little below the volume rules' (see ``sensitivity``).
+
+Limit: at 5 calls/h a 10% error rate for an hour is half a failed call; no test can tell that from
+background errors. What is found is what the counts allow: about three failures in the hour or two
+the anomaly starts with.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +30,7 @@ from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, Rotation, from_epoch
 from keyops.usage.scan import Interval, ScanRule, scan
 from keyops.usage.sensitivity import Sensitivity
-from keyops.usage.stats import median
+from keyops.usage.stats import median, surprise, z_score
 
 ERROR_WINDOWS = (1, 2, 3, 4, 6, 8, 12)
 #: Error and 401 rates wander more than call volume does (retries come in bursts).
@@ -21,6 +39,8 @@ RATE_NOISE = 0.3
 #: surprised by its first few.
 ERROR_RATE_FLOOR = 0.001
 AUTH_PER_HOUR_FLOOR = 0.05
+#: Hours whose error count is this surprising are left out of the usual error share.
+_MASK_SCORE = 3.0
 
 
 def _rates(
@@ -37,6 +57,28 @@ def _rates(
             by_hod[(ts // 3600) % 24].append(x / n)
     daily = median([a / b for a, b in days.values() if b > 0])
     return daily, [median(v) for v in by_hod]
+
+
+def _usual_error_share(m: HourlyMetrics) -> tuple[float, float]:
+    """Usual share of failed calls, pooled over the hours that look normal, and its error count.
+
+    A median of daily shares works when every day has errors to count, but at a few calls an
+    hour most days have none and the median says 0 (then any error "surprises"). Pooling all
+    hours counts every error; hours whose errors are themselves surprising are left out (three
+    refits), so that an anomaly does not raise its own baseline. The share is then known to a
+    relative variance of about ``1 / errors``, which the scan adds to its noise.
+    """
+    share, kept = ERROR_RATE_FLOOR, 0.0
+    usual = [True] * len(m.calls)
+    for _ in range(3):
+        calls = sum(c for c, u in zip(m.calls, usual, strict=True) if u)
+        kept = sum(x for x, u in zip(m.errors, usual, strict=True) if u)
+        share = max(kept / calls if calls > 0 else 0.0, ERROR_RATE_FLOOR)
+        usual = [
+            z_score(surprise(x, share * c, 1 / RATE_NOISE**2)) < _MASK_SCORE
+            for x, c in zip(m.errors, m.calls, strict=True)
+        ]
+    return share, kept
 
 
 def _pooled(stamps: Sequence[int]) -> float:
@@ -59,18 +101,19 @@ def _expected(
 def error_rate(m: HourlyMetrics, sens: Sensitivity) -> list[Finding]:
     """Hours where the share of failed calls jumped."""
     stamps = m.series.timestamps
+    pooled_share, count = _usual_error_share(m)
     daily, hourly = _rates(m.errors, m.calls, stamps)
-    share = [max(daily, hourly[(ts // 3600) % 24], ERROR_RATE_FLOOR) for ts in stamps]
+    share = [max(pooled_share, daily, hourly[(ts // 3600) % 24]) for ts in stamps]
     expected = _expected(m.errors, share, m.calls, 0.0)
     rule = ScanRule(
         up=True,
         ratio=sens.error_ratio,
-        min_score=sens.min_score,
+        min_score=sens.error_min_score,
         windows=ERROR_WINDOWS,
         min_observed=sens.error_min_count,
         min_share=sens.error_rate_min,
     )
-    ivs = scan(m.errors, expected, RATE_NOISE, _pooled(stamps), rule, share_of=m.calls)
+    ivs = scan(m.errors, expected, RATE_NOISE, _pooled(stamps), rule, m.calls, count)
     return [_error_finding(m, iv) for iv in ivs]
 
 

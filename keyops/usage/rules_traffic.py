@@ -1,4 +1,13 @@
-"""Volume rules: call spikes and calls dropping to (near) zero."""
+"""Volume rules: call spikes and calls dropping to (near) zero.
+
+A drop is judged on the total of a window of 2 to 24 hours against its expected total, so that a
+quiet resource can show one: at 5 calls/h, three hours down to 10% are ~15 expected calls against
+1 or 2 seen, which only the window's total (Poisson counts, widened by the hourly noise and the
+baseline's own estimation error) can tell from noise. The window must be at most ``drop_ratio`` of
+usual with ``drop_min_expected`` calls expected, and clear ``drop_min_score``, a little below the
+spike bar: a count falling to a fifth of a sizeable expectation is a discrete, well-modelled event,
+while a spike's total has the heavier real-world tail (batch jobs, load tests).
+"""
 
 from __future__ import annotations
 
@@ -53,7 +62,7 @@ def drops(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]
     rule = ScanRule(
         up=False,
         ratio=sens.drop_ratio,
-        min_score=sens.min_score,
+        min_score=sens.drop_min_score,
         windows=DROP_WINDOWS,
         min_expected=sens.drop_min_expected,
         min_hours=sens.drop_min_hours,

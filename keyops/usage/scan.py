@@ -7,7 +7,9 @@ when it is far enough from normal in *ratio* (the "how far" a user reads), carri
 Poisson counts times multiplicative noise (hourly noise plus the baseline's own estimation error),
 judged both as a negative binomial and, for the multiplicative part alone, as log-normal, taking
 the less surprising of the two (a negative binomial's tail is too light for heavy noise, a
-log-normal one ignores Poisson noise at low counts). Overlapping passing windows merge into a
+log-normal one ignores Poisson noise at low counts). An expected *share* counted from N events
+(the usual error rate) is uncertain by a Gamma-shaped ``1 / (N + 1)``, which the negative binomial
+models exactly and the log-normal test leaves out. Overlapping passing windows merge into a
 group, in which the strongest passing window is reported, so that the reported start is the hour
 the anomaly began.
 """
@@ -82,9 +84,10 @@ class _Windows:
         pooled: float,
         rule: ScanRule,
         share_of: Sequence[float] | None,
+        events: float | None = None,
     ) -> None:
         self.observed, self.expected, self.rule = observed, expected, rule
-        self.noise, self.pooled = noise, pooled
+        self.noise, self.pooled, self.events = noise, pooled, events
         self.share_of = share_of
         self.co, self.ce = _cumulative(observed), _cumulative(expected)
         self.ce2 = _cumulative([e * e for e in expected])
@@ -111,8 +114,15 @@ class _Windows:
         x, e = self.co[j] - self.co[i], self.ce[j] - self.ce[i]
         if e <= 0:
             return z_score(surprise(x, e, math.inf))
-        extra = _extra(e, self.ce2[j] - self.ce2[i], j - i, self.noise, self.pooled)
-        return z_score(min(surprise(x, e, 1 / extra), log_surprise(x, e, extra)))
+        e2 = self.ce2[j] - self.ce2[i]
+        if self.events is None:
+            extra = _extra(e, e2, j - i, self.noise, self.pooled)
+            return z_score(min(surprise(x, e, 1 / extra), log_surprise(x, e, extra)))
+        # A share counted from N events is known to a Gamma-shaped 1 / (N + 1): exactly what a
+        # negative binomial adds to Poisson, so the log-normal test covers only the hourly noise.
+        multiplicative = self.noise * self.noise * (e2 / (e * e) + 1 / self.pooled)
+        extra = multiplicative + 1 / (self.events + 1)
+        return z_score(min(surprise(x, e, 1 / extra), log_surprise(x, e, multiplicative)))
 
     def poisson_surprise(self, i: int, j: int) -> float:
         """Poisson-only surprise of ``[i, j)``: the sharper statistic for *where* an anomaly is.
@@ -158,10 +168,15 @@ def scan(
     pooled: float,
     rule: ScanRule,
     share_of: Sequence[float] | None = None,
+    events: float | None = None,
 ) -> list[Interval]:
-    """Intervals where *observed* departs from *expected* as *rule* demands."""
+    """Intervals where *observed* departs from *expected* as *rule* demands.
+
+    *events*, when given, says that *expected* is a share pooled from that many events (failed
+    calls), which is how well it is known; otherwise ``pooled`` hours of each value's volume.
+    """
     n = len(observed)
-    win = _Windows(observed, expected, noise, pooled, rule, share_of)
+    win = _Windows(observed, expected, noise, pooled, rule, share_of, events)
     hits: list[tuple[int, int]] = []
     co, ce, ratio, up = win.co, win.ce, rule.ratio, rule.up
     for w in rule.windows:

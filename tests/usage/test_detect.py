@@ -10,6 +10,7 @@ import pytest
 from keyops.severity import Severity
 from keyops.usage import KeyUsagePolicy, Sensitivity, UsageSeries, detect
 from keyops.usage.baseline import fit_baseline
+from keyops.usage.scan import ScanRule, scan
 from keyops.usage.synth import PlantedEvent
 from tests.usage.factory import RID, hour_of, rotation, series
 
@@ -35,7 +36,14 @@ def test_each_planted_pattern_is_found_with_its_kind_and_time(
     assert hour_of(s, found.start) == event.start_hour
     assert abs(hour_of(s, found.end) - (event.start_hour + event.hours)) <= 1
     assert found.message and found.recommendation
-    assert found.score >= Sensitivity().min_score
+    assert found.score >= _bar(event.kind)
+
+
+def _bar(kind: str) -> float:
+    """The score a finding of *kind* must clear by default."""
+    sens = Sensitivity()
+    bars = {"drop": sens.drop_min_score, "error_rate": sens.error_min_score}
+    return bars.get(kind, sens.min_score)
 
 
 @pytest.mark.parametrize("baseline", [5.0, 60.0, 800.0, 5000.0])
@@ -58,6 +66,34 @@ def test_quiet_resources_do_not_alarm_on_a_few_calls() -> None:
     # 1 call/h with the odd burst of a few calls, and a night without any: too little to matter.
     events = (PlantedEvent("spike", 50, 1, 4.0), PlantedEvent("drop", 90, 4, 0.0))
     assert detect([series(baseline=1.0, events=events, seed=5)]) == []
+
+
+def _with_failures(s: UsageSeries, hour: int, failed: int) -> UsageSeries:
+    """*s* with *failed* of hour *hour*'s successful calls turned into 500s."""
+    by_status = {code: list(v) for code, v in s.requests_by_status.items()}
+    by_status["500"][hour] += failed
+    by_status["200"][hour] -= failed
+    return replace(s, requests_by_status={k: tuple(v) for k, v in by_status.items()})
+
+
+@pytest.mark.parametrize("seed", [2, 3, 6])
+def test_on_a_quiet_resource_a_few_failed_calls_in_an_hour_are_an_error_rate_jump(
+    seed: int,
+) -> None:
+    # About 10 calls/h with background errors under 1%: 2 failures in an hour happen by chance,
+    # 4 (a 30-40% rate) do not, and the hour is found although no day has errors to count.
+    s = series(baseline=8.0, seed=seed)
+    assert detect([_with_failures(s, 38, 2)]) == []
+    [finding] = detect([_with_failures(s, 38, 4)])
+    assert finding.kind == "error_rate"
+    assert abs(hour_of(s, finding.start) - 38) <= 1
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_on_a_quiet_resource_three_silent_hours_are_a_drop(seed: int) -> None:
+    # 5 calls/h at the daily average: about 20 calls missing over three hours.
+    s = series(baseline=5.0, seed=seed, events=(PlantedEvent("drop", 37, 3, 0.0),))
+    assert [(f.kind, hour_of(s, f.start), f.hours) for f in detect([s])] == [("drop", 37, 3)]
 
 
 def test_minimum_volume_is_configurable() -> None:
@@ -231,3 +267,16 @@ def test_a_steady_stream_of_401s_is_not_a_nightly_surge() -> None:
     total = tuple(t + 60.0 for t in s.requests_total)
     s = replace(s, requests_total=total, requests_by_status={**s.requests_by_status, "401": steady})
     assert detect([s]) == []
+
+
+def test_a_share_counted_from_few_failures_is_less_sure_than_one_from_many() -> None:
+    # Ten failures in an hour expecting one: surprising if the usual share rests on 500 failed
+    # calls, less so if it rests on two (then the share itself could well be several times higher).
+    failed = [0.0] * 24
+    failed[10] = 10.0
+    rule = ScanRule(up=True, ratio=4.0, min_score=0.0, windows=(1,))
+    found = [scan(failed, [1.0] * 24, 0.3, 84.0, rule, events=n) for n in (500, 20, 2)]
+    assert [[(iv.start, iv.end) for iv in f] for f in found] == [[(10, 11)]] * 3
+    scores = [f[0].score for f in found]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[2] < scores[0] - 0.5
