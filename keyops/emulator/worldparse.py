@@ -1,0 +1,264 @@
+"""Parsing and validation of world documents into :mod:`keyops.emulator.world` dataclasses.
+
+Every error names the field it is about (``accounts[2].kind: ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from keyops.emulator.world import (
+    ACCOUNT_KINDS,
+    KEY_FORMATS,
+    NETWORK_ACCESS,
+    Account,
+    Deployment,
+    FederatedCredential,
+    Principal,
+    RoleAssignment,
+    SeedSecret,
+    Vault,
+    World,
+    WorldError,
+    WorldSettings,
+)
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+class _Reader:
+    """Typed field access that names the field on error."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise WorldError(f"{where}: expected a table/object")
+        self.data = data
+        self.where = where
+
+    def at(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str, typ: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise WorldError(f"{self.at(key)}: required field missing")
+            return default
+        value = self.data[key]
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            names = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+            raise WorldError(f"{self.at(key)}: expected {names}, got {type(value).__name__}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(key, str, default)
+        if value not in choices:
+            raise WorldError(f"{self.at(key)}: {value!r} is not one of {', '.join(choices)}")
+        return str(value)
+
+    def items(self, key: str) -> list[_Reader]:
+        raw = self.get(key, list, [])
+        return [_Reader(item, f"{self.at(key)}[{i}]") for i, item in enumerate(raw)]
+
+    def unknown(self, known: set[str]) -> None:
+        extra = sorted(set(self.data) - known)
+        if extra:
+            raise WorldError(f"{self.at(extra[0])}: unknown field")
+
+
+def _guid(r: _Reader, key: str) -> str:
+    value = str(r.get(key, str))
+    if not _GUID.match(value):
+        raise WorldError(f"{r.at(key)}: {value!r} is not a GUID")
+    return value.lower()
+
+
+def _str_map(r: _Reader, key: str) -> dict[str, str]:
+    raw = r.get(key, dict, {})
+    for k, v in raw.items():
+        if not isinstance(v, str):
+            raise WorldError(f"{r.at(key)}.{k}: expected str")
+    return dict(raw)
+
+
+def _deployment(r: _Reader) -> Deployment:
+    r.unknown({"name", "model", "version", "format", "sku", "capacity", "api"})
+    return Deployment(
+        name=r.get("name", str),
+        model=r.get("model", str),
+        version=r.get("version", str, "1"),
+        format=r.get("format", str, "OpenAI"),
+        sku=r.get("sku", str, "Standard"),
+        capacity=r.get("capacity", int, 10),
+        api=r.choice("api", ("chat", "completions", "embeddings"), "chat"),
+    )
+
+
+def _account(r: _Reader, groups: dict[str, tuple[str, str]]) -> Account:
+    r.unknown(
+        {
+            "name",
+            "resource_group",
+            "kind",
+            "location",
+            "custom_subdomain",
+            "disable_local_auth",
+            "public_network_access",
+            "key_format",
+            "keys_created",
+            "tags",
+            "deployments",
+            "metrics",
+        }
+    )
+    rg = r.get("resource_group", str)
+    if rg not in groups:
+        raise WorldError(f"{r.at('resource_group')}: no resource group named {rg!r}")
+    sub, location = groups[rg]
+    name = r.get("name", str)
+    if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}$", name):
+        raise WorldError(f"{r.at('name')}: {name!r} is not a valid account name")
+    return Account(
+        name=name,
+        resource_group=rg,
+        subscription_id=sub,
+        kind=r.choice("kind", ACCOUNT_KINDS, "OpenAI"),
+        location=r.get("location", str, location),
+        custom_subdomain=r.get("custom_subdomain", str, None),
+        disable_local_auth=r.get("disable_local_auth", bool, False),
+        public_network_access=r.choice("public_network_access", NETWORK_ACCESS, "Enabled"),
+        key_format=r.choice("key_format", KEY_FORMATS, "annotated"),
+        keys_created=r.get("keys_created", str, None),
+        tags=_str_map(r, "tags"),
+        deployments=tuple(_deployment(d) for d in r.items("deployments")),
+        metrics=r.get("metrics", dict, None),
+    )
+
+
+def _secret(r: _Reader) -> SeedSecret:
+    r.unknown(
+        {"name", "value", "value_from", "created", "expires", "enabled", "content_type", "tags"}
+    )
+    value = r.get("value", str, None)
+    value_from = r.get("value_from", str, None)
+    if (value is None) == (value_from is None):
+        raise WorldError(f"{r.where}: exactly one of value, value_from is required")
+    if value_from is not None and not re.match(r"^account:[^:]+:Key[12]$", value_from):
+        raise WorldError(f"{r.at('value_from')}: expected 'account:<name>:Key1|Key2'")
+    return SeedSecret(
+        name=r.get("name", str),
+        value=value,
+        value_from=value_from,
+        created=r.get("created", str, None),
+        expires=r.get("expires", str, None),
+        enabled=r.get("enabled", bool, True),
+        content_type=r.get("content_type", str, None),
+        tags=_str_map(r, "tags"),
+    )
+
+
+def _principal(r: _Reader) -> Principal:
+    r.unknown(
+        {"name", "client_id", "object_id", "secret", "managed_identity", "federated_credentials"}
+    )
+    feds = []
+    for f in r.items("federated_credentials"):
+        f.unknown({"issuer", "subject", "audience"})
+        feds.append(
+            FederatedCredential(
+                issuer=f.get("issuer", str),
+                subject=f.get("subject", str),
+                audience=f.get("audience", str, "api://AzureADTokenExchange"),
+            )
+        )
+    return Principal(
+        name=r.get("name", str),
+        client_id=_guid(r, "client_id"),
+        object_id=_guid(r, "object_id"),
+        secret=r.get("secret", str, None),
+        managed_identity=r.get("managed_identity", bool, False),
+        federated_credentials=tuple(feds),
+    )
+
+
+def parse(data: Any, source: str = "<world>") -> World:
+    """Validate a decoded world document; :class:`WorldError` names the first bad field."""
+    r = _Reader(data, "")
+    r.unknown(
+        {
+            "tenant_id",
+            "seed",
+            "settings",
+            "subscriptions",
+            "resource_groups",
+            "accounts",
+            "vaults",
+            "principals",
+            "role_assignments",
+        }
+    )
+    subs = [(_guid(s, "id"), s.get("name", str, "Subscription")) for s in r.items("subscriptions")]
+    if not subs:
+        raise WorldError("subscriptions: at least one subscription is required")
+    groups: dict[str, tuple[str, str]] = {}
+    rgs = []
+    for g in r.items("resource_groups"):
+        g.unknown({"name", "location", "subscription"})
+        sub = g.get("subscription", str, subs[0][0]).lower()
+        if sub not in {s[0] for s in subs}:
+            raise WorldError(f"{g.at('subscription')}: unknown subscription {sub!r}")
+        name, location = g.get("name", str), g.get("location", str, "eastus")
+        groups[name] = (sub, location)
+        rgs.append((sub, name, location))
+    accounts = tuple(_account(a, groups) for a in r.items("accounts"))
+    vaults = []
+    for v in r.items("vaults"):
+        v.unknown({"name", "resource_group", "secrets"})
+        rg = v.get("resource_group", str)
+        if rg not in groups:
+            raise WorldError(f"{v.at('resource_group')}: no resource group named {rg!r}")
+        vaults.append(
+            Vault(
+                name=v.get("name", str),
+                resource_group=rg,
+                subscription_id=groups[rg][0],
+                secrets=tuple(_secret(s) for s in v.items("secrets")),
+            )
+        )
+    principals = tuple(_principal(p) for p in r.items("principals"))
+    if not principals:
+        raise WorldError("principals: at least one principal is required")
+    names = {p.name for p in principals}
+    assignments = []
+    for a in r.items("role_assignments"):
+        a.unknown({"principal", "role", "scope"})
+        who = a.get("principal", str)
+        if who not in names:
+            raise WorldError(f"{a.at('principal')}: unknown principal {who!r}")
+        assignments.append(
+            RoleAssignment(principal=who, role=a.get("role", str), scope=a.get("scope", str))
+        )
+    s = _Reader(r.get("settings", dict, {}), "settings")
+    s.unknown({"propagation_delay", "default_principal"})
+    settings = WorldSettings(
+        propagation_delay=s.get("propagation_delay", float, 0.0),
+        default_principal=s.get("default_principal", str, ""),
+    )
+    if settings.default_principal and settings.default_principal not in names:
+        raise WorldError(
+            f"settings.default_principal: unknown principal {settings.default_principal!r}"
+        )
+    return World(
+        tenant_id=_guid(r, "tenant_id"),
+        seed=r.get("seed", int, 1),
+        subscriptions=tuple(subs),
+        resource_groups=tuple(rgs),
+        accounts=accounts,
+        vaults=tuple(vaults),
+        principals=principals,
+        role_assignments=tuple(assignments),
+        settings=settings,
+        source=source,
+    )
