@@ -98,6 +98,13 @@ one line on stderr says so).
     help="How long a crashed run's lease blocks other runs.",
 )
 @click.option(
+    "--break-lease",
+    is_flag=True,
+    envvar="KEYOPS_BREAK_LEASE",
+    help="Withdraw a live lease left by a run that crashed, then rotate (make sure that run "
+    "is gone: a live one stops at its next check).",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(1, 32),
     default=4,
@@ -184,6 +191,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 revoke_previous=opts["revoke_previous"],
                 propagation_timeout=opts["propagation_timeout"],
                 lease_ttl=opts["lease_ttl"],
+                break_lease=opts["break_lease"],
             )
             with _Progress(len(targets)) as advance:
                 return rotate_fleet(

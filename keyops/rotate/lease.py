@@ -101,13 +101,13 @@ class Lease:
         elapsed = time.monotonic() - self._acquired_at
         return self.version.created + timedelta(seconds=elapsed)
 
-    def _rivals(self) -> list[SecretVersion]:
+    def _rivals(self, versions: list[SecretVersion]) -> list[SecretVersion]:
         """Other live claims, earliest first."""
         assert self.version is not None
         now = self._server_now()
         live = [
             v
-            for v in self.vault.list_versions(self.name)
+            for v in versions
             if v.enabled
             and v.created is not None
             and v.created + _ttl_of(v, self.ttl) > now
@@ -119,7 +119,15 @@ class Lease:
     def _check(self, ties_lose: bool) -> None:
         assert self.version is not None and self.version.created is not None
         mine = self.version.created
-        for rival in self._rivals():
+        versions = self.vault.list_versions(self.name)
+        if not any(v.version == self.version.version and v.enabled for v in versions):
+            # Another run broke this lease (--break-lease): it acts on the account now.
+            self._released = True
+            raise LeaseHeldError(
+                f"account {self.account_name}: this run's lease {self.name} was broken by "
+                "another run; nothing changed"
+            )
+        for rival in self._rivals(versions):
             assert rival.created is not None
             if rival.created < mine or (ties_lose and rival.created == mine):
                 self.release()
@@ -134,6 +142,21 @@ class Lease:
             f"account {self.account_name}: another rotation is in progress ({holder}, since "
             f"{since}, lease {self.name} expires {until}); nothing changed"
         )
+
+    def break_live(self) -> list[str]:
+        """Withdraw every live claim on this account (a crashed run's); return their holders.
+
+        Only for an operator who knows the holder is gone (``--break-lease``): a run still alive
+        notices at its next check that its lease was broken, and stops before regenerating.
+        """
+        broken = []
+        for v in self.vault.list_versions(self.name):
+            if v.enabled:
+                self.vault.set_enabled(self.name, v.version, False)
+                broken.append(v.tags.get(HOLDER_TAG, "unknown holder"))
+        for holder in broken:
+            log.warning("account %s: broke the lease held by %s", self.account_name, holder)
+        return broken
 
     def acquire(self) -> None:
         """Take the lease or raise :class:`LeaseHeldError` (after withdrawing this claim)."""

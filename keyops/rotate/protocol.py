@@ -142,6 +142,8 @@ def _run_account(run: AccountRun) -> None:
         run.options.lease_ttl,
     )
     with run.step("lease"):
+        if run.options.break_lease:
+            run.lease.break_live()
         run.lease.acquire()
     boundary("after-lease")
     try:

@@ -52,6 +52,8 @@ class RotationOptions:
     #: Overrides each target's ``propagation_timeout``.
     propagation_timeout: timedelta | None = None
     lease_ttl: timedelta = DEFAULT_LEASE_TTL
+    #: Withdraw a live lease (a crashed run's) before taking this run's own.
+    break_lease: bool = False
     holder: str = field(default_factory=default_holder)
     clock: Callable[[], datetime] = utcnow
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
+
 from keyops.rotate import Action, RotationRecord, rotate_account
 from keyops.rotate.lease import Lease, LeaseHeldError, lease_secret_name
 from keyops.targets import Target
@@ -99,3 +101,26 @@ def test_the_earliest_live_claim_wins(rig: Rig) -> None:
     assert versions[first.version.version] is True
     assert versions[second.version.version] is False
     first.confirm()  # still the holder
+
+
+def test_break_lease_takes_over_a_crashed_runs_lease_and_a_live_holder_stops(rig: Rig) -> None:
+    target = rig.target(WEU)
+    rig.backdate(target.secret_name, "-40d")
+    vault = rig.services.vault(rig.vault_url)
+    # A run that took the lease and then died (or is still alive: it must notice).
+    stale = Lease(
+        vault, target.resource_id, target.account.name, "crashed-runner", timedelta(minutes=15)
+    )
+    stale.acquire()
+    seq = rig.emu.last_seq
+    refused = rotate_account(target, rig.services, options(holder="rerun"))
+    assert refused.action is Action.REFUSED and refused.reason_code == "lease-held"
+    assert "crashed-runner" in refused.reason
+    assert rig.calls(seq, "Accounts_RegenerateKey") == []
+
+    rotated = rotate_account(target, rig.services, options(holder="rerun", break_lease=True))
+    assert rotated.action is Action.ROTATED, rotated.reason
+    assert len(rig.calls(seq, "Accounts_RegenerateKey")) == 1
+    # The broken holder, if it was still alive, stops at its next check.
+    with pytest.raises(LeaseHeldError, match="was broken by another run"):
+        stale.confirm()
