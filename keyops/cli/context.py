@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import click
@@ -19,7 +19,6 @@ class AppContext:
     output: str
     debug: bool
     config: str | None
-    _env: AzureEnvironment | None = field(default=None, repr=False)
 
     @cached_property
     def env(self) -> AzureEnvironment:

@@ -7,13 +7,15 @@ hints for people and tools; the rotation decides by comparing values, never by t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 
 CONTENT_TYPE = "text/plain"
 CREDENTIAL_TAG = "CredentialId"
 PROVIDER_TAG = "ProviderAddress"
 ENDPOINT_TAG = "Endpoint"
 ROTATED_AT_TAG = "RotatedAt"
+ROTATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 SUPERSEDES_TAG = "Supersedes"
 VALIDITY_TAG = "ValidityPeriodDays"
 MANAGED_BY_TAG = "ManagedBy"
@@ -40,7 +42,7 @@ def version_tags(
         CREDENTIAL_TAG: slot,
         PROVIDER_TAG: account_id,
         ENDPOINT_TAG: endpoint,
-        ROTATED_AT_TAG: rotated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ROTATED_AT_TAG: rotated_at.strftime(ROTATED_AT_FORMAT),
         SUPERSEDES_TAG: supersedes or "",
         MANAGED_BY_TAG: "keyops",
         ACTION_TAG: action,
@@ -50,3 +52,13 @@ def version_tags(
     if revoke_pending:
         tags[REVOKE_TAG] = REVOKE_PENDING
     return tags
+
+
+def rotated_at_of(tags: Mapping[str, str]) -> datetime | None:
+    """The ``RotatedAt`` time of a version's tags (aware UTC), or None if absent or malformed."""
+    try:
+        return datetime.strptime(tags[ROTATED_AT_TAG], ROTATED_AT_FORMAT).replace(
+            tzinfo=timezone.utc
+        )
+    except (KeyError, ValueError):
+        return None

@@ -14,17 +14,13 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from keyops.errors import KeyopsError
+from keyops.rotate.records import Action
+from keyops.rotate.tags import ACTION_TAG, CREDENTIAL_TAG, PROVIDER_TAG, rotated_at_of
 from keyops.usage.model import HOUR, KeyUsagePolicy, Rotation, UsageSeries
 
 if TYPE_CHECKING:
     from keyops.azure.vault import SecretVersion
     from keyops.targets import Target
-
-#: Tags keyops writes on a rotated secret version (see keyops.rotate.tags).
-_SLOT_TAG = "CredentialId"
-_PROVIDER_TAG = "ProviderAddress"
-_ROTATED_AT_TAG = "RotatedAt"
-_ACTION_TAG = "KeyopsAction"
 
 
 @dataclass(frozen=True)
@@ -57,7 +53,7 @@ def rotations_from_versions(resource_id: str, versions: Iterable[SecretVersion])
     found = []
     for v in ordered:
         tags = dict(v.tags)
-        slot = tags.get(_SLOT_TAG)
+        slot = tags.get(CREDENTIAL_TAG)
         rotated = _rotation_of(resource_id, v, tags)
         if rotated is not None:
             found.append(replace(rotated, previous_version=last_with_slot.get(rotated.slot)))
@@ -67,18 +63,17 @@ def rotations_from_versions(resource_id: str, versions: Iterable[SecretVersion])
 
 
 def _rotation_of(resource_id: str, v: SecretVersion, tags: dict[str, str]) -> Rotation | None:
-    if tags.get(_ACTION_TAG, "rotated") != "rotated" or _ROTATED_AT_TAG not in tags:
+    if tags.get(ACTION_TAG, Action.ROTATED.value) != Action.ROTATED.value:
         return None
-    if tags.get(_PROVIDER_TAG, resource_id).lower() != resource_id.lower():
+    if tags.get(PROVIDER_TAG, resource_id).lower() != resource_id.lower():
         return None
-    try:
-        at = datetime.strptime(tags[_ROTATED_AT_TAG], "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
+    at = rotated_at_of(tags)
+    if at is None:
         return None
     return Rotation(
         resource_id=resource_id,
-        rotated_at=at.replace(tzinfo=timezone.utc),
-        slot=tags.get(_SLOT_TAG, "unknown"),
+        rotated_at=at,
+        slot=tags.get(CREDENTIAL_TAG, "unknown"),
         secret_name=v.name,
         secret_version=v.version,
     )
