@@ -6,7 +6,7 @@
     vault_url = "https://kv-keyops-prod.vault.azure.net"
     secret_name = "{account}-api-key"  # also {resource_group} {subscription} {name}
     rotate_after = "30d"               # durations: 90m, 24h, 30d or ISO 8601 (P30D, PT24H)
-    grace = "24h"
+    grace = "48h"                      # below 1h only with allow_short_grace = true
     validity = "90d"
 
     [[targets]]
@@ -19,6 +19,7 @@
     resource_group = "rg-ai-shared"
     account = "contoso-aiservices-weu"
     deployment = "gpt-4o"
+    also_store = ["https://kv-dr.vault.azure.net/contoso-weu-key"]  # copies, written each rotation
 
 Every setting of ``[defaults]`` may be overridden per target. Unknown keys, bad durations,
 malformed resource ids and bad values are :class:`~keyops.errors.ConfigError` naming the file and
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from keyops.durations import DurationError, parse_duration
+from keyops.durations import DurationError, format_duration, parse_duration
 from keyops.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -47,7 +48,11 @@ else:  # pragma: no cover
 
 DEFAULT_CONFIG_NAME = "keyops.toml"
 DEFAULT_SECRET_NAME = "{account}-api-key"  # noqa: S105 - a name template, not a secret
-DEFAULT_GRACE = timedelta(hours=24)
+#: Above App Service's Key Vault reference refresh (within 24 h), with a day of margin.
+DEFAULT_GRACE = timedelta(hours=48)
+#: A grace below this needs ``allow_short_grace = true``: consumers that cache keys for hours
+#: (App Service references, apps that read at start-up) would hold a dead key.
+SHORT_GRACE = timedelta(hours=1)
 DEFAULT_VALIDITY = timedelta(days=90)
 DEFAULT_PROPAGATION_TIMEOUT = timedelta(seconds=120)
 
@@ -63,16 +68,29 @@ SETTING_KEYS = frozenset(
         "validity",
         "propagation_timeout",
         "subscription",
+        "allow_short_grace",
     }
 )
 #: Keys only a target may have.
-TARGET_KEYS = frozenset({"name", "resource_id", "resource_group", "account"})
+TARGET_KEYS = frozenset({"name", "resource_id", "resource_group", "account", "also_store"})
 _DURATION_KEYS = ("rotate_after", "grace", "validity", "propagation_timeout")
 _TEMPLATE_FIELDS = frozenset({"account", "resource_group", "subscription", "name"})
 _API_VERSION = re.compile(r"^(v1|\d{4}-\d{2}-\d{2}(-preview)?)$")
 _DEPLOYMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TEMPLATE_FIELD = re.compile(r"{([^{}]*)}")
+_SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
+
+
+@dataclass(frozen=True)
+class SecretCopy:
+    """Another secret the rotation writes the same key to (``also_store``)."""
+
+    vault_url: str
+    secret_name: str
+
+    def __str__(self) -> str:
+        return f"{self.vault_url}/{self.secret_name}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,9 @@ class Settings:
     validity: timedelta | None = DEFAULT_VALIDITY
     propagation_timeout: timedelta = DEFAULT_PROPAGATION_TIMEOUT
     subscription: str | None = None
+    allow_short_grace: bool = False
+    #: Other secrets (``also_store``) each rotation writes the same key to; per target only.
+    also_store: tuple[SecretCopy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,9 +196,13 @@ def _setting(key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError(f'{key} must be a duration string such as "30d"')
         delta = parse_duration(value)
-        if delta < timedelta(0) or (key != "grace" and delta == timedelta(0)):
+        if delta <= timedelta(0):
             raise ValueError(f"{key} must be positive")
         return delta
+    if key == "allow_short_grace":
+        if not isinstance(value, bool):
+            raise ValueError("allow_short_grace must be true or false")
+        return value
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{key} must be a non-empty string")
     if key == "vault_url":
@@ -211,7 +236,16 @@ def _settings(
             changes[key] = _setting(key, value)
         except (ValueError, DurationError) as exc:
             raise _error(config, line, str(exc)) from None
-    return replace(base, **changes)
+    settings = replace(base, **changes)
+    if settings.grace < SHORT_GRACE and not settings.allow_short_grace:
+        line = lines.key("grace", start) if "grace" in table else lines.key("grace")
+        raise _error(
+            config,
+            line,
+            f"grace {format_duration(settings.grace)} is below 1h: consumers that cache the "
+            "key for hours would hold a dead one (set allow_short_grace = true to accept that)",
+        )
+    return settings
 
 
 def _target(config: Config, index: int, entry: Any, lines: _Lines) -> TargetSpec:
@@ -231,6 +265,11 @@ def _target(config: Config, index: int, entry: Any, lines: _Lines) -> TargetSpec
     for key in ("resource_id", "resource_group", "account"):
         if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
             raise _error(config, lines.key(key, start), f"{key} must be a non-empty string")
+    try:
+        copies = parse_copies(entry.get("also_store", []))
+    except ValueError as exc:
+        raise _error(config, lines.key("also_store", start), str(exc)) from None
+    settings = replace(settings, also_store=copies)
     resource_id = entry.get("resource_id")
     if resource_id is not None:
         if "account" in entry or "resource_group" in entry:
@@ -295,6 +334,38 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     return replace(config, targets=targets)
 
 
+def parse_copies(value: Any) -> tuple[SecretCopy, ...]:
+    """``also_store``: a list of ``"<vault url>/<secret name>"``; ValueError says what is wrong."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError('also_store must be a list of "<vault url>/<secret name>" strings')
+    copies: list[SecretCopy] = []
+    for raw in value:
+        vault, _, name = raw.strip().rstrip("/").rpartition("/")
+        if not _SECRET_NAME.fullmatch(name) or not urlsplit(vault).hostname:
+            raise ValueError(
+                f"also_store entry {raw!r} is not <vault url>/<secret name> "
+                '(e.g. "https://kv-dr.vault.azure.net/contoso-weu-key")'
+            )
+        copy = SecretCopy(check_vault_url(vault), name)
+        if any(_same_secret(copy, c) for c in copies):
+            raise ValueError(f"also_store names {raw!r} twice")
+        copies.append(copy)
+    return tuple(copies)
+
+
+def _same_secret(a: SecretCopy, b: SecretCopy) -> bool:
+    return same_secret(a.vault_url, a.secret_name, b.vault_url, b.secret_name)
+
+
+def same_secret(vault_a: str, name_a: str, vault_b: str, name_b: str) -> bool:
+    """Whether two (vault URL, secret name) pairs are one secret (both compare case-insensitively
+    in Key Vault)."""
+    return (
+        vault_a.rstrip("/").lower() == vault_b.rstrip("/").lower()
+        and name_a.lower() == name_b.lower()
+    )
+
+
 def config_path(path: str | os.PathLike[str] | None) -> Path | None:
     """The file to load: ``path`` if given, else ``./keyops.toml`` if it exists, else None."""
     if path:
@@ -327,7 +398,7 @@ def render_secret_name(
     rendered = template.format(
         account=account, resource_group=resource_group, subscription=subscription, name=name
     )
-    if not re.fullmatch(r"[0-9A-Za-z-]{1,127}", rendered):
+    if not _SECRET_NAME.fullmatch(rendered):
         raise ConfigError(
             f"secret name {rendered!r} (from template {template!r}) is not a valid "
             "Key Vault secret name (letters, digits and '-', at most 127)"

@@ -1,20 +1,31 @@
 """Which accounts a command acts on: the configuration's targets and/or discovery through ARM.
 
-With ``[[targets]]`` in the configuration, the discovery flags (``--subscription``,
-``--resource-group``, ``--account``, ``--tag``) select among them; without, they discover the
-OpenAI and AIServices accounts of a subscription and every account gets ``[defaults]`` (and
-``--vault-url``). ``rotate``, ``smoke``, ``audit`` and ``usage`` all resolve targets here.
+With ``[[targets]]`` in the configuration, the filters (``--resource-group``, ``--account``,
+``--tag``) select among them, and a filter that leaves configured targets out says how many and
+which; without, the OpenAI and AIServices accounts of a subscription are discovered and every
+account gets ``[defaults]``. ``--subscription`` / ``AZURE_SUBSCRIPTION_ID`` and ``--vault-url``
+are *defaults* for targets that lack a subscription or a vault, never filters or overrides of
+configured ones (where they differ, a note says so). Every command that selects accounts
+(``rotate``, ``smoke``, ``audit``, ``usage``, ``scan``, ``run``/``env``/``export``) resolves them
+through :func:`select_targets`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from keyops.config import Config, Settings, TargetSpec, check_vault_url, render_secret_name
+from keyops.config import (
+    Config,
+    SecretCopy,
+    Settings,
+    TargetSpec,
+    check_vault_url,
+    render_secret_name,
+)
 from keyops.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -30,6 +41,11 @@ class Target:
     settings: Settings
     secret_name: str
     line: int | None = None
+
+    @property
+    def copies(self) -> tuple[SecretCopy, ...]:
+        """The other secrets each rotation writes the same key to (``also_store``)."""
+        return self.settings.also_store
 
     @property
     def resource_id(self) -> str:
@@ -69,7 +85,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Selection:
-    """The discovery flags: which accounts (or which configured targets) to act on."""
+    """What the user asked for: filters (resource group, account, tags) and defaults
+    (subscription, vault URL) for targets that lack them."""
 
     subscription: str | None = None
     resource_group: str | None = None
@@ -138,13 +155,29 @@ def _target(name: str, account: Account, settings: Settings, line: int | None) -
     return Target(name=name, account=account, settings=settings, secret_name=secret, line=line)
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """The selected targets and the notes the user should see on stderr (one line each)."""
+
+    targets: list[Target]
+    notes: list[str] = field(default_factory=list)
+
+
 def _with_vault(settings: Settings, selection: Selection) -> Settings:
-    if selection.vault_url:
+    if selection.vault_url and not settings.vault_url:
         try:
             return replace(settings, vault_url=check_vault_url(selection.vault_url))
         except ValueError as exc:
             raise InputError(f"--vault-url: {exc}") from None
     return settings
+
+
+def _spec_subscription(spec: TargetSpec) -> str | None:
+    if spec.resource_id:
+        from keyops.azure.arm import parse_account_id
+
+        return parse_account_id(spec.resource_id).subscription_id
+    return spec.settings.subscription
 
 
 def _lookup(
@@ -154,14 +187,13 @@ def _lookup(
     cache: dict[tuple[str, str], list[Account]],
     subscription: str | None,
 ) -> Account:
-    from keyops.azure.arm import parse_account_id
-
-    sub = spec.settings.subscription or subscription
+    sub = _spec_subscription(spec) or subscription
+    group, name = spec.resource_group or "", spec.account or ""
     if spec.resource_id:
+        from keyops.azure.arm import parse_account_id
+
         ref = parse_account_id(spec.resource_id)
-        sub, group, name = ref.subscription_id, ref.resource_group, ref.name
-    else:
-        group, name = spec.resource_group or "", spec.account or ""
+        group, name = ref.resource_group, ref.name
     if not sub:
         raise ConfigError(
             f"{config.where(spec.line)}: target {spec.name!r} has no subscription "
@@ -187,33 +219,64 @@ def _lookup(
     return found
 
 
+def _shown(names: Sequence[str], limit: int = 5) -> str:
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
+def _default_notes(
+    config: Config, targets: Sequence[Target], selection: Selection, subscription: str | None
+) -> list[str]:
+    """Where a subscription or vault given as a default differs from configured ones."""
+    notes = []
+    if subscription:
+        other = [
+            t.name for t in targets if t.account.subscription_id.lower() != subscription.lower()
+        ]
+        if other:
+            notes.append(
+                f"subscription {subscription} is only a default for targets without one, not a "
+                f"filter: {len(other)} configured target(s) in other subscriptions included: "
+                f"{_shown(other)}"
+            )
+    if selection.vault_url:
+        wanted = selection.vault_url.rstrip("/").lower()
+        other = [t.name for t in targets if t.vault_url and t.vault_url.lower() != wanted]
+        if other:
+            notes.append(
+                f"--vault-url {selection.vault_url} is a default for targets without one: "
+                f"{len(other)} target(s) keep the vault_url of {config.where()}: {_shown(other)}"
+            )
+    return notes
+
+
 def _from_config(
     config: Config, selection: Selection, client_for: ClientFor, subscription: str | None
-) -> list[Target]:
+) -> Resolved:
     cache: dict[tuple[str, str], list[Account]] = {}
-    targets = []
+    targets, left_out = [], []
     for spec in config.targets:
-        spec_sub = spec.settings.subscription or subscription
-        if spec.resource_id:
-            from keyops.azure.arm import parse_account_id
-
-            spec_sub = parse_account_id(spec.resource_id).subscription_id
-        if selection.subscription and (spec_sub or "").lower() != selection.subscription.lower():
-            continue
         account = _lookup(config, spec, client_for, cache, subscription)
-        if selection.matches(account):
-            settings = _with_vault(spec.settings, selection)
-            targets.append(_target(spec.name, account, settings, spec.line))
+        if not selection.matches(account):
+            left_out.append(spec.name)
+            continue
+        settings = _with_vault(spec.settings, selection)
+        targets.append(_target(spec.name, account, settings, spec.line))
     if not targets:
         raise InputError(
             f"no target in {config.where()} matches the selection ({_describe(selection)})"
         )
-    return targets
+    notes = _default_notes(config, targets, selection, subscription)
+    if left_out:
+        notes.append(
+            f"{_describe(selection)} leaves out {len(left_out)} of {len(config.targets)} "
+            f"configured targets: {_shown(left_out)}"
+        )
+    return Resolved(targets, notes)
 
 
 def _describe(selection: Selection) -> str:
     parts = [
-        f"--subscription {selection.subscription}" if selection.subscription else "",
         f"--resource-group {selection.resource_group}" if selection.resource_group else "",
         f"--account {selection.account}" if selection.account else "",
         *(
@@ -226,7 +289,7 @@ def _describe(selection: Selection) -> str:
 
 def _discover(
     config: Config, selection: Selection, client_for: ClientFor, subscription: str | None
-) -> list[Target]:
+) -> Resolved:
     if not subscription:
         raise InputError(
             "no subscription to discover accounts in: pass --subscription or set "
@@ -243,11 +306,42 @@ def _discover(
     chosen = [a for a in accounts if a.is_openai and selection.matches(a)]
     if not chosen and (selection.resource_group or selection.account or selection.tags):
         raise InputError(
-            f"{_describe(replace(selection, subscription=None))}: no OpenAI or AIServices "
+            f"{_describe(selection)}: no OpenAI or AIServices "
             f"account matches in subscription {subscription}"
         )
     settings = _with_vault(config.defaults, selection)
-    return [_target(a.name, a, settings, None) for a in chosen]
+    targets = [_target(a.name, a, settings, None) for a in chosen]
+    notes = []
+    if config.defaults.vault_url and selection.vault_url:
+        notes = _default_notes(config, targets, selection, None)
+    return Resolved(targets, notes)
+
+
+def select_targets(
+    config: Config,
+    accounts: AccountsClient | ClientFor,
+    selection: Selection | None = None,
+    *,
+    default_subscription: str | None = None,
+) -> Resolved:
+    """The targets a command acts on, in configuration (or ARM) order, with notes for stderr.
+
+    ``accounts`` is an :class:`~keyops.azure.arm.AccountsClient` (clients for other
+    subscriptions are derived from it) or a function from subscription id to client. A target
+    without a subscription of its own (in its entry or ``[defaults]``) takes
+    ``selection.subscription``, else ``default_subscription``, else ``AZURE_SUBSCRIPTION_ID``;
+    discovery searches that subscription. A configured account that does not exist is a
+    ConfigError naming its line; an ``--account``, ``--resource-group`` or ``--tag`` that
+    matches nothing is an InputError naming the filter.
+    """
+    selection = selection or Selection()
+    client_for = _client_for(accounts)
+    fallback = (
+        selection.subscription or default_subscription or os.environ.get("AZURE_SUBSCRIPTION_ID")
+    )
+    if config.targets:
+        return _from_config(config, selection, client_for, fallback)
+    return _discover(config, selection, client_for, config.defaults.subscription or fallback)
 
 
 def resolve_targets(
@@ -257,23 +351,50 @@ def resolve_targets(
     *,
     default_subscription: str | None = None,
 ) -> list[Target]:
-    """The targets a command acts on, in configuration (or ARM) order.
+    """:func:`select_targets` without its notes (for callers that have no stderr)."""
+    return select_targets(
+        config, accounts, selection, default_subscription=default_subscription
+    ).targets
 
-    ``accounts`` is an :class:`~keyops.azure.arm.AccountsClient` (clients for other
-    subscriptions are derived from it) or a function from subscription id to client. The
-    subscription is ``selection.subscription``, else ``[defaults] subscription``, else
-    ``default_subscription``, else ``AZURE_SUBSCRIPTION_ID``. A configured account that does not
-    exist is a ConfigError naming its line; an ``--account``, ``--resource-group`` or
-    ``--tag`` that matches nothing is an InputError naming the filter.
+
+def check_one_writer(targets: Sequence[Target]) -> None:
+    """Refuse (ConfigError, status 3) two targets on one account, or two writing one secret.
+
+    Two targets on one account regenerate each other's key: the second run's "inactive" slot is
+    the key the first just stored. Two accounts rendered to one secret name (a template without
+    ``{account}``), or a copy naming another target's secret, make one secret hold two accounts'
+    keys. Resource ids and secret names compare case-insensitively, as Azure does.
     """
-    selection = selection or Selection()
-    client_for = _client_for(accounts)
-    subscription = (
-        selection.subscription
-        or config.defaults.subscription
-        or default_subscription
-        or os.environ.get("AZURE_SUBSCRIPTION_ID")
-    )
-    if config.targets:
-        return _from_config(config, selection, client_for, subscription)
-    return _discover(config, selection, client_for, subscription)
+    by_account: dict[str, Target] = {}
+    for target in targets:
+        first = by_account.setdefault(target.resource_id.lower(), target)
+        if first is not target:
+            raise ConfigError(
+                f"targets {first.name!r} and {target.name!r} both rotate account "
+                f"{target.account.name} ({target.resource_id}): one writer per account; keep "
+                "one target and list the other secrets in its also_store"
+            )
+    writers: dict[tuple[str, str], Target] = {}
+    for target in targets:
+        for vault, name in _written(target):
+            first = writers.setdefault((vault.rstrip("/").lower(), name.lower()), target)
+            if first is not target:
+                raise ConfigError(
+                    f"targets {first.name!r} and {target.name!r} both write secret {name} in "
+                    f"{vault}: use a secret_name template with {{account}} (or {{name}}) so "
+                    "each account has its own secret"
+                )
+
+
+def _written(target: Target) -> list[tuple[str, str]]:
+    main = [(target.vault_url, target.secret_name)] if target.vault_url else []
+    copies = [(c.vault_url, c.secret_name) for c in target.copies]
+    seen: set[tuple[str, str]] = set()
+    for vault, name in [*main, *copies]:
+        key = (vault.rstrip("/").lower(), name.lower())
+        if key in seen:
+            raise ConfigError(
+                f"target {target.name!r}: also_store names its own secret {name} in {vault}"
+            )
+        seen.add(key)
+    return [*main, *copies]

@@ -7,10 +7,12 @@ the vault, the secret and the operation. The SDK is imported when a client is fi
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -45,6 +47,9 @@ class SecretVersion:
     content_type: str | None
     tags: Mapping[str, str] = field(default_factory=dict, hash=False)
     id: str | None = None
+    #: Key Vault's clock when it answered the read (its ``Date`` header), for ages that do not
+    #: depend on this machine's clock; None when not known.
+    read_at: datetime | None = None
 
     def is_live(self, now: datetime) -> bool:
         """Enabled and inside its ``nbf``/``exp`` window at ``now``."""
@@ -69,6 +74,18 @@ def _version_from(props: Any, value: str | None) -> SecretVersion:
         tags=dict(props.tags or {}),
         id=props.id,
     )
+
+
+def _server_date(seen: list[datetime]) -> Any:
+    """A ``raw_response_hook`` that keeps the ``Date`` of each response (Key Vault's clock)."""
+
+    def hook(response: Any) -> None:
+        text = response.http_response.headers.get("Date")
+        # No usable date: the caller falls back on this machine's clock.
+        with contextlib.suppress(TypeError, ValueError):
+            seen.append(parsedate_to_datetime(text))
+
+    return hook
 
 
 def vault_name(vault_url: str) -> str:
@@ -135,13 +152,22 @@ class VaultClient:
         return f"secret {name} in vault {self.name}"
 
     def get_latest(self, name: str) -> SecretVersion | None:
-        """The latest version with its value, or None when the secret does not exist."""
+        """The latest version with its value (and ``read_at``, Key Vault's time of the answer),
+        or None when the secret does not exist."""
+        seen: list[datetime] = []
         try:
             with azure_errors("get secret", self._where(name)):
-                secret = self.sdk.get_secret(name)
+                secret = self.sdk.get_secret(name, raw_response_hook=_server_date(seen))
         except NotFoundError:
             return None
-        return _version_from(secret.properties, secret.value)
+        return replace(
+            _version_from(secret.properties, secret.value), read_at=seen[-1] if seen else None
+        )
+
+    def list_secrets(self) -> list[SecretVersion]:
+        """Every secret's attributes and tags (no values, no version), as Key Vault lists them."""
+        with azure_errors("list secrets", f"vault {self.name}"):
+            return [_version_from(p, None) for p in self.sdk.list_properties_of_secrets()]
 
     def get_version(self, name: str, version: str) -> SecretVersion:
         """One version with its value (NotFoundError if it does not exist)."""

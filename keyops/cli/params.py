@@ -3,12 +3,15 @@ command accepts, and refuses, the same text in the same words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from keyops.severity import Severity
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DurationType(click.ParamType[timedelta]):
@@ -47,3 +50,10 @@ class SeverityType(click.ParamType[Severity]):
 
 DURATION = DurationType()
 SEVERITY = SeverityType()
+
+
+def confirmation_option(*decls: str, help: str) -> Callable[[F], F]:
+    """A flag that confirms something destructive: typed on the command line, never read from
+    the environment (no ``envvar``, and none from the group's ``auto_envvar_prefix``) — a
+    variable left in a CI environment must not confirm every later run."""
+    return click.option(*decls, is_flag=True, envvar=None, allow_from_autoenv=False, help=help)

@@ -10,7 +10,8 @@ from typing import IO, Any
 import click
 
 from keyops.cli.context import AppContext, output_option, pass_app
-from keyops.cli.params import DURATION
+from keyops.cli.params import DURATION, confirmation_option
+from keyops.cli.session import selection_options
 from keyops.errors import InputError
 from keyops.render import diag, print_json, print_table
 
@@ -25,32 +26,7 @@ one line on stderr says so).
 
 
 @click.command("rotate", epilog=_HELP_EPILOG)
-@click.option(
-    "--subscription",
-    envvar=["KEYOPS_SUBSCRIPTION", "AZURE_SUBSCRIPTION_ID"],
-    help="Subscription to discover accounts in, or to select targets by "
-    "(env KEYOPS_SUBSCRIPTION, AZURE_SUBSCRIPTION_ID).",
-)
-@click.option(
-    "--resource-group",
-    "-g",
-    envvar="KEYOPS_RESOURCE_GROUP",
-    help="Only accounts in this resource group.",
-)
-@click.option("--account", envvar="KEYOPS_ACCOUNT", help="Only the account of this name.")
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    envvar="KEYOPS_TAG",
-    metavar="KEY[=VALUE]",
-    help="Only accounts with this ARM tag (repeatable; all must match).",
-)
-@click.option(
-    "--vault-url",
-    envvar="KEYOPS_VAULT_URL",
-    help="Key Vault holding the keys (overrides keyops.toml).",
-)
+@selection_options
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -63,23 +39,23 @@ one line on stderr says so).
     envvar="KEYOPS_IF_OLDER_THAN",
     help="Skip accounts whose latest secret version is younger (e.g. 30d).",
 )
-@click.option(
+@confirmation_option(
     "--force",
-    is_flag=True,
-    envvar="KEYOPS_FORCE",
-    help="Rotate even inside the grace period or before --if-older-than.",
+    help="Rotate before --if-older-than / rotate_after. Inside the grace period it also needs "
+    "--confirm-breaking-consumers.",
 )
-@click.option(
+@confirmation_option(
+    "--confirm-breaking-consumers",
+    help="Confirm --force or --revoke-previous inside the grace period: consumers that "
+    "fetched the secret less than grace ago hold the key regenerated and break now.",
+)
+@confirmation_option(
     "--revoke-previous",
-    is_flag=True,
-    envvar="KEYOPS_REVOKE_PREVIOUS",
-    help="After storing, also regenerate the previously active key (a leak). "
-    "Needs --confirm-revoke; add --force if the secret is younger than the grace period.",
+    help="After storing, also regenerate the previously active key (a leak). Needs "
+    "--confirm-revoke; inside the grace period also --confirm-breaking-consumers.",
 )
-@click.option(
+@confirmation_option(
     "--confirm-revoke",
-    is_flag=True,
-    envvar="KEYOPS_CONFIRM_REVOKE",
     help="Confirm --revoke-previous: consumers still holding that key break now.",
 )
 @click.option(
@@ -97,10 +73,8 @@ one line on stderr says so).
     show_default=True,
     help="How long a crashed run's lease blocks other runs.",
 )
-@click.option(
+@confirmation_option(
     "--break-lease",
-    is_flag=True,
-    envvar="KEYOPS_BREAK_LEASE",
     help="Withdraw a live lease left by a run that crashed, then rotate (make sure that run "
     "is gone: a live one stops at its next check).",
 )
@@ -192,6 +166,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 propagation_timeout=opts["propagation_timeout"],
                 lease_ttl=opts["lease_ttl"],
                 break_lease=opts["break_lease"],
+                confirm_breaking_consumers=opts["confirm_breaking_consumers"],
             )
             with _Progress(len(targets)) as advance:
                 return rotate_fleet(

@@ -22,12 +22,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def selection_options(fn: F) -> F:
-    """The discovery flags shared by ``smoke`` and ``audit``."""
+    """The selection flags every command that acts on accounts shares.
+
+    ``--subscription`` and ``--vault-url`` are defaults for targets without their own (never
+    filters); ``--resource-group``, ``--account`` and ``--tag`` are filters.
+    """
     options = [
         click.option(
             "--subscription",
             envvar="KEYOPS_SUBSCRIPTION",
-            help="Subscription id (default: configuration, AZURE_SUBSCRIPTION_ID).",
+            help="Subscription to discover accounts in, and the default for configured targets "
+            "without one (default: AZURE_SUBSCRIPTION_ID); not a filter.",
         ),
         click.option("--resource-group", "-g", help="Only accounts in this resource group."),
         click.option("--account", "-a", help="Only this account (by name)."),
@@ -36,12 +41,12 @@ def selection_options(fn: F) -> F:
             "tags",
             multiple=True,
             metavar="KEY[=VALUE]",
-            help="Only accounts with this tag (repeatable).",
+            help="Only accounts with this tag (repeatable; all must match).",
         ),
         click.option(
             "--vault-url",
             envvar="KEYOPS_VAULT_URL",
-            help="Vault holding the keys (overrides the configuration).",
+            help="Vault holding the keys, for targets without a vault_url in the configuration.",
         ),
     ]
     for option in reversed(options):
@@ -96,10 +101,13 @@ def resolve_cli_targets(
     tags: tuple[str, ...],
     vault_url: str | None,
 ) -> list[Target]:
-    """Targets from the configuration and the discovery flags (``accounts``: a client, or a
-    function from subscription to client such as :meth:`AzureSession.accounts_for`)."""
+    """The one selection path of the CLI: targets from the configuration and the selection
+    flags (``accounts``: a client, or a function from subscription to client such as
+    :meth:`AzureSession.accounts_for`); its notes (defaults that differ from configured
+    values, configured targets a filter left out) go to stderr."""
     from keyops.config import load_config
-    from keyops.targets import Selection, parse_tag_filters, resolve_targets
+    from keyops.render import diag
+    from keyops.targets import Selection, parse_tag_filters, select_targets
 
     selection = Selection(
         subscription=subscription,
@@ -108,9 +116,12 @@ def resolve_cli_targets(
         tags=parse_tag_filters(tags),
         vault_url=vault_url,
     )
-    return resolve_targets(
+    resolved = select_targets(
         load_config(app.config), accounts, selection, default_subscription=default_subscription(app)
     )
+    for note in resolved.notes:
+        diag(f"note: {note}")
+    return resolved.targets
 
 
 def default_subscription(app: AppContext) -> str | None:

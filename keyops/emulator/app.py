@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from keyops.emulator.core.armrouter import ArmDispatcher, ArmPathCase, ArmRoute
+from keyops.emulator.core.clock import DateHeaderMiddleware
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.operation import DropConnectionMiddleware
 from keyops.emulator.world import World
@@ -79,4 +80,5 @@ def build_app(world: World, state_dir: Path | None, base_url: str) -> tuple[Star
 def asgi_app(app: Starlette) -> DropConnectionMiddleware:
     """Wrap the app in the outermost layer that can drop connections for faults, and in the
     shim that lets ARM's top-level segment match whatever its case."""
-    return DropConnectionMiddleware(ArmPathCase(app))
+    emu: Emulator = app.state.emulator
+    return DropConnectionMiddleware(DateHeaderMiddleware(ArmPathCase(app), emu.clock))

@@ -217,6 +217,7 @@ class EmulatorServer:
             VaultPortMiddleware(asgi_app(self.app), ports, HOST),
             log_level=log_level,
             access_log=False,
+            date_header=False,  # the app stamps Date from the emulated clock
             lifespan="off",
             ssl_certfile=str(ctx.server_pem),
             timeout_keep_alive=30,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from keyops.errors import ConfigError, InputError
 from keyops.rotate.protocol import RotationOptions, rotate_account
+from keyops.targets import check_one_writer
 
 if TYPE_CHECKING:
     from keyops.rotate.records import RotationRecord
@@ -62,7 +63,8 @@ def rotate_fleet(
     """Rotate every target (at most ``concurrency`` at a time); records in target order.
 
     ``progress`` is called from worker threads as each account finishes. A target without a
-    vault URL is a configuration error for the whole run (ConfigError), raised before any call.
+    vault URL, two targets on one account, or two targets writing one secret are a
+    configuration error for the whole run (ConfigError), raised before any call.
     """
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InputError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
@@ -75,6 +77,7 @@ def rotate_fleet(
             f"no vault_url for {shown} (set vault_url in keyops.toml [defaults] or "
             "a target, or pass --vault-url)"
         )
+    check_one_writer(targets)
     options = options or RotationOptions()
 
     def one(target: Target) -> RotationRecord:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from keyops.azure.arm import KeySlot, other_slot
 from keyops.durations import format_duration
-from keyops.rotate.tags import CREDENTIAL_TAG, REVOKE_PENDING, REVOKE_TAG
+from keyops.rotate.tags import CREDENTIAL_TAG, REVOKE_DONE, REVOKE_PENDING, REVOKE_TAG
 
 if TYPE_CHECKING:
     from keyops.azure.arm import Account, AccountKeys
@@ -63,10 +63,11 @@ class AccountState:
         return self.latest.value.text_problem
 
     def age(self, now: datetime) -> timedelta | None:
-        """How old the latest version is at ``now``."""
+        """How old the latest version is, on Key Vault's clock when the read saw it (the
+        ``Date`` of its response), else at ``now`` on this machine's."""
         if self.latest is None or self.latest.created is None:
             return None
-        return max(timedelta(0), now - self.latest.created)
+        return max(timedelta(0), (self.latest.read_at or now) - self.latest.created)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class Policy:
     grace: timedelta
     force: bool = False
     revoke_previous: bool = False
+    #: The typed ``--confirm-breaking-consumers``: regenerate a key consumers may still hold.
+    confirm_breaking: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,28 @@ def _tag_note(state: AccountState, active: KeySlot) -> str:
 
 def _pending_revoke(state: AccountState, active: KeySlot, policy: Policy) -> Decision | None:
     latest = state.latest
-    if not policy.revoke_previous or latest is None or state.keys is None:
-        return None
-    if latest.tags.get(REVOKE_TAG) != REVOKE_PENDING or state.superseded_value is None:
+    if not policy.revoke_previous or policy.force or latest is None or state.keys is None:
         return None
     previous = other_slot(active)
-    if state.keys.slot(previous) != state.superseded_value:
+    if latest.tags.get(REVOKE_TAG) == REVOKE_DONE:
+        # A rerun of the revoke that just succeeded: green, nothing regenerated again.
+        return Decision(
+            Step.SKIP,
+            "revoked",
+            f"{previous} was already revoked when version {latest.version} was stored",
+            active=active,
+        )
+    if latest.tags.get(REVOKE_TAG) != REVOKE_PENDING or state.superseded_value is None:
         return None
+    if state.keys.slot(previous) != state.superseded_value:
+        # The crash came after the regeneration, before the tag said so: nothing left to do.
+        return Decision(
+            Step.SKIP,
+            "revoked",
+            f"the revoke of {previous} requested when version {latest.version} was stored "
+            "is already done (that key no longer exists)",
+            active=active,
+        )
     return Decision(
         Step.REVOKE,
         "revoke-pending",
@@ -122,30 +140,48 @@ def _pending_revoke(state: AccountState, active: KeySlot, policy: Policy) -> Dec
 def _age_rules(
     state: AccountState, active: KeySlot, policy: Policy, now: datetime
 ) -> Decision | None:
-    """The skip (fresh) or refusal (grace) the version's age calls for, ignoring --force."""
+    """The skip (fresh, within grace) or refusal (a forced rotation into consumers' key) the
+    latest version's age calls for; None when the account is due."""
     age = state.age(now)
     if age is None:
         return None
     shown = format_duration(age)
-    if policy.rotate_after is not None and age < policy.rotate_after:
+    if age <= policy.grace:
+        return _within_grace(active, policy, age)
+    explicit = policy.force or policy.revoke_previous
+    if policy.rotate_after is not None and age < policy.rotate_after and not explicit:
         return Decision(
             Step.SKIP,
             "fresh",
-            f"latest version is {shown} old (rotate after {format_duration(policy.rotate_after)})",
-            active=active,
-        )
-    if age < policy.grace:
-        left = format_duration(policy.grace - age)
-        return Decision(
-            Step.REFUSE,
-            "grace",
-            f"latest version is only {shown} old (grace "
-            f"{format_duration(policy.grace)}): rotating now would regenerate "
-            f"{other_slot(active)}, which consumers that fetched the secret earlier "
-            f"may hold for another {left}; use --force to rotate anyway",
+            f"not due: latest version is {shown} old (rotate after "
+            f"{format_duration(policy.rotate_after)})",
             active=active,
         )
     return None
+
+
+def _within_grace(active: KeySlot, policy: Policy, age: timedelta) -> Decision | None:
+    """Inside the grace period the inactive slot holds the key consumers fetched less than
+    grace ago: skip, or refuse an explicit request that is not typed-confirmed."""
+    held = other_slot(active)
+    left = format_duration(policy.grace - age)
+    why = (
+        f"latest version is {format_duration(age)} old (grace {format_duration(policy.grace)}): "
+        f"{held} is the key consumers that fetched the secret earlier may hold for another {left}"
+    )
+    explicit = policy.force or policy.revoke_previous
+    if not explicit:
+        return Decision(Step.SKIP, "within-grace", f"within grace: {why}", active=active)
+    if policy.confirm_breaking:
+        return None
+    asked = "--force" if policy.force else "--revoke-previous"
+    return Decision(
+        Step.REFUSE,
+        "grace",
+        f"{asked} refused: {why}; regenerating it breaks them now. Add "
+        "--confirm-breaking-consumers to do it anyway, or rerun after the grace period",
+        active=active,
+    )
 
 
 def _padded_warning(state: AccountState, active: KeySlot) -> str | None:
@@ -159,12 +195,36 @@ def _padded_warning(state: AccountState, active: KeySlot) -> str | None:
     )
 
 
+def _forced(state: AccountState, policy: Policy, now: datetime) -> bool:
+    """Whether only an explicit flag lets the rotation go ahead (it is not due by age)."""
+    age = state.age(now)
+    if age is None:
+        return False
+    young = policy.rotate_after is not None and age < policy.rotate_after
+    return age <= policy.grace or young
+
+
+def _waiting_revoke(state: AccountState, policy: Policy) -> str | None:
+    """The warning for an unfinished ``--revoke-previous`` this run does not finish."""
+    latest = state.latest
+    if policy.revoke_previous or latest is None or latest.tags.get(REVOKE_TAG) != REVOKE_PENDING:
+        return None
+    return (
+        f"a --revoke-previous requested when version {latest.version} was stored is not "
+        "finished: the previous key still works; rerun with --revoke-previous --confirm-revoke"
+    )
+
+
 def decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
-    """The decision for one account at ``now`` (with the warning a padded secret calls for)."""
+    """The decision for one account at ``now`` (with the warnings a padded secret or a waiting
+    revoke call for)."""
     decision = _decide(state, policy, now)
     if decision.active is None:
         return decision
-    return replace(decision, warning=_padded_warning(state, decision.active))
+    warnings = [
+        w for w in (_padded_warning(state, decision.active), _waiting_revoke(state, policy)) if w
+    ]
+    return replace(decision, warning="; ".join(warnings) or None)
 
 
 def _decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
@@ -197,10 +257,10 @@ def _decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
     if pending is not None:
         return pending
     held = _age_rules(state, active, policy, now)
-    if held is not None and not policy.force:
+    if held is not None:
         return held
     age = state.age(now)
-    why = "forced" if held is not None else "due"
+    why = "forced" if _forced(state, policy, now) else "due"
     detail = f"latest version is {format_duration(age)} old" if age is not None else "age unknown"
     return Decision(
         Step.ROTATE,

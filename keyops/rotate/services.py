@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from keyops.azure.pacing import RetryAfterGate, RetrySettings
+from keyops.rotate.holders import VaultIndex
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -40,6 +41,8 @@ class RotationServices:
         self.retry = retry
         self.arm_gate = RetryAfterGate()
         self.vault_gate = RetryAfterGate()
+        #: Which secret holds which key, per vault, read once per run (see rotate.holders).
+        self.holders = VaultIndex()
         self._lock = threading.Lock()
         self._accounts: dict[str, AccountsClient] = {}
         self._vaults: dict[str, VaultClient] = {}

@@ -18,6 +18,7 @@ from keyops.azure.arm import KeySlot, other_slot
 from keyops.durations import format_duration
 from keyops.errors import ConfigError, KeyopsError
 from keyops.rotate import tags as T
+from keyops.rotate.copies import before_regenerate, store_copies
 from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease, default_holder
 from keyops.rotate.plan import AccountState, Policy
 from keyops.targets import pick_deployment
@@ -54,6 +55,8 @@ class RotationOptions:
     lease_ttl: timedelta = DEFAULT_LEASE_TTL
     #: Withdraw a live lease (a crashed run's) before taking this run's own.
     break_lease: bool = False
+    #: The typed ``--confirm-breaking-consumers``: --force/--revoke-previous inside the grace.
+    confirm_breaking_consumers: bool = False
     holder: str = field(default_factory=default_holder)
     clock: Callable[[], datetime] = utcnow
 
@@ -85,6 +88,7 @@ class AccountRun:
             grace=self.target.grace,
             force=self.options.force,
             revoke_previous=self.options.revoke_previous,
+            confirm_breaking=self.options.confirm_breaking_consumers,
         )
 
     @contextlib.contextmanager
@@ -155,6 +159,7 @@ def resolve_deployment(run: AccountRun) -> Deployment:
 def regenerate(run: AccountRun, keys: AccountKeys, slot: KeySlot) -> AccountKeys:
     """Regenerate ``slot`` and check that the other slot did not change."""
     keep = other_slot(slot)
+    before_regenerate(run, keys, slot)
     after = run.arm.regenerate_key(run.target.resource_id, slot)
     run.record.regenerated.append(slot)
     if after.slot(keep) != keys.slot(keep):
@@ -198,13 +203,11 @@ def store(
         action=action,
         revoke_pending=run.options.revoke_previous and supersedes is not None,
     )
+    expires_on = now + validity if validity else None
     version = run.vault.set_secret(
-        run.target.secret_name,
-        key,
-        content_type=T.CONTENT_TYPE,
-        tags=tags,
-        expires_on=now + validity if validity else None,
+        run.target.secret_name, key, content_type=T.CONTENT_TYPE, tags=tags, expires_on=expires_on
     )
+    store_copies(run, key, tags, expires_on)
     run.record.secret_version = version.version
     run.record.supersedes = supersedes.version if supersedes else None
     run.record.fingerprint = key.fingerprint

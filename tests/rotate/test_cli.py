@@ -51,11 +51,17 @@ def test_rotate_prints_a_table_and_exits_0(rig: Rig) -> None:
     assert key not in result.stdout and key not in result.stderr
 
 
-def test_grace_refusal_exits_6(rig: Rig) -> None:
+def test_within_grace_is_a_skip_and_force_without_confirmation_exits_6(rig: Rig) -> None:
     rig.backdate(f"{WEU}-api-key", "-1h")
-    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", WEU)
-    assert result.exit_code == 6
-    assert "refused" in one_line(result) and "--force" in result.stderr
+    args = ("rotate", "--vault-url", rig.vault_url, "--account", WEU)
+    rerun = invoke(rig.emu, *args)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert "skipped" in rerun.stdout and "within grace" in rerun.stdout
+    seq = rig.emu.last_seq
+    forced = invoke(rig.emu, *args, "--force")
+    assert forced.exit_code == 6
+    assert "refused" in one_line(forced) and "--confirm-breaking-consumers" in forced.stderr
+    assert rig.writes_since(seq) == []
 
 
 def test_bad_configuration_names_the_line_and_exits_3(rig: Rig, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -66,20 +67,63 @@ def test_due_rotation_regenerates_the_other_slot() -> None:
 def test_fresh_secret_is_skipped() -> None:
     d = decide(state(version(K1, timedelta(days=3))), POLICY, NOW)
     assert (d.step, d.code) == (Step.SKIP, "fresh")
+    assert d.reason.startswith("not due")
 
 
-def test_grace_period_refuses_without_force() -> None:
+def test_inside_the_grace_period_a_rerun_skips() -> None:
+    """A rerun right after a rotation is green: "within grace" is a skip with its reason."""
     policy = Policy(rotate_after=None, grace=timedelta(hours=24))
     d = decide(state(version(K1, timedelta(hours=2))), policy, NOW)
-    assert (d.step, d.code) == (Step.REFUSE, "grace")
+    assert (d.step, d.code) == (Step.SKIP, "within-grace")
     assert "22h" in d.reason and "Key2" in d.reason
 
 
-@pytest.mark.parametrize("age", [timedelta(hours=2), timedelta(days=3)])
-def test_force_passes_both_guards(age: timedelta) -> None:
-    policy = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=24), force=True)
-    d = decide(state(version(K1, age)), policy, NOW)
+def test_at_exactly_the_grace_period_it_still_skips() -> None:
+    policy = Policy(rotate_after=None, grace=timedelta(hours=24))
+    assert decide(state(version(K1, timedelta(hours=24))), policy, NOW).code == "within-grace"
+    d = decide(state(version(K1, timedelta(hours=24, seconds=1))), policy, NOW)
+    assert (d.step, d.code, d.slot) == (Step.ROTATE, "due", "Key2")
+
+
+@pytest.mark.parametrize("flag", ["force", "revoke_previous"])
+def test_an_explicit_flag_inside_grace_needs_the_typed_confirmation(flag: str) -> None:
+    young = state(version(K1, timedelta(hours=2)))
+    asked = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=24), **{flag: True})
+    d = decide(young, asked, NOW)
+    assert (d.step, d.code) == (Step.REFUSE, "grace")
+    assert "--confirm-breaking-consumers" in d.reason and "Key2" in d.reason
+    confirmed = Policy(
+        rotate_after=timedelta(days=30),
+        grace=timedelta(hours=24),
+        confirm_breaking=True,
+        **{flag: True},
+    )
+    d = decide(young, confirmed, NOW)
     assert (d.step, d.code, d.slot) == (Step.ROTATE, "forced", "Key2")
+
+
+def test_force_past_grace_rotates_a_secret_not_yet_due() -> None:
+    policy = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=24), force=True)
+    d = decide(state(version(K1, timedelta(days=3))), policy, NOW)
+    assert (d.step, d.code, d.slot) == (Step.ROTATE, "forced", "Key2")
+
+
+@pytest.mark.parametrize("skew", [timedelta(hours=2), timedelta(hours=-2)])
+def test_age_is_measured_on_key_vaults_clock(skew: timedelta) -> None:
+    """A runner 2 h fast must not rotate a 23 h old version inside a 24 h grace (nor a slow
+    runner hold back a 25 h old one): the read's Date header is the clock."""
+    policy = Policy(rotate_after=None, grace=timedelta(hours=24))
+    young = replace(version(K1, timedelta(hours=23)), read_at=NOW)
+    assert decide(state(young), policy, NOW + skew).code == "within-grace"
+    old = replace(version(K1, timedelta(hours=25)), read_at=NOW)
+    assert decide(state(old), policy, NOW + skew).code == "due"
+
+
+def test_a_waiting_revoke_is_a_skip_with_a_warning() -> None:
+    latest = version(K2, timedelta(hours=2), **{REVOKE_TAG: REVOKE_PENDING, SUPERSEDES_TAG: "v0"})
+    d = decide(state(latest, superseded_value=K1), POLICY, NOW)
+    assert (d.step, d.code) == (Step.SKIP, "within-grace")
+    assert d.warning is not None and "--revoke-previous --confirm-revoke" in d.warning
 
 
 def test_a_secret_matching_neither_key_is_refused() -> None:
@@ -145,4 +189,4 @@ def test_an_unfinished_revoke_is_resumed_only_with_the_flag() -> None:
     assert (d.step, d.slot, d.code) == (Step.REVOKE, "Key1", "revoke-pending")
     assert decide(pending, POLICY, NOW).step is Step.SKIP
     done = state(latest, superseded_value=SecretValue("already-regenerated"))
-    assert decide(done, with_flag, NOW).step is Step.SKIP
+    assert (decide(done, with_flag, NOW).code) == "revoked"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from keyops.azure.probe import NO_RETRY, KeyAuth, Outcome, probe
 from keyops.rotate import Action, rotate_account
@@ -89,16 +91,37 @@ def test_skip_when_fresh(rig: Rig) -> None:
     assert rig.writes_since(seq) == []
 
 
-def test_grace_period_refusal_and_force(rig: Rig) -> None:
+def test_grace_period_skip_force_refusal_and_typed_confirmation(rig: Rig) -> None:
     target = rig.target(WEU)
     rig.backdate(target.secret_name, "-2h")
     seq = rig.emu.last_seq
     record = rotate_account(target, rig.services, options())
-    assert (record.action, record.reason_code) == (Action.REFUSED, "grace")
-    assert "--force" in record.reason and "Key2" in record.reason
-    assert rig.writes_since(seq) == []
+    assert (record.action, record.reason_code) == (Action.SKIPPED, "within-grace")
+    assert "Key2" in record.reason
     forced = rotate_account(target, rig.services, options(force=True))
-    assert (forced.action, forced.reason_code) == (Action.ROTATED, "forced")
+    assert (forced.action, forced.reason_code) == (Action.REFUSED, "grace")
+    assert "--confirm-breaking-consumers" in forced.reason
+    assert rig.writes_since(seq) == []
+    confirmed = rotate_account(
+        target, rig.services, options(force=True, confirm_breaking_consumers=True)
+    )
+    assert (confirmed.action, confirmed.reason_code) == (Action.ROTATED, "forced")
+
+
+@pytest.mark.parametrize("skew", [timedelta(hours=2), timedelta(hours=-2)])
+def test_grace_is_measured_on_key_vaults_clock(rig: Rig, skew: timedelta) -> None:
+    """A runner whose clock is 2 h off does not decide the age: Key Vault's Date header does."""
+    target = rig.target(WEU, grace=timedelta(hours=24))
+    runner = lambda: datetime.now(timezone.utc) + skew  # noqa: E731 - a skewed clock
+    rig.backdate(target.secret_name, "-23h")
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options(clock=runner))
+    assert (record.action, record.reason_code) == (Action.SKIPPED, "within-grace")
+    assert rig.writes_since(seq) == []
+    # Key Vault's clock moves past the grace: the same skewed runner now rotates.
+    rig.emu.admin("POST", "clock", {"advance": 3600 + 5})
+    record = rotate_account(target, rig.services, options(clock=runner))
+    assert record.action is Action.ROTATED, record.reason
 
 
 def test_secret_matching_neither_key_is_reported_and_nothing_changes(rig: Rig) -> None:
