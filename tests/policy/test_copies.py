@@ -1,0 +1,62 @@
+"""``also_store``: several copies, one writer. The one rotation stores every copy, each read
+back; a copy a crash left behind is brought up to date instead of being regenerated under."""
+
+from __future__ import annotations
+
+import json
+
+from keyops.azure.probe import NO_RETRY, KeyAuth, probe
+from keyops.cloud import resolve_environment
+from keyops.secret import SecretValue
+from tests.policy.conftest import Fleet, account_id
+
+
+def _config(fleet: Fleet) -> str:
+    return fleet.config(
+        f'[defaults]\nvault_url = "{fleet.main}"\n\n'
+        f'[[targets]]\nname = "a1"\nresource_id = "{account_id("pol-a1")}"\n'
+        f'also_store = ["{fleet.dr}/pol-a1-dr", "{fleet.main}/pol-a1-batch"]\n'
+    )
+
+
+def test_a_rotation_stores_every_copy_with_the_same_working_key(fleet: Fleet) -> None:
+    config = _config(fleet)
+    result = fleet.run("--config", config, "rotate", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    assert (record["action"], record["slot"]) == ("rotated", "Key2")
+    primary = fleet.secret("kv-main", "pol-a1-api-key")
+    dr = fleet.secret("kv-dr", "pol-a1-dr")
+    batch = fleet.secret("kv-main", "pol-a1-batch")
+    _, key2 = fleet.keys("pol-a1")
+    assert primary.value == dr.value == batch.value == key2
+    assert dr.properties.tags["CredentialId"] == "Key2"
+    env = resolve_environment(str(fleet.emu.connection_path), None)
+    endpoint = fleet.emu.account("pol-a1")["endpoint"]
+    assert probe(
+        endpoint, "chat", KeyAuth(SecretValue(dr.value)), retry=NO_RETRY, verify=env.verify
+    ).ok
+    # A rerun right after: green, every account skipped with its reason, nothing written.
+    seq = fleet.emu.last_seq
+    rerun = fleet.run("--config", config, "rotate", "-o", "json")
+    assert rerun.exit_code == 0, rerun.stderr
+    (again,) = json.loads(rerun.stdout)
+    assert (again["action"], again["reason_code"]) == ("skipped", "within-grace")
+    assert fleet.writes_since(seq) == []
+
+
+def test_a_stale_copy_is_brought_up_to_date_instead_of_regenerated_under(fleet: Fleet) -> None:
+    """A crash between the primary and the copies leaves a copy with the previous key: the next
+    rotation stores the current key in it and regenerates nothing (its consumers get a grace)."""
+    config = _config(fleet)
+    key1, key2 = fleet.keys("pol-a1")
+    dr = fleet.emu.secret_client("kv-dr")
+    dr.set_secret("pol-a1-dr", key2)  # the slot a rotation of pol-a1 would regenerate
+    dr.close()
+    seq = fleet.emu.last_seq
+    result = fleet.run("--config", config, "rotate")
+    assert result.exit_code == 6, result.stderr
+    assert "pol-a1-dr" in result.stderr and "rotate again after the grace period" in result.stderr
+    assert fleet.keys("pol-a1") == (key1, key2)
+    assert "Accounts_RegenerateKey" not in fleet.operations_since(seq)
+    assert fleet.secret("kv-dr", "pol-a1-dr").value == key1
