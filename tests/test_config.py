@@ -169,3 +169,66 @@ def test_rendered_secret_names_must_be_valid() -> None:
         render_secret_name(
             "{account}_key", account="a", resource_group="r", subscription="s", name="n"
         )
+
+
+def test_the_default_grace_outlasts_app_service_references_by_a_day() -> None:
+    assert timedelta(hours=48) == DEFAULT_GRACE
+    assert parse_config("", None).defaults.grace == DEFAULT_GRACE
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('[defaults]\ngrace = "0s"\n', 2, "grace must be positive"),
+        ('[defaults]\ngrace = "59m"\n', 2, "below 1h"),
+        ('[defaults]\nallow_short_grace = "yes"\n', 2, "true or false"),
+        (
+            '[[targets]]\nname = "a"\nresource_group = "g"\naccount = "x"\ngrace = "5m"\n',
+            5,
+            "below",
+        ),
+        (
+            '[[targets]]\nname = "a"\nresource_group = "g"\naccount = "x"\nalso_store = "x"\n',
+            5,
+            "must be a list",
+        ),
+        (
+            '[[targets]]\nname = "a"\nresource_group = "g"\naccount = "x"\n'
+            'also_store = ["https://kv.vault.azure.net/"]\n',
+            5,
+            "<vault url>/<secret name>",
+        ),
+        (
+            '[[targets]]\nname = "a"\nresource_group = "g"\naccount = "x"\n'
+            'also_store = ["http://kv.vault.azure.net/s"]\n',
+            5,
+            "https://",
+        ),
+        (
+            '[[targets]]\nname = "a"\nresource_group = "g"\naccount = "x"\n'
+            'also_store = ["https://kv.vault.azure.net/S", "https://KV.vault.azure.net/s"]\n',
+            5,
+            "twice",
+        ),
+        ('[defaults]\nalso_store = ["https://kv.vault.azure.net/s"]\n', 2, "unknown key"),
+    ],
+)
+def test_grace_and_copies_are_checked(text: str, line: int, words: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, Path("keyops.toml"))
+    assert f"keyops.toml line {line}:" in str(err.value) and words in str(err.value)
+
+
+def test_a_short_grace_is_accepted_when_allowed_and_copies_parse() -> None:
+    config = parse_config(
+        '[defaults]\ngrace = "10m"\nallow_short_grace = true\n\n'
+        '[[targets]]\nname = "a"\nresource_group = "g"\naccount = "x"\n'
+        'also_store = ["https://kv-dr.vault.azure.net/a-key", "https://127.0.0.1:8443/vaults/v/b"]\n',
+        Path("keyops.toml"),
+    )
+    (spec,) = config.targets
+    assert spec.settings.grace == timedelta(minutes=10)
+    assert [(c.vault_url, c.secret_name) for c in spec.settings.also_store] == [
+        ("https://kv-dr.vault.azure.net", "a-key"),
+        ("https://127.0.0.1:8443/vaults/v", "b"),
+    ]

@@ -16,9 +16,9 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from keyops.azure.errors import azure_errors
+from keyops.azure.errors import BadRequestError, azure_errors
 from keyops.azure.pacing import RetryAfterGate, RetrySettings, client_kwargs
-from keyops.errors import ConfigError, NotFoundError
+from keyops.errors import ConfigError, NotFoundError, RefusedError
 from keyops.secret import SecretValue
 
 if TYPE_CHECKING:
@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 GET_VALUE_ACTION = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 #: The data action :meth:`VaultClient.list_versions` needs (Key Vault Reader and up).
 READ_METADATA_ACTION = "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+
+
+class SecretDeletedError(RefusedError):
+    """The secret's name is soft-deleted: Key Vault refuses a new version until it is recovered
+    or purged."""
+
+    reason_code = "soft-deleted"
 
 
 @dataclass(frozen=True)
@@ -197,16 +204,27 @@ class VaultClient:
         expires_on: datetime | None = None,
         not_before: datetime | None = None,
     ) -> SecretVersion:
-        """Write a new version (it becomes the latest); returns it without its value."""
-        with azure_errors("set secret", self._where(name)):
-            secret = self.sdk.set_secret(
-                name,
-                value.reveal(),
-                content_type=content_type,
-                tags=dict(tags or {}),
-                expires_on=expires_on,
-                not_before=not_before,
-            )
+        """Write a new version (it becomes the latest); returns it without its value.
+
+        A name that is soft-deleted is :class:`SecretDeletedError` (a refusal: someone deleted
+        it on purpose, and keyops neither recovers nor purges it for them)."""
+        try:
+            with azure_errors("set secret", self._where(name)):
+                secret = self.sdk.set_secret(
+                    name,
+                    value.reveal(),
+                    content_type=content_type,
+                    tags=dict(tags or {}),
+                    expires_on=expires_on,
+                    not_before=not_before,
+                )
+        except BadRequestError as exc:
+            if exc.code != "ObjectIsDeletedButRecoverable":
+                raise
+            raise SecretDeletedError(
+                f"{self._where(name)} is soft-deleted: recover it (az keyvault secret recover) "
+                "or purge it, then rerun; nothing stored"
+            ) from None
         return _version_from(secret.properties, None)
 
     def update_tags(

@@ -16,12 +16,14 @@ from keyops.errors import InputError
 from keyops.render import diag, print_json, print_table
 
 _HELP_EPILOG = """\b
-Exit statuses: 0 every account rotated, adopted, skipped as fresh, or planned (dry run);
-6 some refused by a guard (grace period, lease held, secret matching neither key) and none
-failed; 1 some failed; 2 usage error, or a --account, --resource-group or --tag that
-matches nothing; 3 configuration error, 4 authentication or authorization error, 5 Azure
-unreachable or service error: for the whole run, or for every account not skipped (then
-one line on stderr says so).
+Exit statuses (README "Exit statuses of keyops rotate"): 0 every account rotated, adopted,
+skipped (fresh, within grace, revoke done) or planned; 6 an explicit request a guard blocked
+(--force inside grace without --confirm-breaking-consumers, lease held, secret matching
+neither key, soft-deleted secret, another secret holding the key) and none failed; 1 some
+failed (conflict, test failed); 2 bad flags, or a filter that matches nothing; 3 two targets
+on one account, two accounts in one secret, or a configuration error; 4 authentication or
+authorization error, 5 Azure unreachable or service error: for the whole run, or for every
+account not skipped (then one line on stderr says so).
 """
 
 

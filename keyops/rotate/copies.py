@@ -28,9 +28,13 @@ if TYPE_CHECKING:
 class CopyMismatchError(KeyopsError):
     """A copy read back does not hold the key just written to it."""
 
+    reason_code = "copy-conflict"
+
 
 class StaleCopyError(RefusedError):
     """A copy held the key about to be regenerated; it was brought up to date instead."""
+
+    reason_code = "copy-stale"
 
 
 def _fence(run: AccountRun) -> None:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 class OtherHolderError(RefusedError):
     """Another secret holds the key about to be regenerated."""
 
+    reason_code = "other-holder"
+
 
 @dataclass(frozen=True)
 class HeldBy:

@@ -179,6 +179,9 @@ def _fail(record: RotationRecord, exc: KeyopsError) -> None:
 
 
 def _code_of(exc: KeyopsError) -> str:
+    code = getattr(exc, "reason_code", None)  # errors that name their own code
+    if isinstance(code, str):
+        return code
     if isinstance(exc, LeaseHeldError):
         return "lease-held"
     if isinstance(exc, KeyTestFailedError):

@@ -253,3 +253,34 @@ def test_event_of_another_type_is_rejected(rig: Rig, tmp_path: Path) -> None:
     path.write_text(json.dumps(event))
     result = invoke(rig.emu, "rotate", "--event", str(path))
     assert result.exit_code == 2 and "SecretNearExpiry" in one_line(result)
+
+
+def test_rotate_twice_in_a_row_exits_0_both_times(rig: Rig) -> None:
+    """The rerun of a run that just succeeded is green: every account skipped, with its reason."""
+    args = ("rotate", "--vault-url", rig.vault_url, "-o", "json")
+    first = invoke(rig.emu, *args)
+    assert first.exit_code == 0, first.stderr
+    done = {r["account"]: r["action"] for r in json.loads(first.stdout)}
+    assert done[WEU] == "rotated" and done["contoso-openai-eus"] == "adopted"
+    seq = rig.emu.last_seq
+    second = invoke(rig.emu, *args)
+    assert second.exit_code == 0, second.stderr
+    records = json.loads(second.stdout)
+    assert {r["action"] for r in records} == {"skipped"}
+    assert {r["account"]: r["reason_code"] for r in records} == {
+        WEU: "within-grace",
+        "contoso-openai-eus": "within-grace",
+        "contoso-openai-legacy": "within-grace",
+        "contoso-openai-entra": "local-auth-disabled",
+    }
+    assert all(r["reason"] for r in records)
+    assert rig.writes_since(seq) == []
+
+
+def test_a_fleet_rerun_after_some_accounts_were_rotated_exits_0(rig: Rig) -> None:
+    first = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", WEU)
+    assert first.exit_code == 0, first.stderr
+    fleet = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "-o", "json")
+    assert fleet.exit_code == 0, fleet.stderr
+    actions = {r["account"]: r["action"] for r in json.loads(fleet.stdout)}
+    assert actions[WEU] == "skipped" and actions["contoso-openai-legacy"] == "rotated"
