@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from keyops.azure.errors import BadRequestError, azure_errors
+from keyops.azure.errors import azure_errors
 from keyops.azure.pacing import RetryAfterGate, RetrySettings, client_kwargs
 from keyops.errors import ConfigError, NotFoundError, RefusedError
 from keyops.secret import SecretValue
@@ -81,6 +81,13 @@ def _version_from(props: Any, value: str | None) -> SecretVersion:
         tags=dict(props.tags or {}),
         id=props.id,
     )
+
+
+def _inner_code(exc: Any) -> str | None:
+    """The ``innererror.code`` of an SDK error (Key Vault's reason under a generic code)."""
+    inner = getattr(getattr(exc, "error", None), "innererror", None) or {}
+    code = inner.get("code") if isinstance(inner, dict) else getattr(inner, "code", None)
+    return str(code) if code else None
 
 
 def _server_date(seen: list[datetime]) -> Any:
@@ -208,8 +215,10 @@ class VaultClient:
 
         A name that is soft-deleted is :class:`SecretDeletedError` (a refusal: someone deleted
         it on purpose, and keyops neither recovers nor purges it for them)."""
-        try:
-            with azure_errors("set secret", self._where(name)):
+        from azure.core.exceptions import HttpResponseError
+
+        with azure_errors("set secret", self._where(name)):
+            try:
                 secret = self.sdk.set_secret(
                     name,
                     value.reveal(),
@@ -218,13 +227,14 @@ class VaultClient:
                     expires_on=expires_on,
                     not_before=not_before,
                 )
-        except BadRequestError as exc:
-            if exc.code != "ObjectIsDeletedButRecoverable":
-                raise
-            raise SecretDeletedError(
-                f"{self._where(name)} is soft-deleted: recover it (az keyvault secret recover) "
-                "or purge it, then rerun; nothing stored"
-            ) from None
+            except HttpResponseError as exc:
+                # Key Vault answers 409 "Conflict"; only the inner code says why.
+                if _inner_code(exc) != "ObjectIsDeletedButRecoverable":
+                    raise
+                raise SecretDeletedError(
+                    f"{self._where(name)} is soft-deleted: recover it (az keyvault secret "
+                    "recover) or purge it, then rerun; nothing stored"
+                ) from None
         return _version_from(secret.properties, None)
 
     def update_tags(

@@ -236,3 +236,19 @@ def test_data_plane_throttling_during_the_test_step_is_waited_out(rig: Rig) -> N
     assert record.action is Action.ROTATED, record.reason
     statuses = [c["status"] for c in rig.calls(seq, "ChatCompletions_Create")]
     assert statuses == [429, 429, 200]
+
+
+def test_a_soft_deleted_secret_is_refused_and_nothing_regenerated(rig: Rig) -> None:
+    """Someone deleted the secret in the portal: keyops neither recovers nor purges it."""
+    target = rig.target(WEU)
+    keys = rig.keys(target)
+    client = rig.emu.secret_client()
+    client.begin_delete_secret(target.secret_name).wait()
+    client.close()
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options())
+    assert (record.action, record.reason_code) == (Action.REFUSED, "soft-deleted"), record.reason
+    assert "recover it" in record.reason
+    assert rig.keys(target) == keys
+    assert "Accounts_RegenerateKey" not in [e["operation"] for e in rig.emu.log_since(seq)]
+    assert rig.latest(target.secret_name) is None  # still deleted, not recovered or purged
