@@ -85,6 +85,7 @@ def test_401_surge_after_a_rotation_names_the_left_behind_consumers(
         "--vault-url",
         emulator.vault_url(),
         "--force",
+        "--confirm-breaking-consumers",  # breaking the consumer is what this test is about
     ]
     account = emulator.account(EUS)
     consumer_key = emulator.mgmt_client().accounts.list_keys("rg-ai-prod", EUS).key1
