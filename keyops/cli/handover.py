@@ -103,9 +103,15 @@ def fetch(app: AppContext, request: KeyRequest) -> Handover:
     from keyops.cli.session import AzureSession, default_subscription
     from keyops.config import load_config
     from keyops.handover.source import fetch_handover
+    from keyops.render import diag
 
     config = load_config(app.config)
-    with AzureSession(app) as azure:
-        return fetch_handover(
-            request, config, azure, default_subscription=default_subscription(app)
-        )
+    notes: list[str] = []
+    try:
+        with AzureSession(app) as azure:
+            return fetch_handover(
+                request, config, azure, default_subscription=default_subscription(app), notes=notes
+            )
+    finally:
+        for note in notes:
+            diag(f"note: {note}")

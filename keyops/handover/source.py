@@ -177,20 +177,24 @@ def _from_target(
     request: KeyRequest,
     clients: Clients,
     default_subscription: str | None,
+    notes: list[str],
 ) -> tuple[str, str, str]:
-    """(vault URL, secret name, endpoint) of a configured target."""
-    from keyops.targets import Selection, resolve_targets
+    """(vault URL, secret name, endpoint) of a configured target (``--vault`` is a default for
+    a target without a vault_url; where it differs, ``notes`` says so)."""
+    from keyops.targets import Selection, select_targets
 
     spec = next((t for t in config.targets if t.name == name), None)
     if spec is None:
         known = ", ".join(t.name for t in config.targets) or "none"
         raise ConfigError(f"no target {name!r} in {config.where()} (targets: {known})")
-    (target,) = resolve_targets(
+    resolved = select_targets(
         replace(config, targets=(spec,)),
         clients.accounts_for,
         Selection(vault_url=request.vault_url),
         default_subscription=default_subscription,
     )
+    notes.extend(resolved.notes)
+    (target,) = resolved.targets
     if not target.vault_url:
         raise ConfigError(
             f"{config.where(spec.line)}: target {name!r} has no vault_url "
@@ -205,14 +209,16 @@ def fetch_handover(
     clients: Clients,
     *,
     default_subscription: str | None = None,
+    notes: list[str] | None = None,
 ) -> Handover:
-    """Read the key the request selects, and its endpoint (checked to be https://)."""
+    """Read the key the request selects, and its endpoint (checked to be https://); ``notes``
+    collects what the user should see on stderr about the selection."""
     request.check()
     name = _spec_name(config, request)
     endpoint: str | None = request.endpoint
     if name is not None:
         vault_url, secret_name, account_endpoint = _from_target(
-            name, config, request, clients, default_subscription
+            name, config, request, clients, default_subscription, [] if notes is None else notes
         )
         endpoint = endpoint or account_endpoint
     else:

@@ -86,6 +86,7 @@ def test_selection_matrix_for_run_env_and_export(fleet: Fleet, tmp_path: Path) -
         key1,
     )
     assert redirected.exit_code == 0, redirected.stderr
+    assert f"--vault-url {fleet.dr} is a default" in redirected.stderr
 
     repo = tmp_path / "repo"
     repo.mkdir()
