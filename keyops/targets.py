@@ -236,8 +236,8 @@ def _default_notes(
         if other:
             notes.append(
                 f"subscription {subscription} is only a default for targets without one, not a "
-                f"filter: {len(other)} configured target(s) in other subscriptions included: "
-                f"{_shown(other)}"
+                f"filter: {len(other)} target(s) of {config.where()} in other subscriptions "
+                f"included: {_shown(other)}"
             )
     if selection.vault_url:
         wanted = selection.vault_url.rstrip("/").lower()
@@ -311,9 +311,7 @@ def _discover(
         )
     settings = _with_vault(config.defaults, selection)
     targets = [_target(a.name, a, settings, None) for a in chosen]
-    notes = []
-    if config.defaults.vault_url and selection.vault_url:
-        notes = _default_notes(config, targets, selection, None)
+    notes = _default_notes(config, targets, selection, selection.subscription)
     return Resolved(targets, notes)
 
 
