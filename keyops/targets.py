@@ -327,7 +327,7 @@ def select_targets(
     ``accounts`` is an :class:`~keyops.azure.arm.AccountsClient` (clients for other
     subscriptions are derived from it) or a function from subscription id to client. A target
     without a subscription of its own (in its entry or ``[defaults]``) takes
-    ``selection.subscription``, else ``default_subscription``, else ``AZURE_SUBSCRIPTION_ID``;
+    ``selection.subscription``, else ``AZURE_SUBSCRIPTION_ID``, else ``default_subscription``;
     discovery searches that subscription. A configured account that does not exist is a
     ConfigError naming its line; an ``--account``, ``--resource-group`` or ``--tag`` that
     matches nothing is an InputError naming the filter.
@@ -335,7 +335,7 @@ def select_targets(
     selection = selection or Selection()
     client_for = _client_for(accounts)
     fallback = (
-        selection.subscription or default_subscription or os.environ.get("AZURE_SUBSCRIPTION_ID")
+        selection.subscription or os.environ.get("AZURE_SUBSCRIPTION_ID") or default_subscription
     )
     if config.targets:
         return _from_config(config, selection, client_for, fallback)

@@ -156,7 +156,7 @@ class AzureSession:
 
     def accounts(self) -> AccountsClient:
         """The ARM client for the first subscription that applies: ``--subscription``, the
-        configuration's, the emulator's, ``AZURE_SUBSCRIPTION_ID``."""
+        configuration's, ``AZURE_SUBSCRIPTION_ID``, the emulator's."""
         sub = self.subscription or self._configured_subscription
         if not sub:
             raise InputError("no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID")
@@ -168,8 +168,8 @@ class AzureSession:
 
         return (
             load_config(self.app.config).defaults.subscription
-            or default_subscription(self.app)
             or os.environ.get("AZURE_SUBSCRIPTION_ID")
+            or default_subscription(self.app)
         )
 
     def accounts_for(self, subscription: str) -> AccountsClient:

@@ -45,7 +45,12 @@ def shard_of(resource_id: str, total: int) -> int:
 
 
 def select_shard(targets: Sequence[Target], shard: tuple[int, int] | None) -> list[Target]:
-    """The targets of shard ``(I, N)`` (all of them when ``shard`` is None), order kept."""
+    """The targets of shard ``(I, N)`` (all of them when ``shard`` is None), order kept.
+
+    The whole fleet is checked for one writer per account first (:func:`check_one_writer`):
+    two accounts mapped to one secret may fall in different shards.
+    """
+    check_one_writer(targets)
     if shard is None:
         return list(targets)
     index, total = shard

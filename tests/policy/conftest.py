@@ -96,7 +96,7 @@ class Fleet:
         group = "rg-b" if name == "pol-b1" else "rg-a"
         keys = client.accounts.list_keys(group, name)
         client.close()
-        return keys.key1, keys.key2
+        return str(keys.key1), str(keys.key2)
 
 
 @pytest.fixture

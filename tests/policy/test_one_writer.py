@@ -3,11 +3,13 @@ key about to be regenerated are refused before anything is regenerated."""
 
 from __future__ import annotations
 
+from click.testing import Result
+
 from tests.policy.conftest import SUB_A, Fleet, account_id
 
 
-def _stderr_line(result: object) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]  # type: ignore[attr-defined]
+def _stderr_line(result: Result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, lines
     return lines[0]
 
@@ -55,6 +57,10 @@ def test_a_secret_name_template_mapping_two_accounts_to_one_secret_is_refused(
     assert result.exit_code == 3
     line = _stderr_line(result)
     assert "'a1'" in line and "'a2'" in line and "openai-key" in line and "{account}" in line
+    # Whichever shard of a pipeline matrix each account falls in.
+    for shard in ("1/2", "2/2"):
+        sharded = fleet.run("--config", config, "rotate", "--shard", shard)
+        assert sharded.exit_code == 3 and "openai-key" in sharded.stderr
     # Discovery with the same template: every account of the subscription into one secret.
     discovered = fleet.run(
         "rotate",

@@ -61,6 +61,21 @@ def test_selection_matrix(fleet: Fleet, command: str) -> None:
     assert f"--vault-url {fleet.dr} is a default" in other_vault.stderr
 
 
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_discovery_searches_the_subscription_azure_subscription_id_names(
+    fleet: Fleet, command: str
+) -> None:
+    """Without [[targets]], AZURE_SUBSCRIPTION_ID (over the emulator's first subscription) is
+    where accounts are discovered; --subscription typed wins over it."""
+    home = fleet.config(f'[defaults]\nvault_url = "{fleet.main}"\n')
+    in_b = fleet.run("--config", home, *COMMANDS[command], AZURE_SUBSCRIPTION_ID=SUB_B)
+    assert "pol-b1" in in_b.stdout and "pol-a1" not in in_b.stdout, in_b.stderr
+    typed = fleet.run(
+        "--config", home, *COMMANDS[command], "--subscription", SUB_A, AZURE_SUBSCRIPTION_ID=SUB_B
+    )
+    assert "pol-a1" in typed.stdout and "pol-b1" not in typed.stdout, typed.stderr
+
+
 def test_selection_matrix_for_run_env_and_export(fleet: Fleet, tmp_path: Path) -> None:
     """A configured target in another subscription than AZURE_SUBSCRIPTION_ID hands its key
     over; --vault-url does not redirect a target that has its own vault."""
