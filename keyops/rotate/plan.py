@@ -106,10 +106,10 @@ def _tag_note(state: AccountState, active: KeySlot) -> str:
 
 def _pending_revoke(state: AccountState, active: KeySlot, policy: Policy) -> Decision | None:
     latest = state.latest
-    if not policy.revoke_previous or policy.force or latest is None or state.keys is None:
+    if not policy.revoke_previous or latest is None or state.keys is None:
         return None
     previous = other_slot(active)
-    if latest.tags.get(REVOKE_TAG) == REVOKE_DONE:
+    if latest.tags.get(REVOKE_TAG) == REVOKE_DONE and not policy.force:
         # A rerun of the revoke that just succeeded: green, nothing regenerated again.
         return Decision(
             Step.SKIP,
