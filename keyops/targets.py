@@ -144,7 +144,8 @@ def _client_for(accounts: AccountsClient | ClientFor) -> ClientFor:
     return client_for
 
 
-def _target(name: str, account: Account, settings: Settings, line: int | None) -> Target:
+def make_target(name: str, account: Account, settings: Settings, line: int | None) -> Target:
+    """The target of a configured (or discovered) account, its secret name rendered."""
     secret = render_secret_name(
         settings.secret_name,
         account=account.name,
@@ -261,7 +262,7 @@ def _from_config(
             left_out.append(spec.name)
             continue
         settings = _with_vault(spec.settings, selection)
-        targets.append(_target(spec.name, account, settings, spec.line))
+        targets.append(make_target(spec.name, account, settings, spec.line))
     if not targets:
         raise InputError(
             f"no target in {config.where()} matches the selection ({_describe(selection)})"
@@ -310,7 +311,7 @@ def _discover(
             f"account matches in subscription {subscription}"
         )
     settings = _with_vault(config.defaults, selection)
-    targets = [_target(a.name, a, settings, None) for a in chosen]
+    targets = [make_target(a.name, a, settings, None) for a in chosen]
     notes = _default_notes(config, targets, selection, selection.subscription)
     return Resolved(targets, notes)
 

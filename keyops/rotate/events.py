@@ -118,7 +118,8 @@ def _by_tag(
     event: SecretEvent, vault_url: str, config: Config, services: RotationServices
 ) -> Target | None:
     from keyops.azure.arm import parse_account_id
-    from keyops.targets import Target
+    from keyops.config import same_secret
+    from keyops.targets import Target, make_target
 
     latest = services.vault(vault_url).get_latest(event.secret_name)
     if latest is None:
@@ -137,6 +138,11 @@ def _by_tag(
         (t for t in config.targets if t.resource_id and t.resource_id.lower() == ref.id.lower()),
         None,
     )
+    if spec is not None and any(
+        same_secret(c.vault_url, c.secret_name, vault_url, event.secret_name)
+        for c in spec.settings.also_store
+    ):
+        return make_target(spec.name, account, spec.settings, spec.line)  # a copy: its writer
     settings = replace(spec.settings if spec else config.defaults, vault_url=vault_url)
     return Target(
         name=spec.name if spec else account.name,

@@ -50,12 +50,13 @@ class Fleet:
         path.write_text(text)
         return str(path)
 
-    def run(self, *args: str, **env: str) -> Result:
-        """``keyops <args>`` in-process as the rotator, AZURE_SUBSCRIPTION_ID = subscription A."""
+    def run(self, *args: str, stdin: str | None = None, **env: str) -> Result:
+        """``keyops <args>`` in-process as the rotator, AZURE_SUBSCRIPTION_ID = subscription A
+        (``stdin`` piped to it)."""
         full: dict[str, Any] = {"KEYOPS_CONFIG": None, "AZURE_SUBSCRIPTION_ID": SUB_A}
         full.update(cli_env(self.emu))
         full.update(env)
-        return CliRunner().invoke(cli, list(args), env=full, catch_exceptions=False)
+        return CliRunner().invoke(cli, list(args), env=full, input=stdin, catch_exceptions=False)
 
     def writes_since(self, seq: int) -> list[dict[str, Any]]:
         """Non-admin requests after ``seq`` that wrote or changed state."""

@@ -60,3 +60,36 @@ def test_a_stale_copy_is_brought_up_to_date_instead_of_regenerated_under(fleet: 
     assert fleet.keys("pol-a1") == (key1, key2)
     assert "Accounts_RegenerateKey" not in fleet.operations_since(seq)
     assert fleet.secret("kv-dr", "pol-a1-dr").value == key1
+
+
+def test_an_expiry_event_on_a_copy_rotates_its_target_and_every_copy(fleet: Fleet) -> None:
+    """Copies carry the primary's exp and tags, so Event Grid raises SecretNearExpiry for them
+    too: the event rotates the target that writes them, not the copy alone."""
+    config = _config(fleet)
+    assert fleet.run("--config", config, "rotate").exit_code == 0
+    fleet.emu.admin("POST", "clock", {"advance": 3 * 86400})
+    event = {
+        "id": "e1",
+        "topic": "/subscriptions/x/resourceGroups/rg-kv/providers/Microsoft.KeyVault/vaults/kv-dr",
+        "subject": "pol-a1-dr",
+        "eventType": "Microsoft.KeyVault.SecretNearExpiry",
+        "eventTime": "2026-06-01T00:00:00Z",
+        "data": {
+            "Id": f"{fleet.dr}/secrets/pol-a1-dr/v",
+            "VaultName": "kv-dr",
+            "ObjectType": "Secret",
+            "ObjectName": "pol-a1-dr",
+            "Version": "v",
+        },
+        "dataVersion": "1",
+        "metadataVersion": "1",
+    }
+    args = ("--config", config, "rotate", "--event", "-", "-o", "json")
+    result = fleet.run(*args, stdin=json.dumps([event]))
+    assert result.exit_code == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    assert (record["target"], record["action"]) == ("a1", "rotated")
+    assert record["secret"]["name"] == "pol-a1-api-key"
+    key1, _ = fleet.keys("pol-a1")
+    assert fleet.secret("kv-main", "pol-a1-api-key").value == key1
+    assert fleet.secret("kv-dr", "pol-a1-dr").value == key1
