@@ -3,6 +3,7 @@ key about to be regenerated are refused before anything is regenerated."""
 
 from __future__ import annotations
 
+import pytest
 from click.testing import Result
 
 from tests.policy.conftest import SUB_A, Fleet, account_id
@@ -98,3 +99,25 @@ def test_each_vault_is_listed_once_per_run_not_per_account(fleet: Fleet) -> None
     # The lease secrets the run wrote are not "other holders" on the next run either.
     rerun = fleet.run("--config", config, "rotate", "--force", "--confirm-breaking-consumers")
     assert rerun.exit_code == 0, rerun.stderr
+
+
+@pytest.mark.parametrize(
+    ("copy", "words"),
+    [
+        ("{main}/POL-A1-API-KEY", "also_store names its own secret"),
+        ("{main}/pol-a2-api-key", "both write secret pol-a2-api-key"),
+    ],
+)
+def test_a_copy_naming_its_own_or_another_targets_secret_is_refused(
+    fleet: Fleet, copy: str, words: str
+) -> None:
+    config = fleet.config(
+        f'[defaults]\nvault_url = "{fleet.main}"\n\n'
+        f'[[targets]]\nname = "a1"\nresource_id = "{account_id("pol-a1")}"\n'
+        f'also_store = ["{copy.format(main=fleet.main)}"]\n\n'
+        f'[[targets]]\nname = "a2"\nresource_id = "{account_id("pol-a2")}"\n'
+    )
+    seq = fleet.emu.last_seq
+    result = fleet.run("--config", config, "rotate")
+    assert result.exit_code == 3 and words in _stderr_line(result)
+    assert fleet.writes_since(seq) == []
