@@ -106,8 +106,8 @@ account not skipped (then one line on stderr says so).
 def rotate(app: AppContext, /, output: str | None, **opts: Any) -> None:
     """Rotate account keys into Key Vault: regenerate the unused slot, test it, store it.
 
-    Targets come from keyops.toml ([[targets]]) and/or discovery (--subscription,
-    --resource-group, --account, --tag). Keys are never taken from the command line.
+    Targets come from keyops.toml ([[targets]]) or discovery, filtered by --resource-group,
+    --account and --tag. Keys are never taken from the command line.
     """
     from keyops.rotate import exit_status
 

@@ -203,14 +203,17 @@ def store(
         action=action,
         revoke_pending=run.options.revoke_previous and supersedes is not None,
     )
-    expires_on = now + validity if validity else None
     version = run.vault.set_secret(
-        run.target.secret_name, key, content_type=T.CONTENT_TYPE, tags=tags, expires_on=expires_on
+        run.target.secret_name,
+        key,
+        content_type=T.CONTENT_TYPE,
+        tags=tags,
+        expires_on=now + validity if validity else None,
     )
-    store_copies(run, key, tags, expires_on)
     run.record.secret_version = version.version
     run.record.supersedes = supersedes.version if supersedes else None
     run.record.fingerprint = key.fingerprint
+    store_copies(run, key, tags, version.expires_on)
     return version
 
 
