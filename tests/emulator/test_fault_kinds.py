@@ -1,0 +1,95 @@
+"""The emulator's fault kinds that rotation's safety rests on: a lost response, seeded chance.
+
+A dropped connection *after* the effect is saved is the hardest case a client meets (the write
+happened, the answer never came); a seeded probability makes a chaos schedule reproducible.
+Both are driven through the real management SDK and plain HTTPS, and checked against state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+from tests.support.emulator import EmulatorHandle
+
+
+def _rg_account(emulator: EmulatorHandle) -> tuple[str, str]:
+    account = emulator.account("contoso-openai-eus")
+    return account["resource_group"], account["name"]
+
+
+def test_drop_after_saves_the_effect_but_loses_the_answer(emulator: EmulatorHandle) -> None:
+    arm = emulator.mgmt_client()
+    rg, name = _rg_account(emulator)
+    before = arm.accounts.list_keys(rg, name)
+    emulator.admin("POST", "faults", {"operation": "Accounts_RegenerateKey", "kind": "drop_after"})
+    seq = emulator.last_seq
+    with pytest.raises((ServiceRequestError, ServiceResponseError)):
+        arm.accounts.regenerate_key(rg, name, "Key2")
+    after = arm.accounts.list_keys(rg, name)
+    assert after.key2 != before.key2, "the regenerate took effect although no answer came"
+    assert after.key1 == before.key1
+    entries = [e for e in emulator.log_since(seq) if e["operation"] == "Accounts_RegenerateKey"]
+    assert [(e["fault"], e["changed"]) for e in entries] == [("drop_after", True)]
+
+
+def test_drop_before_loses_the_request_and_changes_nothing(emulator: EmulatorHandle) -> None:
+    arm = emulator.mgmt_client()
+    rg, name = _rg_account(emulator)
+    before = arm.accounts.list_keys(rg, name)
+    emulator.admin("POST", "faults", {"operation": "Accounts_RegenerateKey", "kind": "drop_before"})
+    with pytest.raises((ServiceRequestError, ServiceResponseError)):
+        arm.accounts.regenerate_key(rg, name, "Key2")
+    after = arm.accounts.list_keys(rg, name)
+    assert (after.key1, after.key2) == (before.key1, before.key2)
+
+
+def test_drop_after_on_a_secret_write_keeps_the_version(emulator: EmulatorHandle) -> None:
+    vault = emulator.secret_client()
+    vault.set_secret(
+        "lost-answer", "value-0"
+    )  # the client has its challenge: the next write is authenticated
+    emulator.admin("POST", "faults", {"operation": "SetSecret", "kind": "drop_after"})
+    with pytest.raises((ServiceRequestError, ServiceResponseError)):
+        vault.set_secret("lost-answer", "value-1")
+    assert vault.get_secret("lost-answer").value == "value-1"
+
+
+def _pattern(emulator: EmulatorHandle, spec: dict[str, Any], calls: int) -> list[int]:
+    emulator.admin("DELETE", "faults")
+    emulator.admin("POST", "faults", spec)
+    url = f"{emulator.url}/_emulator/health"
+    return [
+        requests.get(url, verify=emulator.ca_bundle, timeout=5).status_code for _ in range(calls)
+    ]
+
+
+def test_seeded_probability_is_reproducible_and_near_its_rate(emulator: EmulatorHandle) -> None:
+    spec = {
+        "operation": "Admin_Health",
+        "kind": "status",
+        "status": 503,
+        "probability": 0.3,
+        "seed": 1234,
+    }
+    first = _pattern(emulator, spec, 200)
+    again = _pattern(emulator, spec, 200)
+    other = _pattern(emulator, {**spec, "seed": 4321}, 200)
+    assert first == again, "one seed, one schedule"
+    assert first != other, "another seed, another schedule"
+    assert set(first) == {200, 503}
+    # 200 draws at p = 0.3: mean 60, sd ~6.5; 30..90 is beyond four standard deviations.
+    assert 30 <= first.count(503) <= 90
+    rules = emulator.admin("GET", "faults")
+    rules = rules["faults"]
+    assert [r["fired"] for r in rules] == [other.count(503)]
+
+
+def test_probability_without_times_fires_without_limit(emulator: EmulatorHandle) -> None:
+    spec = {"operation": "Admin_Health", "kind": "status", "status": 500, "probability": 1.0}
+    assert _pattern(emulator, spec, 5) == [500] * 5
+    never = {**spec, "probability": 0.0}
+    assert _pattern(emulator, never, 5) == [200] * 5
