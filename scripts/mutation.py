@@ -33,6 +33,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 try:
     import tomllib
@@ -96,15 +97,29 @@ def _cr(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
-def _equivalents(config: dict[str, object], module: str) -> dict[tuple[int, str], str]:
-    found: dict[tuple[int, str], str] = {}
-    for item in config.get("equivalent", []):  # type: ignore[attr-defined]
-        if item["module"] == module:
-            found[(int(item["line"]), str(item["operator"]))] = str(item["reason"])
-    return found
+def _equivalents(config: dict[str, Any], module: str) -> dict[tuple[int, str, str], str]:
+    """Listed equivalent mutants of ``module``: (line, operator, mutated line) -> reason."""
+    return {
+        (int(item["line"]), str(item["operator"]), str(item["mutant"]).strip()): str(item["reason"])
+        for item in config.get("equivalent", [])
+        if item["module"] == module
+    }
 
 
-def run_module(module: str, tests: list[str], args: argparse.Namespace, config: dict) -> Score:
+def _mutated_line(diff: str | None) -> str:
+    return next(
+        (
+            ln[1:].strip()
+            for ln in (diff or "").splitlines()
+            if ln.startswith("+") and not ln.startswith("+++")
+        ),
+        "?",
+    )
+
+
+def run_module(
+    module: str, tests: list[str], args: argparse.Namespace, config: dict[str, Any]
+) -> Score:
     """Mutate one file, run its tests per mutant, and score it."""
     path = ROOT / module
     backup = path.read_bytes()
@@ -126,24 +141,21 @@ def run_module(module: str, tests: list[str], args: argparse.Namespace, config: 
         done = _cr("init", str(cfg), str(session))
         if done.returncode != 0:
             raise SystemExit(f"mutation: cosmic-ray init failed for {module}: {done.stderr}")
-        _mark_excluded(session, path, module, args, config, score)
+        _mark_excluded(session, path, args, score)
         try:
             _cr("exec", str(cfg), str(session))
         finally:
             if path.read_bytes() != backup:
                 path.write_bytes(backup)
-        _collect(session, score)
+        _collect(session, score, _equivalents(config, module))
     return score
 
 
-def _mark_excluded(
-    session: Path, path: Path, module: str, args: argparse.Namespace, config: dict, score: Score
-) -> None:
+def _mark_excluded(session: Path, path: Path, args: argparse.Namespace, score: Score) -> None:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     spans = annotation_spans(path)
-    equivalent = _equivalents(config, module)
     with use_db(str(session), WorkDB.Mode.open) as db:
         items = list(db.work_items)
         rng = random.Random(args.seed)
@@ -154,12 +166,9 @@ def _mark_excluded(
         )
         for item in items:
             mutation = item.mutations[0]
-            line = mutation.start_pos[0]
             reason = None
             if in_annotation(spans, (mutation.start_pos[0], mutation.start_pos[1])):
                 reason = "annotation"
-            elif (line, mutation.operator_name) in equivalent:
-                reason = "equivalent"
             elif sample is not None and item.job_id not in sample:
                 reason = "outside the quick sample"
             if reason:
@@ -167,7 +176,7 @@ def _mark_excluded(
                 db.set_result(item.job_id, WorkResult(WorkerOutcome.SKIPPED, output=reason))
 
 
-def _collect(session: Path, score: Score) -> None:
+def _collect(session: Path, score: Score, equivalent: dict[tuple[int, str, str], str]) -> None:
     from cosmic_ray.work_db import WorkDB, use_db
 
     with use_db(str(session), WorkDB.Mode.open) as db:
@@ -180,14 +189,11 @@ def _collect(session: Path, score: Score) -> None:
                 score.incompetent += 1
             else:
                 mutation = item.mutations[0]
-                changed = next(
-                    (
-                        ln[1:].strip()
-                        for ln in (result.diff or "").splitlines()
-                        if ln.startswith("+") and not ln.startswith("+++")
-                    ),
-                    "?",
-                )
+                changed = _mutated_line(result.diff)
+                where = (mutation.start_pos[0], mutation.operator_name, changed)
+                if where in equivalent:
+                    score.excluded["equivalent"] = score.excluded.get("equivalent", 0) + 1
+                    continue
                 score.survivors.append(
                     f"{score.module}:{mutation.start_pos[0]} {mutation.operator_name}: {changed}"
                 )

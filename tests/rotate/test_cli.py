@@ -14,7 +14,7 @@ from tests.rotate.conftest import Rig, cli_env, run_cli
 from tests.support.emulator import EmulatorHandle
 
 WEU = "contoso-aiservices-weu"
-SPECS = Path("/work/shared/azure-specs/eventgrid/2018-01-01/examples")
+SPECS = Path(__file__).resolve().parents[1] / "data" / "eventgrid"  # Key Vault event examples
 
 
 def invoke(

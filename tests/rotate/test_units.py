@@ -17,7 +17,7 @@ from keyops.rotate.events import parse_events, vault_url_for
 from keyops.rotate.fleet import shard_of
 from keyops.rotate.lease import lease_secret_name
 
-SPECS = Path("/work/shared/azure-specs/eventgrid/2018-01-01/examples")
+SPECS = Path(__file__).resolve().parents[1] / "data" / "eventgrid"  # Key Vault event examples
 
 
 def record(action: Action, status: int | None = None) -> RotationRecord:
