@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.emulator import EmulatorHandle, start_emulator
+from tests.support.mitm_proxy import InterceptingProxy
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -43,3 +44,11 @@ def emulator(tmp_path: Path, tls_dir: Path) -> Iterator[EmulatorHandle]:
     yield handle
     handle.admin("DELETE", "faults")
     handle.stop()
+
+
+@pytest.fixture
+def proxy(tmp_path: Path, shared_emulator: EmulatorHandle) -> Iterator[InterceptingProxy]:
+    """A TLS-intercepting CONNECT proxy in front of the shared emulator (its own CA)."""
+    running = InterceptingProxy(tmp_path, upstream_ca=shared_emulator.ca_bundle)
+    yield running
+    running.close()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from keyops.azure.tls import sdk_transport
+
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
@@ -27,15 +29,14 @@ def credential_kwargs(env: AzureEnvironment) -> dict[str, Any]:
     """Keyword arguments every MSAL-based credential gets for ``env``.
 
     The emulator needs instance discovery off (otherwise MSAL asks login.microsoftonline.com
-    whether the authority is known) and its CA bundle; TLS verification is never disabled.
+    whether the authority is known); trust and proxies come with the transport.
     """
     # One quick retry on a refused connection, not azure-core's three with back-off: an
     # unreachable token endpoint should fail in about a second.
     kwargs: dict[str, Any] = {"authority": env.authority_host, "retry_connect": 1}
     if env.is_emulator:
         kwargs["disable_instance_discovery"] = True
-    if env.ca_bundle:
-        kwargs["connection_verify"] = env.ca_bundle
+    kwargs["transport"] = sdk_transport(env.verify)
     return kwargs
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from keyops.azure.tls import sdk_transport
 from keyops.cloud import AzureEnvironment
 from keyops.usage.model import UsageSeries
 
@@ -30,7 +31,7 @@ class MetricsClient:
             subscription_id,
             base_url=env.resource_manager,
             credential_scopes=[env.management_scope],
-            connection_verify=env.verify,
+            transport=sdk_transport(env.verify),
             retry_total=4,
         )
 

@@ -111,8 +111,14 @@ class RetrySettings:
 def client_kwargs(
     verify: str | bool, gate: RetryAfterGate | None, retry: RetrySettings | None
 ) -> dict[str, Any]:
-    """Keyword arguments shared by keyops' SDK clients: trust, retries, the shared 429 gate."""
-    kwargs: dict[str, Any] = {"connection_verify": verify}
+    """Keyword arguments shared by keyops' SDK clients: trust, retries, the shared 429 gate.
+
+    Trust and proxies travel in the transport (:func:`keyops.azure.tls.sdk_transport`), so an SDK
+    call trusts exactly what a data-plane probe trusts.
+    """
+    from keyops.azure.tls import sdk_transport
+
+    kwargs: dict[str, Any] = {"transport": sdk_transport(verify)}
     kwargs.update((retry or RetrySettings()).sdk_kwargs())
     if gate is not None:
         kwargs["per_retry_policies"] = [gate_policy(gate)]

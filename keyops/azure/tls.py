@@ -1,63 +1,211 @@
-"""HTTPS sessions for one-call probes: the CA bundle is loaded once per process, not per call.
+"""Every HTTPS session keyops uses: trust and proxies read like the Azure SDKs, loaded once.
 
-requests re-reads the whole CA bundle (``verify=<path>``) for every new connection, ~100 ms on
-a slow machine, which dominates a fleet of one-call probes. :func:`new_session` mounts an
-adapter whose pool uses one shared :class:`ssl.SSLContext` per bundle instead. Verification is
-never turned off.
+Trust: the CA bundle named by ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else
+``SSL_CERT_FILE`` (the first one set wins, as requests and azure-core read them), else certifi's;
+in emulator mode the emulator's bundle is trusted too. Proxies: ``HTTPS_PROXY``/``HTTP_PROXY``
+and ``NO_PROXY`` (either case). Both are read when a session is built, and the SSL context for a
+set of bundles is built once per process: requests would otherwise re-read the whole bundle for
+every new connection (~100 ms on a slow machine), which dominates a fleet of one-call probes.
+
+The one context serves direct connections *and* connections tunnelled through a proxy (requests'
+proxy-manager path builds its pools apart from the direct pool manager). Verification is never
+turned off: a False ``verify`` anywhere is refused.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from keyops.errors import ConfigError, RefusedError
 
 if TYPE_CHECKING:
     import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+#: Where a CA bundle may be named, in the order requests and azure-core (then OpenSSL) read them.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+
+#: Connections kept per host (requests' default); a fleet run may ask for more.
+DEFAULT_POOL_SIZE = 10
 
 
-@lru_cache(maxsize=8)
-def trust_context(verify: str | bool) -> ssl.SSLContext:
-    """An SSL context trusting ``verify`` (a CA bundle file or directory; True: requests'
-    default bundle), loaded once per process.
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Trust and proxy settings for the sessions of one process.
 
-    requests would otherwise re-read the whole CA bundle for every new connection (~100 ms on a
-    slow machine), which dominates a fleet of one-call probes.
+    ``ca_bundle`` is the bundle the environment names (None: certifi's); ``proxies`` maps a URL
+    scheme (``https``, ``http``, ``all``) to a proxy URL; ``no_proxy`` is the bypass list as
+    written in ``NO_PROXY``.
+    """
+
+    ca_bundle: str | None = None
+    proxies: tuple[tuple[str, str], ...] = ()
+    no_proxy: str = ""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> NetworkSettings:
+        """The settings ``environ`` (default: this process's environment) describes."""
+        env = os.environ if environ is None else environ
+        bundle = next((env[name] for name in CA_BUNDLE_VARIABLES if env.get(name)), None)
+        found = _proxy_variables(env)
+        no_proxy = found.pop("no", "")
+        return cls(bundle, tuple(sorted(found.items())), no_proxy)
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy a request to ``url`` goes through, or None (none set, or ``NO_PROXY``)."""
+        parts = urlsplit(url)
+        proxies = dict(self.proxies)
+        proxy = proxies.get(parts.scheme) or proxies.get("all")
+        if not proxy or _bypassed(parts.hostname or "", parts.port, self.no_proxy):
+            return None
+        return proxy
+
+
+def _proxy_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """``<scheme>_proxy`` variables as urllib reads them (lower case wins over upper case)."""
+    found: dict[str, str] = {}
+    for name, value in env.items():
+        low = name.lower()
+        if value and low.endswith("_proxy") and (name == low or low not in env):
+            found[low[: -len("_proxy")]] = value
+    return found
+
+
+def _bypassed(host: str, port: int | None, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` exempts ``host``, matched as curl and requests do.
+
+    ``*`` exempts every host; a name exempts itself and its subdomains (a leading dot is
+    optional); an entry with a port exempts only that port; an IP range (CIDR) its addresses.
+    """
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None
+    host = host.lower()
+    for raw in no_proxy.lower().split(","):
+        entry = raw.strip().lstrip(".")
+        if entry == "*":
+            return True
+        if address is not None and "/" in entry:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        name, _, entry_port = entry.partition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and str(port) != entry_port:
+            continue
+        if name and (host == name.strip("[]") or host.endswith("." + name)):
+            return True
+    return False
+
+
+def trust_paths(verify: str | bool, settings: NetworkSettings) -> tuple[str, ...]:
+    """The CA bundles a session trusts: ``verify``'s (when a path) and the environment's.
+
+    ``verify`` is ``AzureEnvironment.verify``: the emulator's bundle, or True for a real cloud,
+    where the environment's bundle replaces certifi's, as requests does.
     """
     if verify is False:
         raise RefusedError("TLS verification cannot be turned off for a call that carries a key")
-    if verify is True:
+    paths = [verify] if isinstance(verify, str) else []
+    if settings.ca_bundle and settings.ca_bundle not in paths:
+        paths.append(settings.ca_bundle)
+    if not paths:
         from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-        verify = DEFAULT_CA_BUNDLE_PATH
-    try:
-        if os.path.isdir(verify):
-            return ssl.create_default_context(capath=verify)
-        return ssl.create_default_context(cafile=verify)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"CA bundle {verify!r} is unreadable: {exc}") from None
+        paths.append(DEFAULT_CA_BUNDLE_PATH)
+    return tuple(paths)
 
 
-def new_session(verify: str | bool = True) -> requests.Session:
-    """A requests session whose https connections trust ``verify`` via a shared SSL context."""
+@lru_cache(maxsize=8)
+def trust_context(paths: tuple[str, ...]) -> ssl.SSLContext:
+    """An SSL context trusting every CA bundle (file or directory) in ``paths``, built once."""
+    # Only these roots: as with requests, a named bundle replaces the defaults, not adds to them.
+    context: ssl.SSLContext | None = None
+    for path in paths:
+        cafile, capath = (None, path) if os.path.isdir(path) else (path, None)
+        try:
+            if context is None:
+                context = ssl.create_default_context(cafile=cafile, capath=capath)
+            else:
+                context.load_verify_locations(cafile=cafile, capath=capath)
+        except (OSError, ssl.SSLError) as exc:
+            names = ", ".join(CA_BUNDLE_VARIABLES)
+            raise ConfigError(f"CA bundle {path!r} is unreadable: {exc} (check {names})") from None
+    if context is None:
+        raise ConfigError("no CA bundle to trust")
+    return context
+
+
+def new_session(
+    verify: str | bool = True,
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    settings: NetworkSettings | None = None,
+) -> requests.Session:
+    """A requests session trusting ``verify`` plus the environment's bundle, through its proxy.
+
+    ``settings`` defaults to the environment as it is now; ``pool_size`` is the number of
+    connections kept per host.
+    """
     import requests
     from requests.adapters import HTTPAdapter
 
-    context = trust_context(verify)
+    network = NetworkSettings.from_environ() if settings is None else settings
+    context = trust_context(trust_paths(verify, network))
 
     class _TrustAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["ssl_context"] = context
-            super().init_poolmanager(*args, **kwargs)
+        def build_connection_pool_key_attributes(
+            self, request: Any, verify: Any, cert: Any = None
+        ) -> Any:
+            if verify is False:
+                raise RefusedError("TLS verification cannot be turned off")
+            # The context already holds the trust roots; a path here would be re-read per
+            # connection. Pools made by the proxy manager get the same context through here.
+            host, pool = super().build_connection_pool_key_attributes(request, True, cert)
+            pool["ssl_context"] = context
+            return host, pool
 
-        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-            super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
-            # The context already holds the trust roots; a path here would be re-read.
-            conn.ca_certs = conn.ca_cert_dir = None
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+            proxy_kwargs.setdefault("proxy_ssl_context", context)
+            return super().proxy_manager_for(proxy, **proxy_kwargs)
 
-    session = requests.Session()
-    session.mount("https://", _TrustAdapter())
+    class _Session(requests.Session):
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> Any:
+            # The environment was read once, when this session was built.
+            chosen = dict(proxies or {})
+            proxy = network.proxy_for(url)
+            if proxy and not chosen:
+                chosen[urlsplit(url).scheme] = proxy
+            return {"proxies": chosen, "stream": stream, "verify": verify, "cert": cert}
+
+    session = _Session()
+    session.trust_env = False
+    adapter = _TrustAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
+
+
+def sdk_transport(verify: str | bool, *, pool_size: int = DEFAULT_POOL_SIZE) -> RequestsTransport:
+    """An azure-core transport over :func:`new_session`, for every SDK client and credential."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    class _Transport(RequestsTransport):  # type: ignore[misc]  # azure-core is untyped here
+        def close(self) -> None:
+            # Not the base close, which drops the session and later opens a plain one.
+            if self.session is not None:
+                self.session.close()
+
+    return _Transport(session=new_session(verify, pool_size=pool_size), session_owner=False)

@@ -100,12 +100,12 @@ def _key_table(app: AppContext, previous: dict[str, tuple[str, str]] | None) -> 
 
 def _consumer_calls(app: AppContext, conn: dict[str, Any], key: Any) -> dict[int, int]:
     """A consumer that never refreshed its key keeps calling: count the answers by status."""
-    import requests
+    from keyops.azure.tls import new_session
 
     account = next(a for a in conn["accounts"] if a["name"] == DEMO_ACCOUNT)
     url = f"{account['endpoint']}openai/deployments/{account['deployments'][0]}/chat/completions"
     counts: dict[int, int] = {}
-    with requests.Session() as session:
+    with new_session(app.env.verify) as session:
         for _ in range(CONSUMER_CALLS):
             r = session.post(
                 url,

@@ -1,0 +1,123 @@
+"""A TLS-intercepting HTTP CONNECT proxy, as a corporate inspection gateway behaves.
+
+It answers ``CONNECT host:port``, then completes the client's TLS handshake itself with a
+certificate for ``host`` issued by its own CA (which clients trust only if that CA is in their
+bundle), opens its own TLS connection to the real host (trusting ``upstream_ca``) and relays the
+decrypted bytes between the two. Every CONNECT target is recorded, so a test can tell which
+requests went through it.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+import trustme
+
+from keyops.azure.tls import CA_BUNDLE_VARIABLES
+
+#: Every variable that names a CA bundle or a proxy, unset (a CliRunner ``env`` mapping).
+NETWORK_VARIABLES_UNSET: dict[str, str | None] = {
+    name: None
+    for base in (*CA_BUNDLE_VARIABLES, "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
+    for name in (base, base.lower())
+}
+
+
+class InterceptingProxy:
+    """A running intercepting proxy on 127.0.0.1; ``url`` goes into ``HTTPS_PROXY``."""
+
+    def __init__(self, directory: Path, upstream_ca: str) -> None:
+        self._ca = trustme.CA(organization_name="Contoso TLS inspection")
+        self.ca_cert = directory / "inspection-ca.pem"
+        self._ca.cert_pem.write_to_path(str(self.ca_cert))
+        self._upstream = ssl.create_default_context(cafile=upstream_ca)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.connects: list[str] = []
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        """Stop accepting connections."""
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _context_for(self, host: str) -> ssl.SSLContext:
+        with self._lock:
+            if host not in self._contexts:
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                self._ca.issue_cert(host).configure_cert(context)
+                self._contexts[host] = context
+            return self._contexts[host]
+
+    def _serve(self, client: socket.socket) -> None:
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
+            if method != "CONNECT":
+                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            host, _, port = target.rpartition(":")
+            with self._lock:
+                self.connects.append(target)
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            try:
+                inner = self._context_for(host).wrap_socket(client, server_side=True)
+                raw = socket.create_connection((host, int(port)), timeout=10)
+                upstream = self._upstream.wrap_socket(raw, server_hostname=host)
+            except (OSError, ssl.SSLError):
+                return  # the client refused our certificate, or the host is unreachable
+            with inner, upstream:
+                _relay(inner, upstream)
+
+
+def _relay(a: ssl.SSLSocket, b: ssl.SSLSocket) -> None:
+    """Copy bytes both ways until either side closes."""
+    peers = {a: b, b: a}
+    while True:
+        readable, _, _ = select.select([a, b], [], [], 30)
+        if not readable:
+            return
+        for sock in readable:
+            data, open_ = _drain(sock)
+            if data:
+                peers[sock].sendall(data)
+            if not open_:
+                return
+
+
+def _drain(sock: ssl.SSLSocket) -> tuple[bytes, bool]:
+    """Everything readable now (TLS may hold whole records that select cannot see), and
+    whether the socket is still open."""
+    chunks: list[bytes] = []
+    sock.setblocking(False)
+    try:
+        while True:
+            try:
+                data = sock.recv(65536)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                return b"".join(chunks), True
+            except OSError:
+                return b"".join(chunks), False
+            if not data:
+                return b"".join(chunks), False
+            chunks.append(data)
+    finally:
+        sock.setblocking(True)
