@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from keyops.emulator.services.arm import apiversions
+from keyops.emulator import apiversions
 from tests.emulator.arm_support import arm_call, arm_token
 from tests.support.emulator import EmulatorHandle
 

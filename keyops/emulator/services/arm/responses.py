@@ -13,11 +13,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyops.emulator import apiversions
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.operation import operation
 from keyops.emulator.core.tokens import Caller
-from keyops.emulator.services.arm import apiversions, models, render
 from keyops.emulator.services.arm import exceptions as errors
+from keyops.emulator.services.arm import models, render
 from keyops.emulator.services.arm.armhttp import (
     allowed,
     api_version,

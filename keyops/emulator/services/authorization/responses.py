@@ -13,9 +13,9 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyops.emulator import apiversions
 from keyops.emulator.core.operation import operation
 from keyops.emulator.core.tokens import Caller
-from keyops.emulator.services.arm import apiversions
 from keyops.emulator.services.arm import exceptions as arm_errors
 from keyops.emulator.services.arm.armhttp import (
     api_version,

@@ -14,45 +14,16 @@ from dataclasses import dataclass
 import jwt
 from starlette.requests import Request
 
+from keyops.emulator import apiversions
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.tokens import Caller, TokenError, bearer_from
 from keyops.emulator.services.keyvault import exceptions as exc
 from keyops.emulator.services.keyvault.models import check_name, find_vault, vault_location
 from keyops.emulator.world import Vault
 
-#: Data-plane api-versions Azure published for secrets (Azure/azure-rest-api-specs
-#: specification/keyvault/data-plane: stable/ and preview/ folders, Secrets/main.tsp), plus
-#: 2026-04-01, the default of azure-keyvault-secrets 4.12.
-API_VERSIONS = frozenset(
-    {
-        "2015-06-01",
-        "2016-10-01",
-        "7.0",
-        "7.0-preview",
-        "7.1",
-        "7.1-preview",
-        "7.2",
-        "7.2-preview",
-        "7.3",
-        "7.3-preview",
-        "7.4",
-        "7.4-preview.1",
-        "7.5",
-        "7.5-preview.1",
-        "7.6",
-        "7.6-preview.1",
-        "7.6-preview.2",
-        "2025-06-01",
-        "2025-06-01-preview",
-        "2025-07-01",
-        "2026-01-01-preview",
-        "2026-03-01-preview",
-        "2026-04-01",
-        "2026-05-01-preview",
-        "2026-07-01-preview",
-    }
-)
-LATEST_API_VERSION = "2026-04-01"
+#: Data-plane api-versions Azure published for secrets (the emulator's one table).
+API_VERSIONS = apiversions.KEYVAULT_SECRETS
+LATEST_API_VERSION = apiversions.KEYVAULT_LATEST
 
 _SECRETS = "Microsoft.KeyVault/vaults/secrets"
 GET_SECRET = f"{_SECRETS}/getSecret/action"

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyops.emulator import apiversions
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError, arm_error
 from keyops.emulator.core.operation import json_response, operation
@@ -19,36 +20,10 @@ from keyops.emulator.services.monitor import models, results
 from keyops.emulator.services.monitor.catalog import NAMESPACE
 from keyops.emulator.services.monitor.query import parse_timespan, stamp
 
-#: api-versions published for each operation (Azure/azure-rest-api-specs, specification/
-#: monitor/resource-manager/Microsoft.Insights/{stable,preview}/*/metrics_API.json etc.).
-METRICS_API_VERSIONS = (
-    "2016-09-01",
-    "2017-05-01-preview",
-    "2018-01-01",
-    "2019-07-01",
-    "2021-05-01",
-    "2023-10-01",
-    "2024-02-01",
-)
-DEFINITIONS_API_VERSIONS = (
-    "2016-03-01",
-    "2017-05-01-preview",
-    "2018-01-01",
-    "2021-05-01",
-    "2023-10-01",
-    "2024-02-01",
-)
-#: specification/monitor/data-plane/Microsoft.Insights/{stable,preview}/*/metricBatch.json
-BATCH_API_VERSIONS = (
-    "2023-03-01-preview",
-    "2023-05-01-preview",
-    "2023-08-01-preview",
-    "2023-08-04-preview",
-    "2023-09-01-preview",
-    "2023-10-01",
-    "2023-11-01-preview",
-    "2024-02-01",
-)
+#: api-versions published for each operation (the emulator's one table).
+METRICS_API_VERSIONS = apiversions.METRICS
+DEFINITIONS_API_VERSIONS = apiversions.METRIC_DEFINITIONS
+BATCH_API_VERSIONS = apiversions.METRICS_BATCH
 METRICS_AUDIENCES = ["https://metrics.monitor.azure.com"]
 READ_METRICS = "Microsoft.Insights/metrics/read"
 READ_DEFINITIONS = "Microsoft.Insights/metricDefinitions/read"
