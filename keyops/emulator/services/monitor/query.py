@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from keyops.emulator.core.clock import parse_iso
 from keyops.emulator.services.monitor import exceptions as exc
@@ -36,6 +37,7 @@ _DURATION = re.compile(
     r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE
 )
 _CLAUSE = re.compile(r"^\s*([^\s']+)\s+(eq|ne)\s+'([^']*)'\s*$", re.IGNORECASE)
+_OFFSET_SPACE = re.compile(r"(?<=\d) (?=\d{2}:?\d{2}$)")
 _CONNECTOR = re.compile(r"\s+(and|or)\s+(?=(?:[^']*'[^']*')*[^']*$)", re.IGNORECASE)
 
 
@@ -63,18 +65,36 @@ def stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _client_encoding_undone(text: str) -> str:
+    """The timespan as written, whatever encoding the client added on top of the query's own.
+
+    The Azure CLI encodes ``timespan`` twice (``16%253A42``) and Azure accepts it; an offset's
+    ``+`` sent unencoded arrives as a space (form decoding). Azure accepts both.
+    """
+    for _ in range(2):
+        if "%" not in text:
+            break
+        text = unquote(text)
+    return "/".join(_OFFSET_SPACE.sub("+", part.strip()) for part in text.split("/"))
+
+
 def parse_timespan(text: str | None, now: float) -> tuple[float, float]:
-    """``start/end``, ``start/duration``, ``duration/end`` or a duration ending now."""
+    """``start/end``, ``start/duration``, ``duration/end`` or a duration ending now.
+
+    Times without an offset are UTC, as Azure reads them; any encoding the client added is
+    undone first.
+    """
     if not text:
         return now - 3600, now
+    written = _client_encoding_undone(text)
     try:
-        if "/" not in text:
-            duration = parse_duration(text)
+        if "/" not in written:
+            duration = parse_duration(written)
             if duration is None:
                 raise ValueError(text)
             start, end = now - duration, now
         else:
-            a, b = (p.strip() for p in text.split("/", 1))
+            a, b = written.split("/", 1)
             da, db = parse_duration(a), parse_duration(b)
             start = parse_iso(a) if da is None else parse_iso(b) - da
             end = parse_iso(b) if db is None else start + db
