@@ -47,7 +47,10 @@ def test_chat_answer_shape_and_headers(shared_emulator: EmulatorHandle) -> None:
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
     assert body["prompt_filter_results"][0]["prompt_index"] == 0
     assert body["system_fingerprint"].startswith("fp_")
-    assert r.headers["apim-request-id"] == r.headers["x-request-id"]
+    # two ids: API Management's and the service's own
+    assert r.headers["apim-request-id"] != r.headers["x-request-id"]
+    assert r.headers["x-ms-region"] == "East US"  # the account's region, by display name
+    assert r.headers["x-ms-client-request-id"] == "Not-Set"
     assert int(r.headers["x-ratelimit-remaining-requests"]) < 50 * 6
     assert int(r.headers["x-ratelimit-remaining-tokens"]) < 50 * 1000
 

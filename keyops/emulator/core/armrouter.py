@@ -10,6 +10,7 @@ tracking headers ARM puts on every answer are built here too, so that the dispat
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
@@ -26,8 +27,13 @@ from keyops.emulator.core.operation import error_response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-#: Hourly ARM request limits per principal and subscription (Azure's documented defaults).
-READ_LIMIT, WRITE_LIMIT = 12000, 1200
+#: ARM's token buckets per subscription (or tenant) and kind: (bucket size, refill per second)
+#: in one region (Microsoft Learn, "Understand how Azure Resource Manager throttles requests").
+#: The global buckets, reported as ``...-global-reads|writes``, are 15 times a region's.
+#: ``resource-requests`` is a resource provider's own budget (Microsoft.Insights reports it on
+#: metric definitions); its size here is the emulator's choice, not a published figure.
+REGIONAL_BUCKETS = {"reads": (250, 25.0), "writes": (200, 10.0), "resource-requests": (150, 2.5)}
+GLOBAL_FACTOR = 15
 #: The top-level ARM segments, whatever their case (ARM matches the whole path that way).
 _TOP_SEGMENT = re.compile(r"^/(subscriptions|providers|tenants)(?=/|$)", re.IGNORECASE)
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
@@ -115,42 +121,79 @@ class ArmPathCase:
 # --- tracking headers -------------------------------------------------------------------------
 
 
+class ArmBucket:
+    """A token bucket on the emulator's clock (moving the clock refills it; never sleeps)."""
+
+    def __init__(self, size: float, rate: float, now: float) -> None:
+        self.size, self.rate, self.tokens, self.stamp = size, rate, size, now
+
+    def take(self, now: float) -> int:
+        """Take one token (there is no throttling here: the count is reported, not enforced)."""
+        self.tokens = min(self.size, self.tokens + max(0.0, now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens = max(0.0, self.tokens - 1)
+        return int(self.tokens)
+
+
 class _Budget:
-    """Hourly request counters per (subscription or tenant, principal, reads|writes)."""
+    """ARM's regional and global token buckets per (subscription or tenant, reads|writes)."""
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, str, str, int], int] = {}
+        self.buckets: dict[tuple[str, str, bool], ArmBucket] = {}
+        self.lock = threading.Lock()
 
-    def remaining(self, emu: Emulator, scope: str, principal: str, kind: str) -> int:
-        hour = int(emu.clock.now() // 3600)
-        key = (scope, principal, kind, hour)
-        self.counts[key] = self.counts.get(key, 0) + 1
-        limit = READ_LIMIT if kind == "reads" else WRITE_LIMIT
-        return max(0, limit - self.counts[key])
+    def remaining(self, now: float, scope: str, kind: str, *, globally: bool) -> int:
+        size, rate = REGIONAL_BUCKETS[kind]
+        factor = GLOBAL_FACTOR if globally else 1
+        with self.lock:
+            bucket = self.buckets.setdefault(
+                (scope, kind, globally), ArmBucket(size * factor, rate * factor, now)
+            )
+            return bucket.take(now)
 
 
 _BUDGETS: weakref.WeakKeyDictionary[Emulator, _Budget] = weakref.WeakKeyDictionary()
 
 
 def tracking_headers(request: Request) -> dict[str, str]:
-    """The headers ARM puts on every answer: request and correlation ids, routing id, the
-    remaining hourly reads or writes (of the subscription in the path, else the tenant)."""
+    """The headers ARM puts on every answer: request and correlation ids, routing id, and the
+    tokens left in ARM's buckets for reads or writes (of the subscription in the path, else the
+    tenant; subscriptions also report the global bucket)."""
     emu: Emulator = request.app.state.emulator
     kind = "reads" if request.method in ("GET", "HEAD") else "writes"
     m = _SUBSCRIPTION.match(request.url.path)
     subscription = m.group(1) if m else None
     level = "subscription" if subscription else "tenant"
     budget = _BUDGETS.setdefault(emu, _Budget())
-    principal = str(getattr(request.state, "principal", "anonymous"))
-    remaining = budget.remaining(emu, (subscription or "tenant").lower(), principal, kind)
-    return {
+    scope, now = (subscription or "tenant").lower(), emu.clock.now()
+    headers = {
         "x-ms-request-id": str(uuid.uuid4()),
         "x-ms-correlation-request-id": request.headers.get("x-ms-correlation-request-id")
         or str(uuid.uuid4()),
         "x-ms-routing-request-id": f"EMULATOR:{uuid.uuid4().hex[:16].upper()}",
-        f"x-ms-ratelimit-remaining-{level}-{kind}": str(remaining),
+        f"x-ms-ratelimit-remaining-{level}-{kind}": str(
+            budget.remaining(now, scope, kind, globally=False)
+        ),
         "Cache-Control": "no-cache",
     }
+    if subscription:
+        headers[f"x-ms-ratelimit-remaining-subscription-global-{kind}"] = str(
+            budget.remaining(now, scope, kind, globally=True)
+        )
+    return headers
+
+
+def resource_requests_header(request: Request) -> dict[str, str]:
+    """The provider's own remaining budget for the subscription in the path (none outside one)."""
+    emu: Emulator = request.app.state.emulator
+    m = _SUBSCRIPTION.match(request.url.path)
+    if m is None:
+        return {}
+    budget = _BUDGETS.setdefault(emu, _Budget())
+    left = budget.remaining(
+        emu.clock.now(), m.group(1).lower(), "resource-requests", globally=False
+    )
+    return {"x-ms-ratelimit-remaining-subscription-resource-requests": str(left)}
 
 
 def with_tracking_headers(request: Request, err: EmulatorHTTPError) -> EmulatorHTTPError:

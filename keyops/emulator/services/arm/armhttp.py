@@ -199,6 +199,6 @@ def arm_endpoint(fn: Handler) -> Handler:
     return wrapper
 
 
-def arm_json(body: Any, status: int = 200) -> Response:
+def arm_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON answer (tracking headers are added by :func:`arm_endpoint`)."""
-    return json_response(body, status)
+    return json_response(body, status, headers)

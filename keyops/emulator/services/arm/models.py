@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.layout import account_endpoint
+from keyops.emulator.services.arm import exceptions as arm_errors
 from keyops.emulator.services.arm.keyformat import new_key
 from keyops.emulator.world import Account, Deployment, relative_time
 
@@ -294,6 +295,39 @@ def regenerate_key(emu: Emulator, account_name: str, slot: str) -> dict[str, Any
         "created": now,
         "accepted_from": now + max(0.0, float(emu.settings.propagation_delay)),
     }
+    return state
+
+
+def update_account(
+    emu: Emulator, account_name: str, patch: dict[str, Any], *, by: str
+) -> dict[str, Any]:
+    """Apply a PATCH (``tags``, ``properties.disableLocalAuth``/``publicNetworkAccess``); the
+    resource gets a new revision (so a new etag) and ``by`` as its last modifier.
+
+    A field of the wrong type is an ``InvalidRequestContent`` error; nothing is changed then.
+    """
+    state = raw_account(emu, account_name)
+    if state is None:
+        raise KeyError(account_name)
+    tags = patch.get("tags", state["tags"])
+    props = patch.get("properties") or {}
+    if not isinstance(props, dict):
+        props = {"disableLocalAuth": None}  # refused below
+    local = props.get("disableLocalAuth", state["disable_local_auth"])
+    network = props.get("publicNetworkAccess", state["public_network_access"])
+    if (
+        not isinstance(tags, dict)
+        or not all(isinstance(v, str) for v in tags.values())
+        or not isinstance(local, bool)
+        or network not in ("Enabled", "Disabled")
+    ):
+        raise arm_errors.invalid_request_content(
+            "The request content was invalid and could not be deserialized."
+        )
+    state.update(tags=dict(tags), disable_local_auth=local, public_network_access=network)
+    state["revision"] = int(state.get("revision", 0)) + 1
+    state["modified"] = emu.clock.now()
+    state["modified_by"] = by
     return state
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from keyops.emulator.core.clock import iso
 from keyops.emulator.core.context import Emulator
+from keyops.emulator.core.provenance import deployer_id
 from keyops.emulator.services.arm.models import AccountView, view
 from keyops.emulator.world import Deployment
 
@@ -27,12 +28,47 @@ _ENDPOINT_NAMES = {
 _CAPABILITIES = {"chat": "chatCompletion", "completions": "completion", "embeddings": "embeddings"}
 
 
-def _system_data(created: float, modified: float) -> dict[str, Any]:
+def _system_data(emu: Emulator, state: dict[str, Any]) -> dict[str, Any]:
+    deployer = deployer_id(emu.tenant_id)
+    created = float(state["created"])
     return {
-        "createdAt": iso(created),
+        "createdBy": deployer,
         "createdByType": "Application",
-        "lastModifiedAt": iso(modified),
+        "createdAt": iso(created),
+        "lastModifiedBy": state.get("modified_by") or deployer,
         "lastModifiedByType": "Application",
+        "lastModifiedAt": iso(float(state.get("modified") or created)),
+    }
+
+
+def account_etag(acct: AccountView, state: dict[str, Any]) -> str:
+    """The account's etag: it changes when the resource is written (PUT/PATCH), not when its
+    keys are listed or regenerated (keys are not part of the resource)."""
+    return _etag(acct.id, state.get("revision", 0))
+
+
+def deployment_etag(acct: AccountView, dep: Deployment) -> str:
+    """A deployment's etag (deployments are not written through the emulator)."""
+    return _etag(acct.id, dep.name)
+
+
+def _call_rate_limit(kind: str) -> dict[str, Any]:
+    """``callRateLimit`` as real OpenAI/AIServices accounts carry it (per-second rules)."""
+    rules = [("default", "*")]
+    if kind in _ENDPOINT_NAMES:
+        rules[:0] = [("openai.dalle.post", "dalle/*"), ("openai", "openai/*")]
+    return {
+        "rules": [
+            {
+                "key": key,
+                "renewalPeriod": 1,
+                "count": 30,
+                "matchPatterns": [
+                    {"path": path, "method": "POST" if key.endswith(".post") else "*"}
+                ],
+            }
+            for key, path in rules
+        ]
     }
 
 
@@ -61,6 +97,11 @@ def account_properties(acct: AccountView, state: dict[str, Any]) -> dict[str, An
     }
     if acct.custom_subdomain:
         props["customSubDomainName"] = acct.custom_subdomain
+    props["callRateLimit"] = _call_rate_limit(acct.kind)
+    props["apiProperties"] = {}
+    if acct.kind == "AIServices":
+        # Foundry projects under an AI Services resource (2025-04-01-preview and later).
+        props["allowProjectManagement"] = False
     return props
 
 
@@ -71,25 +112,26 @@ def account_json(emu: Emulator, state: dict[str, Any]) -> dict[str, Any]:
         "id": acct.id,
         "name": acct.name,
         "type": ACCOUNT_TYPE,
-        "etag": _etag(acct.id, state.get("regenerations", 0)),
+        "etag": account_etag(acct, state),
         "location": acct.location,
         "sku": {"name": "S0"},
         "kind": acct.kind,
         "tags": dict(acct.tags),
-        "systemData": _system_data(acct.created, acct.created),
+        "systemData": _system_data(emu, state),
         "properties": account_properties(acct, state),
     }
 
 
-def deployment_json(acct: AccountView, dep: Deployment) -> dict[str, Any]:
+def deployment_json(emu: Emulator, acct: AccountView, dep: Deployment) -> dict[str, Any]:
     """A Deployment resource of an account."""
+    deployer = deployer_id(emu.tenant_id)
     return {
         "id": f"{acct.id}/deployments/{dep.name}",
         "name": dep.name,
         "type": DEPLOYMENT_TYPE,
         "sku": {"name": dep.sku, "capacity": dep.capacity},
-        "systemData": _system_data(acct.created, acct.created),
-        "etag": _etag(acct.id, dep.name),
+        "systemData": _system_data(emu, {"created": acct.created, "modified_by": deployer}),
+        "etag": deployment_etag(acct, dep),
         "properties": {
             "model": {"format": dep.format, "name": dep.model, "version": dep.version},
             "versionUpgradeOption": "OnceNewDefaultVersionAvailable",

@@ -35,6 +35,7 @@ from keyops.emulator.services.arm.armhttp import (
 
 NAMESPACE = "Microsoft.CognitiveServices"
 READ = "Microsoft.CognitiveServices/accounts/read"
+WRITE = "Microsoft.CognitiveServices/accounts/write"
 LIST_KEYS = "Microsoft.CognitiveServices/accounts/listKeys/action"
 REGENERATE_KEY = "Microsoft.CognitiveServices/accounts/regenerateKey/action"
 DEPLOYMENTS_READ = "Microsoft.CognitiveServices/accounts/deployments/read"
@@ -219,7 +220,21 @@ async def list_accounts_by_group(request: Request) -> Response:
 async def get_account(request: Request) -> Response:
     """One account."""
     ctx = _account_request(request, READ, apiversions.ACCOUNTS)
-    return arm_json(render.account_json(ctx.emu, ctx.state))
+    body = render.account_json(ctx.emu, ctx.state)
+    return arm_json(body, headers={"ETag": body["etag"]})
+
+
+@operation("Accounts_Update", "arm", write=True)
+@arm_endpoint
+async def update_account(request: Request) -> Response:
+    """PATCH an account's tags, ``disableLocalAuth`` or ``publicNetworkAccess`` (what
+    ``az cognitiveservices account update`` and the portal change); a new etag."""
+    ctx = _account_request(request, WRITE, apiversions.ACCOUNTS)
+    patch = await _json_object(request)
+    state = models.update_account(ctx.emu, ctx.state["name"], patch, by=ctx.caller.appid)
+    ctx.emu.commit(request)
+    body = render.account_json(ctx.emu, state)
+    return arm_json(body, headers={"ETag": body["etag"]})
 
 
 @operation("Accounts_ListKeys", "arm", write=False)
@@ -230,6 +245,19 @@ async def list_keys(request: Request) -> Response:
     if ctx.state["disable_local_auth"]:
         raise errors.local_auth_disabled()
     return arm_json(render.api_keys(ctx.state))
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise errors.invalid_request_content(
+            "The request content was invalid and could not be deserialized."
+        )
+    return body
 
 
 async def _key_name(request: Request) -> str:
@@ -266,7 +294,8 @@ async def list_deployments(request: Request) -> Response:
     """Deployments of an account (paged)."""
     ctx = _account_request(request, DEPLOYMENTS_READ, apiversions.DEPLOYMENTS, DEPLOYMENTS_TYPE)
     acct = models.view(ctx.emu, ctx.state)
-    return arm_json(list_body(request, [render.deployment_json(acct, d) for d in acct.deployments]))
+    deployments = [render.deployment_json(ctx.emu, acct, d) for d in acct.deployments]
+    return arm_json(list_body(request, deployments))
 
 
 @operation("Deployments_Get", "arm")
@@ -279,4 +308,5 @@ async def get_deployment(request: Request) -> Response:
     dep = acct.deployment(name)
     if dep is None:
         raise errors.deployment_not_found(acct.name, name, request.path_params["resourceGroupName"])
-    return arm_json(render.deployment_json(acct, dep))
+    body = render.deployment_json(ctx.emu, acct, dep)
+    return arm_json(body, headers={"ETag": body["etag"]})

@@ -22,6 +22,7 @@ def arm_routes() -> list[ArmRoute]:
         ArmRoute(("GET",), _SUB + _ACCOUNTS, responses.list_accounts),
         ArmRoute(("GET",), _RG + _ACCOUNTS, responses.list_accounts_by_group),
         ArmRoute(("GET",), _ACCOUNT, responses.get_account),
+        ArmRoute(("PATCH",), _ACCOUNT, responses.update_account),
         ArmRoute(("POST",), _ACCOUNT + r"/listKeys", responses.list_keys),
         ArmRoute(("POST",), _ACCOUNT + r"/regenerateKey", responses.regenerate_key),
         ArmRoute(("GET",), _ACCOUNT + r"/deployments", responses.list_deployments),

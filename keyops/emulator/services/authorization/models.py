@@ -78,8 +78,13 @@ def role_definition_id(scope: str, role_guid: str) -> str:
     return f"{prefix}{PROVIDER}/roleDefinitions/{role_guid}"
 
 
-def assignment_json(a: Assignment) -> dict[str, Any]:
-    """A RoleAssignment resource."""
+#: Built-in roles predate every subscription; Azure dates them from the role catalogue, and
+#: names no creator (``createdBy``/``updatedBy`` are null on built-in roles).
+BUILTIN_ROLES_CREATED = "2015-02-02T21:55:09.8806423Z"
+
+
+def assignment_json(a: Assignment, created_by: str) -> dict[str, Any]:
+    """A RoleAssignment resource; ``created_by`` is the object id of who made it."""
     return {
         "properties": {
             "roleDefinitionId": role_definition_id(a.scope, a.role_definition),
@@ -90,8 +95,8 @@ def assignment_json(a: Assignment) -> dict[str, Any]:
             "conditionVersion": None,
             "createdOn": iso(a.created),
             "updatedOn": iso(a.created),
-            "createdBy": None,
-            "updatedBy": None,
+            "createdBy": created_by,
+            "updatedBy": created_by,
             "delegatedManagedIdentityResourceId": None,
             "description": None,
         },
@@ -117,6 +122,10 @@ def definition_json(role: RoleDefinition, scope: str) -> dict[str, Any]:
             "description": role.description,
             "assignableScopes": list(role.raw.get("assignableScopes", ["/"])),
             "permissions": blocks,
+            "createdOn": BUILTIN_ROLES_CREATED,
+            "updatedOn": BUILTIN_ROLES_CREATED,
+            "createdBy": None,
+            "updatedBy": None,
         },
         "id": role_definition_id(scope, role.name),
         "type": DEFINITION_TYPE,

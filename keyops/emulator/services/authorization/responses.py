@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from keyops.emulator import apiversions
 from keyops.emulator.core.operation import operation
+from keyops.emulator.core.provenance import deployer_id
 from keyops.emulator.core.tokens import Caller
 from keyops.emulator.services.arm import exceptions as arm_errors
 from keyops.emulator.services.arm.armhttp import (
@@ -87,7 +88,15 @@ async def list_assignments(request: Request) -> Response:
     found = models.assignments_for_scope(
         emulator(request), scope, at_scope=at_scope, principal_id=principal
     )
-    return arm_json(list_body(request, [models.assignment_json(a) for a in found]))
+    return arm_json(
+        list_body(
+            request,
+            [
+                models.assignment_json(a, deployer_id(request.app.state.emulator.tenant_id))
+                for a in found
+            ],
+        )
+    )
 
 
 @operation("RoleAssignments_Get", "arm")
@@ -101,7 +110,9 @@ async def get_assignment(request: Request) -> Response:
     found = models.find_assignment(emulator(request), scope, name)
     if found is None:
         raise errors.role_assignment_not_found(name)
-    return arm_json(models.assignment_json(found))
+    return arm_json(
+        models.assignment_json(found, deployer_id(request.app.state.emulator.tenant_id))
+    )
 
 
 @operation("RoleDefinitions_List", "arm")

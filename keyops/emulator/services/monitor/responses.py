@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keyops.emulator import apiversions
+from keyops.emulator.core.armrouter import resource_requests_header
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError, arm_error
 from keyops.emulator.core.operation import json_response, operation
@@ -90,7 +91,7 @@ async def list_definitions(request: Request) -> Response:
         request, DEFINITIONS_API_VERSIONS, "metricDefinitions", READ_DEFINITIONS
     )
     results.check_namespace(params.get("metricnamespace"))
-    return json_response(results.definitions(account))
+    return json_response(results.definitions(account), headers=resource_requests_header(request))
 
 
 def _batch_error(status: int, code: str, message: str) -> EmulatorHTTPError:

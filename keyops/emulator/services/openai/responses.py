@@ -2,7 +2,8 @@
 
 Checks run in the service's order: route and ``api-version``, network access, credentials,
 deployment, the deployment's operation, then the body. Every answer (errors included) carries
-``apim-request-id`` and ``x-request-id``; successes also carry the deployment's remaining
+``apim-request-id``, a distinct ``x-request-id``, ``x-ms-client-request-id`` and (once the
+account is known) ``x-ms-region``; successes also carry the deployment's remaining
 per-minute request and token quota. :func:`metered` counts each answered call into Monitor.
 """
 
@@ -21,6 +22,7 @@ from starlette.responses import Response
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError
 from keyops.emulator.core.operation import json_response, operation, throttled
+from keyops.emulator.core.regions import display_name
 from keyops.emulator.core.tokens import bearer_from
 from keyops.emulator.services.arm.models import AccountView
 from keyops.emulator.services.monitor.models import ServedCall, minute_usage, record_call
@@ -71,9 +73,19 @@ def credentials(request: Request, v1: bool) -> tuple[str | None, str | None]:
     return api_key, authorization
 
 
-def _request_ids() -> dict[str, str]:
-    rid = str(uuid.uuid4())
-    return {"apim-request-id": rid, "x-request-id": rid}
+def _tracking_headers(request: Request) -> dict[str, str]:
+    """What the data plane puts on every answer: API Management's request id and the service's
+    own (two different ids), the serving region's display name once the account is known, and
+    the client's ``x-ms-client-request-id`` echoed (``Not-Set`` when it sent none)."""
+    headers = {
+        "apim-request-id": str(uuid.uuid4()),
+        "x-request-id": str(uuid.uuid4()),
+        "x-ms-client-request-id": request.headers.get("x-ms-client-request-id") or "Not-Set",
+    }
+    account: AccountView | None = getattr(request.state, "account", None)
+    if account is not None:
+        headers["x-ms-region"] = display_name(account.location)
+    return headers
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -156,13 +168,12 @@ async def _answer(request: Request, op: Operation, *, v1: bool) -> Response:
 
 
 async def _serve(request: Request, op: Operation, *, v1: bool) -> Response:
-    ids = _request_ids()
     try:
         response = await _answer(request, op, v1=v1)
     except EmulatorHTTPError as err:
-        err.headers.update(ids)
+        err.headers.update(_tracking_headers(request))
         raise
-    response.headers.update(ids)
+    response.headers.update(_tracking_headers(request))
     return response
 
 
@@ -194,7 +205,7 @@ async def v1_completions(request: Request) -> Response:
 async def not_found(request: Request) -> Response:
     """Any other path under an endpoint: Azure's 404."""
     err = exc.resource_not_found()
-    err.headers.update(_request_ids())
+    err.headers.update(_tracking_headers(request))
     raise err
 
 
