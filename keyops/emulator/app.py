@@ -38,6 +38,7 @@ class Service:
 #: Service packages, in seeding order (entra's principals first, then ARM's keys, then vaults).
 SERVICE_MODULES = (
     "keyops.emulator.services.admin",
+    "keyops.emulator.services.cloudmeta",
     "keyops.emulator.services.entra",
     "keyops.emulator.services.authorization",
     "keyops.emulator.services.arm",
