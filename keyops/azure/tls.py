@@ -175,6 +175,14 @@ def new_session(
             pool["ssl_context"] = context
             return host, pool
 
+        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+            if verify is False:
+                raise RefusedError("TLS verification cannot be turned off")
+            super().cert_verify(conn, url, True, cert)  # type: ignore[no-untyped-call]
+            # The context holds the trust roots; a path here would be loaded into it again for
+            # every new connection (certifi's, by default, widening what is trusted).
+            conn.ca_certs = conn.ca_cert_dir = None
+
         def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
             proxy_kwargs.setdefault("proxy_ssl_context", context)
             return super().proxy_manager_for(proxy, **proxy_kwargs)
@@ -183,12 +191,13 @@ def new_session(
         def merge_environment_settings(
             self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
         ) -> Any:
-            # The environment was read once, when this session was built.
+            # The environment was read once, when this session was built; trust_env is off, so
+            # requests only merges the session's own settings here.
             chosen = dict(proxies or {})
             proxy = network.proxy_for(url)
             if proxy and not chosen:
                 chosen[urlsplit(url).scheme] = proxy
-            return {"proxies": chosen, "stream": stream, "verify": verify, "cert": cert}
+            return super().merge_environment_settings(url, chosen, stream, verify, cert)
 
     session = _Session()
     session.trust_env = False

@@ -63,8 +63,19 @@ def emulator() -> None:
     default=None,
     help="Seconds before a regenerated key works (default: the world's).",
 )
+@click.option(
+    "--proxy-port",
+    envvar="KEYOPS_EMULATOR_PROXY_PORT",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of the vault proxy (HTTPS_PROXY for `az keyvault --vault-name`; 0 = a free port).",
+)
 def serve(
-    state_dir: str | None, port: int | None, world_path: str | None, propagation_delay: float | None
+    state_dir: str | None,
+    port: int | None,
+    world_path: str | None,
+    propagation_delay: float | None,
+    proxy_port: int | None,
 ) -> None:
     """Serve the emulator over HTTPS on 127.0.0.1 until interrupted."""
     from keyops.emulator.server import EmulatorServer
@@ -78,6 +89,7 @@ def serve(
             world_path=world_path,
             propagation_delay=propagation_delay,
             log_level="warning",
+            proxy_port=proxy_port,
         )
     except WorldError as exc:
         raise ConfigError(f"world file: {exc}") from None
@@ -85,6 +97,7 @@ def serve(
         raise ServiceError(str(exc)) from None
     click.echo(f"keyops emulator: serving {server.url} (state {directory})", err=True)
     click.echo(f"keyops emulator: connection file {server.connection_path}", err=True)
+    click.echo(f"keyops emulator: vault proxy {server.proxy.url} (for HTTPS_PROXY)", err=True)
     click.echo(f'keyops emulator: in another shell: eval "$({_env_command(state_dir)})"', err=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
@@ -119,5 +132,7 @@ def env(state_dir: str | None) -> None:
         "KEYOPS_EMULATOR": str(path),
         "KEYOPS_EMULATOR_URL": conn["url"],
     }
+    if conn.get("vault_proxy"):
+        values["KEYOPS_EMULATOR_PROXY"] = conn["vault_proxy"]["url"]
     for name, value in values.items():
         click.echo(f"export {name}={shlex.quote(str(value))}")

@@ -31,6 +31,7 @@ from keyops.emulator.core.layout import (
 )
 from keyops.emulator.core.store import atomic_write
 from keyops.emulator.core.vaulthosts import VaultPortMiddleware
+from keyops.emulator.proxy import VAULT_DNS_SUFFIX, VaultProxy
 from keyops.emulator.world import World, load_world
 
 CONNECTION_SCHEMA_VERSION = 1
@@ -61,7 +62,9 @@ class TLSMaterial:
         os.chmod(directory, 0o700)
         self.ca_cert = directory / "ca.pem"
         self.ca_key = directory / "ca-key.pem"
-        self.server_pem = directory / "server.pem"
+        # v2: the certificate also names *.vault.azure.net (the vault proxy); an older one is
+        # left unused rather than reused without that name.
+        self.server_pem = directory / "server-v2.pem"
         self.ca_bundle = directory / "ca-bundle.pem"
         if not (self.ca_cert.exists() and self.ca_key.exists()):
             ca = trustme.CA(organization_name="keyops emulator")
@@ -69,7 +72,7 @@ class TLSMaterial:
             atomic_write(self.ca_key, ca.private_key_pem.bytes().decode(), 0o600)
         ca = trustme.CA.from_pem(self.ca_cert.read_bytes(), self.ca_key.read_bytes())
         if not self.server_pem.exists():
-            cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+            cert = ca.issue_cert("127.0.0.1", "localhost", "::1", f"*.{VAULT_DNS_SUFFIX}")
             pem = b"".join(b.bytes() for b in cert.cert_chain_pems) + cert.private_key_pem.bytes()
             atomic_write(self.server_pem, pem.decode(), 0o600)
         roots = Path(certifi.where()).read_text(encoding="utf-8")
@@ -82,7 +85,9 @@ class TLSMaterial:
         return ctx
 
 
-def connection_document(emu: Emulator, tls: TLSMaterial) -> dict[str, Any]:
+def connection_document(
+    emu: Emulator, tls: TLSMaterial, proxy: VaultProxy | None = None
+) -> dict[str, Any]:
     """What a client needs to use this emulator (written as ``connection.json``)."""
     world = emu.world
     url = emu.base_url
@@ -157,6 +162,9 @@ def connection_document(emu: Emulator, tls: TLSMaterial) -> dict[str, Any]:
             "endpoint": managed_identity_endpoint(url),
             "header": meta.get("msi_header", ""),
         },
+        "vault_proxy": (
+            {"url": proxy.url, "vault_dns_suffix": proxy.suffix} if proxy is not None else None
+        ),
         "pid": os.getpid(),
     }
 
@@ -189,6 +197,7 @@ class EmulatorServer:
         propagation_delay: float | None = None,
         log_level: str = "warning",
         tls_dir: Path | None = None,
+        proxy_port: int | None = None,
     ) -> None:
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -211,10 +220,15 @@ class EmulatorServer:
         }
         if propagation_delay is not None:
             self.emulator.settings.propagation_delay = propagation_delay
+        self.proxy = VaultProxy(
+            {name: int(s.getsockname()[1]) for name, s in self.vault_socks.items()},
+            HOST,
+            port=proxy_port or 0,
+        )
         ctx = self.tls
         ports = {int(s.getsockname()[1]): name for name, s in self.vault_socks.items()}
         config = uvicorn.Config(
-            VaultPortMiddleware(asgi_app(self.app), ports, HOST),
+            VaultPortMiddleware(asgi_app(self.app), ports, HOST, VAULT_DNS_SUFFIX),
             log_level=log_level,
             access_log=False,
             date_header=False,  # the app stamps Date from the emulated clock
@@ -241,12 +255,14 @@ class EmulatorServer:
 
     def write_connection(self) -> Path:
         """Write ``connection.json`` atomically (0600: it holds the default client secret)."""
-        doc = connection_document(self.emulator, self.tls)
+        doc = connection_document(self.emulator, self.tls, self.proxy)
         atomic_write(self.connection_path, json.dumps(doc, indent=2) + "\n", 0o600)
         return self.connection_path
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted; connection.json appears when ready."""
+
+        self.proxy.start()
 
         async def main() -> None:
             task = asyncio.create_task(self.server.serve(sockets=self.sockets))
@@ -259,6 +275,7 @@ class EmulatorServer:
         try:
             asyncio.run(main())
         finally:
+            self.proxy.stop()
             with contextlib.suppress(FileNotFoundError):
                 self.connection_path.unlink()
 
@@ -270,6 +287,7 @@ class EmulatorServer:
             daemon=True,
         )
         self._thread.start()
+        self.proxy.start()
         while not self.server.started:
             if not self._thread.is_alive():
                 raise RuntimeError("emulator failed to start")
@@ -284,6 +302,7 @@ class EmulatorServer:
         self.server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.proxy.stop()
         for sock in self.sockets:
             sock.close()
 

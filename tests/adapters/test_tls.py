@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from keyops.azure.probe import KeyAuth, Outcome, probe
-from keyops.azure.tls import CA_BUNDLE_VARIABLES, NetworkSettings, new_session, sdk_transport
+from keyops.azure.tls import (
+    CA_BUNDLE_VARIABLES,
+    NetworkSettings,
+    new_session,
+    sdk_transport,
+    trust_context,
+)
 from keyops.emulator.services.arm.models import current_key
 from keyops.errors import RefusedError
 from keyops.secret import SecretValue
@@ -170,3 +176,22 @@ def test_verification_cannot_be_turned_off_on_any_session(shared_emulator: Emula
         session.get(shared_emulator.url, verify=False, timeout=5)
     with pytest.raises(RefusedError):
         new_session(False)
+
+
+def test_the_shared_context_trusts_only_its_bundles_however_a_call_is_made(
+    shared_emulator: EmulatorHandle, proxy: InterceptingProxy, clean_env: pytest.MonkeyPatch
+) -> None:
+    ca_only = str(shared_emulator.server.tls.ca_cert)
+    context = trust_context((ca_only,))
+    roots = context.cert_store_stats()["x509_ca"]
+    clean_env.setenv("REQUESTS_CA_BUNDLE", ca_only)
+    for proxied in (False, True):
+        if proxied:
+            clean_env.setenv("HTTPS_PROXY", proxy.url)
+            clean_env.setenv("REQUESTS_CA_BUNDLE", str(proxy.ca_cert))
+        with new_session(True) as session:
+            # no verify argument, verify=True, the session default: all the same trust
+            assert session.get(shared_emulator.url + "/metadata/endpoints", timeout=10).ok
+            assert session.get(shared_emulator.url + "/metadata/endpoints", verify=True).ok
+    assert context.cert_store_stats()["x509_ca"] == roots == 1
+    assert proxy.connects

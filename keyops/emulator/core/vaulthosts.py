@@ -24,10 +24,13 @@ def current_vault_origin() -> str | None:
 class VaultPortMiddleware:
     """Routes requests that arrive on a vault's own port to that vault's handlers."""
 
-    def __init__(self, app: ASGIApp, ports: dict[int, str], host: str) -> None:
+    def __init__(
+        self, app: ASGIApp, ports: dict[int, str], host: str, vault_dns_suffix: str = ""
+    ) -> None:
         self.app = app
         self.ports = ports
         self.host = host
+        self.suffix = vault_dns_suffix.lower()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("server") if scope["type"] == "http" else None
@@ -40,8 +43,17 @@ class VaultPortMiddleware:
         routed = dict(scope)
         routed["path"] = prefix + scope["path"]
         routed["raw_path"] = prefix.encode() + scope.get("raw_path", scope["path"].encode())
-        token = _origin.set(f"https://{self.host}:{port}")
+        token = _origin.set(self._origin(scope, name, port))
         try:
             await self.app(routed, receive, send)
         finally:
             _origin.reset(token)
+
+    def _origin(self, scope: Scope, name: str, port: int) -> str:
+        """The vault's origin as the client named it: ``https://NAME.<suffix>`` when it came
+        through the vault proxy under Key Vault's own host name, else this port's."""
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        if self.suffix and host.partition(":")[0] == f"{name.lower()}.{self.suffix}":
+            return f"https://{host}"
+        return f"https://{self.host}:{port}"

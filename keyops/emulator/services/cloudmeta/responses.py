@@ -15,11 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keyops.emulator.core.operation import json_response, operation
+from keyops.emulator.proxy import VAULT_DNS_SUFFIX
 
 #: The cloud name the document gives (``az cloud register --name`` picks the local name).
 CLOUD_NAME = "KeyopsEmulator"
-#: Key Vault's DNS suffix: vault ``NAME`` is ``https://NAME.<suffix>``.
-KEYVAULT_DNS = "vault.azure.net"
 _AUDIENCES = ["https://management.core.windows.net/", "https://management.azure.com/"]
 
 
@@ -38,7 +37,7 @@ def cloud_document(base: str) -> dict[str, Any]:
         "graph": "https://graph.windows.net/",
         "name": CLOUD_NAME,
         "suffixes": {
-            "keyVaultDns": KEYVAULT_DNS,
+            "keyVaultDns": VAULT_DNS_SUFFIX,
             "storage": "core.windows.net",
             "sqlServerHostname": "database.windows.net",
             "acrLoginServer": "azurecr.io",
