@@ -109,16 +109,22 @@ class RetrySettings:
 
 
 def client_kwargs(
-    verify: str | bool, gate: RetryAfterGate | None, retry: RetrySettings | None
+    verify: str | bool,
+    gate: RetryAfterGate | None,
+    retry: RetrySettings | None,
+    *,
+    pool_size: int | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments shared by keyops' SDK clients: trust, retries, the shared 429 gate.
 
     Trust and proxies travel in the transport (:func:`keyops.azure.tls.sdk_transport`), so an SDK
-    call trusts exactly what a data-plane probe trusts.
+    call trusts exactly what a data-plane probe trusts. ``pool_size``: connections kept per host
+    (requests' default when None).
     """
-    from keyops.azure.tls import sdk_transport
+    from keyops.azure.tls import DEFAULT_POOL_SIZE, sdk_transport
 
-    kwargs: dict[str, Any] = {"transport": sdk_transport(verify)}
+    size = DEFAULT_POOL_SIZE if pool_size is None else pool_size
+    kwargs: dict[str, Any] = {"transport": sdk_transport(verify, pool_size=size)}
     kwargs.update((retry or RetrySettings()).sdk_kwargs())
     if gate is not None:
         kwargs["per_retry_policies"] = [gate_policy(gate)]

@@ -132,16 +132,16 @@ def _consumer_key(app: AppContext, vault_url: str) -> Any:
 
 def _backdate_a_day(server: Any, conn: dict[str, Any]) -> None:
     """Stand in for the day consumers get to refresh (the grace period) without waiting."""
-    import requests
+    from keyops.azure.tls import new_session
 
     vault = conn["vaults"][0]["name"]
-    requests.post(
-        f"{conn['url']}/_emulator/vaults/{vault}/secrets/{DEMO_ACCOUNT}-api-key/versions/latest",
-        json={"created": "-25h"},
-        timeout=10,
-        verify=conn["ca_bundle"],
-        headers={"Authorization": f"Bearer {conn['admin_token']}"},
-    ).raise_for_status()
+    with new_session(conn["ca_bundle"]) as session:
+        session.post(
+            f"{conn['url']}/_emulator/vaults/{vault}/secrets/{DEMO_ACCOUNT}-api-key/versions/latest",
+            json={"created": "-25h"},
+            timeout=10,
+            headers={"Authorization": f"Bearer {conn['admin_token']}"},
+        ).raise_for_status()
 
 
 @click.command("demo")
