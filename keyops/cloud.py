@@ -122,7 +122,11 @@ class AzureEnvironment:
 
     @property
     def verify(self) -> str | bool:
-        """The ``verify``/``connection_verify`` value for HTTP clients: never False."""
+        """The trust keyops' sessions start from: the emulator's bundle, or True (a real cloud).
+
+        Never False. :mod:`keyops.azure.tls` adds the bundle the environment names
+        (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``) in both cases.
+        """
         return self.ca_bundle if self.ca_bundle else True
 
     def is_vault_url(self, url: str) -> bool:

@@ -27,6 +27,7 @@ from keyops.errors import ConfigError, RefusedError
 
 if TYPE_CHECKING:
     import requests
+    import requests.adapters
     from azure.core.pipeline.transport import RequestsTransport
 
 #: Where a CA bundle may be named, in the order requests and azure-core (then OpenSSL) read them.
@@ -157,11 +158,18 @@ def new_session(
     ``settings`` defaults to the environment as it is now; ``pool_size`` is the number of
     connections kept per host.
     """
-    import requests
-    from requests.adapters import HTTPAdapter
-
     network = NetworkSettings.from_environ() if settings is None else settings
     context = trust_context(trust_paths(verify, network))
+    session = _session(network)
+    adapter = _adapter(context, pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _adapter(context: ssl.SSLContext, pool_size: int) -> requests.adapters.HTTPAdapter:
+    """An adapter whose every pool, direct or tunnelled through a proxy, uses ``context``."""
+    from requests.adapters import HTTPAdapter
 
     class _TrustAdapter(HTTPAdapter):
         def build_connection_pool_key_attributes(
@@ -187,12 +195,18 @@ def new_session(
             proxy_kwargs.setdefault("proxy_ssl_context", context)
             return super().proxy_manager_for(proxy, **proxy_kwargs)
 
+    return _TrustAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+
+
+def _session(network: NetworkSettings) -> requests.Session:
+    """A session taking its proxies from ``network``, never from the environment per request."""
+    import requests
+
     class _Session(requests.Session):
         def merge_environment_settings(
             self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
         ) -> Any:
-            # The environment was read once, when this session was built; trust_env is off, so
-            # requests only merges the session's own settings here.
+            # trust_env is off, so requests only merges the session's own settings here.
             chosen = dict(proxies or {})
             proxy = network.proxy_for(url)
             if proxy and not chosen:
@@ -201,9 +215,6 @@ def new_session(
 
     session = _Session()
     session.trust_env = False
-    adapter = _TrustAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
     return session
 
 

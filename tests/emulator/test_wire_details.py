@@ -58,6 +58,11 @@ def test_etag_changes_on_patch_only(emulator: EmulatorHandle) -> None:
     assert again.etag == updated.etag
     rotator = emulator.principal("keyops-rotator")["client_id"]
     assert again.system_data.last_modified_by == rotator != again.system_data.created_by
+    # a principal without accounts/write is refused and changes nothing
+    consumer = arm_token(emulator, "app-consumer")
+    denied = arm_call(emulator, "PATCH", rid, token=consumer, body={"tags": {"x": "y"}})
+    assert denied.status_code == 403, denied.text
+    assert arm_call(emulator, "GET", rid, token=token).headers["etag"] == updated.etag
     # a body that is not an account is refused and changes nothing
     bad = arm_call(emulator, "PATCH", rid, token=token, body={"tags": ["x"]})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidRequestContent"
