@@ -205,14 +205,14 @@ KEYVAULT_SECRETS = frozenset(
 KEYVAULT_LATEST = "2026-04-01"
 
 #: The default api-version of each client users have, by (package and version, operation); each
-#: must be in its type's list above.
+#: must be in its type's list above. azure-monitor-query 2.0 has no metrics client any more (its
+#: metrics moved to azure-monitor-querymetrics, listed); its logs API is not emulated.
 CLIENT_DEFAULTS: dict[tuple[str, str], str] = {
     ("azure-mgmt-cognitiveservices 14.1.0 (keyops pins)", "accounts"): "2025-09-01",
     ("azure-mgmt-cognitiveservices 15.0.0b4 (Azure CLI 2.91)", "accounts"): "2026-05-15-preview",
     ("azure-keyvault-secrets 4.12", "secrets"): "2026-04-01",
     ("azure-mgmt-monitor 7.0", "metrics"): "2024-02-01",
     ("azure-monitor-querymetrics 1.0", "metrics:getBatch"): "2024-02-01",
-    ("azure-monitor-query 1.x MetricsQueryClient", "metrics"): "2018-01-01",
     ("azure-mgmt-authorization 4.0", "roleAssignments"): "2022-04-01",
     ("azure-mgmt-authorization 4.0", "roleDefinitions"): "2022-04-01",
 }
