@@ -255,7 +255,10 @@ def test_router_errors_carry_the_tracking_headers(
     wrong_method = _call(shared_emulator, "DELETE", account, token=token)
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "MethodNotAllowed"
-    assert int(wrong_method.headers["x-ms-ratelimit-remaining-subscription-writes"]) < 1200
+    # a DELETE draws on ARM's deletes bucket, not the writes one
+    assert int(wrong_method.headers["x-ms-ratelimit-remaining-subscription-deletes"]) < 200
+    assert "x-ms-ratelimit-remaining-subscription-global-deletes" in wrong_method.headers
+    assert "x-ms-ratelimit-remaining-subscription-writes" not in wrong_method.headers
     assert wrong_method.headers["Cache-Control"] == "no-cache"
     unknown = requests.get(
         f"{shared_emulator.url}{account}/noSuchChild",
