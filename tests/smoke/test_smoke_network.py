@@ -3,11 +3,14 @@ trust from the environment's CA bundle, through a TLS-intercepting proxy or arou
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner, Result
 
 from keyops.cli.main import cli
 from keyops.emulator.services.arm.models import current_key
+from keyops.exitcodes import ExitStatus
 from tests.smoke.clihelp import assert_no_key
 from tests.support.emulator import EmulatorHandle
 from tests.support.mitm_proxy import NETWORK_VARIABLES_UNSET, InterceptingProxy
@@ -62,3 +65,14 @@ def test_no_proxy_goes_around_the_proxy(
     )
     assert r.exit_code == 0 and r.stdout.startswith("ok"), (r.stdout, r.stderr)
     assert proxy.connects == []
+
+
+def test_an_unreadable_bundle_is_a_config_error_naming_the_variables(
+    shared_emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    missing = tmp_path / "corporate-ca.pem"
+    r = _smoke(shared_emulator, SSL_CERT_FILE=str(missing))
+    assert r.exit_code == ExitStatus.CONFIG, r.stderr
+    [line] = r.stderr.splitlines()
+    assert str(missing) in line and "REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE" in line
+    assert r.stdout == ""

@@ -88,15 +88,8 @@ async def list_assignments(request: Request) -> Response:
     found = models.assignments_for_scope(
         emulator(request), scope, at_scope=at_scope, principal_id=principal
     )
-    return arm_json(
-        list_body(
-            request,
-            [
-                models.assignment_json(a, deployer_id(request.app.state.emulator.tenant_id))
-                for a in found
-            ],
-        )
-    )
+    by = deployer_id(emulator(request).tenant_id)
+    return arm_json(list_body(request, [models.assignment_json(a, by) for a in found]))
 
 
 @operation("RoleAssignments_Get", "arm")
@@ -110,9 +103,7 @@ async def get_assignment(request: Request) -> Response:
     found = models.find_assignment(emulator(request), scope, name)
     if found is None:
         raise errors.role_assignment_not_found(name)
-    return arm_json(
-        models.assignment_json(found, deployer_id(request.app.state.emulator.tenant_id))
-    )
+    return arm_json(models.assignment_json(found, deployer_id(emulator(request).tenant_id)))
 
 
 @operation("RoleDefinitions_List", "arm")
