@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import ssl
 import threading
+from collections.abc import Callable
 
 #: Key Vault's DNS suffix in Azure's public cloud: vault ``NAME`` is ``https://NAME.<suffix>``.
 VAULT_DNS_SUFFIX = "vault.azure.net"
@@ -37,7 +39,9 @@ class VaultProxy:
         self.suffix = suffix.lower().strip(".")
         self._listener = socket.create_server((host, port))
         self.url = f"http://{host}:{self._listener.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._accept, name="keyops-vault-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=accept_forever, args=(self._listener, self._serve), daemon=True
+        )
 
     def start(self) -> VaultProxy:
         """Accept connections in a background thread."""
@@ -61,17 +65,9 @@ class VaultProxy:
             return self._host, self._vaults[name]
         return host, int(port_text)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
     def _serve(self, client: socket.socket) -> None:
         with client:
-            head = _read_head(client)
+            head = read_head(client)
             parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
             if len(parts) != 3 or parts[0] != "CONNECT":
                 client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
@@ -91,10 +87,21 @@ class VaultProxy:
                 early = head.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in head else b""
                 if early:
                     upstream.sendall(early)
-                _join(client, upstream)
+                relay(client, upstream)
 
 
-def _read_head(sock: socket.socket) -> bytes:
+def accept_forever(listener: socket.socket, serve: Callable[[socket.socket], None]) -> None:
+    """Serve each connection ``listener`` accepts in a thread of its own, until it is closed."""
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+
+def read_head(sock: socket.socket) -> bytes:
+    """The request head (up to the blank line, bounded), and any bytes that came with it."""
     head = b""
     while b"\r\n\r\n" not in head and len(head) < _HEAD_LIMIT:
         chunk = sock.recv(4096)
@@ -104,18 +111,38 @@ def _read_head(sock: socket.socket) -> bytes:
     return head
 
 
-def _join(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes."""
+def relay(a: socket.socket, b: socket.socket) -> None:
+    """Copy bytes both ways until either side closes (plain or TLS sockets).
+
+    Each readable side is drained until it would block: a TLS socket can hold whole records
+    that ``select`` does not see.
+    """
     peers = {a: b, b: a}
     while True:
         readable, _, _ = select.select([a, b], [], [], 300)
         if not readable:
             return
         for sock in readable:
+            data, still_open = _drain(sock)
+            if data:
+                peers[sock].sendall(data)
+            if not still_open:
+                return
+
+
+def _drain(sock: socket.socket) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    sock.setblocking(False)
+    try:
+        while True:
             try:
                 data = sock.recv(65536)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                return b"".join(chunks), True
             except OSError:
-                return
+                return b"".join(chunks), False
             if not data:
-                return
-            peers[sock].sendall(data)
+                return b"".join(chunks), False
+            chunks.append(data)
+    finally:
+        sock.setblocking(True)

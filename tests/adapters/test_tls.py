@@ -139,20 +139,11 @@ def test_no_proxy_sends_the_host_direct(
 def test_sdk_clients_and_their_credential_go_through_the_proxy_with_its_trust(
     shared_emulator: EmulatorHandle, proxy: InterceptingProxy, clean_env: pytest.MonkeyPatch
 ) -> None:
-    from azure.identity import ClientSecretCredential
     from azure.keyvault.secrets import SecretClient
 
     clean_env.setenv("HTTPS_PROXY", proxy.url)
     clean_env.setenv("CURL_CA_BUNDLE", str(proxy.ca_cert))
-    p = shared_emulator.principal("keyops-rotator")
-    credential = ClientSecretCredential(
-        shared_emulator.conn["tenant_id"],
-        p["client_id"],
-        p["client_secret"],
-        authority=shared_emulator.url,
-        disable_instance_discovery=True,
-        transport=sdk_transport(True),
-    )
+    credential = shared_emulator.credential(transport=sdk_transport(True))
     client = SecretClient(
         shared_emulator.vault_url(),
         credential,

@@ -30,18 +30,9 @@ def via_proxy(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_a_vault_by_its_azure_host_name(emulator: EmulatorHandle, via_proxy: str) -> None:
-    from azure.identity import ClientSecretCredential
     from azure.keyvault.secrets import SecretClient
 
-    p = emulator.principal("keyops-rotator")
-    credential = ClientSecretCredential(
-        emulator.conn["tenant_id"],
-        p["client_id"],
-        p["client_secret"],
-        authority=emulator.url,
-        disable_instance_discovery=True,
-        transport=sdk_transport(True),
-    )
+    credential = emulator.credential(transport=sdk_transport(True))
     url = f"https://{VAULT}.{VAULT_DNS_SUFFIX}"
     with SecretClient(url, credential, transport=sdk_transport(True), retry_total=0) as client:
         stored = client.set_secret("proxy-check", "not-a-key-value")

@@ -9,7 +9,6 @@ requests went through it.
 
 from __future__ import annotations
 
-import select
 import socket
 import ssl
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 import trustme
 
 from keyops.azure.tls import CA_BUNDLE_VARIABLES
+from keyops.emulator.proxy import accept_forever, read_head, relay
 
 #: Every variable that names a CA bundle or a proxy, unset (a CliRunner ``env`` mapping).
 NETWORK_VARIABLES_UNSET: dict[str, str | None] = {
@@ -40,19 +40,13 @@ class InterceptingProxy:
         self.connects: list[str] = []
         self._contexts: dict[str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        threading.Thread(
+            target=accept_forever, args=(self._listener, self._serve), daemon=True
+        ).start()
 
     def close(self) -> None:
         """Stop accepting connections."""
         self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _context_for(self, host: str) -> ssl.SSLContext:
         with self._lock:
@@ -64,12 +58,9 @@ class InterceptingProxy:
 
     def _serve(self, client: socket.socket) -> None:
         with client:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = client.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
+            head = read_head(client)
+            if b"\r\n\r\n" not in head:
+                return
             method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
             if method != "CONNECT":
                 client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
@@ -85,39 +76,4 @@ class InterceptingProxy:
             except (OSError, ssl.SSLError):
                 return  # the client refused our certificate, or the host is unreachable
             with inner, upstream:
-                _relay(inner, upstream)
-
-
-def _relay(a: ssl.SSLSocket, b: ssl.SSLSocket) -> None:
-    """Copy bytes both ways until either side closes."""
-    peers = {a: b, b: a}
-    while True:
-        readable, _, _ = select.select([a, b], [], [], 30)
-        if not readable:
-            return
-        for sock in readable:
-            data, open_ = _drain(sock)
-            if data:
-                peers[sock].sendall(data)
-            if not open_:
-                return
-
-
-def _drain(sock: ssl.SSLSocket) -> tuple[bytes, bool]:
-    """Everything readable now (TLS may hold whole records that select cannot see), and
-    whether the socket is still open."""
-    chunks: list[bytes] = []
-    sock.setblocking(False)
-    try:
-        while True:
-            try:
-                data = sock.recv(65536)
-            except (ssl.SSLWantReadError, BlockingIOError):
-                return b"".join(chunks), True
-            except OSError:
-                return b"".join(chunks), False
-            if not data:
-                return b"".join(chunks), False
-            chunks.append(data)
-    finally:
-        sock.setblocking(True)
+                relay(inner, upstream)
