@@ -15,6 +15,7 @@ import requests
 from azure.core.exceptions import HttpResponseError
 
 from tests.support.emulator import EmulatorHandle
+from tests.support.specs import SPECS
 
 ARM_SCOPE = "https://management.azure.com/.default"
 
@@ -101,7 +102,6 @@ def arm_call(
     )
 
 
-SPECS = Path("/work/shared/azure-specs")
 CS = SPECS / "cognitiveservices-arm/2024-10-01"
 AUTHZ = SPECS / "authorization"
 _COMMON = {

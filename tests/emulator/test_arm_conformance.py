@@ -19,8 +19,9 @@ from tests.emulator.arm_support import (
     undefined_fields,
 )
 from tests.support.emulator import EmulatorHandle
+from tests.support.specs import needs
 
-pytestmark = pytest.mark.skipif(not CS.exists(), reason="azure-specs snapshot not available")
+pytestmark = needs(CS)
 
 
 CASES = [

@@ -16,8 +16,9 @@ from tests.emulator.arm_support import (
     load_json,
 )
 from tests.support.emulator import EmulatorHandle
+from tests.support.specs import needs
 
-pytestmark = pytest.mark.skipif(not AUTHZ.exists(), reason="azure-specs snapshot not available")
+pytestmark = needs(AUTHZ)
 
 ASSIGNMENTS = AUTHZ / "2022-04-01/authorization-RoleAssignmentsCalls.json"
 DEFINITIONS = AUTHZ / "2022-04-01/authorization-RoleDefinitionsCalls.json"

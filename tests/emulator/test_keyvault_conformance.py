@@ -8,7 +8,6 @@ schema). Examples come from the newest api-version folder that has them.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -19,12 +18,14 @@ import requests
 
 from tests.emulator.keyvault_support import kv_call, own_emulator
 from tests.support.emulator import EmulatorHandle
+from tests.support.specs import SPECS as AZURE_SPECS
+from tests.support.specs import needs
 
-SPECS = Path(os.environ.get("KEYOPS_AZURE_SPECS", "/work/shared/azure-specs")) / "keyvault-secrets"
+SPECS = AZURE_SPECS / "keyvault-secrets"
 SPEC = SPECS / "2025-07-01" / "secrets.json"
 EXAMPLE_FOLDERS = ("2025-07-01", "7.6", "7.5")
 
-pytestmark = pytest.mark.skipif(not SPEC.exists(), reason=f"spec snapshot missing: {SPEC}")
+pytestmark = needs(SPEC)
 
 
 @cache

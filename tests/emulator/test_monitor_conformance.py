@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from keyops.emulator.core.clock import iso
 from tests.emulator.arm_support import (
     SPECS,
@@ -20,9 +18,10 @@ from tests.emulator.arm_support import (
 from tests.emulator.monitor_support import metrics_call
 from tests.emulator.openai_support import EUS
 from tests.support.emulator import EmulatorHandle
+from tests.support.specs import needs
 
 METRICS = SPECS / "monitor-metrics"
-pytestmark = pytest.mark.skipif(not METRICS.exists(), reason="azure-specs snapshot not available")
+pytestmark = needs(METRICS)
 _LOCAL = {
     "common-types/v2/commonMonitoringTypes.json": METRICS
     / "common-types/v2/commonMonitoringTypes.json",

@@ -18,9 +18,10 @@ from tests.emulator.arm_support import (
 )
 from tests.emulator.openai_support import EUS, call, endpoint, key
 from tests.support.emulator import EmulatorHandle
+from tests.support.specs import needs
 
 INFERENCE = SPECS / "azure-openai-inference/2024-10-21"
-pytestmark = pytest.mark.skipif(not INFERENCE.exists(), reason="azure-specs snapshot not available")
+pytestmark = needs(INFERENCE)
 
 CASES = [
     ("chat_completions.json", "gpt-4o-mini", "chat/completions", "createChatCompletionResponse"),

@@ -2,8 +2,8 @@
 
 This module holds what the ``test_rest_peers_*`` files share (a ``requests`` session that trusts
 the emulator's CA, an OAuth2 client-credentials token minted the way a non-MSAL client does, and
-JSON-schema validators built from the spec snapshots in ``/work/shared/azure-specs``) plus the
-HTTP behaviour every surface shares: keep-alive and the envelopes of unknown routes.
+JSON-schema validators built from the spec snapshot, see tests/support/specs.py) plus the HTTP
+behaviour every surface shares: keep-alive and the envelopes of unknown routes.
 
 Nothing here reads the emulator's code: every expectation comes from a spec, an RFC or a
 documented Azure behaviour (cited where it is asserted).
@@ -18,7 +18,6 @@ import ssl
 import urllib.parse
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from tests.support.emulator import EmulatorHandle
-
-SPECS = Path("/work/shared/azure-specs")
+from tests.support.specs import SPECS, needs
 
 #: Local spec snapshot -> its path in Azure/azure-rest-api-specs (see SOURCES.md), so that the
 #: relative ``$ref``s written against the repository's layout resolve unchanged.
@@ -61,7 +59,7 @@ _REPO_PATHS = {
 }
 _BASE = "https://specs.invalid/azure-rest-api-specs/"
 
-needs_specs = pytest.mark.skipif(not SPECS.exists(), reason="azure-specs snapshot not available")
+needs_specs = needs(SPECS)
 
 
 # --------------------------------------------------------------------------- clients
