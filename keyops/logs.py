@@ -5,14 +5,8 @@ module is the second line, for text keyops does not write itself. azure-core's H
 policy logs headers and URLs at DEBUG (with its own redaction of ``Authorization`` and
 ``api-key``); body logging (``logging_enable``) is never turned on by keyops. Every formatted
 record — message, traceback and stack included — and every uncaught exception's traceback pass
-through :func:`redact`, which masks:
-
-- bearer tokens, ``api-key``/``Ocp-Apim-Subscription-Key`` header values, OAuth form fields
-  (``client_secret``, ``client_assertion``, ``access_token``, ``refresh_token``) and SAS ``sig``;
-- anything shaped like an Azure AI Services / Azure OpenAI key: the 84-character annotated form
-  anywhere, and 32 hexadecimal characters right after a key-like word (``key``, ``secret``,
-  ``value``, ``header``, ``token``). Bare 32-hex strings are left alone elsewhere because Key
-  Vault version ids have that shape and debugging needs them.
+through :func:`keyops.redact.redact` (the one redactor: known key values and anything shaped
+like a secret).
 
 A library that puts a key into its own exception text (``requests`` does, for a header value
 with a stray newline) is therefore masked on the way out rather than printed.
@@ -21,47 +15,11 @@ with a stray newline) is therefore masked on the way out rather than printed.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import traceback
 from types import TracebackType
 
-REDACTED = "REDACTED"
-
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Header- and field-style secrets: keep the name, mask the value.
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\",]+"), r"\1" + REDACTED),
-    (
-        re.compile(r"(?i)((?:api-key|ocp-apim-subscription-key)['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+"),
-        r"\1" + REDACTED,
-    ),
-    (
-        re.compile(
-            r"(?i)((?:client_secret|client_assertion|access_token|refresh_token|password)"
-            r"['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+"
-        ),
-        r"\1" + REDACTED,
-    ),
-    (re.compile(r"(?i)([?&]sig=)[^&\s'\"]+"), r"\1" + REDACTED),
-    # An annotated Azure AI Services key: 52 base62 characters, then the fixed "JQQJ99".
-    (re.compile(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}"), REDACTED),
-    # A legacy 32-hex key right after a key-like word.
-    # (Not after "/": a Key Vault URL's version id follows a secret name ending in "-key".)
-    (
-        re.compile(
-            r"(?i)((?:key|secret|value|header|token)\d?[\s:=,'\"(\[]{1,10})(?<![0-9a-f])"
-            r"[0-9a-f]{32}(?![0-9a-f])"
-        ),
-        r"\1" + REDACTED,
-    ),
-)
-
-
-def redact(text: str) -> str:
-    """``text`` with every secret-looking value masked (see the module documentation)."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+from keyops.redact import redact
 
 
 class RedactingFilter(logging.Filter):

@@ -33,14 +33,18 @@ def print_table(
     from rich.console import Console
     from rich.table import Table
 
+    from keyops.redact import redact
+
     console = Console(
         file=sys.stdout, no_color=not is_tty(), soft_wrap=False, width=None if is_tty() else 200
     )
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in columns:
         table.add_column(col, overflow="fold")
+    # Cells are redacted before rich folds them: a key split over two lines is no longer whole
+    # for the stream's redactor to find.
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None else redact(str(v)) for v in row))
     console.print(table)
 
 

@@ -19,6 +19,7 @@ import hmac
 from typing import Any, NoReturn
 
 from keyops.errors import MalformedKeyError
+from keyops.redact import register
 
 FINGERPRINT_PREFIX = "sha256:"
 
@@ -37,6 +38,8 @@ class SecretValue:
         if not isinstance(value, str):
             raise TypeError("SecretValue wraps a str")
         self._value = value
+        # Every printed line is redacted of the values keyops holds (keyops.redact).
+        register(value)
 
     def reveal(self) -> str:
         """Return the value. Call only where the value must leave the process."""

@@ -21,6 +21,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_redactor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees the redactor of a new keyops process: keys registered by an earlier test
+    (keyops.redact masks every key value the process has held) must not mask for this one."""
+    import keyops.redact
+
+    monkeypatch.setattr(keyops.redact, "REDACTOR", keyops.redact.Redactor())
+
+
 @pytest.fixture(scope="session")
 def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One CA for every emulator of this test process."""

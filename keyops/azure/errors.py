@@ -4,8 +4,8 @@ Everything above :mod:`keyops.azure` sees only :mod:`keyops.errors` types, each 
 line naming the operation and the resource, so that the CLI's single handler can print it and
 exit with a documented status. Azure's own error code and first message line are kept because
 they say what to fix (``AuthorizationFailed`` names the missing action); the SDK's multi-line
-dumps (headers, inner JSON) are not. No key ever reaches these messages: the SDKs do not echo
-request bodies into errors and keyops never passes a key to them.
+dumps (headers, inner JSON) are not. keyops never passes a key to these messages, but a service
+or proxy may echo one in its error text, so the kept line is redacted (:mod:`keyops.redact`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from keyops.errors import AuthError, KeyopsError, NotFoundError, ServiceError
+from keyops.redact import redact
 
 _MAX_DETAIL = 300
 
@@ -33,7 +34,8 @@ class BadRequestError(ServiceError):
 
 
 def _first_line(text: str) -> str:
-    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    # Redacted before it is cut: a key cut short is no longer whole for the redactor to find.
+    line = redact(next((part.strip() for part in text.splitlines() if part.strip()), ""))
     return line if len(line) <= _MAX_DETAIL else line[: _MAX_DETAIL - 1] + "…"
 
 

@@ -8,7 +8,6 @@ there is no masker, so the command refuses (exit 6) unless told to write a git-i
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +25,13 @@ SCHEMA = "keyops.export/v1"
 
 
 def _stdout_line(line: str) -> None:
-    # Runners read workflow/logging commands from stdout, one per line, as they come.
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    # Runners read workflow/logging commands from stdout, one per line, as they come. These
+    # lines exist to hand the key to the runner's masker, so they bypass the redactor.
+    from keyops.redact import raw_stdout
+
+    out = raw_stdout()
+    out.write(line + "\n")
+    out.flush()
 
 
 def _pipeline(fmt: str) -> Pipeline | None:

@@ -180,7 +180,11 @@ def cli(
     130 interrupted. `keyops run` passes the child's status through (125-127 for its own).
     """
     from keyops.logs import configure_logging
+    from keyops.redact import flush_streams, install_streams
 
+    # Before logging binds stderr: every printed line passes through the one redactor.
+    install_streams()
+    ctx.call_on_close(flush_streams)
     configure_logging(debug)
     ctx.obj = AppContext(emulator=emulator, cloud=cloud, output=output, debug=debug, config=config)
 

@@ -165,9 +165,10 @@ def usage(
     report = replace(analysed, series=tuple(clip_to_window(s, start) for s in analysed.series))
     _render(report, output or app.output)
     if html_path is not None:
+        from keyops.redact import redact
         from keyops.usage.html import render_html
 
-        html_path.write_text(render_html(report), encoding="utf-8")
+        html_path.write_text(redact(render_html(report)), encoding="utf-8")
         diag(f"usage: wrote {html_path}")
     for problem in inputs.problems:
         diag(f"usage: {problem.message}")

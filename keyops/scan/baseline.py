@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from keyops.errors import InputError
+from keyops.redact import redact
 from keyops.scan.findings import Finding
 
 BASELINE_SCHEMA = "keyops.scan-baseline/v1"
@@ -59,7 +60,7 @@ def write_baseline(path: Path, findings: Iterable[Finding], keep: frozenset[str]
             "path": finding.path,
         }
     document = {"schema": BASELINE_SCHEMA, "findings": [entries[fp] for fp in sorted(entries)]}
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = redact(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     directory = path.resolve().parent
     handle, temp = tempfile.mkstemp(prefix=".keyops-baseline-", dir=directory)
     try:

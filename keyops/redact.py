@@ -1,0 +1,192 @@
+"""The one redactor: every line keyops prints passes through :func:`redact`.
+
+Two kinds of text are masked:
+
+- **Every key value keyops has seen in this process.** :class:`~keyops.secret.SecretValue`
+  registers its plaintext here when it is created, so a key that comes back inside someone
+  else's text — a service or proxy echoing its input in an error message, a library quoting a
+  header it refused — is masked wherever it appears: as is, and in its base64 and base64url
+  forms at any alignment (a key inside a ``user:key`` Basic header or a Kubernetes ``data:``
+  value).
+- **Anything shaped like a secret**: the 84-character annotated Azure AI Services key format,
+  bearer tokens, ``api-key``/``Ocp-Apim-Subscription-Key`` header values, OAuth form fields,
+  SAS ``sig`` and a legacy 32-hex key right after a key-like word. Bare 32-hex strings are left
+  alone elsewhere because Key Vault version ids have that shape and debugging needs them.
+
+:func:`install_streams` puts a :class:`RedactingStream` over ``sys.stdout`` and ``sys.stderr`` at
+the CLI entry point, so tables, JSON, SARIF, error lines, tracebacks and ``--debug`` logs are
+masked whoever writes them. The channels whose job is to carry a key — ``keyops export``'s
+masking commands — write to :func:`raw_stdout` instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import sys
+import threading
+from typing import TextIO
+
+REDACTED = "REDACTED"
+
+#: Shorter values are not registered: masking them would mangle ordinary words.
+MIN_REGISTERED = 12
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Header- and field-style secrets: keep the name, mask the value.
+    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\",]+"), r"\1" + REDACTED),
+    (
+        re.compile(r"(?i)((?:api-key|ocp-apim-subscription-key)['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+"),
+        r"\1" + REDACTED,
+    ),
+    (
+        re.compile(
+            r"(?i)((?:client_secret|client_assertion|access_token|refresh_token|password)"
+            r"['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"(?i)([?&]sig=)[^&\s'\"]+"), r"\1" + REDACTED),
+    # An annotated Azure AI Services key: 52 base62 characters, then the fixed "JQQJ99".
+    (re.compile(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}"), REDACTED),
+    # A legacy 32-hex key right after a key-like word.
+    # (Not after "/": a Key Vault URL's version id follows a secret name ending in "-key".)
+    (
+        re.compile(
+            r"(?i)((?:key|secret|value|header|token)\d?[\s:=,'\"(\[]{1,10})(?<![0-9a-f])"
+            r"[0-9a-f]{32}(?![0-9a-f])"
+        ),
+        r"\1" + REDACTED,
+    ),
+)
+
+
+def encoded_forms(value: str) -> set[str]:
+    """The value, and the base64/base64url text that encodes it at each of the three byte
+    alignments, cut to the characters that depend on the value's bytes alone (so the forms are
+    found inside any longer base64 text that holds the value)."""
+    raw = value.encode("utf-8")
+    forms = {value}
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + raw).decode("ascii")
+        start = -(-pad * 8 // 6)  # the first character with no pad bits
+        end = (pad + len(raw)) * 8 // 6  # past the last character with no tail bits
+        core = encoded[start:end]
+        forms.add(core)
+        forms.add(core.translate(str.maketrans("+/", "-_")))
+    return forms
+
+
+class Redactor:
+    """Known values (registered) and secret-shaped text, masked in any string."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._forms: dict[str, set[str]] = {}
+        self._known: re.Pattern[str] | None = None
+
+    def register(self, value: str) -> None:
+        """Mask ``value`` (and its encoded forms) in everything redacted from now on."""
+        if len(value) < MIN_REGISTERED or value in self._forms:
+            return
+        with self._lock:
+            self._forms[value] = encoded_forms(value)
+            forms = set().union(*self._forms.values())
+            # Longest first, so a value is never left half-masked by a shorter form inside it.
+            ordered = sorted(forms, key=len, reverse=True)
+            self._known = re.compile("|".join(re.escape(f) for f in ordered))
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known value and every secret-shaped string masked."""
+        known = self._known
+        if known is not None:
+            text = known.sub(REDACTED, text)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+#: The process-wide redactor.
+REDACTOR = Redactor()
+
+
+def register(value: str) -> None:
+    """Register a key value with the process-wide redactor (see :meth:`Redactor.register`)."""
+    REDACTOR.register(value)
+
+
+def redact(text: str) -> str:
+    """``text`` redacted by the process-wide redactor."""
+    return REDACTOR.redact(text)
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that redacts whole lines before they reach the stream it wraps.
+
+    Text is held until a newline or a flush so that a key written in pieces is masked whole.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        super().__init__()
+        self.inner = inner
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            complete, newline, rest = self._pending.rpartition("\n")
+            if newline:
+                self._pending = rest
+                self.inner.write(redact(complete + newline))
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self.inner.write(redact(self._pending))
+                self._pending = ""
+        self.inner.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.inner, "encoding", None) or "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None)
+
+
+def install_streams() -> None:
+    """Put a :class:`RedactingStream` over ``sys.stdout`` and ``sys.stderr`` (once)."""
+    if not isinstance(sys.stdout, RedactingStream):
+        sys.stdout = RedactingStream(sys.stdout)
+    if not isinstance(sys.stderr, RedactingStream):
+        sys.stderr = RedactingStream(sys.stderr)
+
+
+def flush_streams() -> None:
+    """Flush what the redacting streams hold (at the end of a command)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, RedactingStream):
+            stream.flush()
+
+
+def raw_stdout() -> TextIO:
+    """The stream under the redactor, for the lines whose job is to carry a key (the
+    pipeline's masking commands); what the redactor holds is flushed first, to keep order."""
+    stream = sys.stdout
+    if isinstance(stream, RedactingStream):
+        stream.flush()
+        return stream.inner
+    return stream
