@@ -92,14 +92,20 @@ class Redactor:
             return
         with self._lock:
             self._forms[value] = encoded_forms(value)
-            forms = set().union(*self._forms.values())
-            # Longest first, so a value is never left half-masked by a shorter form inside it.
-            ordered = sorted(forms, key=len, reverse=True)
-            self._known = re.compile("|".join(re.escape(f) for f in ordered))
+            self._known = None  # compiled again at the next redact (many keys, one compile)
+
+    def _pattern(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._known is None and self._forms:
+                forms = set().union(*self._forms.values())
+                # Longest first, so a value is never left half-masked by a shorter form in it.
+                ordered = sorted(forms, key=len, reverse=True)
+                self._known = re.compile("|".join(re.escape(f) for f in ordered))
+            return self._known
 
     def redact(self, text: str) -> str:
         """``text`` with every known value and every secret-shaped string masked."""
-        known = self._known
+        known = self._pattern()
         if known is not None:
             text = known.sub(REDACTED, text)
         for pattern, replacement in _PATTERNS:

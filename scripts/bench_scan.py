@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from keyops_bench.corpus import Corpus, generate_repo, generate_tree
+
 from keyops.scan import ScanOptions, scan_paths
-from keyops.scan.corpus import Corpus, generate_repo, generate_tree
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -90,6 +90,7 @@ def finding_from_hit(hit: Hit, path: str, commit: str | None) -> Finding:
         key_fingerprint=hit.key_fingerprint,
         fingerprint=finding_fingerprint(kind, path, hit.key_digest),
         detail=hit.detail,
+        form=hit.form,
     )
 
 

@@ -38,8 +38,13 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def build_excerpt(data: bytes, spans: Sequence[tuple[int, int]], target: int) -> str:
-    """The masked line around ``spans[target]``; ``spans`` are all key spans (sorted, disjoint).
+def build_excerpt(
+    data: bytes, spans: Sequence[tuple[int, int]], target: int, keys: Sequence[str]
+) -> str:
+    """The masked line around ``spans[target]``; ``spans`` are all key spans (sorted, disjoint)
+    and ``keys`` the keys they hold, as decoded (a base64 or joined key is shown by the hint and
+    fingerprint of the key, not of its encoded text). A span over several lines is shown on
+    one line.
 
     Only a window of the line is decoded, so a minified multi-megabyte line costs little.
     """
@@ -57,7 +62,7 @@ def build_excerpt(data: bytes, spans: Sequence[tuple[int, int]], target: int) ->
             continue
         side = before if index <= target else after
         side.append(mask_runs(_decode(data[cursor:s])))
-        side.append(mask_key(_decode(data[s:e])) if index != target else "")
+        side.append(mask_key(keys[index]) if index != target else "")
         cursor = e
     after.append(mask_runs(_decode(data[cursor:hi])))
     head = "".join(before)
@@ -72,4 +77,4 @@ def build_excerpt(data: bytes, spans: Sequence[tuple[int, int]], target: int) ->
         head = "…" + head[-_SHOWN_CONTEXT:]
     if len(tail) > _SHOWN_CONTEXT or hi < line_end:
         tail = tail[:_SHOWN_CONTEXT] + "…"
-    return head + mask_key(_decode(data[start:end])) + tail
+    return head + mask_key(keys[target]) + tail

@@ -81,6 +81,8 @@ class Finding:
     key_fingerprint: str | None
     fingerprint: str
     detail: str
+    #: How the key was written (``plain``, ``base64``, ``concatenated``, ...); None for files.
+    form: str | None = None
 
     @property
     def location(self) -> str:

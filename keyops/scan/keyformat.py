@@ -41,14 +41,13 @@ Annotated keys (84 characters)
 
 :func:`is_annotated_key` accepts exactly the access keys above (``JQQJ99``, month ``A``-``L``,
 ``ACOG``, valid checksum), :func:`parse_annotated_key` says which service and month a key claims,
-and :func:`make_annotated_key` produces realistic keys of this format for tests, benchmarks and
-the emulator. Nothing here ever logs or returns a key except the generator.
+Generators of keys in these formats, for tests and benchmarks, live outside the runtime package
+(``scripts/keyops_bench/keys.py``). Nothing here ever logs or returns a key.
 """
 
 from __future__ import annotations
 
 import base64
-import random
 import string
 import struct
 from dataclasses import dataclass
@@ -58,7 +57,7 @@ from keyops.scan._marvin import marvin32
 #: Characters of the base62 alphabet (every character of an annotated key is one of these).
 BASE62 = string.ascii_uppercase + string.ascii_lowercase + string.digits
 #: Standard base64 digits, in value order (used for the date and service characters).
-_BASE64_DIGITS = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+BASE64_DIGITS = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
 
 ANNOTATED_KEY_LENGTH = 84
 LEGACY_KEY_LENGTH = 32
@@ -117,7 +116,8 @@ def _checksum_text(body: str) -> str:
     return base64.b64encode(struct.pack("<I", digest)).decode("ascii")[:4]
 
 
-def _is_base62(text: str) -> bool:
+def is_base62(text: str) -> bool:
+    """True when ``text`` is ASCII letters and digits only."""
     # For ASCII text, isalnum() is exactly [A-Za-z0-9].
     return text.isascii() and text.isalnum()
 
@@ -127,7 +127,7 @@ def is_annotated_key(text: str) -> bool:
 
     Checks the length, the alphabet, ``JQQJ99``, the month character, ``ACOG`` and the checksum.
     """
-    if len(text) != ANNOTATED_KEY_LENGTH or not _is_base62(text):
+    if len(text) != ANNOTATED_KEY_LENGTH or not is_base62(text):
         return False
     if text[SIGNATURE_OFFSET:DATE_OFFSET] != STANDARD_SIGNATURE or text[59] not in _MONTHS:
         return False
@@ -141,45 +141,10 @@ def parse_annotated_key(text: str) -> AnnotatedKeyInfo | None:
     if not is_annotated_key(text):
         return None
     provider = text[PROVIDER_DATA_OFFSET:PROVIDER_SIGNATURE_OFFSET]
-    index = _BASE64_DIGITS.index(provider[3]) if provider.startswith("AAA") else -1
-    year = 2024 + _BASE64_DIGITS.index(text[DATE_OFFSET])
-    month = 1 + _BASE64_DIGITS.index(text[59])
+    index = BASE64_DIGITS.index(provider[3]) if provider.startswith("AAA") else -1
+    year = 2024 + BASE64_DIGITS.index(text[DATE_OFFSET])
+    month = 1 + BASE64_DIGITS.index(text[59])
     return AnnotatedKeyInfo(service_index=index, year=year, month=month)
-
-
-def make_annotated_key(
-    rng: random.Random,
-    *,
-    service_index: int = AZURE_OPENAI,
-    year: int | None = None,
-    month: int | None = None,
-) -> str:
-    """Generate a well-formed annotated key (valid checksum) from ``rng``.
-
-    Deterministic for a seeded ``rng``. ``year`` (2024-2085) and ``month`` default to values
-    drawn from ``rng`` in 2024-2026. The platform data follows the shape of public samples.
-    For tests, benchmarks and the emulator only: real keys come from Azure.
-    """
-    year = year if year is not None else rng.randint(2024, 2026)
-    month = month if month is not None else rng.randint(1, 12)
-    if not (2024 <= year < 2024 + 62 and 1 <= month <= 12 and 0 <= service_index < 62):
-        raise ValueError("year, month or service index out of range")
-    date = _BASE64_DIGITS[year - 2024] + _BASE64_DIGITS[month - 1]
-    provider = "AAA" + _BASE64_DIGITS[service_index]
-    while True:
-        random_part = "".join(rng.choice(BASE62) for _ in range(SIGNATURE_OFFSET))
-        platform = "AC" + "".join(rng.choice(BASE62) for _ in range(5)) + "XJ3w3"
-        body = random_part + STANDARD_SIGNATURE + date + platform + provider + PROVIDER_SIGNATURE
-        digest = marvin32(base64.b64decode(body), CHECKSUM_SEED)
-        checksum = base64.b64encode(struct.pack("<I", digest)).decode("ascii")
-        # Like Azure's generator: retry until the checksum text is base62 (no '+' or '/').
-        if _is_base62(checksum[:6]):
-            return body + checksum[:4]
-
-
-def make_legacy_key(rng: random.Random) -> str:
-    """Generate a legacy 32-hex key from ``rng`` (for tests and benchmarks)."""
-    return f"{rng.getrandbits(128):032x}"
 
 
 def is_legacy_key_shape(text: str) -> bool:

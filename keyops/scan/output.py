@@ -24,6 +24,7 @@ def finding_record(finding: Finding) -> dict[str, Any]:
         "line": finding.line,
         "commit": finding.commit,
         "detail": finding.detail,
+        "form": finding.form,
         "excerpt": finding.excerpt,
         "key_fingerprint": finding.key_fingerprint,
         "fingerprint": finding.fingerprint,

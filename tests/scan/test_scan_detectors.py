@@ -9,8 +9,8 @@ import pytest
 
 from keyops.scan.detectors import ANNOTATED, LEGACY, is_key_name, scan_bytes
 from keyops.scan.excerpt import build_excerpt
-from keyops.scan.keyformat import make_annotated_key, make_legacy_key
 from keyops.secret import SecretValue, fingerprint_of
+from scripts.keyops_bench.keys import make_annotated_key, make_legacy_key
 from tests.scan.scan_canary import leaked_pieces
 
 RNG = random.Random(99)
@@ -124,7 +124,7 @@ def test_excerpt_masks_every_key_on_the_line_and_long_tokens() -> None:
 def test_excerpt_of_a_long_line_is_a_window() -> None:
     data = ("a = 1; " * 500 + f"api_key='{HEX}'" + "; b = 2" * 500).encode()
     start = data.index(HEX.encode())
-    excerpt = build_excerpt(data, [(start, start + 32)], 0)
+    excerpt = build_excerpt(data, [(start, start + 32)], 0, [data[start : start + 32].decode()])
     assert excerpt.startswith("…") and excerpt.endswith("…")
     assert len(excerpt) < 140
     assert list(leaked_pieces(excerpt, [SecretValue(HEX)])) == []

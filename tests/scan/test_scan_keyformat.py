@@ -13,10 +13,9 @@ from keyops.scan.keyformat import (
     CHECKSUM_SEED,
     is_annotated_key,
     is_legacy_key_shape,
-    make_annotated_key,
-    make_legacy_key,
     parse_annotated_key,
 )
+from scripts.keyops_bench.keys import make_annotated_key, make_legacy_key
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ import pytest
 from keyops.errors import InputError
 from keyops.scan import Finding, FindingKind, ScanOptions, ScanReport, scan_paths
 from keyops.scan.baseline import BASELINE_SCHEMA, load_baseline, write_baseline
-from keyops.scan.corpus import Corpus
 from keyops.scan.engine import COMMIT_MESSAGE_PATH, without_fingerprints
 from keyops.scan.findings import finding_fingerprint
 from keyops.scan.output import render_json, render_table
 from keyops.scan.sarif import render_sarif
 from keyops.severity import Severity
+from scripts.keyops_bench.corpus import Corpus
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,7 @@ def test_json_document(report: ScanReport) -> None:
         "line",
         "commit",
         "detail",
+        "form",
         "excerpt",
         "key_fingerprint",
         "fingerprint",

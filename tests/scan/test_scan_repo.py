@@ -9,9 +9,9 @@ import pytest
 
 from keyops.errors import InputError
 from keyops.scan import FindingKind, ScanOptions, scan_paths
-from keyops.scan.corpus import Corpus, generate_tree, git
 from keyops.scan.engine import COMMIT_MESSAGE_PATH
-from keyops.scan.keyformat import make_annotated_key, make_legacy_key
+from scripts.keyops_bench.corpus import Corpus, generate_tree, git
+from scripts.keyops_bench.keys import make_annotated_key, make_legacy_key
 
 
 def _occurrences(corpus: Corpus) -> set[tuple[str, int, str | None, str, FindingKind]]:

@@ -19,7 +19,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyops.scan.corpus_text import (
+from keyops.scan.findings import FindingKind
+from keyops.secret import SecretValue
+
+from .corpus_text import (
     ANNOTATED,
     BAIT,
     BAIT_RATE,
@@ -29,9 +32,7 @@ from keyops.scan.corpus_text import (
     WEIGHTS,
     word,
 )
-from keyops.scan.findings import FindingKind
-from keyops.scan.keyformat import make_annotated_key, make_legacy_key
-from keyops.secret import SecretValue
+from .keys import make_annotated_key, make_legacy_key
 
 #: Stands in for a planted key when ``plant=False``, so both runs draw the same random numbers.
 _NEUTRAL = "# (no key here)"

@@ -12,7 +12,8 @@ import string
 from collections.abc import Callable
 
 from keyops.scan.findings import FindingKind
-from keyops.scan.keyformat import make_annotated_key
+
+from .keys import make_annotated_key
 
 ANNOTATED, LEGACY = "annotated", "legacy"
 _B64 = string.ascii_letters + string.digits + "+/"

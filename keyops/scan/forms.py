@@ -1,0 +1,360 @@
+"""Keys in the forms real repositories have besides written out whole.
+
+* **base64** — base64/base64url text is decoded (runs up to :data:`MAX_RUN` characters; a window
+  around the marker in longer ones) and the decoded bytes scanned again, up to
+  :data:`MAX_DEPTH` levels (a ``.dockerconfigjson`` holds base64 of JSON holding base64). A run
+  is decoded only where it can hold a key: at the base64 text of ``JQQJ99`` (at any of the three
+  byte alignments; a plain substring search, so the base64 images of notebooks cost nothing),
+  as the value of a key-like name (a Kubernetes ``Secret``'s ``data:`` map) and as a
+  ``.dockerconfigjson`` value (its ``password`` and ``auth`` entries).
+* **concatenated** — adjacent string literals joined by ``+`` (Python, TypeScript/JavaScript,
+  C#), ``.`` (PHP), nothing (Python's implicit joining, C), over up to
+  :data:`MAX_CHAIN` lines; and YAML block scalars (``>-``, ``|``) whose lines hold pieces of
+  one key. Tried after a key-like name, and around a ``JQQJ``/``ACOG`` that is not part of a
+  whole annotated key (one of the two survives any single split).
+* **name-value** — a YAML sequence item ``- name: <key-like name>`` whose ``value:`` follows on
+  a later line of the same item (Azure Pipelines variables, Kubernetes ``env:``).
+* **url-query** — ``key=``, ``api-key=``, ``subscription-key=`` (and spellings) query
+  parameters holding a 32-hex key.
+* **hcl-default** — ``variable "<key-like name>" { ... default = "<key>" }``.
+
+A legacy 32-hex key is trusted only where a key-like name vouches for it (the name of the
+value, the Kubernetes data entry, the query parameter, the docker ``password``); annotated keys
+carry their own checksum. The hint and fingerprint are of the decoded key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Iterator
+
+from keyops.scan.keyformat import is_legacy_key_shape
+from keyops.scan.rules import (
+    LEGACY,
+    NAME_BYTES,
+    Span,
+    find_annotated,
+    is_key_name,
+)
+
+BASE64 = "base64"
+CONCATENATED = "concatenated"
+NAME_VALUE = "name-value"
+URL_QUERY = "url-query"
+HCL_DEFAULT = "hcl-default"
+
+#: Longest base64 run decoded whole; in a longer one only a window around the marker is.
+MAX_RUN = 8192
+_WINDOW = 256
+#: Levels of base64 inside base64 followed.
+MAX_DEPTH = 2
+#: Lines a chain of joined literals (or a block scalar) may span.
+MAX_CHAIN = 8
+
+#: The base64 text of "JQQJ99" at byte offsets 0, 1 and 2 (the characters that depend on it
+#: alone); identical in base64url.
+_B64_MARKERS = (b"SlFRSjk5", b"pRUUo5O", b"KUVFKOT")
+_B64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
+_B64_LEFT = _B64_BYTES - {ord("=")}
+_SPLIT_MARKERS = (b"JQQJ", b"ACOG")
+_QUERY_NAMES = frozenset(
+    {
+        b"key",
+        b"api-key",
+        b"api_key",
+        b"apikey",
+        b"subscription-key",
+        b"subscription_key",
+        b"subscriptionkey",
+        b"ocp-apim-subscription-key",
+    }
+)
+
+_LITERAL = (
+    rb"""(?:@|\$|[rRbBuUfF]{1,2})?(?:"[^"\\\n]{0,120}"|'[^'\\\n]{0,120}'|`[^`\\\n]{0,120}`)"""
+)
+_JOIN = rb"[ \t]*(?:\\?\r?\n[ \t]*)?(?:\+|\.|&|~|,)?[ \t]*(?:\\?\r?\n[ \t]*)?"
+_CHAIN = re.compile(rb"(?:" + _LITERAL + _JOIN + rb"){2,12}")
+_LITERAL_TEXT = re.compile(rb"""["'`]([^"'`\n]*)["'`]""")
+_ASSIGN = re.compile(rb"""["'\]]?[ \t]*(?::=|=>|=|:|,)[ \t]*\(?[ \t]*(?:\\?\r?\n[ \t]*)?""")
+_BLOCK = re.compile(rb"[>|][+-]?[ \t]*\r?\n((?:[ \t]+[^\n]*\n?){1,8})")
+_TOKEN = re.compile(rb"""["']?([A-Za-z0-9+/_-]{24,600}={0,2})""")
+_YAML_VALUE = re.compile(
+    rb"""["']?[ \t]*\r?\n(?:[ \t]+(?!-)[A-Za-z_]+:[^\n]*\n){0,3}?"""
+    rb"""[ \t]+value:[ \t]*["']?([A-Za-z0-9+/=_-]{24,200})"""
+)
+_HCL_DEFAULT = re.compile(
+    rb""""[ \t]*\{(?:[^{}]|\{[^{}]*\}){0,600}?\bdefault[ \t]*=[ \t]*"([^"\n]{24,200})\""""
+)
+_NAME_PREFIX = re.compile(rb"""name:[ \t]*["']?\Z""")
+_VARIABLE_PREFIX = re.compile(rb"""variable[ \t]+"\Z""")
+_DOCKER_VALUE = re.compile(rb"""["']?[ \t]*:[ \t]*["']?([A-Za-z0-9+/=_-]{16,})""")
+
+Rescan = Callable[[bytes, int], list[Span]]
+
+
+def _decode(run: bytes) -> bytes | None:
+    """Decode base64 or base64url text (padding optional); None if it is neither."""
+    run = run.rstrip(b"=")
+    url = b"-" in run or b"_" in run
+    if url and (b"+" in run or b"/" in run):
+        return None
+    if len(run) % 4 == 1:
+        run = run[:-1]
+    run += b"=" * (-len(run) % 4)
+    try:
+        return base64.b64decode(run, altchars=b"-_" if url else None, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _legacy_or_annotated(value: bytes, named: bool) -> Iterator[tuple[bytes, str, str]]:
+    """(key, format, detail) of the keys a value is or holds."""
+    text = value.strip().strip(b"\"'")
+    if named and len(text) == 32 and is_legacy_key_shape(text.decode("latin-1")):
+        yield text, LEGACY, "32-hex key under a key-like name"
+    for span in find_annotated(value):
+        yield span.key, span.key_format, span.detail
+
+
+def _span(start: int, end: int, key: bytes, key_format: str, detail: str, form: str) -> Span:
+    return Span(start, end, key_format, f"{detail} ({form})", key, form)
+
+
+def _value_spans(
+    start: int, end: int, value: bytes, named: bool, form: str, depth: int, rescan: Rescan
+) -> list[Span]:
+    """Spans for the keys in a value written at data[start:end], plain or base64-encoded."""
+    found = [_span(start, end, k, f, d, form) for k, f, d in _legacy_or_annotated(value, named)]
+    if found or depth >= MAX_DEPTH or len(value) < 24:
+        return found
+    decoded = _decode(value.strip().strip(b"\"'"))
+    if decoded is None:
+        return []
+    found = [_span(start, end, k, f, d, BASE64) for k, f, d in _legacy_or_annotated(decoded, named)]
+    return found or [
+        _span(start, end, s.key, s.key_format, s.detail, BASE64) for s in rescan(decoded, depth + 1)
+    ]
+
+
+def _run_around(data: bytes, pos: int) -> tuple[int, int]:
+    start = pos
+    # Not over "=": padding ends a run, so one before the run belongs to "name=".
+    while start > 0 and data[start - 1] in _B64_LEFT and pos - start < MAX_RUN:
+        start -= 1
+    end = pos
+    while end < len(data) and data[end] in _B64_BYTES and end - pos < MAX_RUN:
+        end += 1
+    return start, end
+
+
+def _base64_at_markers(data: bytes, depth: int, rescan: Rescan) -> list[Span]:
+    spans: list[Span] = []
+    done: set[int] = set()
+    for marker in _B64_MARKERS:
+        pos = data.find(marker)
+        while pos != -1:
+            start, end = _run_around(data, pos)
+            if start not in done:
+                done.add(start)
+                spans += _decoded_run(data, start, end, pos, depth, rescan)
+            pos = data.find(marker, end)
+    return spans
+
+
+def _decoded_run(
+    data: bytes, start: int, end: int, pos: int, depth: int, rescan: Rescan
+) -> list[Span]:
+    """Keys in the base64 run data[start:end] (a window around ``pos`` if it is long)."""
+    # Where the run really starts (its alignment) is a guess: a prefix such as "Basic" or a
+    # name's last letters may look like base64; so each of the four alignments is tried.
+    lo = start if end - start <= MAX_RUN else max(start, pos - _WINDOW)
+    hi = end if end - start <= MAX_RUN else min(end, pos + _WINDOW)
+    windows = [(lo + shift, hi) for shift in range(4)]
+    for lo, hi in windows:
+        decoded = _decode(data[lo:hi])
+        if decoded is None:
+            continue
+        inner = rescan(decoded, depth + 1)
+        if inner:
+            return [_span(lo, hi, s.key, s.key_format, s.detail, BASE64) for s in inner]
+    return []
+
+
+def _joined(chain: bytes) -> bytes:
+    return b"".join(m.group(1) for m in _LITERAL_TEXT.finditer(chain))
+
+
+def _chains_near(data: bytes, pos: int, found: list[Span]) -> list[Span]:
+    """Annotated keys split over literals or lines around a lone ``JQQJ``/``ACOG``."""
+    lo = pos
+    for _ in range(MAX_CHAIN):
+        lo = max(0, data.rfind(b"\n", 0, lo - 1) + 1 if lo > 0 else 0)
+    hi = pos
+    for _ in range(MAX_CHAIN):
+        nxt = data.find(b"\n", hi + 1)
+        hi = len(data) if nxt == -1 else nxt
+    window = data[lo:hi]
+    spans: list[Span] = []
+    for chain in _CHAIN.finditer(window):
+        if not chain.start() <= pos - lo < chain.end():
+            continue
+        for span in find_annotated(_joined(chain.group(0))):
+            start, end = lo + chain.start(), lo + chain.end()
+            spans.append(_span(start, end, span.key, span.key_format, span.detail, CONCATENATED))
+    if not spans:
+        spans = _lines_near(window, lo, pos)
+    return [s for s in spans if not any(f.start <= s.start < f.end for f in found)]
+
+
+def _lines_near(window: bytes, lo: int, pos: int) -> list[Span]:
+    """A key split over lines of bare base62 pieces (a YAML block scalar, a wrapped line)."""
+    lines = window.split(b"\n")
+    offsets = [lo]
+    for line in lines[:-1]:
+        offsets.append(offsets[-1] + len(line) + 1)
+    at = max(i for i, off in enumerate(offsets) if off <= pos)
+    pieces = [line.strip().strip(b"\"'") for line in lines]
+    first, last = at, at
+    while first > 0 and pieces[first - 1].isalnum():
+        first -= 1
+    while last + 1 < len(lines) and pieces[last + 1].isalnum():
+        last += 1
+    # Also the tail of the line before a run of bare pieces ("key: >-" has none; "k = ab" has).
+    tail = re.search(rb"[A-Za-z0-9]+$", pieces[first - 1]) if first > 0 else None
+    joined = (tail.group(0) if tail else b"") + b"".join(pieces[first : last + 1])
+    start = offsets[first - 1] if tail else offsets[first]
+    end = offsets[last] + len(lines[last])
+    return [
+        _span(start, end, s.key, s.key_format, s.detail, CONCATENATED)
+        for s in find_annotated(joined)
+    ]
+
+
+def _split_annotated(data: bytes, found: list[Span]) -> list[Span]:
+    spans: list[Span] = []
+    for marker in _SPLIT_MARKERS:
+        pos = data.find(marker)
+        while pos != -1:
+            inside = any(s.start <= pos < s.end for s in (*found, *spans))
+            if not inside:
+                spans += _chains_near(data, pos, [*found, *spans])
+            pos = data.find(marker, pos + 1)
+    return spans
+
+
+def _after_name(
+    data: bytes, lowered: bytes, begin: int, end: int, depth: int, rescan: Rescan
+) -> list[Span]:
+    """Keys a key-like name (data[begin:end]) vouches for, in every form but the same-line
+    plain one (:func:`keyops.scan.rules.find_legacy`)."""
+    line_start = lowered.rfind(b"\n", 0, begin) + 1
+    prefix = lowered[line_start:begin]
+    if _NAME_PREFIX.search(prefix):
+        m = _YAML_VALUE.match(data, end)
+        if m:
+            return _value_spans(*m.span(1), m.group(1), True, NAME_VALUE, depth, rescan)
+    if _VARIABLE_PREFIX.search(prefix):
+        m = _HCL_DEFAULT.match(data, end)
+        if m:
+            return _value_spans(*m.span(1), m.group(1), True, HCL_DEFAULT, depth, rescan)
+    assign = _ASSIGN.match(data, end)
+    if assign is None:
+        return []
+    at = assign.end()
+    chain = _CHAIN.match(data, at)
+    if chain and chain.group(0).count(b"\n") < MAX_CHAIN:
+        joined = _joined(chain.group(0))
+        return _value_spans(at, chain.end(), joined, True, CONCATENATED, MAX_DEPTH, rescan)
+    block = _BLOCK.match(data, at)
+    if block:
+        joined = b"".join(line.strip() for line in block.group(1).split(b"\n"))
+        return _value_spans(*block.span(1), joined, True, CONCATENATED, MAX_DEPTH, rescan)
+    token = _TOKEN.match(data, at)
+    if token and not _is_hex(token.group(1)):
+        return _value_spans(*token.span(1), token.group(1), True, BASE64, depth, rescan)
+    return []
+
+
+def _is_hex(token: bytes) -> bool:
+    return len(token) == 32 and all(ch in b"0123456789abcdefABCDEF" for ch in token)
+
+
+def _url_query(data: bytes, lowered: bytes, begin: int, end: int) -> list[Span]:
+    value = lowered[end + 1 : end + 33]
+    after = lowered[end + 33 : end + 34]
+    if after.isalnum() or not is_legacy_key_shape(value.decode("latin-1")):
+        return []
+    key = data[end + 1 : end + 33]
+    return [_span(end + 1, end + 33, key, LEGACY, "32-hex key in a query parameter", URL_QUERY)]
+
+
+def _named(data: bytes, lowered: bytes, depth: int, rescan: Rescan) -> list[Span]:
+    spans: list[Span] = []
+    pos = lowered.find(b"key")
+    while pos != -1:
+        begin, end = pos, pos + 3
+        while begin > 0 and lowered[begin - 1] in NAME_BYTES:
+            begin -= 1
+        while end < len(lowered) and lowered[end] in NAME_BYTES:
+            end += 1
+        name = lowered[begin:end]
+        if begin > 0 and lowered[begin - 1] in b"?&;" and lowered[end : end + 1] == b"=":
+            if name in _QUERY_NAMES:
+                spans += _url_query(data, lowered, begin, end)
+        elif is_key_name(name.decode("latin-1")):
+            spans += _after_name(data, lowered, begin, end, depth, rescan)
+        pos = lowered.find(b"key", end)
+    return spans
+
+
+def _docker(data: bytes, lowered: bytes) -> list[Span]:
+    """Keys in a ``.dockerconfigjson`` value: base64 of {"auths": {host: {password, auth}}}."""
+    spans: list[Span] = []
+    pos = lowered.find(b"dockerconfigjson")
+    while pos != -1:
+        m = _DOCKER_VALUE.match(data, pos + len(b"dockerconfigjson"))
+        decoded = _decode(m.group(1)) if m else None
+        if m and decoded:
+            for value in _docker_values(decoded):
+                spans += [
+                    _span(*m.span(1), k, f, d, BASE64)
+                    for k, f, d in _legacy_or_annotated(value, True)
+                ]
+        pos = lowered.find(b"dockerconfigjson", pos + 1)
+    return spans
+
+
+def _docker_values(decoded: bytes) -> list[bytes]:
+    try:
+        auths = json.loads(decoded).get("auths", {})
+    except (ValueError, AttributeError):
+        return []
+    values: list[bytes] = []
+    for entry in auths.values() if isinstance(auths, dict) else ():
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("password"), str):
+            values.append(entry["password"].encode())
+        auth = _decode(str(entry.get("auth", "")).encode())
+        if auth and b":" in auth:
+            values.append(auth.split(b":", 1)[1])
+    return values
+
+
+def find_forms(
+    data: bytes, lowered: bytes, found: list[Span], depth: int, rescan: Rescan
+) -> list[Span]:
+    """Keys in ``data`` in the forms above (``found``: the keys written whole, not repeated;
+    ``rescan``: the full detector, for decoded bytes)."""
+    spans = _split_annotated(data, found)
+    if depth < MAX_DEPTH:
+        spans += _base64_at_markers(data, depth, rescan)
+    if b"key" in lowered:
+        spans += _named(data, lowered, depth, rescan)
+    if b"dockerconfigjson" in lowered:
+        spans += _docker(data, lowered)
+    return spans
