@@ -33,21 +33,26 @@ REDACTED = "REDACTED"
 #: Shorter values are not registered: masking them would mangle ordinary words.
 MIN_REGISTERED = 12
 
+#: A header's or field's value: 8 or more characters up to a quote, space, comma, "&" or a
+#: backslash (which would be a JSON escape: masking it would break the document); "…" too,
+#: so that a masked hint (``abcd…sha256:12345678``) is left as it is.
+_VALUE = r"[^\s'\",&\\…]{8,}"
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Header- and field-style secrets: keep the name, mask the value.
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\",]+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)" + _VALUE), r"\1" + REDACTED),
     (
-        re.compile(r"(?i)((?:api-key|ocp-apim-subscription-key)['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+"),
+        re.compile(r"(?i)((?:api-key|ocp-apim-subscription-key)['\"]?\s*[:=]\s*['\"]?)" + _VALUE),
         r"\1" + REDACTED,
     ),
     (
         re.compile(
             r"(?i)((?:client_secret|client_assertion|access_token|refresh_token|password)"
-            r"['\"]?\s*[:=]\s*['\"]?)[^\s'\",&]+"
+            r"['\"]?\s*[:=]\s*['\"]?)" + _VALUE
         ),
         r"\1" + REDACTED,
     ),
-    (re.compile(r"(?i)([?&]sig=)[^&\s'\"]+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)([?&]sig=)[^&\s'\"\\]+"), r"\1" + REDACTED),
     # An annotated Azure AI Services key: 52 base62 characters, then the fixed "JQQJ99".
     (re.compile(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}"), REDACTED),
     # A legacy 32-hex key right after a key-like word.

@@ -9,15 +9,26 @@ times ``keyops scan --history`` on a generated repository (detect-secrets has no
 
     .venv/bin/python scripts/bench_scan.py --size-mb 50 --history-mb 20 --executors
 
+With ``--forms`` (default on), also writes the forms corpus (``keyops_bench.forms_corpus``: keys
+in base64, joined literals, name/value pairs, URL query parameters, HCL defaults, plus
+look-alikes) and reports recall per form and false positives per look-alike category for both
+tools. ``--notebooks-mb`` adds notebooks with base64 images to the throughput tree; the
+throughput run is repeated (the first run warms the page cache) and reports wall time, MB/s,
+the CPU time of keyops and its workers (single-core seconds) and the load average.
+
+    .venv/bin/python scripts/bench_scan.py --size-mb 140 --notebooks-mb 60 --no-detect-secrets
+
 Prints a Markdown summary for the issue note. Never prints a key.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,17 +38,29 @@ from pathlib import Path
 from typing import Any
 
 from keyops_bench.corpus import Corpus, generate_repo, generate_tree
+from keyops_bench.forms_corpus import FORMS, FormsCorpus, generate_forms, write_notebooks
 
 from keyops.scan import ScanOptions, scan_paths
 
 VENV_BIN = Path(sys.executable).parent
 
 
+#: CPU seconds (user + system) of the last _timed command and the processes it waited for.
+LAST_CPU = [0.0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(args: list[str], cwd: Path) -> tuple[float, str]:
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    LAST_CPU[0] = _children_cpu() - cpu
     if done.returncode not in (0, 1):
         raise SystemExit(f"{args[0]} failed ({done.returncode}): {done.stderr[-500:]}")
     return elapsed, done.stdout
@@ -88,6 +111,68 @@ def bench_detect_secrets(corpus: Corpus) -> str:
     return _row("detect-secrets 1.5", found, len(expected), other, seconds, corpus.size_bytes)
 
 
+def _keyops_forms(corpus: FormsCorpus) -> tuple[set[tuple[str, str]], set[str]]:
+    """keyops' findings on the forms corpus: {(path, key fingerprint)} and the paths."""
+    _, out = _timed([sys.executable, "-m", "keyops", "scan", "-o", "json", "."], corpus.root)
+    findings = json.loads(out)["findings"]
+    return {(f["path"], f["key_fingerprint"]) for f in findings}, {f["path"] for f in findings}
+
+
+def _detect_secrets_paths(root: Path) -> set[str]:
+    tool = shutil.which("detect-secrets", path=str(VENV_BIN)) or "detect-secrets"
+    _, out = _timed([tool, "scan", "--all-files", "."], root)
+    return set(json.loads(out)["results"])
+
+
+def bench_forms(root: Path, seed: int, per_form: int, detect_secrets: bool) -> list[str]:
+    """Recall per form and false positives per look-alike category, for both tools.
+
+    keyops must report the planted key itself (its fingerprint, in its file); detect-secrets
+    is given any result in the planted key's file (it cannot decode or join).
+    """
+    corpus = generate_forms(root, per_form=per_form, per_lookalike=per_form, seed=seed)
+    exact, keyops_paths = _keyops_forms(corpus)
+    ds_paths = _detect_secrets_paths(root) if detect_secrets else set()
+    lines = ["| form | keyops recall | detect-secrets (any result in the file) |", "|---|---|---|"]
+    for form in FORMS:
+        plants = [p for p in corpus.planted if p.form == form]
+        ours = sum(1 for p in plants if (p.path, p.key.fingerprint) in exact)
+        theirs = sum(1 for p in plants if p.path in ds_paths)
+        lines.append(
+            f"| {form} | {ours}/{len(plants)} ({ours / len(plants):.2f}) "
+            f"| {theirs}/{len(plants)} ({theirs / len(plants):.2f}) |"
+        )
+    lines += ["", "| look-alike | files | keyops false positives | detect-secrets |"]
+    lines.append("|---|---|---|---|")
+    files = collections.Counter(corpus.lookalikes.values())
+    ours_fp = collections.Counter(
+        corpus.lookalikes[p] for p in keyops_paths if p in corpus.lookalikes
+    )
+    theirs_fp = collections.Counter(
+        corpus.lookalikes[p] for p in ds_paths if p in corpus.lookalikes
+    )
+    for category, count in files.items():
+        lines.append(f"| {category} | {count} | {ours_fp[category]} | {theirs_fp[category]} |")
+    return lines
+
+
+def bench_throughput(corpus: Corpus, rounds: int) -> str:
+    """``keyops scan`` on the tree, best of ``rounds`` after a warm-up run."""
+    args = [sys.executable, "-m", "keyops", "scan", "-o", "json", "."]
+    _timed(args, corpus.root)  # warms the page cache
+    runs = []
+    for _ in range(rounds):
+        seconds, _ = _timed(args, corpus.root)
+        runs.append((seconds, LAST_CPU[0], os.getloadavg()[0]))
+    seconds, cpu, load = min(runs)
+    mb = corpus.size_bytes / 1e6
+    return (
+        f"Throughput: {mb:.0f} MB in {seconds:.2f} s wall = {mb / seconds:.0f} MB/s "
+        f"(best of {rounds}, warm cache; load average {load:.2f} on {os.cpu_count()} CPUs); "
+        f"CPU time {cpu:.2f} s = {mb / cpu:.0f} MB/s per core."
+    )
+
+
 def bench_executors(corpus: Corpus, rounds: int) -> list[str]:
     """In-process throughput of each executor (best of ``rounds``)."""
     lines = ["| executor | best time | MB/s |", "|---|---|---|"]
@@ -132,6 +217,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-detect-secrets", action="store_true")
     parser.add_argument("--workdir", type=Path, help="keep generated data here")
+    parser.add_argument("--notebooks-mb", type=float, default=0.0, help="base64-image notebooks")
+    parser.add_argument("--no-forms", action="store_true", help="skip the forms corpus")
+    parser.add_argument("--per-form", type=int, default=60, help="leaks per form, look-alikes")
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="keyops-bench-"))
@@ -139,6 +227,9 @@ def main() -> None:
     shutil.rmtree(tree, ignore_errors=True)
     started = time.perf_counter()
     corpus = generate_tree(tree, size_bytes=int(args.size_mb * 1e6), seed=args.seed)
+    if args.notebooks_mb > 0:
+        write_notebooks(tree, size_bytes=int(args.notebooks_mb * 1e6), seed=args.seed)
+        corpus.size_bytes = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
     print(
         f"Tree: {corpus.size_bytes / 1e6:.1f} MB, {sum(1 for _ in tree.rglob('*.*'))} files, "
         f"{len(corpus.planted)} planted keys; generated in {time.perf_counter() - started:.1f} s. "
@@ -153,6 +244,12 @@ def main() -> None:
     print(bench_keyops(corpus), flush=True)
     if not args.no_detect_secrets:
         print(bench_detect_secrets(corpus), flush=True)
+    print("\n" + bench_throughput(corpus, args.rounds), flush=True)
+    if not args.no_forms:
+        forms = workdir / "forms"
+        shutil.rmtree(forms, ignore_errors=True)
+        print()
+        print("\n".join(bench_forms(forms, args.seed, args.per_form, not args.no_detect_secrets)))
     if args.executors:
         print()
         print("\n".join(bench_executors(corpus, args.rounds)), flush=True)

@@ -3,8 +3,9 @@
 * **base64** — base64/base64url text is decoded (runs up to :data:`MAX_RUN` characters; a window
   around the marker in longer ones) and the decoded bytes scanned again, up to
   :data:`MAX_DEPTH` levels (a ``.dockerconfigjson`` holds base64 of JSON holding base64). A run
-  is decoded only where it can hold a key: at the base64 text of ``JQQJ99`` (at any of the three
-  byte alignments; a plain substring search, so the base64 images of notebooks cost nothing),
+  is decoded only where it can hold a key: at the base64 text of ``JQQJ99`` or of a key name
+  (``API_KEY``, ``api_key``, ``apiKey``) at any of the three byte alignments (plain substring
+  searches, so the base64 images of notebooks cost next to nothing),
   as the value of a key-like name (a Kubernetes ``Secret``'s ``data:`` map) and as a
   ``.dockerconfigjson`` value (its ``password`` and ``auth`` entries).
 * **concatenated** — adjacent string literals joined by ``+`` (Python, TypeScript/JavaScript,
@@ -54,9 +55,15 @@ MAX_DEPTH = 2
 #: Lines a chain of joined literals (or a block scalar) may span.
 MAX_CHAIN = 8
 
-#: The base64 text of "JQQJ99" at byte offsets 0, 1 and 2 (the characters that depend on it
-#: alone); identical in base64url.
-_B64_MARKERS = (b"SlFRSjk5", b"pRUUo5O", b"KUVFKOT")
+#: The base64 text of "JQQJ99" (every annotated key holds it), and of "API_KEY", "api_key" and
+#: "apiKey" (a legacy key needs its name), at byte offsets 0, 1 and 2 (the characters that
+#: depend on the word alone); identical in base64url.
+_B64_MARKERS = (
+    *(b"SlFRSjk5", b"pRUUo5O", b"KUVFKOT"),
+    *(b"QVBJX0tFW", b"FQSV9LRV", b"BUElfS0VZ"),
+    *(b"YXBpX2tle", b"FwaV9rZX", b"hcGlfa2V5"),
+    *(b"YXBpS2V5", b"FwaUtle", b"hcGlLZX"),
+)
 _B64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
 _B64_LEFT = _B64_BYTES - {ord("=")}
 _SPLIT_MARKERS = (b"JQQJ", b"ACOG")
@@ -79,7 +86,11 @@ _LITERAL = (
 _JOIN = rb"[ \t]*(?:\\?\r?\n[ \t]*)?(?:\+|\.|&|~|,)?[ \t]*(?:\\?\r?\n[ \t]*)?"
 _CHAIN = re.compile(rb"(?:" + _LITERAL + _JOIN + rb"){2,12}")
 _LITERAL_TEXT = re.compile(rb"""["'`]([^"'`\n]*)["'`]""")
-_ASSIGN = re.compile(rb"""["'\]]?[ \t]*(?::=|=>|=|:|,)[ \t]*\(?[ \t]*(?:\\?\r?\n[ \t]*)?""")
+_ASSIGN = re.compile(
+    rb"""["'\]]?[ \t]*(?::=|=>|=|:|,)[ \t]*\(?[ \t]*(?:\\?\r?\n[ \t]*)?"""
+    # HCL join("", [...]) and Python "".join([...]): the pieces follow
+    rb"""(?:(?:""|'')\.join\(\[?[ \t]*|join\([ \t]*(?:""|'')[ \t]*,[ \t]*\[[ \t]*)?"""
+)
 _BLOCK = re.compile(rb"[>|][+-]?[ \t]*\r?\n((?:[ \t]+[^\n]*\n?){1,8})")
 _TOKEN = re.compile(rb"""["']?([A-Za-z0-9+/_-]{24,600}={0,2})""")
 _YAML_VALUE = re.compile(
