@@ -3,11 +3,12 @@
 * **base64** — base64/base64url text is decoded (runs up to :data:`MAX_RUN` characters; a window
   around the marker in longer ones) and the decoded bytes scanned again, up to
   :data:`MAX_DEPTH` levels (a ``.dockerconfigjson`` holds base64 of JSON holding base64). A run
-  is decoded only where it can hold a key: at the base64 text of ``JQQJ99`` or of a key name
-  (``API_KEY``, ``api_key``, ``apiKey``) at any of the three byte alignments (plain substring
-  searches, so the base64 images of notebooks cost next to nothing),
-  as the value of a key-like name (a Kubernetes ``Secret``'s ``data:`` map) and as a
-  ``.dockerconfigjson`` value (its ``password`` and ``auth`` entries).
+  is decoded only where it can hold a key: at the base64 text of ``JQQJ99`` at any of the three
+  byte alignments (a plain substring search, so the base64 images of notebooks cost next to
+  nothing), as the value of a key-like name, as every value of a Kubernetes ``data:`` map (a
+  ``Secret`` made ``--from-file=.env``) and as a ``.dockerconfigjson`` value (its ``password``
+  and ``auth`` entries). A legacy key in a base64 blob elsewhere is not looked for: with no
+  marker to find, every base64 run of every file would have to be decoded.
 * **concatenated** — adjacent string literals joined by ``+`` (Python, TypeScript/JavaScript,
   C#), ``.`` (PHP), nothing (Python's implicit joining, C), over up to
   :data:`MAX_CHAIN` lines; and YAML block scalars (``>-``, ``|``) whose lines hold pieces of
@@ -55,18 +56,14 @@ MAX_DEPTH = 2
 #: Lines a chain of joined literals (or a block scalar) may span.
 MAX_CHAIN = 8
 
-#: The base64 text of "JQQJ99" (every annotated key holds it), and of "API_KEY", "api_key" and
-#: "apiKey" (a legacy key needs its name), at byte offsets 0, 1 and 2 (the characters that
-#: depend on the word alone); identical in base64url.
-_B64_MARKERS = (
-    *(b"SlFRSjk5", b"pRUUo5O", b"KUVFKOT"),
-    *(b"QVBJX0tFW", b"FQSV9LRV", b"BUElfS0VZ"),
-    *(b"YXBpX2tle", b"FwaV9rZX", b"hcGlfa2V5"),
-    *(b"YXBpS2V5", b"FwaUtle", b"hcGlLZX"),
-)
+#: The base64 text of "JQQJ99" at byte offsets 0, 1 and 2 (the characters that depend on it
+#: alone); identical in base64url.
+_B64_MARKERS = (b"SlFRSjk5", b"pRUUo5O", b"KUVFKOT")
 _B64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
 _B64_LEFT = _B64_BYTES - {ord("=")}
-_SPLIT_MARKERS = (b"JQQJ", b"ACOG")
+#: Markers of an annotated key and their offsets in it.
+_SPLIT_MARKERS = ((b"JQQJ", 52), (b"ACOG", 76))
+_WHOLE = re.compile(rb"[A-Za-z0-9]{84}")
 _QUERY_NAMES = frozenset(
     {
         b"key",
@@ -103,6 +100,24 @@ _HCL_DEFAULT = re.compile(
 _NAME_PREFIX = re.compile(rb"""name:[ \t]*["']?\Z""")
 _VARIABLE_PREFIX = re.compile(rb"""variable[ \t]+"\Z""")
 _DOCKER_VALUE = re.compile(rb"""["']?[ \t]*:[ \t]*["']?([A-Za-z0-9+/=_-]{16,})""")
+
+#: An identifier holding "key", followed by what one of the forms needs (a prefilter at C
+#: speed: most "key"s in code are followed by none of these, and cost no Python).
+_NAMED = re.compile(
+    rb"key[a-z0-9_.\-]*+(?="
+    rb"=[0-9a-f]{32}"  # a query parameter
+    rb"|[\"']?[ \t]*\r?\n(?:[^\n]*\n){0,4}?[ \t-]*value:"  # a name, its value below
+    rb"|\"[ \t]*\{"  # an HCL variable block
+    rb"|[\"'\]]?[ \t]*(?::=|=>|=|:|,)[ \t]*(?:[(>|\n]|\\\r?\n|join|\"\"|''"  # joined, block
+    rb"|[\"'`@$]?[a-z0-9+/_-]{24}"  # a long token (base64)
+    rb"|[\"'`][^\"'`\n]{0,120}[\"'`][ \t]*(?:\\?\r?\n|[+.&~,\"'`]))"  # a literal, then more
+    rb")"
+)
+
+#: One entry of an indented map, its value a base64 run (the entries follow one another).
+_DATA_ENTRY = re.compile(
+    rb"""\r?\n[ \t]+["']?[\w.\-]+["']?:[ \t]*["']?([A-Za-z0-9+/=_-]{4,})["']?[ \t]*(?=\r?\n|\Z)"""
+)
 
 Rescan = Callable[[bytes, int], list[Span]]
 
@@ -247,11 +262,13 @@ def _lines_near(window: bytes, lo: int, pos: int) -> list[Span]:
 
 def _split_annotated(data: bytes, found: list[Span]) -> list[Span]:
     spans: list[Span] = []
-    for marker in _SPLIT_MARKERS:
+    for marker, offset in _SPLIT_MARKERS:
         pos = data.find(marker)
         while pos != -1:
             inside = any(s.start <= pos < s.end for s in (*found, *spans))
-            if not inside:
+            # A whole 84-character token around it is not split (a bad checksum, if not found).
+            whole = pos >= offset and _WHOLE.fullmatch(data, pos - offset, pos - offset + 84)
+            if not inside and not whole:
                 spans += _chains_near(data, pos, [*found, *spans])
             pos = data.find(marker, pos + 1)
     return spans
@@ -305,20 +322,36 @@ def _url_query(data: bytes, lowered: bytes, begin: int, end: int) -> list[Span]:
 
 def _named(data: bytes, lowered: bytes, depth: int, rescan: Rescan) -> list[Span]:
     spans: list[Span] = []
-    pos = lowered.find(b"key")
-    while pos != -1:
-        begin, end = pos, pos + 3
+    last = 0
+    for match in _NAMED.finditer(lowered):
+        end = match.end()
+        if match.start() < last:
+            continue  # a second "key" in the same identifier
+        last = end
+        begin = match.start()
         while begin > 0 and lowered[begin - 1] in NAME_BYTES:
             begin -= 1
-        while end < len(lowered) and lowered[end] in NAME_BYTES:
-            end += 1
         name = lowered[begin:end]
         if begin > 0 and lowered[begin - 1] in b"?&;" and lowered[end : end + 1] == b"=":
             if name in _QUERY_NAMES:
                 spans += _url_query(data, lowered, begin, end)
         elif is_key_name(name.decode("latin-1")):
             spans += _after_name(data, lowered, begin, end, depth, rescan)
-        pos = lowered.find(b"key", end)
+    return spans
+
+
+def _data_maps(data: bytes, lowered: bytes, depth: int, rescan: Rescan) -> list[Span]:
+    """Keys in the values of YAML ``data:`` maps (Kubernetes Secrets), each decoded."""
+    spans: list[Span] = []
+    pos = lowered.find(b"data:")
+    while pos != -1:
+        line_end = lowered.find(b"\n", pos)
+        if line_end != -1 and not lowered[pos + 5 : line_end].strip():
+            entry = _DATA_ENTRY.match(data, line_end)
+            while entry is not None:
+                spans += _value_spans(*entry.span(1), entry.group(1), False, BASE64, depth, rescan)
+                entry = _DATA_ENTRY.match(data, entry.end())
+        pos = lowered.find(b"data:", pos + 5)
     return spans
 
 
@@ -368,4 +401,6 @@ def find_forms(
         spans += _named(data, lowered, depth, rescan)
     if b"dockerconfigjson" in lowered:
         spans += _docker(data, lowered)
+    if depth < MAX_DEPTH and b"data:" in lowered:
+        spans += _data_maps(data, lowered, depth, rescan)
     return spans

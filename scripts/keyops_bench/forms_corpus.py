@@ -85,7 +85,11 @@ BASE64: list[Template] = [
         + _b64(json.dumps({"auths": {"proxy.example.io": {"auth": _b64(f"aoai:{k}")}}}))
         + "\n",
     ),
-    lambda r, k: ("bootstrap.json", json.dumps({"blob": _b64(f"AZURE_OPENAI_API_KEY={k}\n")})),
+    lambda r, k: (
+        "env-secret.yaml",
+        "apiVersion: v1\nkind: Secret\ndata:\n"
+        "  app.env: " + _b64("LOG_LEVEL=info\nAZURE_OPENAI_API_KEY=" + k + "\n") + "\n",
+    ),
     lambda r, k: ("token.txt", f"config={_b64url(f'openai_api_key: {k}')}\n"),
 ]
 CONCATENATED: list[Template] = [
@@ -141,8 +145,10 @@ TEMPLATES: dict[str, list[Template]] = {
     "url-query": URL_QUERY,
     "hcl-default": HCL_DEFAULT,
 }
-#: Forms whose templates fit legacy 32-hex keys too (a key-like name vouches for them).
-LEGACY_FORMS = frozenset(FORMS)
+#: Templates planted with annotated keys only: a base64 blob with no name outside it and no
+#: Kubernetes ``data:`` map around it, where keyops finds a key only by the base64 of "JQQJ99"
+#: (a legacy key there is a known gap: nothing marks it without decoding every base64 run).
+ANNOTATED_ONLY = frozenset({BASE64[-1]})
 
 Lookalike = Callable[[random.Random], tuple[str, str]]
 LOOKALIKES: dict[str, list[Lookalike]] = {
@@ -237,9 +243,10 @@ def generate_forms(
     corpus = FormsCorpus(root)
     for form in FORMS:
         for index in range(per_form):
-            legacy = form in LEGACY_FORMS and index % 2 == 1
+            template = rng.choice(TEMPLATES[form])
+            legacy = index % 2 == 1 and template not in ANNOTATED_ONLY
             key = make_legacy_key(rng) if legacy else make_annotated_key(rng)
-            name, text = rng.choice(TEMPLATES[form])(rng, key)
+            name, text = template(rng, key)
             path = f"forms/{form}/{index:03d}-{name}"
             _write(root / path, _filler(rng) + text)
             corpus.planted.append(FormPlant(path, form, SecretValue(key)))

@@ -38,6 +38,11 @@ CASES = [
     ("base64", ANNO, f"blob = '{_b64('endpoint: x ' + ANNO + ' end')}'\n"),
     ("base64", ANNO, f"t={base64.urlsafe_b64encode(('k:' + ANNO).encode()).decode()}\n"),
     ("base64", HEX, f"  .dockerconfigjson: {_docker({'password': HEX})}\n"),
+    (
+        "base64",
+        HEX,
+        "data:\n  a: eA==\n  app.env: " + _b64("LOG=1\nOPENAI_API_KEY=" + HEX) + "\n",
+    ),
     ("base64", ANNO, f"  .dockerconfigjson: {_docker({'auth': _b64('u:' + ANNO)})}\n"),
     ("concatenated", ANNO, f"KEY = '{ANNO[:40]}' + '{ANNO[40:]}'\n"),
     ("concatenated", ANNO, f'c = Client(\n    api_key=("{ANNO[:30]}"\n     "{ANNO[30:]}"),\n)\n'),
@@ -74,6 +79,7 @@ def test_each_form_is_found_with_the_decoded_keys_hint_and_fingerprint(
 
 
 LOOKALIKES = [
+    "data:\n  app.env: " + _b64("LOG=1\nREQUEST_ID=" + HEX) + "\n  blob: " + _b64("z" * 300),
     f"data:\n  API_KEY_SHA256: {_b64('ab' * 32)}\n",
     f"data:\n  AZURE_OPENAI_API_KEY: {_b64('0123456789abcdef' * 2)}\n",
     f"data:\n  AZURE_OPENAI_API_KEY: {_b64(BAD)}\n",
