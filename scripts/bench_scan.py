@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark ``keyops scan`` against detect-secrets on the same generated tree.
 
-Generates a tree of mixed text with planted Azure OpenAI keys (``keyops.scan.corpus``), runs
+Generates a tree of mixed text with planted Azure OpenAI keys (``keyops_bench.corpus``), runs
 ``keyops scan -o json`` and ``detect-secrets scan --all-files`` on it, and reports for each:
 recall on the planted keys (the right file, line and key), the other results it reported, the
 wall time and MB/s. Optionally compares executors in-process (serial / thread / process) and

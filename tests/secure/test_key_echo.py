@@ -55,7 +55,14 @@ class Case:
 
 
 TJ, TJS, TJH = ("table", "json"), ("table", "json", "sarif"), ("table", "json", "html")
-ROTATE = ("rotate", "--force", "--break-lease", "--propagation-timeout", "20s")
+ROTATE = (
+    "rotate",
+    "--force",
+    "--confirm-breaking-consumers",
+    "--break-lease",
+    "--propagation-timeout",
+    "20s",
+)
 SMOKE_ARM = ("smoke", "--key-from", "arm", "--slot", "Key1")
 
 #: Every command that talks to Azure, each operation it calls, each of its output formats.
