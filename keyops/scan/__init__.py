@@ -5,7 +5,8 @@ Pure Python over dataclasses. ``scan_paths(paths, ScanOptions(...))`` returns a
 
 - :mod:`~keyops.scan.keyformat` — the two key formats (annotated 84-char, legacy 32-hex);
 - :mod:`~keyops.scan.detectors` — the rules, over one file's bytes: keys written whole
-  (:mod:`~keyops.scan.rules`) and in other forms (:mod:`~keyops.scan.forms`);
+  (:mod:`~keyops.scan.rules`) and in other forms (:mod:`~keyops.scan.forms`,
+  :mod:`~keyops.scan.encoded`);
   :mod:`~keyops.scan.excerpt` masks what is shown;
 - :mod:`~keyops.scan.walker` / :mod:`~keyops.scan.history` / :mod:`~keyops.scan.gitcmd` — what
   to read from the working tree and from git;

@@ -1,14 +1,6 @@
 """Keys in the forms real repositories have besides written out whole.
 
-* **base64** — base64/base64url text is decoded (runs up to :data:`MAX_RUN` characters; a window
-  around the marker in longer ones) and the decoded bytes scanned again, up to
-  :data:`MAX_DEPTH` levels (a ``.dockerconfigjson`` holds base64 of JSON holding base64). A run
-  is decoded only where it can hold a key: at the base64 text of ``JQQJ99`` at any of the three
-  byte alignments (a plain substring search, so the base64 images of notebooks cost next to
-  nothing), as the value of a key-like name, as every value of a Kubernetes ``data:`` map (a
-  ``Secret`` made ``--from-file=.env``) and as a ``.dockerconfigjson`` value (its ``password``
-  and ``auth`` entries). A legacy key in a base64 blob elsewhere is not looked for: with no
-  marker to find, every base64 run of every file would have to be decoded.
+* **base64** — see :mod:`keyops.scan.encoded`.
 * **concatenated** — adjacent string literals joined by ``+`` (Python, TypeScript/JavaScript,
   C#), ``.`` (PHP), nothing (Python's implicit joining, C), over up to
   :data:`MAX_CHAIN` lines; and YAML block scalars (``>-``, ``|``) whose lines hold pieces of
@@ -27,40 +19,27 @@ carry their own checksum. The hint and fingerprint are of the decoded key.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
-from collections.abc import Callable, Iterator
 
-from keyops.scan.keyformat import is_legacy_key_shape
-from keyops.scan.rules import (
-    LEGACY,
-    NAME_BYTES,
-    Span,
-    find_annotated,
-    is_key_name,
+from keyops.scan.encoded import (
+    BASE64,
+    MAX_DEPTH,
+    Rescan,
+    find_encoded,
+    form_span,
+    value_spans,
 )
+from keyops.scan.keyformat import is_legacy_key_shape
+from keyops.scan.rules import LEGACY, NAME_BYTES, Span, find_annotated, is_key_name
 
-BASE64 = "base64"
 CONCATENATED = "concatenated"
 NAME_VALUE = "name-value"
 URL_QUERY = "url-query"
 HCL_DEFAULT = "hcl-default"
 
-#: Longest base64 run decoded whole; in a longer one only a window around the marker is.
-MAX_RUN = 8192
-_WINDOW = 256
-#: Levels of base64 inside base64 followed.
-MAX_DEPTH = 2
 #: Lines a chain of joined literals (or a block scalar) may span.
 MAX_CHAIN = 8
 
-#: The base64 text of "JQQJ99" at byte offsets 0, 1 and 2 (the characters that depend on it
-#: alone); identical in base64url.
-_B64_MARKERS = (b"SlFRSjk5", b"pRUUo5O", b"KUVFKOT")
-_B64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
-_B64_LEFT = _B64_BYTES - {ord("=")}
 #: Markers of an annotated key and their offsets in it.
 _SPLIT_MARKERS = ((b"JQQJ", 52), (b"ACOG", 76))
 _WHOLE = re.compile(rb"[A-Za-z0-9]{84}")
@@ -99,7 +78,6 @@ _HCL_DEFAULT = re.compile(
 )
 _NAME_PREFIX = re.compile(rb"""name:[ \t]*["']?\Z""")
 _VARIABLE_PREFIX = re.compile(rb"""variable[ \t]+"\Z""")
-_DOCKER_VALUE = re.compile(rb"""["']?[ \t]*:[ \t]*["']?([A-Za-z0-9+/=_-]{16,})""")
 
 #: An identifier holding "key", followed by what one of the forms needs (a prefilter at C
 #: speed: most "key"s in code are followed by none of these, and cost no Python).
@@ -113,101 +91,6 @@ _NAMED = re.compile(
     rb"|[\"'`][^\"'`\n]{0,120}[\"'`][ \t]*(?:\\?\r?\n|[+.&~,\"'`]))"  # a literal, then more
     rb")"
 )
-
-#: One entry of an indented map, its value a base64 run (the entries follow one another).
-_DATA_ENTRY = re.compile(
-    rb"""\r?\n[ \t]+["']?[\w.\-]+["']?:[ \t]*["']?([A-Za-z0-9+/=_-]{4,})["']?[ \t]*(?=\r?\n|\Z)"""
-)
-
-Rescan = Callable[[bytes, int], list[Span]]
-
-
-def _decode(run: bytes) -> bytes | None:
-    """Decode base64 or base64url text (padding optional); None if it is neither."""
-    run = run.rstrip(b"=")
-    url = b"-" in run or b"_" in run
-    if url and (b"+" in run or b"/" in run):
-        return None
-    if len(run) % 4 == 1:
-        run = run[:-1]
-    run += b"=" * (-len(run) % 4)
-    try:
-        return base64.b64decode(run, altchars=b"-_" if url else None, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _legacy_or_annotated(value: bytes, named: bool) -> Iterator[tuple[bytes, str, str]]:
-    """(key, format, detail) of the keys a value is or holds."""
-    text = value.strip().strip(b"\"'")
-    if named and len(text) == 32 and is_legacy_key_shape(text.decode("latin-1")):
-        yield text, LEGACY, "32-hex key under a key-like name"
-    for span in find_annotated(value):
-        yield span.key, span.key_format, span.detail
-
-
-def _span(start: int, end: int, key: bytes, key_format: str, detail: str, form: str) -> Span:
-    return Span(start, end, key_format, f"{detail} ({form})", key, form)
-
-
-def _value_spans(
-    start: int, end: int, value: bytes, named: bool, form: str, depth: int, rescan: Rescan
-) -> list[Span]:
-    """Spans for the keys in a value written at data[start:end], plain or base64-encoded."""
-    found = [_span(start, end, k, f, d, form) for k, f, d in _legacy_or_annotated(value, named)]
-    if found or depth >= MAX_DEPTH or len(value) < 24:
-        return found
-    decoded = _decode(value.strip().strip(b"\"'"))
-    if decoded is None:
-        return []
-    found = [_span(start, end, k, f, d, BASE64) for k, f, d in _legacy_or_annotated(decoded, named)]
-    return found or [
-        _span(start, end, s.key, s.key_format, s.detail, BASE64) for s in rescan(decoded, depth + 1)
-    ]
-
-
-def _run_around(data: bytes, pos: int) -> tuple[int, int]:
-    start = pos
-    # Not over "=": padding ends a run, so one before the run belongs to "name=".
-    while start > 0 and data[start - 1] in _B64_LEFT and pos - start < MAX_RUN:
-        start -= 1
-    end = pos
-    while end < len(data) and data[end] in _B64_BYTES and end - pos < MAX_RUN:
-        end += 1
-    return start, end
-
-
-def _base64_at_markers(data: bytes, depth: int, rescan: Rescan) -> list[Span]:
-    spans: list[Span] = []
-    done: set[int] = set()
-    for marker in _B64_MARKERS:
-        pos = data.find(marker)
-        while pos != -1:
-            start, end = _run_around(data, pos)
-            if start not in done:
-                done.add(start)
-                spans += _decoded_run(data, start, end, pos, depth, rescan)
-            pos = data.find(marker, end)
-    return spans
-
-
-def _decoded_run(
-    data: bytes, start: int, end: int, pos: int, depth: int, rescan: Rescan
-) -> list[Span]:
-    """Keys in the base64 run data[start:end] (a window around ``pos`` if it is long)."""
-    # Where the run really starts (its alignment) is a guess: a prefix such as "Basic" or a
-    # name's last letters may look like base64; so each of the four alignments is tried.
-    lo = start if end - start <= MAX_RUN else max(start, pos - _WINDOW)
-    hi = end if end - start <= MAX_RUN else min(end, pos + _WINDOW)
-    windows = [(lo + shift, hi) for shift in range(4)]
-    for lo, hi in windows:
-        decoded = _decode(data[lo:hi])
-        if decoded is None:
-            continue
-        inner = rescan(decoded, depth + 1)
-        if inner:
-            return [_span(lo, hi, s.key, s.key_format, s.detail, BASE64) for s in inner]
-    return []
 
 
 def _joined(chain: bytes) -> bytes:
@@ -230,7 +113,9 @@ def _chains_near(data: bytes, pos: int, found: list[Span]) -> list[Span]:
             continue
         for span in find_annotated(_joined(chain.group(0))):
             start, end = lo + chain.start(), lo + chain.end()
-            spans.append(_span(start, end, span.key, span.key_format, span.detail, CONCATENATED))
+            spans.append(
+                form_span(start, end, span.key, span.key_format, span.detail, CONCATENATED)
+            )
     if not spans:
         spans = _lines_near(window, lo, pos)
     return [s for s in spans if not any(f.start <= s.start < f.end for f in found)]
@@ -255,7 +140,7 @@ def _lines_near(window: bytes, lo: int, pos: int) -> list[Span]:
     start = offsets[first - 1] if tail else offsets[first]
     end = offsets[last] + len(lines[last])
     return [
-        _span(start, end, s.key, s.key_format, s.detail, CONCATENATED)
+        form_span(start, end, s.key, s.key_format, s.detail, CONCATENATED)
         for s in find_annotated(joined)
     ]
 
@@ -284,11 +169,11 @@ def _after_name(
     if _NAME_PREFIX.search(prefix):
         m = _YAML_VALUE.match(data, end)
         if m:
-            return _value_spans(*m.span(1), m.group(1), True, NAME_VALUE, depth, rescan)
+            return value_spans(*m.span(1), m.group(1), True, NAME_VALUE, depth, rescan)
     if _VARIABLE_PREFIX.search(prefix):
         m = _HCL_DEFAULT.match(data, end)
         if m:
-            return _value_spans(*m.span(1), m.group(1), True, HCL_DEFAULT, depth, rescan)
+            return value_spans(*m.span(1), m.group(1), True, HCL_DEFAULT, depth, rescan)
     assign = _ASSIGN.match(data, end)
     if assign is None:
         return []
@@ -296,14 +181,14 @@ def _after_name(
     chain = _CHAIN.match(data, at)
     if chain and chain.group(0).count(b"\n") < MAX_CHAIN:
         joined = _joined(chain.group(0))
-        return _value_spans(at, chain.end(), joined, True, CONCATENATED, MAX_DEPTH, rescan)
+        return value_spans(at, chain.end(), joined, True, CONCATENATED, MAX_DEPTH, rescan)
     block = _BLOCK.match(data, at)
     if block:
         joined = b"".join(line.strip() for line in block.group(1).split(b"\n"))
-        return _value_spans(*block.span(1), joined, True, CONCATENATED, MAX_DEPTH, rescan)
+        return value_spans(*block.span(1), joined, True, CONCATENATED, MAX_DEPTH, rescan)
     token = _TOKEN.match(data, at)
     if token and not _is_hex(token.group(1)):
-        return _value_spans(*token.span(1), token.group(1), True, BASE64, depth, rescan)
+        return value_spans(*token.span(1), token.group(1), True, BASE64, depth, rescan)
     return []
 
 
@@ -317,7 +202,7 @@ def _url_query(data: bytes, lowered: bytes, begin: int, end: int) -> list[Span]:
     if after.isalnum() or not is_legacy_key_shape(value.decode("latin-1")):
         return []
     key = data[end + 1 : end + 33]
-    return [_span(end + 1, end + 33, key, LEGACY, "32-hex key in a query parameter", URL_QUERY)]
+    return [form_span(end + 1, end + 33, key, LEGACY, "32-hex key in a query parameter", URL_QUERY)]
 
 
 def _named(data: bytes, lowered: bytes, depth: int, rescan: Rescan) -> list[Span]:
@@ -340,67 +225,12 @@ def _named(data: bytes, lowered: bytes, depth: int, rescan: Rescan) -> list[Span
     return spans
 
 
-def _data_maps(data: bytes, lowered: bytes, depth: int, rescan: Rescan) -> list[Span]:
-    """Keys in the values of YAML ``data:`` maps (Kubernetes Secrets), each decoded."""
-    spans: list[Span] = []
-    pos = lowered.find(b"data:")
-    while pos != -1:
-        line_end = lowered.find(b"\n", pos)
-        if line_end != -1 and not lowered[pos + 5 : line_end].strip():
-            entry = _DATA_ENTRY.match(data, line_end)
-            while entry is not None:
-                spans += _value_spans(*entry.span(1), entry.group(1), False, BASE64, depth, rescan)
-                entry = _DATA_ENTRY.match(data, entry.end())
-        pos = lowered.find(b"data:", pos + 5)
-    return spans
-
-
-def _docker(data: bytes, lowered: bytes) -> list[Span]:
-    """Keys in a ``.dockerconfigjson`` value: base64 of {"auths": {host: {password, auth}}}."""
-    spans: list[Span] = []
-    pos = lowered.find(b"dockerconfigjson")
-    while pos != -1:
-        m = _DOCKER_VALUE.match(data, pos + len(b"dockerconfigjson"))
-        decoded = _decode(m.group(1)) if m else None
-        if m and decoded:
-            for value in _docker_values(decoded):
-                spans += [
-                    _span(*m.span(1), k, f, d, BASE64)
-                    for k, f, d in _legacy_or_annotated(value, True)
-                ]
-        pos = lowered.find(b"dockerconfigjson", pos + 1)
-    return spans
-
-
-def _docker_values(decoded: bytes) -> list[bytes]:
-    try:
-        auths = json.loads(decoded).get("auths", {})
-    except (ValueError, AttributeError):
-        return []
-    values: list[bytes] = []
-    for entry in auths.values() if isinstance(auths, dict) else ():
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("password"), str):
-            values.append(entry["password"].encode())
-        auth = _decode(str(entry.get("auth", "")).encode())
-        if auth and b":" in auth:
-            values.append(auth.split(b":", 1)[1])
-    return values
-
-
 def find_forms(
     data: bytes, lowered: bytes, found: list[Span], depth: int, rescan: Rescan
 ) -> list[Span]:
     """Keys in ``data`` in the forms above (``found``: the keys written whole, not repeated;
     ``rescan``: the full detector, for decoded bytes)."""
-    spans = _split_annotated(data, found)
-    if depth < MAX_DEPTH:
-        spans += _base64_at_markers(data, depth, rescan)
+    spans = _split_annotated(data, found) + find_encoded(data, lowered, depth, rescan)
     if b"key" in lowered:
         spans += _named(data, lowered, depth, rescan)
-    if b"dockerconfigjson" in lowered:
-        spans += _docker(data, lowered)
-    if depth < MAX_DEPTH and b"data:" in lowered:
-        spans += _data_maps(data, lowered, depth, rescan)
     return spans
