@@ -134,5 +134,9 @@ def env(state_dir: str | None) -> None:
     }
     if conn.get("vault_proxy"):
         values["KEYOPS_EMULATOR_PROXY"] = conn["vault_proxy"]["url"]
-    for name, value in values.items():
-        click.echo(f"export {name}={shlex.quote(str(value))}")
+    # These lines exist to hand the emulator's test credentials to a shell: past the redactor.
+    from keyops.redact import raw_stdout
+
+    out = raw_stdout()
+    out.write("".join(f"export {n}={shlex.quote(str(v))}\n" for n, v in values.items()))
+    out.flush()
