@@ -26,6 +26,7 @@ import io
 import re
 import sys
 import threading
+from collections.abc import Mapping
 from typing import TextIO
 
 REDACTED = "REDACTED"
@@ -53,6 +54,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"(?i)([?&]sig=)[^&\s'\"\\]+"), r"\1" + REDACTED),
+    # A JSON Web Token (an Entra access token, a workload identity assertion): header.claims.sig.
+    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REDACTED),
     # An annotated Azure AI Services key: 52 base62 characters, then the fixed "JQQJ99".
     (re.compile(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}"), REDACTED),
     # A legacy 32-hex key right after a key-like word.
@@ -130,6 +133,37 @@ def register(value: str) -> None:
 def redact(text: str) -> str:
     """``text`` redacted by the process-wide redactor."""
     return REDACTOR.redact(text)
+
+
+#: Variables whose value is a credential keyops's identity chain may use (Azure's names), and
+#: variables naming a file whose contents are one (a workload identity's client assertion).
+CREDENTIAL_VARIABLES = (
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_PASSWORD",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SYSTEM_ACCESSTOKEN",
+    "IDENTITY_HEADER",
+)
+CREDENTIAL_FILE_VARIABLES = ("AZURE_FEDERATED_TOKEN_FILE",)
+
+
+def register_environment_credentials(environ: Mapping[str, str]) -> None:
+    """Register the credentials the environment hands keyops's identity chain (a client secret,
+    a pipeline's OIDC request token, a federated token file's assertion), so that a service or
+    library quoting one back is masked like a key."""
+    for name in CREDENTIAL_VARIABLES:
+        if environ.get(name):
+            register(environ[name].strip())
+    for name in CREDENTIAL_FILE_VARIABLES:
+        path = environ.get(name)
+        if not path:
+            continue
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                register(fh.read(65536).strip())
+        except OSError:
+            continue  # azure-identity reports an unreadable file itself
 
 
 class RedactingStream(io.TextIOBase):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from typing import Any
 
@@ -180,10 +181,12 @@ def cli(
     130 interrupted. `keyops run` passes the child's status through (125-127 for its own).
     """
     from keyops.logs import configure_logging
-    from keyops.redact import flush_streams, install_streams
+    from keyops.redact import flush_streams, install_streams, register_environment_credentials
 
-    # Before logging binds stderr: every printed line passes through the one redactor.
+    # Before logging binds stderr: every printed line passes through the one redactor, which
+    # knows the credentials the environment holds as well as every key read.
     install_streams()
+    register_environment_credentials(os.environ)
     ctx.call_on_close(flush_streams)
     configure_logging(debug)
     ctx.obj = AppContext(emulator=emulator, cloud=cloud, output=output, debug=debug, config=config)
