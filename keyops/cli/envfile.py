@@ -34,7 +34,7 @@ SCHEMA = "keyops.env/v1"
     help="The .env file to write or merge into; git must ignore it (env KEYOPS_ENV_FILE).",
 )
 @pass_app
-def env(app: AppContext, /, output: str | None, path: Path, **opts: Any) -> None:
+def env(app: AppContext, /, output: str, path: Path, **opts: Any) -> None:
     """Write the key and endpoint into a git-ignored .env file (mode 0600).
 
     \b
@@ -50,11 +50,11 @@ def env(app: AppContext, /, output: str | None, path: Path, **opts: Any) -> None
     check_writable(path)
     handover = fetch(app, request)
     result = write_dotenv(path, handover.variables(opts["key_var"], opts["endpoint_var"]))
-    _render(result, handover, opts, output or app.output)
+    _render(result, handover, opts, output)
 
 
 def _render(result: DotenvWrite, handover: Handover, opts: dict[str, Any], output: str) -> None:
-    from keyops.render import diag, print_json
+    from keyops.render import info, print_json
 
     if output == "json":
         print_json(
@@ -84,5 +84,5 @@ def _render(result: DotenvWrite, handover: Handover, opts: dict[str, Any], outpu
         f"{handover.key.fingerprint}, {opts['endpoint_var']} {handover.endpoint}"
     )
     if result.kept:
-        diag(f"env: kept {result.kept} other entries of {result.path.name}")
-    diag(f"env: key {handover.describe()}")
+        info(f"env: kept {result.kept} other entries of {result.path.name}")
+    info(f"env: key {handover.describe()}")

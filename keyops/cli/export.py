@@ -92,7 +92,7 @@ def _pipeline(fmt: str) -> Pipeline | None:
 def export(
     app: AppContext,
     /,
-    output: str | None,
+    output: str,
     fmt: str,
     destination: str,
     path: Path | None,
@@ -121,7 +121,7 @@ def export(
     handover = fetch(app, request)
     variables = handover.variables(opts["key_var"], opts["endpoint_var"])
     where = _emit(pipeline, variables, destination == "output", path)
-    _render(handover, variables, pipeline, where, output or app.output)
+    _render(handover, variables, pipeline, where, output)
 
 
 def _emit(
@@ -150,7 +150,7 @@ def _render(
     where: str,
     output: str,
 ) -> None:
-    from keyops.render import diag, print_json
+    from keyops.render import info, print_json
 
     if output == "json":
         print_json(
@@ -179,6 +179,6 @@ def _render(
         )
         return
     names = ", ".join(v.name for v in variables)
-    diag(
+    info(
         f"export: {names} to {where}; key {handover.describe()}" + (", masked" if pipeline else "")
     )

@@ -42,9 +42,9 @@ def handover_options(fn: F) -> F:
             "--vault",
             "--vault-url",
             "vault_url",
-            envvar="KEYOPS_VAULT_URL",
             metavar="URL",
-            help="Key Vault to read the key from (env KEYOPS_VAULT_URL).",
+            help="Key Vault to read the key from (env KEYOPS_VAULT_URL is only a default for a "
+            "target without vault_url).",
         ),
         click.option(
             "--secret",
@@ -100,12 +100,11 @@ def key_request(opts: dict[str, Any]) -> KeyRequest:
 
 def fetch(app: AppContext, request: KeyRequest) -> Handover:
     """Read the selected key from Key Vault (see :func:`keyops.handover.source.fetch_handover`)."""
-    from keyops.cli.session import AzureSession, default_subscription
-    from keyops.config import load_config
+    from keyops.cli.session import AzureSession, default_subscription, load_cli_config
     from keyops.handover.source import fetch_handover
     from keyops.render import diag
 
-    config = load_config(app.config)
+    config = load_cli_config(app)
     notes: list[str] = []
     try:
         with AzureSession(app) as azure:

@@ -14,7 +14,13 @@ from typing import Any
 import click
 
 from keyops import __version__
-from keyops.cli.context import AppContext
+from keyops.cli.context import ALL_FORMATS, AppContext
+from keyops.cli.globalopts import (
+    hoist_global_options,
+    quiet_broken_pipe,
+    show_envvars,
+    unknown_command,
+)
 from keyops.errors import KeyopsError
 from keyops.exitcodes import ExitStatus
 
@@ -66,7 +72,19 @@ class LazyGroup(click.Group):
             raise
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
-        return command
+        return show_envvars(command)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Global options are accepted after the subcommand too (moved before it here)."""
+        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command name gets the closest known ones as a suggestion."""
+        if args and not args[0].startswith("-") and args[0] not in COMMANDS:
+            raise click.UsageError(unknown_command(args[0], sorted(COMMANDS)))
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -108,6 +126,8 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("keyops: interrupted", err=True)
             ctx.exit(int(ExitStatus.INTERRUPTED))
+        except BrokenPipeError:
+            quiet_broken_pipe()
         except Exception as exc:
             # A bug, or a library error keyops does not translate. Its message may quote what
             # the library was given, so only the type is printed; --debug adds the (redacted)
@@ -131,7 +151,7 @@ def _debug(ctx: click.Context) -> bool:
     return isinstance(ctx.obj, AppContext) and ctx.obj.debug
 
 
-@click.group(cls=LazyGroup, context_settings={"auto_envvar_prefix": "KEYOPS"})
+@click.group(cls=LazyGroup, context_settings={"auto_envvar_prefix": "KEYOPS", "show_default": True})
 @click.version_option(__version__, prog_name="keyops")
 @click.option(
     "--emulator",
@@ -151,12 +171,26 @@ def _debug(ctx: click.Context) -> bool:
     "--output",
     "-o",
     envvar="KEYOPS_OUTPUT",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(ALL_FORMATS),
     default="table",
     show_default=True,
-    help="Output format for data on stdout.",
+    help="Output format for data on stdout: table (fitted to the terminal; plain when piped), "
+    "wide (every column), tsv, json; sarif where the command has it.",
 )
 @click.option("--debug", envvar="KEYOPS_DEBUG", is_flag=True, help="Debug logs on stderr.")
+@click.option(
+    "--quiet",
+    "-q",
+    envvar="KEYOPS_QUIET",
+    is_flag=True,
+    help="No progress and no info lines on stderr (warnings and errors still print).",
+)
+@click.option(
+    "--no-color",
+    envvar="KEYOPS_NO_COLOR",
+    is_flag=True,
+    help="No colour (also when NO_COLOR is set, or stdout is not a terminal).",
+)
 @click.option(
     "--config",
     envvar="KEYOPS_CONFIG",
@@ -170,6 +204,8 @@ def cli(
     cloud: str,
     output: str,
     debug: bool,
+    quiet: bool,
+    no_color: bool,
     config: str | None,
 ) -> None:
     """keyops: keep Azure OpenAI / Azure AI Services credentials safe.
@@ -177,22 +213,32 @@ def cli(
     Exit statuses: 0 success; 1 some targets failed or findings at or above --fail-on, or an
     internal error; 2 usage error; 3 configuration error; 4 authentication or authorization error;
     5 Azure unreachable or service error; 6 refused by a safety guard, nothing done;
-    130 interrupted. `keyops run` passes the child's status through (125-127 for its own).
+    130 interrupted; 141 stdout closed by its reader (quietly). `keyops run` passes the child's
+    status through (125-127 for its own).
     """
     from keyops.logs import configure_logging
     from keyops.redact import flush_streams, install_streams
+    from keyops.render import configure
 
     # Before logging binds stderr: every printed line passes through the one redactor.
     install_streams()
     ctx.call_on_close(flush_streams)
     configure_logging(debug)
-    ctx.obj = AppContext(emulator=emulator, cloud=cloud, output=output, debug=debug, config=config)
+    configure(quiet=quiet, no_color=no_color)
+    ctx.obj = AppContext(
+        emulator=emulator, cloud=cloud, output=output, debug=debug, config=config, quiet=quiet
+    )
+
+
+show_envvars(cli)
 
 
 def main() -> None:
     """Console-script entry point."""
     try:
         cli.main(prog_name="keyops")
+    except BrokenPipeError:
+        quiet_broken_pipe()
     except KeyboardInterrupt:
         click.echo("keyops: interrupted", err=True)
         sys.exit(int(ExitStatus.INTERRUPTED))

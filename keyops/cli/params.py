@@ -3,12 +3,17 @@ command accepts, and refuses, the same text in the same words."""
 
 from __future__ import annotations
 
+import io
+import json
+import sys
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from keyops.errors import ConfigError
 from keyops.severity import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +35,9 @@ class DurationType(click.ParamType[timedelta]):
             return parse_duration(str(value))
         except DurationError as exc:
             self.fail(str(exc), param, ctx)
+        except (OverflowError, ValueError):
+            # timedelta's own limit (about 2.7 million years), or a float that is not finite.
+            self.fail(f"{value!r} is out of range; use a duration such as 30d or P30D", param, ctx)
 
 
 class SeverityType(click.ParamType[Severity]):
@@ -48,7 +56,50 @@ class SeverityType(click.ParamType[Severity]):
             self.fail(str(exc), param, ctx)
 
 
+class JsonInputType(click.ParamType[io.StringIO]):
+    """A JSON document read whole from FILE or ``-`` (stdin), as UTF-8 text.
+
+    What is wrong with the file or the stream is a configuration error (status 3) naming it:
+    a missing or unreadable file, a closed stdin, bytes that are not UTF-8, nesting too deep
+    for Python's parser. Whether the text is the right JSON is for the command to say.
+    """
+
+    name = "file"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> io.StringIO:
+        if isinstance(value, io.StringIO):
+            return value
+        where = "stdin" if value == "-" else str(value)
+        data = self._read(str(value), where)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start})") from None
+        try:
+            json.loads(text)
+        except RecursionError:
+            raise ConfigError(f"{where}: JSON nested too deeply to be an event") from None
+        except ValueError:
+            pass  # reported by the command, which knows what it expected
+        return io.StringIO(text)
+
+    @staticmethod
+    def _read(value: str, where: str) -> bytes:
+        if value == "-":
+            stream = sys.stdin
+            if stream is None or stream.closed:
+                raise ConfigError("stdin is closed: pipe the document in, or pass a FILE")
+            return stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
+        try:
+            return Path(value).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {where}: {exc.strerror or exc}") from None
+
+
 DURATION = DurationType()
+JSON_INPUT = JsonInputType()
 SEVERITY = SeverityType()
 
 

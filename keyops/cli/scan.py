@@ -40,6 +40,7 @@ def _live_from_arm(
     """Digests of both keys of every account in scope; unreadable accounts are warned about."""
     from keyops.azure.arm import parse_account_id
     from keyops.cli.session import AzureSession, resolve_cli_targets
+    from keyops.render import diag
     from keyops.scan.live import digests_from_accounts
     from keyops.secret import SecretValue
 
@@ -55,11 +56,9 @@ def _live_from_arm(
 
         found = digests_from_accounts([(t.name, t.resource_id) for t in targets], list_keys)
     for reason in found.unreadable:
-        click.echo(f"keyops scan: warning: live keys not read for {reason}", err=True)
+        diag(f"scan: warning: live keys not read for {reason}")
     if not found.digests:
-        click.echo(
-            "keyops scan: warning: no live key could be read; --live matches nothing", err=True
-        )
+        diag("scan: warning: no live key could be read; --live matches nothing")
     return found.digests
 
 
@@ -151,7 +150,7 @@ def scan(
     fail_on: str,
     jobs: int,
     max_file_size: int,
-    output: str | None,
+    output: str,
 ) -> None:
     """Find leaked Azure OpenAI / AI Services keys in PATHs (default: .) and git history.
 
@@ -163,12 +162,20 @@ def scan(
 
     Exit status: 0 no findings (or all accepted), 1 findings at or above --fail-on, 2 usage error.
     """
+    from keyops.render import Layout, info, plural, print_table
     from keyops.scan import ScanOptions, scan_paths
     from keyops.scan.baseline import load_baseline
     from keyops.scan.baseline import write_baseline as save_baseline
     from keyops.scan.engine import without_fingerprints
     from keyops.scan.live import digests_from_env
-    from keyops.scan.output import render_json, render_table, summary_line
+    from keyops.scan.output import (
+        TABLE_COLUMNS,
+        TABLE_DROP,
+        TABLE_WRAP,
+        render_json,
+        summary_line,
+        table_rows,
+    )
     from keyops.scan.sarif import render_sarif
 
     live_digests = digests_from_env(live_env, os.environ)
@@ -184,14 +191,15 @@ def scan(
     )
     accepted = load_baseline(baseline) if baseline else frozenset()
     report = without_fingerprints(scan_paths(list(paths) or [Path(".")], options), accepted)
-    renderers = {"json": render_json, "sarif": render_sarif, "table": render_table}
-    text = renderers[output or app.output](report)
-    if text:
-        click.echo(text)
-    click.echo(summary_line(report), err=True)
+    if output in ("json", "sarif"):
+        click.echo((render_json if output == "json" else render_sarif)(report))
+    elif report.findings:
+        layout = Layout(drop=TABLE_DROP, wrap=TABLE_WRAP)
+        print_table(TABLE_COLUMNS, table_rows(report), layout=layout, output=output)
+    info(summary_line(report))
     if write_baseline is not None:
         count = save_baseline(write_baseline, report.findings, accepted)
-        click.echo(f"keyops scan: wrote {count} accepted findings to {write_baseline}", err=True)
+        info(f"scan: wrote {plural(count, 'accepted finding')} to {write_baseline}")
         return
     threshold = Severity.parse(fail_on)
     if any(finding.severity >= threshold for finding in report.findings):

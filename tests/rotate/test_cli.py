@@ -36,7 +36,9 @@ def test_dry_run_json_and_zero_writes(rig: Rig) -> None:
     seq = rig.emu.last_seq
     result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--dry-run", "-o", "json")
     assert result.exit_code == 0, result.stderr
-    records = json.loads(result.stdout)
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "keyops.rotate/v1" and doc["summary"]["total"] == len(doc["accounts"])
+    records = doc["accounts"]
     plans = {r["account"]: r["planned"] for r in records}
     assert plans[WEU] == "rotate Key2" and plans["contoso-openai-eus"] == "adopt Key1"
     assert all(r["schema"] == "keyops.rotation/v1" and r["dry_run"] for r in records)
@@ -117,7 +119,7 @@ def test_a_tag_filter_rotates_only_the_accounts_it_matches(rig: Rig) -> None:
         rig.emu, "rotate", "--vault-url", rig.vault_url, "--tag", "owner=search-team", "-o", "json"
     )
     assert result.exit_code == 0, result.stderr
-    (record,) = json.loads(result.stdout)
+    (record,) = json.loads(result.stdout)["accounts"]
     assert (record["account"], record["action"], record["slot"]) == (WEU, "rotated", "Key2")
     (regenerated,) = rig.calls(seq, "Accounts_RegenerateKey")
     assert f"/accounts/{WEU}/" in regenerated["path"]
@@ -146,7 +148,7 @@ def failed_alike(result: Result, status: int, cause: str) -> None:
     assert result.exit_code == status, result.stderr
     line = one_line(result)
     assert f"every account to rotate failed: {cause} (3 accounts, 1 skipped)" in line, line
-    actions = {r["account"]: r["action"] for r in json.loads(result.stdout)}
+    actions = {r["account"]: r["action"] for r in json.loads(result.stdout)["accounts"]}
     assert actions.pop("contoso-openai-entra") == "skipped"
     assert set(actions.values()) == {"failed"} and len(actions) == 3
 
@@ -219,7 +221,7 @@ def near_expiry_event(rig: Rig, schema: str) -> dict[str, Any]:
 
 
 def rotated_weu_only(rig: Rig, stdout: str) -> None:
-    (record,) = json.loads(stdout)
+    (record,) = json.loads(stdout)["accounts"]
     assert (record["account"], record["action"]) == (WEU, "rotated")
     assert rig.latest(f"{WEU}-api-key").value == rig.keys(rig.target(WEU)).key2
 

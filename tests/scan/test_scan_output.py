@@ -15,7 +15,7 @@ from keyops.scan import Finding, FindingKind, ScanOptions, ScanReport, scan_path
 from keyops.scan.baseline import BASELINE_SCHEMA, load_baseline, write_baseline
 from keyops.scan.engine import COMMIT_MESSAGE_PATH, without_fingerprints
 from keyops.scan.findings import finding_fingerprint
-from keyops.scan.output import render_json, render_table
+from keyops.scan.output import TABLE_COLUMNS, render_json, table_rows
 from keyops.scan.sarif import render_sarif
 from keyops.severity import Severity
 from scripts.keyops_bench.corpus import Corpus
@@ -88,10 +88,11 @@ def test_json_document(report: ScanReport) -> None:
 
 
 def test_table_lists_each_finding_with_its_excerpt(report: ScanReport) -> None:
-    lines = render_table(report).splitlines()
-    assert lines[0].split() == ["SEVERITY", "KIND", "LOCATION", "DETAIL"]
-    assert len(lines) == 1 + len(report.findings) + sum(1 for f in report.findings if f.excerpt)
-    assert render_table(ScanReport(findings=())) == ""
+    rows = table_rows(report)
+    assert len(rows) == len(report.findings)
+    assert all(len(row) == len(TABLE_COLUMNS) for row in rows)
+    assert [row[4] for row in rows] == [f.excerpt or "" for f in report.findings]
+    assert table_rows(ScanReport(findings=())) == []
 
 
 def test_baseline_round_trip_suppresses_exactly_the_accepted(
