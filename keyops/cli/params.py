@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -101,6 +102,38 @@ class JsonInputType(click.ParamType[io.StringIO]):
 DURATION = DurationType()
 JSON_INPUT = JsonInputType()
 SEVERITY = SeverityType()
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def check_subscription(value: str, source: str) -> str:
+    """A subscription id is a GUID; anything else (``x/../../y``) never reaches an ARM URL.
+
+    ConfigError: the id came from a file or the environment."""
+    if not _GUID.match(value):
+        raise ConfigError(
+            f"{source} {value!r} is not a subscription id (a GUID such as "
+            "00000000-0000-0000-0000-000000000000)"
+        )
+    return value
+
+
+def check_subscription_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    """``--subscription``: a GUID; from the command line a usage error (2), from
+    ``KEYOPS_SUBSCRIPTION``/``AZURE_SUBSCRIPTION_ID`` a configuration error (3)."""
+    if value is None or _GUID.match(value):
+        return value
+    if ctx.get_parameter_source(str(param.name)) is click.core.ParameterSource.ENVIRONMENT:
+        names = param.envvar if isinstance(param.envvar, list) else [param.envvar]
+        return check_subscription(value, " or ".join(str(n) for n in names if n))
+    raise click.BadParameter(
+        f"{value!r} is not a subscription id (a GUID such as 00000000-0000-0000-0000-000000000000)",
+        ctx,
+        param,
+    )
 
 
 def confirmation_option(*decls: str, help: str) -> Callable[[F], F]:

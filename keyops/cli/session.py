@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from keyops.cli.context import AppContext
+from keyops.cli.params import check_subscription, check_subscription_option
 from keyops.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -32,15 +33,24 @@ def selection_options(fn: F) -> F:
         click.option(
             "--subscription",
             envvar="KEYOPS_SUBSCRIPTION",
+            callback=check_subscription_option,
             help="Subscription to discover accounts in, and the default for configured targets "
             "without one (default: AZURE_SUBSCRIPTION_ID); not a filter.",
         ),
-        click.option("--resource-group", "-g", help="Only accounts in this resource group."),
-        click.option("--account", "-a", help="Only this account (by name)."),
+        click.option(
+            "--resource-group",
+            "-g",
+            envvar="KEYOPS_RESOURCE_GROUP",
+            help="Only accounts in this resource group.",
+        ),
+        click.option(
+            "--account", "-a", envvar="KEYOPS_ACCOUNT", help="Only this account (by name)."
+        ),
         click.option(
             "--tag",
             "tags",
             multiple=True,
+            envvar="KEYOPS_TAG",
             metavar="KEY[=VALUE]",
             help="Only accounts with this tag (repeatable; all must match).",
         ),
@@ -205,6 +215,7 @@ class AzureSession:
         """One ARM client per subscription."""
         from keyops.azure.arm import AccountsClient
 
+        check_subscription(subscription, "the subscription id")
         with self._lock:
             key = subscription.lower()
             if key not in self._accounts:
