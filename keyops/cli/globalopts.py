@@ -115,3 +115,11 @@ def show_envvars(command: click.Command) -> click.Command:
         for sub in command.commands.values():
             show_envvars(sub)
     return command
+
+
+def usage_status(error: click.UsageError, default: int) -> int:
+    """A bad value that came from a ``KEYOPS_*``/``AZURE_*`` variable is an environment
+    (configuration) error, 3; typed on the command line it stays a usage error."""
+    ctx, param = error.ctx, getattr(error, "param", None)
+    source = ctx.get_parameter_source(param.name) if ctx and param and param.name else None
+    return int(ExitStatus.CONFIG) if source is click.core.ParameterSource.ENVIRONMENT else default

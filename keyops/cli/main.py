@@ -20,6 +20,7 @@ from keyops.cli.globalopts import (
     quiet_broken_pipe,
     show_envvars,
     unknown_command,
+    usage_status,
 )
 from keyops.errors import KeyopsError
 from keyops.exitcodes import ExitStatus
@@ -104,7 +105,7 @@ class LazyGroup(click.Group):
         except click.exceptions.NoArgsIsHelpError:
             raise  # bare `keyops`: the help text is the message
         except click.UsageError as exc:
-            raise _usage_exit(exc, exc.exit_code) from None
+            raise _usage_exit(exc, usage_status(exc, exc.exit_code)) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; every exception ends as one line on stderr and a documented status
@@ -115,7 +116,7 @@ class LazyGroup(click.Group):
             raise  # a bare subgroup (`keyops emulator`): its help text
         except click.UsageError as exc:
             # Bad options or arguments of a subcommand: click would print Usage/Try/blank/Error.
-            raise _usage_exit(exc, self._status(ctx, exc.exit_code)) from None
+            raise _usage_exit(exc, self._status(ctx, usage_status(exc, exc.exit_code))) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # click's own: ctx.exit(), Ctrl-C at a prompt
         except KeyopsError as exc:

@@ -36,9 +36,6 @@ class DurationType(click.ParamType[timedelta]):
             return parse_duration(str(value))
         except DurationError as exc:
             self.fail(str(exc), param, ctx)
-        except (OverflowError, ValueError):
-            # timedelta's own limit (about 2.7 million years), or a float that is not finite.
-            self.fail(f"{value!r} is out of range; use a duration such as 30d or P30D", param, ctx)
 
 
 class SeverityType(click.ParamType[Severity]):

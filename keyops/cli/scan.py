@@ -78,7 +78,7 @@ def _live_from_arm(
 )
 @click.option(
     "--baseline",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     envvar="KEYOPS_SCAN_BASELINE",
     help="Accept the findings listed in this baseline file (env KEYOPS_SCAN_BASELINE).",
 )

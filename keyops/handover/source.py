@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
-from keyops.errors import ConfigError, InputError, NotFoundError, ServiceError
+from keyops.errors import ConfigError, InputError, ServiceError
 from keyops.secret import SecretValue, check_key_text
 
 if TYPE_CHECKING:
@@ -137,7 +137,11 @@ def _spec_name(config: Config, request: KeyRequest) -> str | None:
 def _latest(vault: VaultClient, secret_name: str) -> SecretVersion:
     latest = vault.get_latest(secret_name)
     if latest is None:
-        raise NotFoundError(f"no secret {secret_name!r} in vault {vault.name}")
+        # The name came from --secret or keyops.toml: a user's mistake, not Azure's (status 3).
+        raise ConfigError(
+            f"no secret {secret_name!r} in vault {vault.name} (check --secret or the "
+            "target's secret_name; `keyops rotate` stores one per account)"
+        )
     if latest.value is None:
         raise ServiceError(f"secret {secret_name!r} in vault {vault.name} has no value")
     # Handed over as it is stored: a stray newline would break the .env file, the pipeline's
