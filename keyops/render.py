@@ -5,18 +5,19 @@ A table on a terminal fits its width: columns are dropped in the order the comma
 a fingerprint or a URL is never cut. Piped, a table is plain aligned text of unlimited width;
 ``-o tsv`` is one tab-separated line per row. Terminal control characters in any value are
 escaped (``\\x1b``, ``\\u202e``), so text from Azure or the user cannot move the cursor, recolour
-the terminal or reorder what is shown. Nothing here imports rich.
+the terminal or reorder what is shown. rich is imported only for a progress bar on a terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
 import textwrap
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,6 +235,24 @@ def severity_label(label: str, stream: Any = None) -> str:
     if code and colour_enabled(stream):
         return f"\x1b[{code}m{label}\x1b[0m"
     return label
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int) -> Iterator[Callable[[], None]]:
+    """A transient progress bar on stderr for a command walking a fleet: on a terminal, for
+    more than one account, and not with ``-q``; otherwise the step does nothing. The step is
+    safe to call from worker threads (rich locks its tasks)."""
+    if _settings.quiet or total < 2 or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    colour = not (_settings.no_color or os.environ.get("NO_COLOR"))
+    bar = Progress(console=Console(stderr=True, no_color=not colour), transient=True)
+    task = bar.add_task(label, total=total)
+    with bar:
+        yield lambda: bar.advance(task)
 
 
 def diag(message: str) -> None:

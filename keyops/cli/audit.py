@@ -114,26 +114,28 @@ def audit(
     """
     from keyops.audit import AuditPolicy, ProbeSettings, run_audit
     from keyops.azure.probe import DEFAULT_API_VERSION, RetryPolicy, check_api_version
-    from keyops.render import info, plural
+    from keyops.render import info, plural, progress
 
     version = check_api_version(api_version or DEFAULT_API_VERSION)
     with AzureSession(app, subscription) as azure:
         targets = resolve_cli_targets(
             app, azure.accounts(), subscription, resource_group, account, tags, vault_url
         )
-        report = run_audit(
-            app.env,
-            azure.credential(),
-            azure.accounts(),
-            targets,
-            workers=workers,
-            policy=AuditPolicy(max_secret_age_days=max(0, max_secret_age.days)),
-            probe=ProbeSettings(
-                timeout=timeout,
-                api_version=version,
-                retry=RetryPolicy(max_attempts=attempts, max_wait=10.0),
-            ),
-        )
+        with progress("auditing", len(targets)) as step:
+            report = run_audit(
+                app.env,
+                azure.credential(),
+                azure.accounts(),
+                targets,
+                workers=workers,
+                policy=AuditPolicy(max_secret_age_days=max(0, max_secret_age.days)),
+                probe=ProbeSettings(
+                    timeout=timeout,
+                    api_version=version,
+                    retry=RetryPolicy(max_attempts=attempts, max_wait=10.0),
+                ),
+                on_done=step,
+            )
     _render(report, output, _sources(app.config, targets))
     found = ", ".join(f"{n} {label}" for label, n in report.counts().items() if n)
     info(f"audit: {plural(len(report.rows), 'account')}; findings: {found or 'none'}")

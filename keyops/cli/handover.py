@@ -29,7 +29,7 @@ def _variable(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def handover_options(fn: F) -> F:
-    """``--target | --vault --secret``, ``--endpoint`` and the variable names."""
+    """``--account | --target | --vault --secret``, ``--endpoint`` and the variable names."""
     options = [
         click.option(
             "--target",
@@ -37,6 +37,14 @@ def handover_options(fn: F) -> F:
             envvar="KEYOPS_TARGET",
             metavar="NAME",
             help="The [[targets]] entry of keyops.toml whose key to use (env KEYOPS_TARGET).",
+        ),
+        click.option(
+            "--account",
+            "-a",
+            envvar="KEYOPS_ACCOUNT",
+            metavar="NAME",
+            help="The account whose key to use, found as every command finds it (its secret "
+            "is the configured secret_name, default {account}-api-key).",
         ),
         click.option(
             "--vault",
@@ -93,6 +101,7 @@ def key_request(opts: dict[str, Any]) -> KeyRequest:
         vault_url=opts["vault_url"],
         secret_name=opts["secret_name"],
         endpoint=opts["endpoint"],
+        account=opts["account"],
     )
     request.check()
     return request

@@ -178,6 +178,7 @@ def smoke(
     argument. Exit status 1 when any call failed.
     """
     from keyops.azure.probe import RetryPolicy
+    from keyops.render import progress
     from keyops.smoke.keys import DEFAULT_KEY_VARIABLE, KeySource, check_variable
     from keyops.smoke.plan import Overrides, plan_targets
     from keyops.smoke.runner import CredentialProvider, run_smoke
@@ -208,14 +209,16 @@ def smoke(
             targets, skipped = plan_targets(
                 resolved, azure.accounts_for, overrides, with_keys=source is not KeySource.ENTRA
             )
-        results = skipped + run_smoke(
-            targets,
-            provider,
-            timeout=timeout,
-            workers=workers,
-            verify=app.env.verify,
-            retry=RetryPolicy(max_attempts=attempts, max_wait=max_wait),
-        )
+        with progress("smoke tests", len(targets)) as step:
+            results = skipped + run_smoke(
+                targets,
+                provider,
+                timeout=timeout,
+                workers=workers,
+                verify=app.env.verify,
+                retry=RetryPolicy(max_attempts=attempts, max_wait=max_wait),
+                on_done=step,
+            )
     _finish(results, output)
 
 

@@ -116,7 +116,7 @@ def usage(
     be unused. Reads AzureOpenAIRequests by StatusCode, ProcessedPromptTokens and GeneratedTokens.
     """
     from keyops.azure.metrics import MetricsClient
-    from keyops.render import diag, info, plural
+    from keyops.render import diag, info, plural, progress
     from keyops.usage import Sensitivity, analyze, fails
     from keyops.usage.fetch import clip_to_window, gather, window
 
@@ -144,16 +144,18 @@ def usage(
                 metrics[sub] = MetricsClient(app.env, azure.credential(), sub)
             return metrics[sub]
 
-        inputs = gather(
-            targets,
-            metrics_for,
-            azure.vault,
-            start=fetch_start,
-            hours=fetch_hours,
-            keys_unused=keys_unused,
-            workers=workers,
-            report_from=start,
-        )
+        with progress("reading metrics", len(targets)) as step:
+            inputs = gather(
+                targets,
+                metrics_for,
+                azure.vault,
+                start=fetch_start,
+                hours=fetch_hours,
+                keys_unused=keys_unused,
+                workers=workers,
+                report_from=start,
+                on_done=step,
+            )
         for client in metrics.values():
             client.close()
     if inputs.problems and not inputs.series:

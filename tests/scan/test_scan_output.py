@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from keyops.errors import InputError
+from keyops.errors import ConfigError
 from keyops.scan import Finding, FindingKind, ScanOptions, ScanReport, scan_paths
 from keyops.scan.baseline import BASELINE_SCHEMA, load_baseline, write_baseline
 from keyops.scan.engine import COMMIT_MESSAGE_PATH, without_fingerprints
@@ -127,8 +127,9 @@ def test_fingerprints_are_stable_and_path_specific(report: ScanReport) -> None:
     "content",
     ["not json", '{"schema": "other/v1"}', f'{{"schema": "{BASELINE_SCHEMA}", "findings": [1]}}'],
 )
-def test_bad_baselines_are_input_errors(tmp_path: Path, content: str) -> None:
+def test_bad_baselines_are_configuration_errors(tmp_path: Path, content: str) -> None:
+    """A file's content (status 3), not a flag's value."""
     path = tmp_path / "baseline.json"
     path.write_text(content)
-    with pytest.raises(InputError):
+    with pytest.raises(ConfigError):
         load_baseline(path)
