@@ -31,7 +31,7 @@ SCHEMA = "keyops.env/v1"
     envvar="KEYOPS_ENV_FILE",
     metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The .env file to write or merge into; git must ignore it (env KEYOPS_ENV_FILE).",
+    help="The .env file to write or merge into; git must ignore it.",
 )
 @pass_app
 def env(app: AppContext, /, output: str, path: Path, **opts: Any) -> None:
@@ -70,6 +70,11 @@ def _render(result: DotenvWrite, handover: Handover, opts: dict[str, Any], outpu
                 "replaced": list(result.replaced),
                 "added": list(result.added),
                 "kept_entries": result.kept,
+                "summary": {
+                    "created": result.created,
+                    "written": len(result.replaced) + len(result.added),
+                    "kept": result.kept,
+                },
                 "source": {
                     "vault": handover.vault,
                     "secret": handover.secret_name,

@@ -68,7 +68,7 @@ def _pipeline(fmt: str) -> Pipeline | None:
     default="auto",
     show_default=True,
     type=click.Choice(["auto", "github", "azure-pipelines", "dotenv"]),
-    help="Where to: the detected pipeline, a named one, or a .env file (env KEYOPS_EXPORT_FORMAT).",
+    help="Where to: the detected pipeline, a named one, or a .env file.",
 )
 @click.option(
     "--to",
@@ -78,7 +78,7 @@ def _pipeline(fmt: str) -> Pipeline | None:
     show_default=True,
     type=click.Choice(["env", "output"]),
     help="Later steps' environment ($GITHUB_ENV; a pipeline variable) or step "
-    "outputs ($GITHUB_OUTPUT; isoutput=true) (env KEYOPS_EXPORT_TO).",
+    "outputs ($GITHUB_OUTPUT; isoutput=true).",
 )
 @click.option(
     "--write",
@@ -174,6 +174,10 @@ def _render(
                     "vault": handover.vault,
                     "secret": handover.secret_name,
                     "version": handover.version,
+                },
+                "summary": {
+                    "variables": len(variables),
+                    "masked": sum(1 for v in variables if v.secret and pipeline is not None),
                 },
             }
         )

@@ -40,7 +40,9 @@ def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]
     if command is None:
         return args
     own = _option_names(command)
-    stop_at_argument = not command.allow_interspersed_args
+    stop_at_argument = not command.context_settings.get(
+        "allow_interspersed_args", command.allow_interspersed_args
+    )
     before, after, moved = args[: index + 1], [], []
     rest = iter(args[index + 1 :])
     for word in rest:

@@ -36,7 +36,7 @@ def handover_options(fn: F) -> F:
             "-t",
             envvar="KEYOPS_TARGET",
             metavar="NAME",
-            help="The [[targets]] entry of keyops.toml whose key to use (env KEYOPS_TARGET).",
+            help="The [[targets]] entry of keyops.toml whose key to use.",
         ),
         click.option(
             "--account",
@@ -59,14 +59,13 @@ def handover_options(fn: F) -> F:
             "secret_name",
             envvar="KEYOPS_SECRET_NAME",
             metavar="NAME",
-            help="Name of the Key Vault secret holding the key (env KEYOPS_SECRET_NAME).",
+            help="Name of the Key Vault secret holding the key.",
         ),
         click.option(
             "--endpoint",
             envvar="KEYOPS_ENDPOINT",
             metavar="URL",
-            help="Account endpoint (default: the target's, or the secret's Endpoint "
-            "tag; env KEYOPS_ENDPOINT).",
+            help="Account endpoint (default: the target's, or the secret's Endpoint tag).",
         ),
         click.option(
             "--key-var",
@@ -75,7 +74,7 @@ def handover_options(fn: F) -> F:
             show_default=True,
             metavar="NAME",
             callback=_variable,
-            help="Name of the variable that receives the key (env KEYOPS_KEY_VAR).",
+            help="Name of the variable that receives the key.",
         ),
         click.option(
             "--endpoint-var",
@@ -84,7 +83,7 @@ def handover_options(fn: F) -> F:
             show_default=True,
             metavar="NAME",
             callback=_variable,
-            help="Name of the variable that receives the endpoint (env KEYOPS_ENDPOINT_VAR).",
+            help="Name of the variable that receives the endpoint.",
         ),
     ]
     for option in reversed(options):

@@ -158,7 +158,7 @@ def _debug(ctx: click.Context) -> bool:
     "--emulator",
     envvar="KEYOPS_EMULATOR",
     type=click.Path(dir_okay=False),
-    help="Use the local emulator described by this connection.json (env KEYOPS_EMULATOR).",
+    help="Use the local emulator described by this connection.json.",
 )
 @click.option(
     "--cloud",
@@ -240,6 +240,12 @@ def main() -> None:
         cli.main(prog_name="keyops")
     except BrokenPipeError:
         quiet_broken_pipe()
+    except SystemExit as exc:
+        # click's own output (--help, --version) met a closed pipe: click swapped stdout for
+        # its PacifyFlushWrapper and exits 1; report it as every other broken pipe.
+        if exc.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            quiet_broken_pipe()
+        raise
     except KeyboardInterrupt:
         click.echo("keyops: interrupted", err=True)
         sys.exit(int(ExitStatus.INTERRUPTED))

@@ -68,26 +68,25 @@ def _live_from_arm(
     "--history",
     is_flag=True,
     envvar="KEYOPS_SCAN_HISTORY",
-    help="Also scan every commit reachable from any ref (env KEYOPS_SCAN_HISTORY).",
+    help="Also scan every commit reachable from any ref.",
 )
 @click.option(
     "--all-files",
     is_flag=True,
     envvar="KEYOPS_SCAN_ALL_FILES",
-    help="In git work trees, also scan git-ignored files (env KEYOPS_SCAN_ALL_FILES).",
+    help="In git work trees, also scan git-ignored files.",
 )
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="KEYOPS_SCAN_BASELINE",
-    help="Accept the findings listed in this baseline file (env KEYOPS_SCAN_BASELINE).",
+    help="Accept the findings listed in this baseline file.",
 )
 @click.option(
     "--write-baseline",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="KEYOPS_SCAN_WRITE_BASELINE",
-    help="Write a baseline accepting every current finding, then exit 0 "
-    "(env KEYOPS_SCAN_WRITE_BASELINE).",
+    help="Write a baseline accepting every current finding, then exit 0.",
 )
 @click.option(
     "--live-from-env",
@@ -96,7 +95,7 @@ def _live_from_arm(
     metavar="VAR",
     envvar="KEYOPS_SCAN_LIVE_FROM_ENV",
     help="Report exact matches of the live key held in environment variable VAR; repeatable "
-    "(env KEYOPS_SCAN_LIVE_FROM_ENV, names separated by spaces).",
+    "(in its environment variable, names separated by spaces).",
 )
 @click.option(
     "--live",
@@ -104,7 +103,7 @@ def _live_from_arm(
     envvar="KEYOPS_SCAN_LIVE",
     help="Also report exact matches of the current keys of the accounts in scope (ARM "
     "listKeys; accounts chosen as for smoke, with the options below); accounts whose keys "
-    "cannot be read are named on stderr (env KEYOPS_SCAN_LIVE).",
+    "cannot be read are named on stderr.",
 )
 @selection_options
 @click.option(
@@ -113,7 +112,7 @@ def _live_from_arm(
     default=Severity.INFO.label,
     show_default=True,
     envvar="KEYOPS_SCAN_FAIL_ON",
-    help="Exit 1 when a finding is at least this severe (env KEYOPS_SCAN_FAIL_ON).",
+    help="Exit 1 when a finding is at least this severe.",
 )
 @click.option(
     "--jobs",
@@ -121,7 +120,7 @@ def _live_from_arm(
     type=click.IntRange(min=0),
     default=0,
     envvar="KEYOPS_SCAN_JOBS",
-    help="Worker processes; 0 = one per CPU (env KEYOPS_SCAN_JOBS).",
+    help="Worker processes; 0 = one per CPU.",
 )
 @click.option(
     "--max-file-size",
@@ -130,7 +129,7 @@ def _live_from_arm(
     callback=_byte_size,
     show_default=True,
     envvar="KEYOPS_SCAN_MAX_FILE_SIZE",
-    help="Skip (and count) larger files and blobs (env KEYOPS_SCAN_MAX_FILE_SIZE).",
+    help="Skip (and count) larger files and blobs.",
 )
 @pass_app
 def scan(
