@@ -78,7 +78,8 @@ def test_an_unknown_command_gets_a_suggestion() -> None:
 
 def test_help_names_every_variable_but_a_confirmation_takes_none() -> None:
     text = _invoke("rotate", "--help").stdout
-    assert "KEYOPS_IF_OLDER_THAN" in text and "KEYOPS_FORCE" in text
+    assert re.search(r"env\s+var:\s+KEYOPS_DRY_RUN", text)
+    assert re.search(r"env\s+var:\s+KEYOPS_CONCURRENCY", text)
     confirm = text[text.index("\n  --confirm-revoke") :].split("\n  -", 2)[1]
     assert "env var" not in confirm
     refused = _invoke("rotate", "--revoke-previous", KEYOPS_ROTATE_CONFIRM_REVOKE="1")

@@ -133,6 +133,23 @@ def check_subscription_option(
     )
 
 
+def check_vault_url_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    """``--vault-url``: an https:// URL; from the command line a usage error (2), from
+    ``KEYOPS_VAULT_URL`` a configuration error (3) — before any Azure call."""
+    from keyops.config import check_vault_url
+
+    if value is None:
+        return None
+    try:
+        return check_vault_url(value)
+    except ValueError as exc:
+        if ctx.get_parameter_source(str(param.name)) is click.core.ParameterSource.ENVIRONMENT:
+            raise ConfigError(f"KEYOPS_VAULT_URL: {exc}") from None
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
 def confirmation_option(*decls: str, help: str) -> Callable[[F], F]:
     """A flag that confirms something destructive: typed on the command line, never read from
     the environment (no ``envvar``, and none from the group's ``auto_envvar_prefix``) — a

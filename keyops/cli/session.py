@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from keyops.cli.context import AppContext
-from keyops.cli.params import check_subscription, check_subscription_option
+from keyops.cli.params import check_subscription_option, check_vault_url_option
 from keyops.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def selection_options(fn: F) -> F:
         click.option(
             "--vault-url",
             envvar="KEYOPS_VAULT_URL",
+            callback=check_vault_url_option,
             help="Vault holding the keys, for targets without a vault_url in the configuration.",
         ),
     ]
@@ -215,7 +216,6 @@ class AzureSession:
         """One ARM client per subscription."""
         from keyops.azure.arm import AccountsClient
 
-        check_subscription(subscription, "the subscription id")
         with self._lock:
             key = subscription.lower()
             if key not in self._accounts:

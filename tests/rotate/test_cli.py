@@ -262,12 +262,12 @@ def test_rotate_twice_in_a_row_exits_0_both_times(rig: Rig) -> None:
     args = ("rotate", "--vault-url", rig.vault_url, "-o", "json")
     first = invoke(rig.emu, *args)
     assert first.exit_code == 0, first.stderr
-    done = {r["account"]: r["action"] for r in json.loads(first.stdout)}
+    done = {r["account"]: r["action"] for r in json.loads(first.stdout)["accounts"]}
     assert done[WEU] == "rotated" and done["contoso-openai-eus"] == "adopted"
     seq = rig.emu.last_seq
     second = invoke(rig.emu, *args)
     assert second.exit_code == 0, second.stderr
-    records = json.loads(second.stdout)
+    records = json.loads(second.stdout)["accounts"]
     assert {r["action"] for r in records} == {"skipped"}
     assert {r["account"]: r["reason_code"] for r in records} == {
         WEU: "within-grace",
@@ -284,5 +284,5 @@ def test_a_fleet_rerun_after_some_accounts_were_rotated_exits_0(rig: Rig) -> Non
     assert first.exit_code == 0, first.stderr
     fleet = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "-o", "json")
     assert fleet.exit_code == 0, fleet.stderr
-    actions = {r["account"]: r["action"] for r in json.loads(fleet.stdout)}
+    actions = {r["account"]: r["action"] for r in json.loads(fleet.stdout)["accounts"]}
     assert actions[WEU] == "skipped" and actions["contoso-openai-legacy"] == "rotated"
