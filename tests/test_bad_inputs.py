@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from keyops.cli.main import cli
+from keyops.exitcodes import ExitStatus
 from tests.secure.support import base_env, cli_env
 from tests.support.emulator import EmulatorHandle
 
@@ -114,3 +115,30 @@ def test_bad_input(
     assert case["stderr"] in lines[0], lines[0]
     writes = [e for e in shared_emulator.log_since(seq) if e["write"] and e["surface"] != "admin"]
     assert not writes, writes
+
+
+def test_a_subscription_the_identity_may_not_read_is_an_authorization_error(
+    emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 on the subscription (Azure's answer where the caller has no access) is 4, while a
+    subscription Azure does not know (404 SubscriptionNotFound, in the table) is 3."""
+    monkeypatch.chdir(tmp_path)
+    sub = emulator.conn["subscription_id"]
+    emulator.admin(
+        "POST",
+        "faults",
+        {
+            "operation": "Accounts_List",
+            "kind": "status",
+            "status": 403,
+            "code": "AuthorizationFailed",
+            "message": f"The client does not have authorization over scope '/subscriptions/{sub}'.",
+            "times": None,
+        },
+    )
+    seq = emulator.last_seq
+    result = CliRunner().invoke(cli, ["audit"], env=cli_env(emulator))
+    assert result.exit_code == ExitStatus.AUTH, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("keyops: error: ") and "AuthorizationFailed" in line
+    assert not [e for e in emulator.log_since(seq) if e["write"] and e["surface"] != "admin"]

@@ -4,6 +4,7 @@ and a reader that closes stdout ending keyops quietly."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -124,3 +125,12 @@ def test_a_closed_stdout_ends_quietly(tmp_path: Path, args: list[str]) -> None:
     os.close(write)
     assert proc.stderr.decode() == ""
     assert proc.returncode == ExitStatus.BROKEN_PIPE
+
+
+def test_counts_agree_with_their_noun(tmp_path: Path) -> None:
+    """ "1 finding", not "1 findings"; "1 file", not "1 files"."""
+    hexkey = hashlib.sha256(b"plural").hexdigest()[:32]
+    (tmp_path / "settings.py").write_text(f'AZURE_OPENAI_API_KEY = "{hexkey}"\n')
+    r = _invoke("scan", str(tmp_path))
+    assert r.exit_code == ExitStatus.FAILED, r.stderr
+    assert "keyops: scan: 1 finding in 1 file (" in r.stderr
