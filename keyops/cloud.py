@@ -74,7 +74,7 @@ class EmulatorConnection:
                 f"(expected {CONNECTION_SCHEMA_VERSION})"
             )
         try:
-            return cls(
+            conn = cls(
                 path=p,
                 url=str(data["url"]).rstrip("/"),
                 ca_cert=str(data["ca_cert"]),
@@ -96,8 +96,19 @@ class EmulatorConnection:
                 vaults=tuple(EmulatorVault(name=v["name"], url=v["url"]) for v in data["vaults"]),
                 raw=data,
             )
-        except (KeyError, TypeError) as exc:
+        except KeyError as exc:
             raise ConfigError(f"emulator connection file {p}: missing field {exc}") from None
+        except (TypeError, AttributeError, ValueError):
+            raise ConfigError(
+                f"emulator connection file {p}: accounts and vaults must be lists of objects "
+                "with name and url; restart `keyops emulator serve` to rewrite it"
+            ) from None
+        if not Path(conn.ca_bundle).is_file():
+            raise ConfigError(
+                f"emulator connection file {p}: ca_bundle {conn.ca_bundle} does not exist; "
+                "restart `keyops emulator serve` to rewrite it"
+            )
+        return conn
 
 
 @dataclass(frozen=True)

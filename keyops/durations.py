@@ -28,6 +28,14 @@ def parse_duration(text: str) -> timedelta:
 
     Raises :class:`DurationError` (a ValueError) naming the accepted forms.
     """
+    try:
+        return _parse(text)
+    except OverflowError:
+        # timedelta's limit is about 2.7 million years: far past any useful duration.
+        raise DurationError(f"bad duration {text!r}: too long (at most 999999999 days)") from None
+
+
+def _parse(text: str) -> timedelta:
     raw = text.strip()
     value = raw.lower()
     if value and _SHORT.match(value):

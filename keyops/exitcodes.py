@@ -29,3 +29,5 @@ class ExitStatus(enum.IntEnum):
     CHILD_NOT_FOUND = 127
     #: Interrupted by the user (Ctrl-C).
     INTERRUPTED = 130
+    #: stdout's reader went away (``keyops audit | head -1``): quiet, as for SIGPIPE.
+    BROKEN_PIPE = 141

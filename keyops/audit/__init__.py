@@ -8,7 +8,7 @@ renders as JSON, table rows or SARIF (:mod:`keyops.audit.sarif`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,7 @@ def run_audit(
     probe: ProbeSettings | None = None,
     workers: int = 8,
     retry: RetrySettings | None = None,
+    on_done: Callable[[], None] | None = None,
 ) -> AuditReport:
     """Audit ``targets`` (resolved with ``accounts``) live and in parallel.
 
@@ -79,7 +80,7 @@ def run_audit(
         now=datetime.now(timezone.utc),
     )
     try:
-        rows = collect_rows(ctx, targets, workers=workers)
+        rows = collect_rows(ctx, targets, workers=workers, on_done=on_done)
     finally:
         close_all(vault_for, authorization_for)
         for client in accounts_for.values():

@@ -317,15 +317,27 @@ def _why_no_secret(secret: SecretState | None) -> str:
 
 
 def collect_rows(
-    ctx: AuditContext, targets: Sequence[Target], *, workers: int = 8
+    ctx: AuditContext,
+    targets: Sequence[Target],
+    *,
+    workers: int = 8,
+    on_done: Callable[[], None] | None = None,
 ) -> list[AccountRow]:
-    """Audit every target in parallel; rows come back in the targets' order."""
+    """Audit every target in parallel; rows come back in the targets' order. ``on_done`` is
+    called as each target finishes (a progress bar)."""
     if not targets:
         return []
+
+    def one(target: Target) -> AccountRow:
+        row = audit_target(ctx, target)
+        if on_done is not None:
+            on_done()
+        return row
+
     with ThreadPoolExecutor(
         max_workers=max(1, min(workers, len(targets))), thread_name_prefix="keyops-audit"
     ) as pool:
-        return list(pool.map(lambda t: audit_target(ctx, t), targets))
+        return list(pool.map(one, targets))
 
 
 def close_all(*caches: ClientCache[Any]) -> None:

@@ -18,6 +18,9 @@ from keyops.azure.pacing import RetryAfterGate, RetrySettings, client_kwargs
 from keyops.errors import ConfigError
 from keyops.secret import SecretValue
 
+#: A subscription id: a GUID.
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
@@ -215,6 +218,13 @@ class AccountsClient:
         gate: RetryAfterGate | None = None,
         retry: RetrySettings | None = None,
     ) -> None:
+        if not _GUID.match(subscription_id):
+            # It goes into every ARM URL's path: "x/../../y" must never get that far.
+            raise ConfigError(
+                f"subscription {subscription_id!r} is not a subscription id (a GUID such as "
+                "00000000-0000-0000-0000-000000000000); check --subscription, the "
+                "configuration's subscription or AZURE_SUBSCRIPTION_ID"
+            )
         self.env = env
         self.subscription_id = subscription_id
         self._credential = credential

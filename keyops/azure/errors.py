@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from keyops.errors import AuthError, KeyopsError, NotFoundError, ServiceError
+from keyops.errors import AuthError, ConfigError, KeyopsError, NotFoundError, ServiceError
 from keyops.redact import redact
 
 _MAX_DETAIL = 300
@@ -56,6 +56,14 @@ _UNREACHABLE = re.compile(
 )
 
 
+_UNRESOLVED = re.compile(
+    r"NameResolutionError|Name or service not known|getaddrinfo failed|"
+    r"nodename nor servname provided|No address associated with hostname",
+    re.IGNORECASE,
+)
+_FIX_VAULT = "check vault_url in keyops.toml, --vault-url or KEYOPS_VAULT_URL"
+
+
 def credential_detail(text: str) -> str:
     """The useful line of a credential chain's error: the first credential that really failed.
 
@@ -88,6 +96,10 @@ def translate(exc: BaseException, operation: str, target: str) -> KeyopsError:
         return exc
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         detail = _first_line(str(exc)) or type(exc).__name__
+        if " in vault " in target and _UNRESOLVED.search(str(exc)):
+            # <name>.vault.azure.net exists only while the vault does: a misspelt vault_url,
+            # not an outage (Azure's own hosts resolving is what "unreachable" is for).
+            return ConfigError(f"{where}: no such vault (its host does not resolve); {_FIX_VAULT}")
         return ServiceError(f"{where}: Azure unreachable ({detail})")
     status = getattr(getattr(exc, "response", None), "status_code", None) or getattr(
         exc, "status_code", None
@@ -95,11 +107,25 @@ def translate(exc: BaseException, operation: str, target: str) -> KeyopsError:
     code, message = _code_and_message(exc)
     label = f"{code}: {message}" if code else message
     suffix = f" (HTTP {status})" if status else ""
+    if code == "SubscriptionNotFound":
+        return ConfigError(
+            f"{where}: {label}{suffix}; check --subscription, the configuration's subscription "
+            "or AZURE_SUBSCRIPTION_ID"
+        )
+    if code == "VaultNotFound":  # the emulator's answer where Azure's host would not resolve
+        return ConfigError(f"{where}: no such vault: {label}{suffix}; {_FIX_VAULT}")
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return NotFoundError(f"{where}: not found: {label}{suffix}")
     if isinstance(exc, ClientAuthenticationError) and status is None:
         # No HTTP status: the credential itself failed (no identity configured, token refused,
         # or the token endpoint unreachable — azure-identity only says so in its text).
+        import os
+
+        from keyops.azure.identity import explain_no_credential
+
+        report = explain_no_credential(str(exc), os.environ)
+        if report is not None:
+            return AuthError(f"{where}: {report}")
         detail = credential_detail(str(exc))
         if _UNREACHABLE.search(detail):
             return ServiceError(

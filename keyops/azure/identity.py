@@ -11,6 +11,8 @@ sovereign cloud or the emulator would send federated tokens to the public cloud'
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from keyops.azure.tls import sdk_transport
@@ -72,3 +74,53 @@ def build_credential(env: AzureEnvironment) -> TokenCredential:
         )
     )
     return ChainedTokenCredential(*members)
+
+
+#: What a credential's message says when it could not even try (as opposed to a refused token).
+_UNAVAILABLE = re.compile(
+    r"unavailable|not fully configured|not found on path|az login|failed to retrieve a token",
+    re.IGNORECASE,
+)
+_FIX = (
+    "fix: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal "
+    '(on the emulator: eval "$(keyops emulator env)"), use workload identity in a pipeline, or '
+    "run `az login`"
+)
+
+
+def _missing(environ: Mapping[str, str], names: Sequence[str]) -> list[str]:
+    return [name for name in names if not environ.get(name)]
+
+
+def _environment_line(environ: Mapping[str, str]) -> str:
+    missing = _missing(environ, ("AZURE_TENANT_ID", "AZURE_CLIENT_ID"))
+    if not environ.get("AZURE_CLIENT_SECRET") and not environ.get("AZURE_CLIENT_CERTIFICATE_PATH"):
+        missing.append("AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)")
+    return f"{', '.join(missing)} not set" if missing else "configured, but unavailable"
+
+
+def explain_no_credential(text: str, environ: Mapping[str, str]) -> str | None:
+    """One line per credential of :func:`build_credential`'s chain saying what it lacked, and
+    the fix; None when some credential did try and was refused (its own message says why)."""
+    attempts = dict(re.findall(r"^\s*(\w+Credential): (.*)$", text, re.MULTILINE))
+    if not attempts or any(not _UNAVAILABLE.search(m) for m in attempts.values()):
+        return None
+    workload = _missing(environ, _WORKLOAD_VARS)
+    cli = attempts.get("AzureCliCredential", "")
+    cli_line = (
+        "az not found on PATH"
+        if "not found on path" in cli.lower()
+        else "not signed in (run `az login`)"
+        if "az login" in cli.lower()
+        else cli.split(". ")[0] or "not tried"
+    )
+    lines = [
+        "no Azure credential could get a token; tried, in order:",
+        f"  environment: {_environment_line(environ)}",
+        "  workload identity: "
+        + (f"{', '.join(workload)} not set" if workload else "configured, but unavailable"),
+        "  managed identity: no managed identity endpoint answered (not on an Azure host with one)",
+        f"  Azure CLI: {cli_line}",
+        _FIX,
+    ]
+    return "\n".join(lines)

@@ -42,19 +42,38 @@ def _sources(config_path: str | None, targets: list[Target]) -> dict[str, tuple[
     }
 
 
+#: What goes first on a narrow terminal; names, results and fingerprints never wrap.
+_MATRIX_DROP = ("network", "kind", "endpoint", "deployments", "local auth", "vault secret")
+_FINDINGS_DROP = ("recommendation", "rule")
+
+
 def _render(report: AuditReport, output: str, sources: dict[str, tuple[str, int | None]]) -> None:
     from keyops.audit.matrix import FINDING_COLUMNS, MATRIX_COLUMNS, finding_rows, matrix_rows
     from keyops.audit.sarif import sarif_log
-    from keyops.render import print_json, print_table
+    from keyops.render import Layout, print_json, print_table
 
     if output == "json":
         print_json(report.to_dict())
-    elif output == "sarif":
+        return
+    if output == "sarif":
         print_json(sarif_log(report.findings, sources))
-    else:
-        print_table(MATRIX_COLUMNS, matrix_rows(report.rows), title="Accounts")
-        if report.findings:
-            print_table(FINDING_COLUMNS, finding_rows(report.findings), title="Findings")
+        return
+    titled = output != "tsv"
+    print_table(
+        MATRIX_COLUMNS,
+        matrix_rows(report.rows),
+        title="Accounts" if titled else None,
+        layout=Layout(drop=_MATRIX_DROP, wrap=("deployments",)),
+        output=output,
+    )
+    if report.findings:
+        print_table(
+            FINDING_COLUMNS,
+            finding_rows(report.findings),
+            title="Findings" if titled else None,
+            layout=Layout(drop=_FINDINGS_DROP, wrap=("rule", "finding", "recommendation")),
+            output=output,
+        )
 
 
 @click.command("audit", params=[output_option("table", "json", "sarif")])
@@ -76,7 +95,7 @@ def _render(report: AuditReport, output: str, sources: dict[str, tuple[str, int 
 @pass_app
 def audit(
     app: AppContext,
-    output: str | None,
+    output: str,
     subscription: str | None,
     resource_group: str | None,
     account: str | None,
@@ -95,28 +114,30 @@ def audit(
     """
     from keyops.audit import AuditPolicy, ProbeSettings, run_audit
     from keyops.azure.probe import DEFAULT_API_VERSION, RetryPolicy, check_api_version
-    from keyops.render import diag
+    from keyops.render import info, plural, progress
 
     version = check_api_version(api_version or DEFAULT_API_VERSION)
     with AzureSession(app, subscription) as azure:
         targets = resolve_cli_targets(
             app, azure.accounts(), subscription, resource_group, account, tags, vault_url
         )
-        report = run_audit(
-            app.env,
-            azure.credential(),
-            azure.accounts(),
-            targets,
-            workers=workers,
-            policy=AuditPolicy(max_secret_age_days=max(0, max_secret_age.days)),
-            probe=ProbeSettings(
-                timeout=timeout,
-                api_version=version,
-                retry=RetryPolicy(max_attempts=attempts, max_wait=10.0),
-            ),
-        )
-    _render(report, output or app.output, _sources(app.config, targets))
+        with progress("auditing", len(targets)) as step:
+            report = run_audit(
+                app.env,
+                azure.credential(),
+                azure.accounts(),
+                targets,
+                workers=workers,
+                policy=AuditPolicy(max_secret_age_days=max(0, max_secret_age.days)),
+                probe=ProbeSettings(
+                    timeout=timeout,
+                    api_version=version,
+                    retry=RetryPolicy(max_attempts=attempts, max_wait=10.0),
+                ),
+                on_done=step,
+            )
+    _render(report, output, _sources(app.config, targets))
     found = ", ".join(f"{n} {label}" for label, n in report.counts().items() if n)
-    diag(f"audit: {len(report.rows)} account(s); findings: {found or 'none'}")
+    info(f"audit: {plural(len(report.rows), 'account')}; findings: {found or 'none'}")
     if report.fails(fail_on):
         click.get_current_context().exit(int(ExitStatus.FAILED))

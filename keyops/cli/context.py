@@ -19,6 +19,7 @@ class AppContext:
     output: str
     debug: bool
     config: str | None
+    quiet: bool = False
 
     @cached_property
     def env(self) -> AzureEnvironment:
@@ -29,11 +30,34 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+#: Every format some command writes; each command accepts its own subset.
+ALL_FORMATS = ("table", "wide", "tsv", "json", "sarif")
+
+
 def output_option(*formats: str) -> click.Option:
-    """A per-command ``--output`` choice, defaulting to the global one."""
+    """A per-command ``-o/--output``; without it, the global one (checked against this
+    command's formats). A command with a table also takes ``wide`` and ``tsv``."""
+    if "table" in formats:
+        formats = (formats[0], "wide", "tsv", *formats[1:])
+
+    def default_to_global(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+        if value is not None:
+            return value
+        app = ctx.find_object(AppContext)
+        chosen = app.output if app is not None else formats[0]
+        if chosen not in formats:
+            raise click.BadParameter(
+                f"{chosen!r} (from the global --output or KEYOPS_OUTPUT) is not a format of "
+                f"this command; use one of {', '.join(formats)}",
+                ctx,
+                param,
+            )
+        return chosen
+
     return click.Option(
         ["--output", "-o"],
         type=click.Choice(formats),
         default=None,
-        help=f"Output format ({'|'.join(formats)}); defaults to the global --output.",
+        callback=default_to_global,
+        help=f"Output format ({'|'.join(formats)}); default: the global --output.",
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shlex
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -33,6 +35,34 @@ def emulator() -> None:
 
     The default state directory is $KEYOPS_EMULATOR_HOME or ~/.keyops/emulator.
     """
+
+
+def _running(directory: Path) -> tuple[int, str] | None:
+    """(pid, url) of a live emulator serving ``directory``, from its connection.json (a file
+    left by a killed emulator names a pid that is gone)."""
+    try:
+        conn = json.loads((directory / "connection.json").read_text(encoding="utf-8"))
+        pid, url = int(conn["pid"]), str(conn["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return pid, url
+
+
+def _refuse_if_running(directory: Path) -> None:
+    running = _running(directory)
+    if running is not None:
+        pid, url = running
+        raise ConfigError(
+            f"an emulator is already running on {directory} (pid {pid}, url {url}); use it "
+            f'(eval "$(keyops emulator env --state-dir {shlex.quote(str(directory))})"), stop '
+            "it, or pass another --state-dir"
+        )
 
 
 @emulator.command()
@@ -82,6 +112,7 @@ def serve(
     from keyops.emulator.world import WorldError
 
     directory = _state_dir(state_dir)
+    _refuse_if_running(directory)
     try:
         server = EmulatorServer(
             directory,
@@ -121,6 +152,23 @@ def env(state_dir: str | None) -> None:
         ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        values = _env_values(conn, path)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path} is not an emulator's connection file (bad or missing {exc}); restart "
+            "`keyops emulator serve` to rewrite it"
+        ) from None
+    # These lines exist to hand the emulator's test credentials to a shell: past the redactor.
+    from keyops.redact import raw_stdout
+
+    out = raw_stdout()
+    out.write("".join(f"export {n}={shlex.quote(str(v))}\n" for n, v in values.items()))
+    out.flush()
+
+
+def _env_values(conn: dict[str, Any], path: Path) -> dict[str, str]:
+    """The variables `keyops emulator env` exports, from a connection file."""
     values = {
         "AZURE_AUTHORITY_HOST": conn["authority_host"],
         "AZURE_TENANT_ID": conn["tenant_id"],
@@ -132,11 +180,9 @@ def env(state_dir: str | None) -> None:
         "KEYOPS_EMULATOR": str(path),
         "KEYOPS_EMULATOR_URL": conn["url"],
     }
+    if conn.get("vaults"):
+        # A default for targets whose configuration names no vault, never an override.
+        values["KEYOPS_VAULT_URL"] = conn["vaults"][0]["url"]
     if conn.get("vault_proxy"):
         values["KEYOPS_EMULATOR_PROXY"] = conn["vault_proxy"]["url"]
-    # These lines exist to hand the emulator's test credentials to a shell: past the redactor.
-    from keyops.redact import raw_stdout
-
-    out = raw_stdout()
-    out.write("".join(f"export {n}={shlex.quote(str(v))}\n" for n, v in values.items()))
-    out.flush()
+    return {name: str(value) for name, value in values.items()}

@@ -31,10 +31,10 @@ SCHEMA = "keyops.env/v1"
     envvar="KEYOPS_ENV_FILE",
     metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The .env file to write or merge into; git must ignore it (env KEYOPS_ENV_FILE).",
+    help="The .env file to write or merge into; git must ignore it.",
 )
 @pass_app
-def env(app: AppContext, /, output: str | None, path: Path, **opts: Any) -> None:
+def env(app: AppContext, /, output: str, path: Path, **opts: Any) -> None:
     """Write the key and endpoint into a git-ignored .env file (mode 0600).
 
     \b
@@ -50,11 +50,11 @@ def env(app: AppContext, /, output: str | None, path: Path, **opts: Any) -> None
     check_writable(path)
     handover = fetch(app, request)
     result = write_dotenv(path, handover.variables(opts["key_var"], opts["endpoint_var"]))
-    _render(result, handover, opts, output or app.output)
+    _render(result, handover, opts, output)
 
 
 def _render(result: DotenvWrite, handover: Handover, opts: dict[str, Any], output: str) -> None:
-    from keyops.render import diag, print_json
+    from keyops.render import info, print_json
 
     if output == "json":
         print_json(
@@ -70,6 +70,11 @@ def _render(result: DotenvWrite, handover: Handover, opts: dict[str, Any], outpu
                 "replaced": list(result.replaced),
                 "added": list(result.added),
                 "kept_entries": result.kept,
+                "summary": {
+                    "created": result.created,
+                    "written": len(result.replaced) + len(result.added),
+                    "kept": result.kept,
+                },
                 "source": {
                     "vault": handover.vault,
                     "secret": handover.secret_name,
@@ -84,5 +89,5 @@ def _render(result: DotenvWrite, handover: Handover, opts: dict[str, Any], outpu
         f"{handover.key.fingerprint}, {opts['endpoint_var']} {handover.endpoint}"
     )
     if result.kept:
-        diag(f"env: kept {result.kept} other entries of {result.path.name}")
-    diag(f"env: key {handover.describe()}")
+        info(f"env: kept {result.kept} other entries of {result.path.name}")
+    info(f"env: key {handover.describe()}")

@@ -68,7 +68,7 @@ def _pipeline(fmt: str) -> Pipeline | None:
     default="auto",
     show_default=True,
     type=click.Choice(["auto", "github", "azure-pipelines", "dotenv"]),
-    help="Where to: the detected pipeline, a named one, or a .env file (env KEYOPS_EXPORT_FORMAT).",
+    help="Where to: the detected pipeline, a named one, or a .env file.",
 )
 @click.option(
     "--to",
@@ -78,7 +78,7 @@ def _pipeline(fmt: str) -> Pipeline | None:
     show_default=True,
     type=click.Choice(["env", "output"]),
     help="Later steps' environment ($GITHUB_ENV; a pipeline variable) or step "
-    "outputs ($GITHUB_OUTPUT; isoutput=true) (env KEYOPS_EXPORT_TO).",
+    "outputs ($GITHUB_OUTPUT; isoutput=true).",
 )
 @click.option(
     "--write",
@@ -92,7 +92,7 @@ def _pipeline(fmt: str) -> Pipeline | None:
 def export(
     app: AppContext,
     /,
-    output: str | None,
+    output: str,
     fmt: str,
     destination: str,
     path: Path | None,
@@ -121,7 +121,7 @@ def export(
     handover = fetch(app, request)
     variables = handover.variables(opts["key_var"], opts["endpoint_var"])
     where = _emit(pipeline, variables, destination == "output", path)
-    _render(handover, variables, pipeline, where, output or app.output)
+    _render(handover, variables, pipeline, where, output)
 
 
 def _emit(
@@ -150,7 +150,7 @@ def _render(
     where: str,
     output: str,
 ) -> None:
-    from keyops.render import diag, print_json
+    from keyops.render import info, print_json
 
     if output == "json":
         print_json(
@@ -175,10 +175,14 @@ def _render(
                     "secret": handover.secret_name,
                     "version": handover.version,
                 },
+                "summary": {
+                    "variables": len(variables),
+                    "masked": sum(1 for v in variables if v.secret and pipeline is not None),
+                },
             }
         )
         return
     names = ", ".join(v.name for v in variables)
-    diag(
+    info(
         f"export: {names} to {where}; key {handover.describe()}" + (", masked" if pipeline else "")
     )

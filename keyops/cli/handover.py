@@ -29,36 +29,43 @@ def _variable(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def handover_options(fn: F) -> F:
-    """``--target | --vault --secret``, ``--endpoint`` and the variable names."""
+    """``--account | --target | --vault --secret``, ``--endpoint`` and the variable names."""
     options = [
         click.option(
             "--target",
             "-t",
             envvar="KEYOPS_TARGET",
             metavar="NAME",
-            help="The [[targets]] entry of keyops.toml whose key to use (env KEYOPS_TARGET).",
+            help="The [[targets]] entry of keyops.toml whose key to use.",
+        ),
+        click.option(
+            "--account",
+            "-a",
+            envvar="KEYOPS_ACCOUNT",
+            metavar="NAME",
+            help="The account whose key to use, found as every command finds it (its secret "
+            "is the configured secret_name, default {account}-api-key).",
         ),
         click.option(
             "--vault",
             "--vault-url",
             "vault_url",
-            envvar="KEYOPS_VAULT_URL",
             metavar="URL",
-            help="Key Vault to read the key from (env KEYOPS_VAULT_URL).",
+            help="Key Vault to read the key from (env KEYOPS_VAULT_URL is only a default for a "
+            "target without vault_url).",
         ),
         click.option(
             "--secret",
             "secret_name",
             envvar="KEYOPS_SECRET_NAME",
             metavar="NAME",
-            help="Name of the Key Vault secret holding the key (env KEYOPS_SECRET_NAME).",
+            help="Name of the Key Vault secret holding the key.",
         ),
         click.option(
             "--endpoint",
             envvar="KEYOPS_ENDPOINT",
             metavar="URL",
-            help="Account endpoint (default: the target's, or the secret's Endpoint "
-            "tag; env KEYOPS_ENDPOINT).",
+            help="Account endpoint (default: the target's, or the secret's Endpoint tag).",
         ),
         click.option(
             "--key-var",
@@ -67,7 +74,7 @@ def handover_options(fn: F) -> F:
             show_default=True,
             metavar="NAME",
             callback=_variable,
-            help="Name of the variable that receives the key (env KEYOPS_KEY_VAR).",
+            help="Name of the variable that receives the key.",
         ),
         click.option(
             "--endpoint-var",
@@ -76,7 +83,7 @@ def handover_options(fn: F) -> F:
             show_default=True,
             metavar="NAME",
             callback=_variable,
-            help="Name of the variable that receives the endpoint (env KEYOPS_ENDPOINT_VAR).",
+            help="Name of the variable that receives the endpoint.",
         ),
     ]
     for option in reversed(options):
@@ -93,6 +100,7 @@ def key_request(opts: dict[str, Any]) -> KeyRequest:
         vault_url=opts["vault_url"],
         secret_name=opts["secret_name"],
         endpoint=opts["endpoint"],
+        account=opts["account"],
     )
     request.check()
     return request
@@ -100,12 +108,11 @@ def key_request(opts: dict[str, Any]) -> KeyRequest:
 
 def fetch(app: AppContext, request: KeyRequest) -> Handover:
     """Read the selected key from Key Vault (see :func:`keyops.handover.source.fetch_handover`)."""
-    from keyops.cli.session import AzureSession, default_subscription
-    from keyops.config import load_config
+    from keyops.cli.session import AzureSession, default_subscription, load_cli_config
     from keyops.handover.source import fetch_handover
     from keyops.render import diag
 
-    config = load_config(app.config)
+    config = load_cli_config(app)
     notes: list[str] = []
     try:
         with AzureSession(app) as azure:

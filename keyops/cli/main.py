@@ -15,7 +15,14 @@ from typing import Any
 import click
 
 from keyops import __version__
-from keyops.cli.context import AppContext
+from keyops.cli.context import ALL_FORMATS, AppContext
+from keyops.cli.globalopts import (
+    hoist_global_options,
+    quiet_broken_pipe,
+    show_envvars,
+    unknown_command,
+    usage_status,
+)
 from keyops.errors import KeyopsError
 from keyops.exitcodes import ExitStatus
 
@@ -67,7 +74,19 @@ class LazyGroup(click.Group):
             raise
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
-        return command
+        return show_envvars(command)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Global options are accepted after the subcommand too (moved before it here)."""
+        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command name gets the closest known ones as a suggestion."""
+        if args and not args[0].startswith("-") and args[0] not in COMMANDS:
+            raise click.UsageError(unknown_command(args[0], sorted(COMMANDS)))
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -87,7 +106,7 @@ class LazyGroup(click.Group):
         except click.exceptions.NoArgsIsHelpError:
             raise  # bare `keyops`: the help text is the message
         except click.UsageError as exc:
-            raise _usage_exit(exc, exc.exit_code) from None
+            raise _usage_exit(exc, usage_status(exc, exc.exit_code)) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; every exception ends as one line on stderr and a documented status
@@ -98,7 +117,7 @@ class LazyGroup(click.Group):
             raise  # a bare subgroup (`keyops emulator`): its help text
         except click.UsageError as exc:
             # Bad options or arguments of a subcommand: click would print Usage/Try/blank/Error.
-            raise _usage_exit(exc, self._status(ctx, exc.exit_code)) from None
+            raise _usage_exit(exc, self._status(ctx, usage_status(exc, exc.exit_code))) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # click's own: ctx.exit(), Ctrl-C at a prompt
         except KeyopsError as exc:
@@ -109,6 +128,8 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("keyops: interrupted", err=True)
             ctx.exit(int(ExitStatus.INTERRUPTED))
+        except BrokenPipeError:
+            quiet_broken_pipe()
         except Exception as exc:
             # A bug, or a library error keyops does not translate. Its message may quote what
             # the library was given, so only the type is printed; --debug adds the (redacted)
@@ -132,13 +153,13 @@ def _debug(ctx: click.Context) -> bool:
     return isinstance(ctx.obj, AppContext) and ctx.obj.debug
 
 
-@click.group(cls=LazyGroup, context_settings={"auto_envvar_prefix": "KEYOPS"})
+@click.group(cls=LazyGroup, context_settings={"auto_envvar_prefix": "KEYOPS", "show_default": True})
 @click.version_option(__version__, prog_name="keyops")
 @click.option(
     "--emulator",
     envvar="KEYOPS_EMULATOR",
     type=click.Path(dir_okay=False),
-    help="Use the local emulator described by this connection.json (env KEYOPS_EMULATOR).",
+    help="Use the local emulator described by this connection.json.",
 )
 @click.option(
     "--cloud",
@@ -152,12 +173,26 @@ def _debug(ctx: click.Context) -> bool:
     "--output",
     "-o",
     envvar="KEYOPS_OUTPUT",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(ALL_FORMATS),
     default="table",
     show_default=True,
-    help="Output format for data on stdout.",
+    help="Output format for data on stdout: table (fitted to the terminal; plain when piped), "
+    "wide (every column), tsv, json; sarif where the command has it.",
 )
 @click.option("--debug", envvar="KEYOPS_DEBUG", is_flag=True, help="Debug logs on stderr.")
+@click.option(
+    "--quiet",
+    "-q",
+    envvar="KEYOPS_QUIET",
+    is_flag=True,
+    help="No progress and no info lines on stderr (warnings and errors still print).",
+)
+@click.option(
+    "--no-color",
+    envvar="KEYOPS_NO_COLOR",
+    is_flag=True,
+    help="No colour (also when NO_COLOR is set, or stdout is not a terminal).",
+)
 @click.option(
     "--config",
     envvar="KEYOPS_CONFIG",
@@ -171,6 +206,8 @@ def cli(
     cloud: str,
     output: str,
     debug: bool,
+    quiet: bool,
+    no_color: bool,
     config: str | None,
 ) -> None:
     """keyops: keep Azure OpenAI / Azure AI Services credentials safe.
@@ -178,10 +215,12 @@ def cli(
     Exit statuses: 0 success; 1 some targets failed or findings at or above --fail-on, or an
     internal error; 2 usage error; 3 configuration error; 4 authentication or authorization error;
     5 Azure unreachable or service error; 6 refused by a safety guard, nothing done;
-    130 interrupted. `keyops run` passes the child's status through (125-127 for its own).
+    130 interrupted; 141 stdout closed by its reader (quietly). `keyops run` passes the child's
+    status through (125-127 for its own).
     """
     from keyops.logs import configure_logging
     from keyops.redact import flush_streams, install_streams, register_environment_credentials
+    from keyops.render import configure
 
     # Before logging binds stderr: every printed line passes through the one redactor, which
     # knows the credentials the environment holds as well as every key read.
@@ -189,13 +228,27 @@ def cli(
     register_environment_credentials(os.environ)
     ctx.call_on_close(flush_streams)
     configure_logging(debug)
-    ctx.obj = AppContext(emulator=emulator, cloud=cloud, output=output, debug=debug, config=config)
+    configure(quiet=quiet, no_color=no_color)
+    ctx.obj = AppContext(
+        emulator=emulator, cloud=cloud, output=output, debug=debug, config=config, quiet=quiet
+    )
+
+
+show_envvars(cli)
 
 
 def main() -> None:
     """Console-script entry point."""
     try:
         cli.main(prog_name="keyops")
+    except BrokenPipeError:
+        quiet_broken_pipe()
+    except SystemExit as exc:
+        # click's own output (--help, --version) met a closed pipe: click swapped stdout for
+        # its PacifyFlushWrapper and exits 1; report it as every other broken pipe.
+        if exc.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            quiet_broken_pipe()
+        raise
     except KeyboardInterrupt:
         click.echo("keyops: interrupted", err=True)
         sys.exit(int(ExitStatus.INTERRUPTED))

@@ -10,10 +10,10 @@ from typing import IO, Any
 import click
 
 from keyops.cli.context import AppContext, output_option, pass_app
-from keyops.cli.params import DURATION, confirmation_option
+from keyops.cli.params import DURATION, JSON_INPUT, confirmation_option
 from keyops.cli.session import selection_options
 from keyops.errors import InputError
-from keyops.render import diag, print_json, print_table
+from keyops.render import Layout, diag, print_json, print_table
 
 _HELP_EPILOG = """\b
 Exit statuses (README "Exit statuses of keyops rotate"): 0 every account rotated, adopted,
@@ -96,14 +96,14 @@ account not skipped (then one line on stderr says so).
 )
 @click.option(
     "--event",
-    type=click.File("r"),
+    type=JSON_INPUT,
     envvar="KEYOPS_EVENT",
     metavar="FILE|-",
     help="Rotate the secret a Key Vault SecretNearExpiry event names "
     "(Event Grid or CloudEvents JSON).",
 )
 @pass_app
-def rotate(app: AppContext, /, output: str | None, **opts: Any) -> None:
+def rotate(app: AppContext, /, output: str, **opts: Any) -> None:
     """Rotate account keys into Key Vault: regenerate the unused slot, test it, store it.
 
     Targets come from keyops.toml ([[targets]]) or discovery, filtered by --resource-group,
@@ -117,7 +117,7 @@ def rotate(app: AppContext, /, output: str | None, **opts: Any) -> None:
             "key; add --confirm-revoke to proceed"
         )
     records = _run(app, opts)
-    _render(records, output or app.output, opts["dry_run"])
+    _render(records, output, opts["dry_run"])
     click.get_current_context().exit(int(exit_status(records)))
 
 
@@ -218,7 +218,7 @@ def _render(records: list[Any], output: str, dry_run: bool) -> None:
         elif record.action is Action.REFUSED:
             diag(f"refused: {record.account}: {record.reason}")
     if output == "json":
-        print_json([r.to_dict() for r in records])
+        print_json(_document(records, dry_run))
         return
     rows = [
         (
@@ -236,8 +236,30 @@ def _render(records: list[Any], output: str, dry_run: bool) -> None:
     print_table(
         ["account", "action", "slot", "new version", "fingerprint", "reason", "time"],
         rows,
-        title=title,
+        title=None if output == "tsv" else title,
+        layout=Layout(drop=("time", "slot", "reason", "new version"), wrap=("reason",)),
+        output=output,
     )
+
+
+#: The run's JSON document; each account's record is ``keyops.rotation/v1``.
+RUN_SCHEMA = "keyops.rotate/v1"
+
+
+def _document(records: list[Any], dry_run: bool) -> dict[str, Any]:
+    """``{schema, dry_run, accounts, summary}``, the shape of every command's JSON."""
+    from collections import Counter
+
+    from keyops.rotate.records import exit_status
+
+    actions = Counter(((r.planned and "planned") or r.action.value) for r in records)
+    return {
+        "schema": RUN_SCHEMA,
+        "dry_run": dry_run,
+        "accounts": [r.to_dict() for r in records],
+        "summary": {"total": len(records), **dict(sorted(actions.items()))},
+        "exit_status": int(exit_status(records)),
+    }
 
 
 rotate.params.append(output_option("table", "json"))

@@ -40,6 +40,7 @@ def _live_from_arm(
     """Digests of both keys of every account in scope; unreadable accounts are warned about."""
     from keyops.azure.arm import parse_account_id
     from keyops.cli.session import AzureSession, resolve_cli_targets
+    from keyops.render import diag
     from keyops.scan.live import digests_from_accounts
     from keyops.secret import SecretValue
 
@@ -55,11 +56,9 @@ def _live_from_arm(
 
         found = digests_from_accounts([(t.name, t.resource_id) for t in targets], list_keys)
     for reason in found.unreadable:
-        click.echo(f"keyops scan: warning: live keys not read for {reason}", err=True)
+        diag(f"scan: warning: live keys not read for {reason}")
     if not found.digests:
-        click.echo(
-            "keyops scan: warning: no live key could be read; --live matches nothing", err=True
-        )
+        diag("scan: warning: no live key could be read; --live matches nothing")
     return found.digests
 
 
@@ -69,26 +68,25 @@ def _live_from_arm(
     "--history",
     is_flag=True,
     envvar="KEYOPS_SCAN_HISTORY",
-    help="Also scan every commit reachable from any ref (env KEYOPS_SCAN_HISTORY).",
+    help="Also scan every commit reachable from any ref.",
 )
 @click.option(
     "--all-files",
     is_flag=True,
     envvar="KEYOPS_SCAN_ALL_FILES",
-    help="In git work trees, also scan git-ignored files (env KEYOPS_SCAN_ALL_FILES).",
+    help="In git work trees, also scan git-ignored files.",
 )
 @click.option(
     "--baseline",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     envvar="KEYOPS_SCAN_BASELINE",
-    help="Accept the findings listed in this baseline file (env KEYOPS_SCAN_BASELINE).",
+    help="Accept the findings listed in this baseline file.",
 )
 @click.option(
     "--write-baseline",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="KEYOPS_SCAN_WRITE_BASELINE",
-    help="Write a baseline accepting every current finding, then exit 0 "
-    "(env KEYOPS_SCAN_WRITE_BASELINE).",
+    help="Write a baseline accepting every current finding, then exit 0.",
 )
 @click.option(
     "--live-from-env",
@@ -97,7 +95,7 @@ def _live_from_arm(
     metavar="VAR",
     envvar="KEYOPS_SCAN_LIVE_FROM_ENV",
     help="Report exact matches of the live key held in environment variable VAR; repeatable "
-    "(env KEYOPS_SCAN_LIVE_FROM_ENV, names separated by spaces).",
+    "(in its environment variable, names separated by spaces).",
 )
 @click.option(
     "--live",
@@ -105,7 +103,7 @@ def _live_from_arm(
     envvar="KEYOPS_SCAN_LIVE",
     help="Also report exact matches of the current keys of the accounts in scope (ARM "
     "listKeys; accounts chosen as for smoke, with the options below); accounts whose keys "
-    "cannot be read are named on stderr (env KEYOPS_SCAN_LIVE).",
+    "cannot be read are named on stderr.",
 )
 @selection_options
 @click.option(
@@ -114,7 +112,7 @@ def _live_from_arm(
     default=Severity.INFO.label,
     show_default=True,
     envvar="KEYOPS_SCAN_FAIL_ON",
-    help="Exit 1 when a finding is at least this severe (env KEYOPS_SCAN_FAIL_ON).",
+    help="Exit 1 when a finding is at least this severe.",
 )
 @click.option(
     "--jobs",
@@ -122,7 +120,7 @@ def _live_from_arm(
     type=click.IntRange(min=0),
     default=0,
     envvar="KEYOPS_SCAN_JOBS",
-    help="Worker processes; 0 = one per CPU (env KEYOPS_SCAN_JOBS).",
+    help="Worker processes; 0 = one per CPU.",
 )
 @click.option(
     "--max-file-size",
@@ -131,7 +129,7 @@ def _live_from_arm(
     callback=_byte_size,
     show_default=True,
     envvar="KEYOPS_SCAN_MAX_FILE_SIZE",
-    help="Skip (and count) larger files and blobs (env KEYOPS_SCAN_MAX_FILE_SIZE).",
+    help="Skip (and count) larger files and blobs.",
 )
 @pass_app
 def scan(
@@ -151,7 +149,7 @@ def scan(
     fail_on: str,
     jobs: int,
     max_file_size: int,
-    output: str | None,
+    output: str,
 ) -> None:
     """Find leaked Azure OpenAI / AI Services keys in PATHs (default: .) and git history.
 
@@ -163,12 +161,20 @@ def scan(
 
     Exit status: 0 no findings (or all accepted), 1 findings at or above --fail-on, 2 usage error.
     """
+    from keyops.render import Layout, info, plural, print_table
     from keyops.scan import ScanOptions, scan_paths
     from keyops.scan.baseline import load_baseline
     from keyops.scan.baseline import write_baseline as save_baseline
     from keyops.scan.engine import without_fingerprints
     from keyops.scan.live import digests_from_env
-    from keyops.scan.output import render_json, render_table, summary_line
+    from keyops.scan.output import (
+        TABLE_COLUMNS,
+        TABLE_DROP,
+        TABLE_WRAP,
+        render_json,
+        summary_line,
+        table_rows,
+    )
     from keyops.scan.sarif import render_sarif
 
     live_digests = digests_from_env(live_env, os.environ)
@@ -184,14 +190,15 @@ def scan(
     )
     accepted = load_baseline(baseline) if baseline else frozenset()
     report = without_fingerprints(scan_paths(list(paths) or [Path(".")], options), accepted)
-    renderers = {"json": render_json, "sarif": render_sarif, "table": render_table}
-    text = renderers[output or app.output](report)
-    if text:
-        click.echo(text)
-    click.echo(summary_line(report), err=True)
+    if output in ("json", "sarif"):
+        click.echo((render_json if output == "json" else render_sarif)(report))
+    elif report.findings:
+        layout = Layout(drop=TABLE_DROP, wrap=TABLE_WRAP)
+        print_table(TABLE_COLUMNS, table_rows(report), layout=layout, output=output)
+    info(summary_line(report))
     if write_baseline is not None:
         count = save_baseline(write_baseline, report.findings, accepted)
-        click.echo(f"keyops scan: wrote {count} accepted findings to {write_baseline}", err=True)
+        info(f"scan: wrote {plural(count, 'accepted finding')} to {write_baseline}")
         return
     threshold = Severity.parse(fail_on)
     if any(finding.severity >= threshold for finding in report.findings):

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from keyops.cli.context import AppContext
-from keyops.errors import InputError
+from keyops.cli.params import check_subscription_option, check_vault_url_option
+from keyops.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from keyops.azure.arm import AccountsClient
     from keyops.azure.vault import VaultClient
+    from keyops.config import Config
     from keyops.targets import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,21 +33,31 @@ def selection_options(fn: F) -> F:
         click.option(
             "--subscription",
             envvar="KEYOPS_SUBSCRIPTION",
+            callback=check_subscription_option,
             help="Subscription to discover accounts in, and the default for configured targets "
             "without one (default: AZURE_SUBSCRIPTION_ID); not a filter.",
         ),
-        click.option("--resource-group", "-g", help="Only accounts in this resource group."),
-        click.option("--account", "-a", help="Only this account (by name)."),
+        click.option(
+            "--resource-group",
+            "-g",
+            envvar="KEYOPS_RESOURCE_GROUP",
+            help="Only accounts in this resource group.",
+        ),
+        click.option(
+            "--account", "-a", envvar="KEYOPS_ACCOUNT", help="Only this account (by name)."
+        ),
         click.option(
             "--tag",
             "tags",
             multiple=True,
+            envvar="KEYOPS_TAG",
             metavar="KEY[=VALUE]",
             help="Only accounts with this tag (repeatable; all must match).",
         ),
         click.option(
             "--vault-url",
             envvar="KEYOPS_VAULT_URL",
+            callback=check_vault_url_option,
             help="Vault holding the keys, for targets without a vault_url in the configuration.",
         ),
     ]
@@ -122,6 +134,34 @@ def resolve_cli_targets(
     for note in resolved.notes:
         diag(f"note: {note}")
     return resolved.targets
+
+
+#: A vault for targets whose configuration names none (``keyops emulator env`` sets it).
+VAULT_URL_ENV = "KEYOPS_VAULT_URL"
+
+
+def load_cli_config(app: AppContext) -> Config:
+    """The configuration (``--config``, ``KEYOPS_CONFIG`` or ./keyops.toml), with
+    ``KEYOPS_VAULT_URL`` as the vault of ``[defaults]`` and of every target that names none: a
+    default, never an override of a configured vault (``--vault-url`` is the override)."""
+    from dataclasses import replace
+
+    from keyops.config import check_vault_url, load_config
+
+    config = load_config(app.config)
+    fallback = os.environ.get(VAULT_URL_ENV, "").strip()
+    if not fallback:
+        return config
+    try:
+        check_vault_url(fallback)
+    except ValueError as exc:
+        raise ConfigError(f"{VAULT_URL_ENV}: {exc}") from None
+
+    def filled(settings: Any) -> Any:
+        return settings if settings.vault_url else replace(settings, vault_url=fallback)
+
+    targets = tuple(replace(t, settings=filled(t.settings)) for t in config.targets)
+    return replace(config, defaults=filled(config.defaults), targets=targets)
 
 
 def default_subscription(app: AppContext) -> str | None:

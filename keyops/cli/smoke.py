@@ -15,7 +15,7 @@ from keyops.cli.session import (
     resolve_cli_targets,
     selection_options,
 )
-from keyops.errors import InputError, NotFoundError, RefusedError
+from keyops.errors import InputError, RefusedError
 from keyops.exitcodes import ExitStatus
 
 if TYPE_CHECKING:
@@ -92,9 +92,9 @@ def _adhoc(
     provider.accounts = accounts
     account = account_for_endpoint(accounts.list_accounts(), target.endpoint)
     if account is None:
-        raise NotFoundError(
-            f"no account with endpoint {target.endpoint} in subscription "
-            f"{accounts.subscription_id} (needed for --slot)"
+        raise InputError(
+            f"--endpoint {target.endpoint}: no account with this endpoint in subscription "
+            f"{accounts.subscription_id} (--slot reads the key from the account)"
         )
     return [adhoc_target(endpoint, deployment, overrides, account=account)]
 
@@ -150,7 +150,7 @@ def _adhoc(
 @pass_app
 def smoke(
     app: AppContext,
-    output: str | None,
+    output: str,
     subscription: str | None,
     resource_group: str | None,
     account: str | None,
@@ -178,6 +178,7 @@ def smoke(
     argument. Exit status 1 when any call failed.
     """
     from keyops.azure.probe import RetryPolicy
+    from keyops.render import progress
     from keyops.smoke.keys import DEFAULT_KEY_VARIABLE, KeySource, check_variable
     from keyops.smoke.plan import Overrides, plan_targets
     from keyops.smoke.runner import CredentialProvider, run_smoke
@@ -208,34 +209,32 @@ def smoke(
             targets, skipped = plan_targets(
                 resolved, azure.accounts_for, overrides, with_keys=source is not KeySource.ENTRA
             )
-        results = skipped + run_smoke(
-            targets,
-            provider,
-            timeout=timeout,
-            workers=workers,
-            verify=app.env.verify,
-            retry=RetryPolicy(max_attempts=attempts, max_wait=max_wait),
-        )
-    _finish(results, output or app.output, adhoc=bool(endpoint))
+        with progress("smoke tests", len(targets)) as step:
+            results = skipped + run_smoke(
+                targets,
+                provider,
+                timeout=timeout,
+                workers=workers,
+                verify=app.env.verify,
+                retry=RetryPolicy(max_attempts=attempts, max_wait=max_wait),
+                on_done=step,
+            )
+    _finish(results, output)
 
 
-def _finish(results: list[SmokeResult], output: str, *, adhoc: bool) -> None:
-    from keyops.render import diag, print_json
-    from keyops.smoke.report import document, format_lines
+def _finish(results: list[SmokeResult], output: str) -> None:
+    from keyops.render import Layout, info, print_json, print_table
+    from keyops.smoke.report import COLUMNS, DROP, WRAP, document, table_rows
     from keyops.smoke.runner import summary
 
-    if adhoc and len(results) == 1 and results[0].outcome == "deployment_not_found":
-        t = results[0].target
-        raise NotFoundError(
-            f"deployment {t.deployment!r} not found at {t.endpoint} (DeploymentNotFound)"
-        )
+    # An ad hoc call's missing deployment is a failed row like a configured target's (status
+    # 1, the row on stdout in every format), not an error with nothing on stdout.
     if output == "json":
         print_json(document(results))
     else:
-        for line in format_lines(results):
-            click.echo(line)
+        print_table(COLUMNS, table_rows(results), layout=Layout(DROP, WRAP), output=output)
     counts = summary(results)
     skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
-    diag(f"smoke: {counts['ok']} ok, {counts['failed']} failed{skipped} of {counts['total']}")
+    info(f"smoke: {counts['ok']} ok, {counts['failed']} failed{skipped} of {counts['total']}")
     if counts["failed"]:
         click.get_current_context().exit(int(ExitStatus.FAILED))

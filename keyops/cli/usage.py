@@ -97,7 +97,7 @@ def _html_path(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @pass_app
 def usage(
     app: AppContext,
-    output: str | None,
+    output: str,
     subscription: str | None,
     resource_group: str | None,
     account: str | None,
@@ -116,10 +116,16 @@ def usage(
     be unused. Reads AzureOpenAIRequests by StatusCode, ProcessedPromptTokens and GeneratedTokens.
     """
     from keyops.azure.metrics import MetricsClient
-    from keyops.render import diag
+    from keyops.render import diag, info, plural, progress
     from keyops.usage import Sensitivity, analyze, fails
     from keyops.usage.fetch import clip_to_window, gather, window
 
+    if history_days < days:
+        raise click.BadParameter(
+            "the history that teaches the baselines must be at least as long as --window "
+            f"({history_days:g}d < {days:g}d); e.g. --window 7d --history 21d",
+            param_hint="--history",
+        )
     if days + history_days > 93:
         raise click.BadParameter(
             "window + history must stay within 93d (what Azure Monitor keeps)",
@@ -138,16 +144,18 @@ def usage(
                 metrics[sub] = MetricsClient(app.env, azure.credential(), sub)
             return metrics[sub]
 
-        inputs = gather(
-            targets,
-            metrics_for,
-            azure.vault,
-            start=fetch_start,
-            hours=fetch_hours,
-            keys_unused=keys_unused,
-            workers=workers,
-            report_from=start,
-        )
+        with progress("reading metrics", len(targets)) as step:
+            inputs = gather(
+                targets,
+                metrics_for,
+                azure.vault,
+                start=fetch_start,
+                hours=fetch_hours,
+                keys_unused=keys_unused,
+                workers=workers,
+                report_from=start,
+                on_done=step,
+            )
         for client in metrics.values():
             client.close()
     if inputs.problems and not inputs.series:
@@ -163,16 +171,19 @@ def usage(
     )
     # The history before the window taught the baselines; show only the window itself.
     report = replace(analysed, series=tuple(clip_to_window(s, start) for s in analysed.series))
-    _render(report, output or app.output)
+    _render(report, output)
     if html_path is not None:
         from keyops.redact import redact
         from keyops.usage.html import render_html
 
         html_path.write_text(redact(render_html(report)), encoding="utf-8")
-        diag(f"usage: wrote {html_path}")
+        info(f"usage: wrote {html_path}")
     for problem in inputs.problems:
         diag(f"usage: {problem.message}")
-    diag(f"usage: {len(report.series)} account(s), {hours} h; findings: {len(report.findings)}")
+    info(
+        f"usage: {plural(len(report.series), 'account')}, {hours} h; "
+        f"{plural(len(report.findings), 'finding')}"
+    )
     ctx = click.get_current_context()
     if inputs.problems or (fail_on is not None and fails(report.findings, fail_on)):
         ctx.exit(int(ExitStatus.FAILED))
@@ -188,4 +199,4 @@ def _render(report: Any, output: str) -> None:
     else:
         from keyops.usage.render import print_table
 
-        print_table(report)
+        print_table(report, output)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
-from keyops.errors import ConfigError, InputError, NotFoundError, ServiceError
+from keyops.errors import ConfigError, InputError, ServiceError
 from keyops.secret import SecretValue, check_key_text
 
 if TYPE_CHECKING:
@@ -54,12 +54,18 @@ class KeyRequest:
     vault_url: str | None = None
     secret_name: str | None = None
     endpoint: str | None = None
+    account: str | None = None
 
     def check(self) -> None:
         """Refuse contradictory or incomplete selections (InputError)."""
         if self.target and self.secret_name:
             raise InputError("--target names its own secret; give --target or --secret, not both")
-        if not self.target and bool(self.vault_url) != bool(self.secret_name):
+        if self.account and (self.target or self.secret_name):
+            raise InputError(
+                "--account finds the account's secret by the configured secret_name; give "
+                "--account, --target or --secret, one of them"
+            )
+        if not self.target and not self.account and bool(self.vault_url) != bool(self.secret_name):
             raise InputError("--vault and --secret go together (or use --target NAME)")
         if self.vault_url:
             from keyops.config import check_vault_url
@@ -122,7 +128,7 @@ def check_endpoint(url: str) -> str:
 def _spec_name(config: Config, request: KeyRequest) -> str | None:
     if request.target:
         return request.target
-    if request.secret_name:
+    if request.secret_name or request.account:
         return None
     if len(config.targets) == 1:
         return config.targets[0].name
@@ -131,13 +137,19 @@ def _spec_name(config: Config, request: KeyRequest) -> str | None:
         if config.path
         else "no keyops.toml found"
     )
-    raise InputError(f"which key? pass --target NAME or --vault URL --secret NAME ({found})")
+    raise InputError(
+        f"which key? pass --account NAME, --target NAME or --vault URL --secret NAME ({found})"
+    )
 
 
 def _latest(vault: VaultClient, secret_name: str) -> SecretVersion:
     latest = vault.get_latest(secret_name)
     if latest is None:
-        raise NotFoundError(f"no secret {secret_name!r} in vault {vault.name}")
+        # The name came from --secret or keyops.toml: a user's mistake, not Azure's (status 3).
+        raise ConfigError(
+            f"no secret {secret_name!r} in vault {vault.name} (check --secret or the "
+            "target's secret_name; `keyops rotate` stores one per account)"
+        )
     if latest.value is None:
         raise ServiceError(f"secret {secret_name!r} in vault {vault.name} has no value")
     # Handed over as it is stored: a stray newline would break the .env file, the pipeline's
@@ -203,6 +215,35 @@ def _from_target(
     return target.vault_url, target.secret_name, target.account.endpoint
 
 
+def _from_account(
+    account: str,
+    config: Config,
+    request: KeyRequest,
+    clients: Clients,
+    default_subscription: str | None,
+) -> tuple[str, str, str]:
+    """(vault URL, secret name, endpoint) of an account found by name, as every other command
+    selects it: a configured target's settings, else discovery with ``[defaults]``."""
+    from keyops.targets import Selection, resolve_targets
+
+    found = resolve_targets(
+        config,
+        clients.accounts_for,
+        Selection(account=account, vault_url=request.vault_url),
+        default_subscription=default_subscription,
+    )
+    if len(found) != 1:
+        names = ", ".join(t.resource_id for t in found)
+        raise InputError(f"--account {account} matches {len(found)} accounts ({names})")
+    target = found[0]
+    if not target.vault_url:
+        raise ConfigError(
+            f"--account {account}: no vault (set vault_url in keyops.toml, --vault URL or "
+            "KEYOPS_VAULT_URL)"
+        )
+    return target.vault_url, target.secret_name, target.account.endpoint
+
+
 def fetch_handover(
     request: KeyRequest,
     config: Config,
@@ -219,6 +260,11 @@ def fetch_handover(
     if name is not None:
         vault_url, secret_name, account_endpoint = _from_target(
             name, config, request, clients, default_subscription, [] if notes is None else notes
+        )
+        endpoint = endpoint or account_endpoint
+    elif request.account:
+        vault_url, secret_name, account_endpoint = _from_account(
+            request.account, config, request, clients, default_subscription
         )
         endpoint = endpoint or account_endpoint
     else:

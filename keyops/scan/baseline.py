@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from keyops.errors import InputError
+from keyops.errors import ConfigError
 from keyops.redact import redact
 from keyops.scan.findings import Finding
 
@@ -28,21 +28,22 @@ BASELINE_SCHEMA = "keyops.scan-baseline/v1"
 
 
 def load_baseline(path: Path) -> frozenset[str]:
-    """The fingerprints a baseline file accepts; InputError if it is not a baseline."""
+    """The fingerprints a baseline file accepts; ConfigError (a file's content: status 3) if it
+    cannot be read or is not a baseline."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read baseline {path}: {exc}") from None
+        raise ConfigError(f"cannot read baseline {path}: {exc}") from None
     if not isinstance(document, dict) or document.get("schema") != BASELINE_SCHEMA:
-        raise InputError(f"{path} is not a keyops scan baseline (schema {BASELINE_SCHEMA})")
+        raise ConfigError(f"{path} is not a keyops scan baseline (schema {BASELINE_SCHEMA})")
     entries = document.get("findings", [])
     if not isinstance(entries, list):
-        raise InputError(f"{path}: 'findings' must be a list")
+        raise ConfigError(f"{path}: 'findings' must be a list")
     fingerprints: set[str] = set()
     for entry in entries:
         value = entry.get("fingerprint") if isinstance(entry, dict) else entry
         if not isinstance(value, str):
-            raise InputError(f"{path}: every finding needs a 'fingerprint' string")
+            raise ConfigError(f"{path}: every finding needs a 'fingerprint' string")
         fingerprints.add(value)
     return frozenset(fingerprints)
 

@@ -56,32 +56,30 @@ def render_json(report: ScanReport) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
-def render_table(report: ScanReport) -> str:
-    """A plain-text table, one finding per row and its masked excerpt below it."""
-    if not report.findings:
-        return ""
-    rows = [("SEVERITY", "KIND", "LOCATION", "DETAIL")]
-    rows += [(f.severity.label, f.kind.value, f.location, f.detail) for f in report.findings]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = []
-    for index, row in enumerate(rows):
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:3])]
-        lines.append("  ".join([*cells, row[3]]).rstrip())
-        excerpt = report.findings[index - 1].excerpt if index else ""
-        if excerpt:
-            lines.append(f"    {excerpt}")
-    return "\n".join(lines)
+#: The table's columns; ``TABLE_DROP`` is the order they go on a narrow terminal.
+TABLE_COLUMNS = ("severity", "kind", "location", "detail", "excerpt")
+TABLE_DROP = ("excerpt", "kind", "detail")
+TABLE_WRAP = ("detail", "excerpt")
+
+
+def table_rows(report: ScanReport) -> list[tuple[str, ...]]:
+    """One row per finding under :data:`TABLE_COLUMNS` (the excerpt masked)."""
+    return [
+        (f.severity.label, f.kind.value, f.location, f.detail, f.excerpt or "")
+        for f in report.findings
+    ]
 
 
 def summary_line(report: ScanReport) -> str:
     """One line for stderr: what was scanned and what was found."""
     stats = report.stats
-    scanned = f"{stats.files} files"
+    scanned = f"{stats.files} file{'' if stats.files == 1 else 's'}"
     if stats.commits:
         scanned += f", {stats.blobs} blobs in {stats.commits} commits"
     megabytes = stats.scanned_bytes / 1e6
+    found = len(report.findings)
     text = (
-        f"keyops scan: {len(report.findings)} findings in {scanned} "
+        f"scan: {found} finding{'' if found == 1 else 's'} in {scanned} "
         f"({megabytes:.1f} MB, {stats.seconds:.2f} s)"
     )
     if report.suppressed:

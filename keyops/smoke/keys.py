@@ -92,11 +92,17 @@ def key_from_dotenv(path: str | os.PathLike[str], variable: str) -> KeyOrigin:
     return _non_empty(values.get(check_variable(variable)), f"{variable} in {file}")
 
 
-def key_from_stdin(stream: TextIO, prompt: Callable[[], str] | None = None) -> KeyOrigin:
+def key_from_stdin(stream: TextIO | None, prompt: Callable[[], str] | None = None) -> KeyOrigin:
     """The first line of stdin (or a hidden prompt when stdin is a terminal)."""
+    if stream is None or stream.closed:
+        raise ConfigError("stdin is closed: pipe the key in, or use --key-from env|dotenv|vault")
     if prompt is not None and stream.isatty():
         return _non_empty(prompt(), "the prompt")
-    return _non_empty(stream.readline(), "stdin")
+    try:
+        line = stream.readline()
+    except UnicodeDecodeError:
+        raise ConfigError("stdin is not UTF-8 text, so it holds no key") from None
+    return _non_empty(line, "stdin")
 
 
 def key_from_vault(vault: VaultClient, secret_name: str) -> KeyOrigin:

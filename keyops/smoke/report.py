@@ -19,35 +19,48 @@ def credential_text(result: SmokeResult) -> str:
     return f"key {result.fingerprint} ({result.origin})"
 
 
-def format_line(result: SmokeResult, name_width: int = 0, deployment_width: int = 0) -> str:
-    """The one line printed for a target."""
+#: The table's columns; ``drop`` is the order they go on a narrow terminal.
+COLUMNS = ("result", "account", "deployment", "outcome", "status", "latency", "key", "detail")
+DROP = ("latency", "status", "key", "deployment", "outcome")
+WRAP = ("detail",)
+
+
+def account_name(result: SmokeResult) -> str:
+    """The account's name (the last segment of its resource id), as other commands show it;
+    an ad hoc call has no account, so its endpoint's host stands in."""
     t = result.target
+    if t.account_id:
+        return t.account_id.rstrip("/").rsplit("/", 1)[-1]
+    from urllib.parse import urlsplit
+
+    return urlsplit(t.endpoint).netloc or t.name
+
+
+def table_row(result: SmokeResult) -> list[str]:
+    """One target's row under :data:`COLUMNS`."""
     p = result.probe
-    mark = "ok" if result.ok else "skip" if result.skipped else "FAIL"
-    parts = [
-        f"{mark:<4}",
-        t.name.ljust(name_width),
-        t.deployment.ljust(deployment_width),
-        credential_text(result),
-        result.outcome,
-    ]
+    status = ""
+    latency = ""
     if p is not None:
         if p.status is not None:
-            parts.append(str(p.status) + (f" {p.error_code}" if p.error_code else ""))
+            status = str(p.status) + (f" {p.error_code}" if p.error_code else "")
         if p.latency_ms is not None:
-            parts.append(f"{p.latency_ms:.0f} ms")
-        if p.attempts > 1:
-            parts.append(f"{p.attempts} attempts")
-    if not result.ok:
-        parts.append(f"- {result.detail}")
-    return "  ".join(parts)
+            latency = f"{p.latency_ms:.0f} ms" + (f", {p.attempts} tries" if p.attempts > 1 else "")
+    return [
+        "ok" if result.ok else "skip" if result.skipped else "FAIL",
+        account_name(result),
+        result.target.deployment,
+        result.outcome,
+        status,
+        latency,
+        credential_text(result),
+        "" if result.ok else result.detail,
+    ]
 
 
-def format_lines(results: Sequence[SmokeResult]) -> list[str]:
-    """Aligned lines for all results."""
-    name_width = max((len(r.target.name) for r in results), default=0)
-    dep_width = max((len(r.target.deployment) for r in results), default=0)
-    return [format_line(r, name_width, dep_width) for r in results]
+def table_rows(results: Sequence[SmokeResult]) -> list[list[str]]:
+    """Rows for all results."""
+    return [table_row(r) for r in results]
 
 
 def document(results: Sequence[SmokeResult]) -> dict[str, Any]:

@@ -227,21 +227,25 @@ def run_smoke(
     retry: RetryPolicy | None = None,
     verify: str | bool = True,
     workers: int = 4,
+    on_done: Callable[[], None] | None = None,
 ) -> list[SmokeResult]:
-    """Smoke-test every target (in parallel); results in the targets' order."""
+    """Smoke-test every target (in parallel); results in the targets' order. ``on_done`` is
+    called as each target finishes (a progress bar)."""
     if not targets:
         return []
     provider.shared()  # a bad shared source fails once, before any call
     policy = retry or RetryPolicy()
+
+    def one(target: SmokeTarget) -> SmokeResult:
+        result = smoke_one(target, provider, timeout=timeout, retry=policy, verify=verify)
+        if on_done is not None:
+            on_done()
+        return result
+
     with ThreadPoolExecutor(
         max_workers=max(1, min(workers, len(targets))), thread_name_prefix="keyops-smoke"
     ) as pool:
-        return list(
-            pool.map(
-                lambda t: smoke_one(t, provider, timeout=timeout, retry=policy, verify=verify),
-                targets,
-            )
-        )
+        return list(pool.map(one, targets))
 
 
 def summary(results: Sequence[SmokeResult]) -> dict[str, int]:

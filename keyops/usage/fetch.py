@@ -131,6 +131,7 @@ def gather(
     keys_unused: Iterable[str] = (),
     workers: int = 8,
     report_from: datetime | None = None,
+    on_done: Callable[[], None] | None = None,
 ) -> UsageInputs:
     """Fetch series and rotations for every target, in parallel; one failure never stops all.
 
@@ -141,6 +142,15 @@ def gather(
     """
 
     def one(target: Target) -> tuple[UsageSeries | None, list[Rotation], KeyopsError | None]:
+        try:
+            return fetch_one(target)
+        finally:
+            if on_done is not None:
+                on_done()
+
+    def fetch_one(
+        target: Target,
+    ) -> tuple[UsageSeries | None, list[Rotation], KeyopsError | None]:
         account = target.account
         try:
             series = metrics_for(account.subscription_id).hourly_usage(

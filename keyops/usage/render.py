@@ -1,7 +1,4 @@
-"""Terminal table (with sparklines) and JSON for a :class:`~keyops.usage.detect.UsageReport`.
-
-rich is imported inside :func:`print_table` only, so importing this module stays cheap.
-"""
+"""Terminal table (with sparklines) and JSON for a :class:`~keyops.usage.detect.UsageReport`."""
 
 from __future__ import annotations
 
@@ -9,7 +6,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import Any
 
 from keyops.usage import wording as w
 from keyops.usage.detect import UsageReport
@@ -88,36 +85,64 @@ def finding_rows(report: UsageReport) -> list[dict[str, str]]:
     ]
 
 
-def print_table(report: UsageReport, file: IO[str] | None = None, width: int = 28) -> None:
-    """Print a sparkline per resource and metric, then each finding as a short block."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.padding import Padding
-    from rich.table import Table
+def print_table(report: UsageReport, output: str = "table", width: int = 28) -> None:
+    """Print a sparkline per resource and metric, then each finding as a short block wrapped
+    between words to the terminal (``keyops.render`` fits, escapes and colours)."""
+    import shutil
+    import sys
+    import textwrap
 
-    console = Console(file=file, highlight=False)
+    from keyops.render import Layout, escape_control, is_tty, severity_label
+    from keyops.render import print_table as table
+
     hours = max((s.hours for s in report.series), default=0)
-    table = Table(title=f"Usage per resource ({hours} h)", title_justify="left", box=None)
-    table.add_column("resource", overflow="fold")
-    table.add_column("metric")
-    table.add_column("per hour", no_wrap=True)
-    table.add_column("total", justify="right", no_wrap=True)
-    table.add_column("findings", justify="right")
-    for r in summary_rows(report, width):
-        table.add_row(escape(r["resource"]), r["metric"], r["sparkline"], r["total"], r["findings"])
-    console.print(table)
-    console.print()
-    if not report.findings:
-        console.print("No anomalies found.")
+    rows = [
+        [r["resource"], r["metric"], r["sparkline"], r["total"], r["findings"]]
+        for r in summary_rows(report, width)
+    ]
+    table(
+        ["resource", "metric", "per hour", "total", "findings"],
+        rows,
+        title=None if output == "tsv" else f"Usage per resource ({hours} h)",
+        layout=Layout(drop=("findings", "total")),
+        output=output,
+    )
+    if output == "tsv":
         return
-    console.print(f"[b]Findings ({len(report.findings)})[/b]")
+    print()
+    if not report.findings:
+        print("No anomalies found.")
+        return
+    columns = shutil.get_terminal_size().columns if is_tty() and output != "wide" else None
+
+    def say(text: str, indent: str = "") -> None:
+        text = escape_control(text)
+        if columns is None:
+            sys.stdout.write(indent + text + "\n")
+            return
+        for line in textwrap.wrap(
+            text,
+            columns,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ):
+            sys.stdout.write(line + "\n")
+
+    print(f"Findings ({len(report.findings)})")
     for r in finding_rows(report):
-        style = {"critical": "bold red", "high": "red", "medium": "yellow"}.get(r["severity"], "")
-        head = f"[{style or 'default'}]{r['severity'].upper()}[/] {escape(r['resource'])}"
-        console.print()
-        console.print(f"{head}  [b]{r['kind']}[/b]  {r['when']}  ({r['how_far']})")
-        console.print(Padding(escape(r["message"]), (0, 0, 0, 2)))
-        console.print(Padding(f"[dim]Next: {escape(r['recommendation'])}[/dim]", (0, 0, 0, 2)))
+        print()
+        label = r["severity"].upper()
+        head = f"{r['resource']}  {r['kind']}  {r['when']}  ({r['how_far']})"
+        if columns is None or len(label) + 1 + len(head) <= columns:
+            sys.stdout.write(f"{severity_label(label)} {escape_control(head)}\n")
+        else:
+            sys.stdout.write(severity_label(label) + "\n")
+            say(head, "  ")
+        say(r["message"], "  ")
+        say(f"Next: {r['recommendation']}", "  ")
+    sys.stdout.flush()
 
 
 def _number(value: float) -> float | None:

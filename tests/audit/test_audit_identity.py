@@ -52,9 +52,15 @@ def test_a_reader_sees_unreadable_secrets_not_missing_ones(shared_emulator: Emul
         principal="ops-reader",
     )
     assert table.exit_code == ExitStatus.OK, table.stderr
-    row = next(line for line in table.stdout.splitlines() if line.startswith(f"│ {WEU} "))
-    cells = [cell.strip() for cell in row.strip("│").split("│")]
-    assert cells[8] == "unreadable"  # the "vault secret" column (was: "missing")
+    tsv = run(
+        shared_emulator,
+        ["audit", "--vault-url", shared_emulator.vault_url(), "-a", WEU, "-o", "tsv"],
+        principal="ops-reader",
+    )
+    header, row = tsv.stdout.splitlines()[:2]
+    cells = dict(zip(header.split("\t"), row.split("\t"), strict=True))
+    assert cells["account"] == WEU
+    assert cells["vault secret"] == "unreadable"  # (was: "missing")
     assert "AUD018" in table.stdout and "AUD002" not in table.stdout
 
 

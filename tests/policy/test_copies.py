@@ -23,7 +23,7 @@ def test_a_rotation_stores_every_copy_with_the_same_working_key(fleet: Fleet) ->
     config = _config(fleet)
     result = fleet.run("--config", config, "rotate", "-o", "json")
     assert result.exit_code == 0, result.stderr
-    (record,) = json.loads(result.stdout)
+    (record,) = json.loads(result.stdout)["accounts"]
     assert (record["action"], record["slot"]) == ("rotated", "Key2")
     primary = fleet.secret("kv-main", "pol-a1-api-key")
     dr = fleet.secret("kv-dr", "pol-a1-dr")
@@ -40,7 +40,7 @@ def test_a_rotation_stores_every_copy_with_the_same_working_key(fleet: Fleet) ->
     seq = fleet.emu.last_seq
     rerun = fleet.run("--config", config, "rotate", "-o", "json")
     assert rerun.exit_code == 0, rerun.stderr
-    (again,) = json.loads(rerun.stdout)
+    (again,) = json.loads(rerun.stdout)["accounts"]
     assert (again["action"], again["reason_code"]) == ("skipped", "within-grace")
     assert fleet.writes_since(seq) == []
 
@@ -87,7 +87,7 @@ def test_an_expiry_event_on_a_copy_rotates_its_target_and_every_copy(fleet: Flee
     args = ("--config", config, "rotate", "--event", "-", "-o", "json")
     result = fleet.run(*args, stdin=json.dumps([event]))
     assert result.exit_code == 0, result.stderr
-    (record,) = json.loads(result.stdout)
+    (record,) = json.loads(result.stdout)["accounts"]
     assert (record["target"], record["action"]) == ("a1", "rotated")
     assert record["secret"]["name"] == "pol-a1-api-key"
     key1, _ = fleet.keys("pol-a1")

@@ -36,7 +36,9 @@ def test_dry_run_json_and_zero_writes(rig: Rig) -> None:
     seq = rig.emu.last_seq
     result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--dry-run", "-o", "json")
     assert result.exit_code == 0, result.stderr
-    records = json.loads(result.stdout)
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "keyops.rotate/v1" and doc["summary"]["total"] == len(doc["accounts"])
+    records = doc["accounts"]
     plans = {r["account"]: r["planned"] for r in records}
     assert plans[WEU] == "rotate Key2" and plans["contoso-openai-eus"] == "adopt Key1"
     assert all(r["schema"] == "keyops.rotation/v1" and r["dry_run"] for r in records)
@@ -117,7 +119,7 @@ def test_a_tag_filter_rotates_only_the_accounts_it_matches(rig: Rig) -> None:
         rig.emu, "rotate", "--vault-url", rig.vault_url, "--tag", "owner=search-team", "-o", "json"
     )
     assert result.exit_code == 0, result.stderr
-    (record,) = json.loads(result.stdout)
+    (record,) = json.loads(result.stdout)["accounts"]
     assert (record["account"], record["action"], record["slot"]) == (WEU, "rotated", "Key2")
     (regenerated,) = rig.calls(seq, "Accounts_RegenerateKey")
     assert f"/accounts/{WEU}/" in regenerated["path"]
@@ -146,7 +148,7 @@ def failed_alike(result: Result, status: int, cause: str) -> None:
     assert result.exit_code == status, result.stderr
     line = one_line(result)
     assert f"every account to rotate failed: {cause} (3 accounts, 1 skipped)" in line, line
-    actions = {r["account"]: r["action"] for r in json.loads(result.stdout)}
+    actions = {r["account"]: r["action"] for r in json.loads(result.stdout)["accounts"]}
     assert actions.pop("contoso-openai-entra") == "skipped"
     assert set(actions.values()) == {"failed"} and len(actions) == 3
 
@@ -219,7 +221,7 @@ def near_expiry_event(rig: Rig, schema: str) -> dict[str, Any]:
 
 
 def rotated_weu_only(rig: Rig, stdout: str) -> None:
-    (record,) = json.loads(stdout)
+    (record,) = json.loads(stdout)["accounts"]
     assert (record["account"], record["action"]) == (WEU, "rotated")
     assert rig.latest(f"{WEU}-api-key").value == rig.keys(rig.target(WEU)).key2
 
@@ -260,12 +262,12 @@ def test_rotate_twice_in_a_row_exits_0_both_times(rig: Rig) -> None:
     args = ("rotate", "--vault-url", rig.vault_url, "-o", "json")
     first = invoke(rig.emu, *args)
     assert first.exit_code == 0, first.stderr
-    done = {r["account"]: r["action"] for r in json.loads(first.stdout)}
+    done = {r["account"]: r["action"] for r in json.loads(first.stdout)["accounts"]}
     assert done[WEU] == "rotated" and done["contoso-openai-eus"] == "adopted"
     seq = rig.emu.last_seq
     second = invoke(rig.emu, *args)
     assert second.exit_code == 0, second.stderr
-    records = json.loads(second.stdout)
+    records = json.loads(second.stdout)["accounts"]
     assert {r["action"] for r in records} == {"skipped"}
     assert {r["account"]: r["reason_code"] for r in records} == {
         WEU: "within-grace",
@@ -282,5 +284,5 @@ def test_a_fleet_rerun_after_some_accounts_were_rotated_exits_0(rig: Rig) -> Non
     assert first.exit_code == 0, first.stderr
     fleet = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "-o", "json")
     assert fleet.exit_code == 0, fleet.stderr
-    actions = {r["account"]: r["action"] for r in json.loads(fleet.stdout)}
+    actions = {r["account"]: r["action"] for r in json.loads(fleet.stdout)["accounts"]}
     assert actions[WEU] == "skipped" and actions["contoso-openai-legacy"] == "rotated"

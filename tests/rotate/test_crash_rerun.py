@@ -80,7 +80,7 @@ def rotate_cli(rig: Rig, *extra: str, crash: str | None = None) -> tuple[int, li
     )
     if done.returncode not in (0, 137):
         raise AssertionError(f"exit {done.returncode}: {done.stderr}")
-    records = json.loads(done.stdout) if done.stdout.strip() else []
+    records = json.loads(done.stdout)["accounts"] if done.stdout.strip() else []
     return done.returncode, records
 
 

@@ -60,7 +60,7 @@ def test_a_terminal_gets_a_progress_bar_and_no_key(rig: Rig) -> None:
         rig, "rotate", "--vault-url", rig.vault_url, "-o", "json"
     )
     assert status == 0, terminal
-    actions = {r["account"]: r["action"] for r in json.loads(stdout)}
+    actions = {r["account"]: r["action"] for r in json.loads(stdout)["accounts"]}
     assert len(actions) == len(targets) > 1 and "rotated" in actions.values()
     # rich's bar: the task's description, the bar's glyphs, and the final refresh at 100%.
     assert "rotating" in terminal and "━" in terminal and "100%" in terminal, terminal

@@ -31,7 +31,7 @@ def test_findings_exit_1_and_no_key_piece_reaches_any_output(
 ) -> None:
     result = _run("--debug", "scan", "--history", "-o", output, str(planted_repo.root))
     assert result.exit_code == 1, result.stderr
-    assert "keyops scan:" in result.stderr
+    assert "keyops: scan:" in result.stderr
     keys = planted_repo.all_keys()
     assert list(leaked_pieces(result.stdout + result.stderr, keys)) == []
     if output != "table":

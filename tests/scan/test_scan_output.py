@@ -10,12 +10,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from keyops.errors import InputError
+from keyops.errors import ConfigError
 from keyops.scan import Finding, FindingKind, ScanOptions, ScanReport, scan_paths
 from keyops.scan.baseline import BASELINE_SCHEMA, load_baseline, write_baseline
 from keyops.scan.engine import COMMIT_MESSAGE_PATH, without_fingerprints
 from keyops.scan.findings import finding_fingerprint
-from keyops.scan.output import render_json, render_table
+from keyops.scan.output import TABLE_COLUMNS, render_json, table_rows
 from keyops.scan.sarif import render_sarif
 from keyops.severity import Severity
 from scripts.keyops_bench.corpus import Corpus
@@ -88,10 +88,11 @@ def test_json_document(report: ScanReport) -> None:
 
 
 def test_table_lists_each_finding_with_its_excerpt(report: ScanReport) -> None:
-    lines = render_table(report).splitlines()
-    assert lines[0].split() == ["SEVERITY", "KIND", "LOCATION", "DETAIL"]
-    assert len(lines) == 1 + len(report.findings) + sum(1 for f in report.findings if f.excerpt)
-    assert render_table(ScanReport(findings=())) == ""
+    rows = table_rows(report)
+    assert len(rows) == len(report.findings)
+    assert all(len(row) == len(TABLE_COLUMNS) for row in rows)
+    assert [row[4] for row in rows] == [f.excerpt or "" for f in report.findings]
+    assert table_rows(ScanReport(findings=())) == []
 
 
 def test_baseline_round_trip_suppresses_exactly_the_accepted(
@@ -126,8 +127,9 @@ def test_fingerprints_are_stable_and_path_specific(report: ScanReport) -> None:
     "content",
     ["not json", '{"schema": "other/v1"}', f'{{"schema": "{BASELINE_SCHEMA}", "findings": [1]}}'],
 )
-def test_bad_baselines_are_input_errors(tmp_path: Path, content: str) -> None:
+def test_bad_baselines_are_configuration_errors(tmp_path: Path, content: str) -> None:
+    """A file's content (status 3), not a flag's value."""
     path = tmp_path / "baseline.json"
     path.write_text(content)
-    with pytest.raises(InputError):
+    with pytest.raises(ConfigError):
         load_baseline(path)

@@ -97,18 +97,20 @@ def test_a_refused_identity_is_one_line_on_stderr(
         (
             ["rotate", "--concurrency", "0"],
             ExitStatus.USAGE,
-            "Invalid value for '--concurrency': 0 is not in the range 1<=x<=32.",
+            "Invalid value for '--concurrency' (env var: 'KEYOPS_CONCURRENCY'): "
+            "0 is not in the range 1<=x<=32.",
         ),
         (
             ["usage", "--window", "400d"],
             ExitStatus.USAGE,
-            "Invalid value for '--window': must be between 1h and 93d",
+            "Invalid value for '--window' (env var: 'KEYOPS_USAGE_WINDOW'): "
+            "must be between 1h and 93d",
         ),
         (["usage", "--window", "60d", "--history", "60d"], ExitStatus.USAGE, "--history"),
         (["audit", "--fail-on", "urgent"], ExitStatus.USAGE, "unknown severity 'urgent'"),
         (["smoke", "--no-such-option"], ExitStatus.USAGE, "No such option '--no-such-option'"),
         (["-o", "xml", "audit"], ExitStatus.USAGE, "Invalid value for '--output' / '-o'"),
-        (["no-such-command"], ExitStatus.USAGE, "No such command 'no-such-command'"),
+        (["no-such-command"], ExitStatus.USAGE, "no such command 'no-such-command'"),
         (["emulator", "serve", "--port", "99999"], ExitStatus.USAGE, "Invalid value for '--port'"),
         (["run"], ExitStatus.CHILD_NOT_RUN, "Missing argument 'COMMAND...'."),
         (["run", "--no-such-option", "--", "true"], ExitStatus.CHILD_NOT_RUN, "No such option"),
@@ -136,7 +138,8 @@ def test_the_console_entry_point_prints_one_line_too() -> None:
     assert proc.returncode == ExitStatus.USAGE
     assert proc.stdout == ""
     assert proc.stderr == (
-        "keyops: error: Invalid value for '--concurrency': 0 is not in the range 1<=x<=32.\n"
+        "keyops: error: Invalid value for '--concurrency' (env var: 'KEYOPS_CONCURRENCY'): "
+        "0 is not in the range 1<=x<=32.\n"
     )
 
 

@@ -89,8 +89,8 @@ def test_smoke_fails_the_target_of_a_stored_key_with_a_newline(
         ],
     )
     assert r.exit_code == ExitStatus.FAILED, r.stderr
-    [line] = r.stdout.splitlines()
-    assert line.startswith("FAIL") and "key_unavailable" in line
+    [header, line] = r.stdout.splitlines()
+    assert header.startswith("result") and line.startswith("FAIL") and "key_unavailable" in line
     assert f"/key-text-smoke ({fingerprint_of(value)}) has whitespace around it" in line
     assert not KeyRing({value.strip()}).leaks(r.stdout + r.stderr)
 

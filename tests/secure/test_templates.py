@@ -29,7 +29,10 @@ from tests.support.emulator import EmulatorHandle
 GITHUB = REPO / "scripts" / "pipelines" / "github-rotation.yml"
 AZURE = REPO / "scripts" / "pipelines" / "azure-pipelines-rotation.yml"
 IDENTITY = "github-actions"  # the world's principal with GitHub and Azure DevOps federation
-INSTALL_SKIP = {"Install keyops": "installs keyops from PyPI; the test runs this repository's"}
+INSTALL_SKIP = {
+    "Install keyops": "installs keyops from KEYOPS_SOURCE (tests/test_install_sources.py runs "
+    "that step); the test runs this repository's"
+}
 TARGETS = (
     ("contoso-openai-eus", "rg-ai-prod"),
     ("contoso-aiservices-weu", "rg-ai-shared"),
@@ -180,6 +183,7 @@ def test_github_workflow_runs_against_the_emulator(
         "vars.AZURE_CLIENT_ID": emulator.principal(IDENTITY)["client_id"],
         "vars.AZURE_TENANT_ID": emulator.conn["tenant_id"],
         "vars.AZURE_SUBSCRIPTION_ID": emulator.conn["subscription_id"],
+        "vars.KEYOPS_SOURCE": "",
     }
     temp = tmp_path / "runner-temp"
     temp.mkdir()

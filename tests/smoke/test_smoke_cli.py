@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,13 @@ WEU = "contoso-aiservices-weu"
 ENTRA = "contoso-openai-entra"  # disableLocalAuth: no secret, keys refused by design
 
 
+def _rows(stdout: str) -> list[str]:
+    """The table's rows, after its header (result, account, deployment, ...)."""
+    header, *rows = stdout.splitlines()
+    assert header.split()[:4] == ["result", "account", "deployment", "outcome"]
+    return rows
+
+
 def _key(handle: EmulatorHandle, account: str, slot: str = "Key1") -> str:
     return current_key(handle.server.emulator, account, slot)
 
@@ -31,7 +39,7 @@ def test_key_from_the_vault(shared_emulator: EmulatorHandle) -> None:
         shared_emulator, ["smoke", "--account", WEU, "--vault-url", shared_emulator.vault_url()]
     )
     assert r.exit_code == 0, r.stderr
-    [line] = r.stdout.splitlines()
+    [line] = _rows(r.stdout)
     assert line.startswith("ok") and WEU in line and "gpt-4o" in line
     assert fingerprint_of(_key(shared_emulator, WEU)) in line
     assert "(vault " in line and "/contoso-aiservices-weu-api-key)" in line
@@ -63,7 +71,7 @@ def test_a_keyless_account_is_skipped_when_keys_come_from_the_vault(
     vault = ["--vault-url", shared_emulator.vault_url()]
     alone = run(shared_emulator, ["smoke", "--account", ENTRA, *vault])
     assert alone.exit_code == ExitStatus.OK, alone.stderr
-    [line] = alone.stdout.splitlines()
+    [line] = _rows(alone.stdout)
     assert line.startswith("skip") and ENTRA in line and "FAIL" not in line
     assert line.endswith("local auth disabled: keys are not used; try --auth entra")
     assert "0 ok, 0 failed, 1 skipped of 1" in alone.stderr
@@ -86,7 +94,8 @@ def test_an_ad_hoc_key_call_to_a_keyless_account_still_fails(
         AZURE_OPENAI_API_KEY=_key(shared_emulator, ENTRA),
     )
     assert r.exit_code == ExitStatus.FAILED
-    assert r.stdout.startswith("FAIL") and "key_auth_disabled  403" in r.stdout
+    [line] = _rows(r.stdout)
+    assert line.startswith("FAIL") and re.search(r"key_auth_disabled +403", line)
 
 
 def test_entra_token_for_every_account(shared_emulator: EmulatorHandle) -> None:
@@ -155,7 +164,9 @@ def test_configured_targets(shared_emulator: EmulatorHandle, tmp_path: Path) -> 
     )
     r = run(shared_emulator, ["--config", str(config), "smoke"])
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.startswith("ok") and "legacy" in r.stdout and "gpt-35-turbo" in r.stdout
+    assert (
+        _rows(r.stdout)[0].startswith("ok") and "legacy" in r.stdout and "gpt-35-turbo" in r.stdout
+    )
 
 
 def test_a_wrong_key_fails_the_run(shared_emulator: EmulatorHandle) -> None:
@@ -166,19 +177,14 @@ def test_a_wrong_key_fails_the_run(shared_emulator: EmulatorHandle) -> None:
         AZURE_OPENAI_API_KEY=wrong,
     )
     assert r.exit_code == ExitStatus.FAILED
-    assert r.stdout.startswith("FAIL") and "invalid_key  401" in r.stdout
+    [line] = _rows(r.stdout)
+    assert line.startswith("FAIL") and re.search(r"invalid_key +401", line)
     assert_no_key([r.stdout, r.stderr], [wrong])
 
 
 @pytest.mark.parametrize(
     ("args", "env", "status", "message"),
     [
-        (
-            ["--deployment", "no-such-deployment"],
-            {},
-            ExitStatus.SERVICE,
-            "deployment 'no-such-deployment' not found",
-        ),
         (["--endpoint", "not a url"], {}, ExitStatus.USAGE, "malformed endpoint"),
         (["--endpoint", "http://127.0.0.1:1/aoai/x/"], {}, ExitStatus.REFUSED, "plain http"),
         ([], {"AZURE_OPENAI_API_KEY": "  "}, ExitStatus.CONFIG, "is empty"),
@@ -205,6 +211,25 @@ def test_bad_input_is_one_line_and_a_distinct_status(
     assert r.stdout == "" and len(r.stderr.splitlines()) == 1
     assert r.stderr.startswith("keyops: error: ") and message in r.stderr
     assert "f" * 32 not in r.stderr
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_an_ad_hoc_missing_deployment_is_a_failed_row_like_a_configured_one(
+    shared_emulator: EmulatorHandle, output: str
+) -> None:
+    """Not 5 with nothing on stdout: the same outcome as from configuration, status 1."""
+    r = run(
+        shared_emulator,
+        ["smoke", "--endpoint", _endpoint(shared_emulator), "-d", "gpt-5", "-o", output],
+        AZURE_OPENAI_API_KEY=_key(shared_emulator, EUS),
+    )
+    assert r.exit_code == ExitStatus.FAILED, r.stderr
+    if output == "json":
+        [row] = json.loads(r.stdout)["results"]
+        assert row["outcome"] == "deployment_not_found" and not row["ok"]
+    else:
+        [line] = _rows(r.stdout)
+        assert line.startswith("FAIL") and "deployment_not_found" in line and "gpt-5" in line
 
 
 def test_conflicting_key_sources_are_usage_errors(shared_emulator: EmulatorHandle) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from dataclasses import replace
+
+import pytest
 
 from keyops.usage import KeyUsagePolicy, analyze
 from keyops.usage.detect import UsageReport
@@ -48,7 +49,9 @@ def test_json_document_carries_schema_resources_and_explained_findings() -> None
     assert len(with_series["timestamps"]) == 168 and "200" in with_series["requests_by_status"]
 
 
-def test_table_shows_a_sparkline_per_metric_and_every_finding() -> None:
+def test_table_shows_a_sparkline_per_metric_and_every_finding(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     report = _report()
     rows = summary_rows(report)
     assert [r["resource"] for r in rows if r["resource"]] == ["spiky", "left-behind", "quiet"]
@@ -56,9 +59,8 @@ def test_table_shows_a_sparkline_per_metric_and_every_finding() -> None:
     assert all(set(r["sparkline"]) <= set("▁▂▃▄▅▆▇█ ") for r in rows)
     assert all(len(r["sparkline"]) == 28 for r in rows if r["metric"] == "calls")
     assert next(r["kind"] for r in finding_rows(report)) == "spike"
-    out = io.StringIO()
-    print_table(report, file=out)
-    text = out.getvalue()
+    print_table(report)
+    text = capsys.readouterr().out
     assert "left-behind" in text and "auth_surge_401" in text and "▁" in text
     assert "regenerated" in text and "Next:" in text
 
