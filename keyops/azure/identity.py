@@ -25,6 +25,30 @@ if TYPE_CHECKING:
 
 #: What WorkloadIdentityCredential needs; without all three it is left out of the chain.
 _WORKLOAD_VARS = ("AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID")
+#: Variables azure-identity takes as "configured" when merely set: an empty one makes its
+#: EnvironmentCredential raise ValueError at construction ("secret should be ...").
+_NOT_EMPTY = (
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
+)
+
+
+def check_credential_environment(environ: Mapping[str, str]) -> None:
+    """Refuse a credential variable that is set but empty, naming it (a pipeline secret that
+    did not resolve is the usual cause), before azure-identity fails on it obscurely."""
+    from keyops.errors import ConfigError
+
+    empty = [name for name in _NOT_EMPTY if name in environ and not environ[name].strip()]
+    if empty:
+        raise ConfigError(
+            f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} set but empty; "
+            "fix: give the service principal's value, or unset it to use another credential"
+        )
 
 
 def credential_kwargs(env: AzureEnvironment) -> dict[str, Any]:
@@ -55,6 +79,7 @@ def build_credential(env: AzureEnvironment) -> TokenCredential:
         WorkloadIdentityCredential,
     )
 
+    check_credential_environment(os.environ)
     kwargs = credential_kwargs(env)
     members: list[Any] = [EnvironmentCredential(**kwargs)]
     if all(os.environ.get(name) for name in _WORKLOAD_VARS):
