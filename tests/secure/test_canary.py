@@ -312,7 +312,7 @@ def _file_problems(c: Canary, ring: KeyRing) -> list[str]:
     for path in [*c.root.rglob("*"), c.emu.server.state_dir / "requests.jsonl"]:
         if not path.is_file() or path in handed_over or any(d in path.parents for d in skip_dirs):
             continue
-        if path.name in ("state.json", "connection.json"):
+        if path.name.startswith("state.db") or path.name == "connection.json":
             continue  # the emulator's own state holds its keys by design
         leaks = ring.leaks(path.read_text(errors="replace"))
         if leaks:

@@ -37,7 +37,7 @@ class Emulator:
         self.world = world
         self.state_dir = state_dir
         self.base_url = base_url.rstrip("/")
-        self.store = Store(state_dir / "state.json" if state_dir else None)
+        self.store = Store(state_dir / "state.db" if state_dir else None)
         meta = self.store.section("meta")
         meta.setdefault("admin_token", pysecrets.token_urlsafe(24))
         meta.setdefault("clock_offset", 0.0)
@@ -68,8 +68,11 @@ class Emulator:
         return self.world.tenant_id
 
     def commit(self, request: Request | None = None) -> None:
-        """Persist state now (before the response) and mark the request as having changed it."""
-        self.store.section("meta")["clock_offset"] = self.clock.offset
+        """Save what changed (the ``@operation`` wrapper answers only once it is written) and mark
+        the request as having changed state."""
+        meta = self.store.section("meta")
+        if meta.get("clock_offset") != self.clock.offset:
+            meta["clock_offset"] = self.clock.offset
         self.store.commit()
         if request is not None:
             request.state.changed = True

@@ -102,6 +102,8 @@ def operation(
                 }
             )
             response = await _run(emu, request, fn, op_id, surface, entry, throttle_after_auth)
+            # Acknowledge nothing that a SIGKILL right after the answer could lose.
+            await emu.store.durable()
             entry.status = response.status_code
             entry.changed = bool(request.state.changed)
             entry.principal = str(request.state.principal)

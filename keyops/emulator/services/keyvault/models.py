@@ -257,7 +257,8 @@ def set_secret(
     if entry is not None and entry["deleted"]:
         raise exc.deleted_but_recoverable(entry["name"])
     if entry is None:
-        entry = entries[name.lower()] = {"name": name, "deleted": None, "versions": []}
+        entries[name.lower()] = {"name": name, "deleted": None, "versions": []}
+        entry = entries[name.lower()]  # the stored copy (see core.store)
     when = _now(emu) if created is None else created
     raw = {
         "version": _new_version_id(emu, vault),
