@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -168,10 +168,15 @@ def paged(request: Request, items: Sequence[T]) -> tuple[list[T], str | None]:
     return list(items[start:end]), f"{emu.base_url}{request.url.path}?{query}"
 
 
-def list_body(request: Request, items: Sequence[Any]) -> dict[str, Any]:
-    """An ARM list answer ``{"value": [...], "nextLink": ...}`` for one page of ``items``."""
+def list_body(
+    request: Request, items: Sequence[Any], render: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """An ARM list answer ``{"value": [...], "nextLink": ...}`` for one page of ``items``.
+
+    ``render`` turns an item into its JSON; only the page's items are rendered.
+    """
     page, next_link = paged(request, items)
-    body: dict[str, Any] = {"value": page}
+    body: dict[str, Any] = {"value": [render(i) for i in page] if render else page}
     if next_link is not None:
         body["nextLink"] = next_link
     return body
