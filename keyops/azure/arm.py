@@ -19,6 +19,7 @@ from keyops.errors import ConfigError
 from keyops.secret import SecretValue
 
 if TYPE_CHECKING:
+    import requests
     from azure.core.credentials import TokenCredential
 
     from keyops.cloud import AzureEnvironment
@@ -214,18 +215,25 @@ class AccountsClient:
         *,
         gate: RetryAfterGate | None = None,
         retry: RetrySettings | None = None,
+        session: requests.Session | None = None,
     ) -> None:
         self.env = env
         self.subscription_id = subscription_id
         self._credential = credential
         self._gate = gate
         self._retry = retry
+        self._session = session
         self._client: Any = None
 
     def with_subscription(self, subscription_id: str) -> AccountsClient:
         """A client for another subscription with the same credential, gate and retries."""
         return AccountsClient(
-            self.env, self._credential, subscription_id, gate=self._gate, retry=self._retry
+            self.env,
+            self._credential,
+            subscription_id,
+            gate=self._gate,
+            retry=self._retry,
+            session=self._session,
         )
 
     @property
@@ -239,7 +247,7 @@ class AccountsClient:
                 self.subscription_id,
                 base_url=self.env.resource_manager,
                 credential_scopes=[self.env.management_scope],
-                **client_kwargs(self.env.verify, self._gate, self._retry),
+                **client_kwargs(self.env.verify, self._gate, self._retry, session=self._session),
             )
         return self._client
 

@@ -14,7 +14,10 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests
 
 #: Never wait longer than this on one answer, whatever the header says.
 MAX_RETRY_AFTER = 120.0
@@ -114,17 +117,20 @@ def client_kwargs(
     retry: RetrySettings | None,
     *,
     pool_size: int | None = None,
+    session: requests.Session | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments shared by keyops' SDK clients: trust, retries, the shared 429 gate.
 
     Trust and proxies travel in the transport (:func:`keyops.azure.tls.sdk_transport`), so an SDK
     call trusts exactly what a data-plane probe trusts. ``pool_size``: connections kept per host
-    (requests' default when None).
+    (requests' default when None). ``session``: a session shared by every client of a run (its
+    pools sized to the run's concurrency), so that connections are reused across accounts and
+    subscriptions; the clients do not close it.
     """
     from keyops.azure.tls import DEFAULT_POOL_SIZE, sdk_transport
 
     size = DEFAULT_POOL_SIZE if pool_size is None else pool_size
-    kwargs: dict[str, Any] = {"transport": sdk_transport(verify, pool_size=size)}
+    kwargs: dict[str, Any] = {"transport": sdk_transport(verify, pool_size=size, session=session)}
     kwargs.update((retry or RetrySettings()).sdk_kwargs())
     if gate is not None:
         kwargs["per_retry_policies"] = [gate_policy(gate)]

@@ -22,6 +22,7 @@ from keyops.errors import ConfigError, NotFoundError, RefusedError
 from keyops.secret import SecretValue
 
 if TYPE_CHECKING:
+    import requests
     from azure.core.credentials import TokenCredential
 
     from keyops.cloud import AzureEnvironment
@@ -139,6 +140,7 @@ class VaultClient:
         *,
         gate: RetryAfterGate | None = None,
         retry: RetrySettings | None = None,
+        session: requests.Session | None = None,
     ) -> None:
         if not vault_url.startswith("https://"):
             raise ConfigError(f"vault URL {vault_url!r} must start with https://")
@@ -148,6 +150,7 @@ class VaultClient:
         self._credential = credential
         self._gate = gate
         self._retry = retry
+        self._session = session
         self._client: Any = None
 
     @property
@@ -156,7 +159,7 @@ class VaultClient:
         if self._client is None:
             from azure.keyvault.secrets import SecretClient
 
-            kwargs = client_kwargs(self.env.verify, self._gate, self._retry)
+            kwargs = client_kwargs(self.env.verify, self._gate, self._retry, session=self._session)
             if self.env.is_emulator:
                 kwargs["verify_challenge_resource"] = False
             self._client = SecretClient(self.vault_url, self._credential, **kwargs)

@@ -82,7 +82,7 @@ account not skipped (then one line on stderr says so).
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 32),
+    type=click.IntRange(1, 128),
     default=4,
     show_default=True,
     envvar="KEYOPS_CONCURRENCY",
@@ -154,7 +154,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
     from keyops.rotate import RotationOptions, RotationServices, rotate_fleet
 
     with AzureSession(app) as azure:
-        services = RotationServices(app.env, azure.credential())
+        services = RotationServices(app.env, azure.credential(), concurrency=opts["concurrency"])
         try:
             targets = _targets(app, opts, services)
             if not targets:

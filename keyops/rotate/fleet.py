@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from keyops.targets import Target
 
 DEFAULT_CONCURRENCY = 4
-MAX_CONCURRENCY = 32
+MAX_CONCURRENCY = 128
 
 
 def parse_shard(text: str) -> tuple[int, int]:
