@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from keyops.azure.errors import azure_errors
-from keyops.azure.pacing import RetryAfterGate, RetrySettings, client_kwargs
+from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings, client_kwargs
 from keyops.errors import ConfigError
 from keyops.secret import SecretValue
 
@@ -216,6 +216,7 @@ class AccountsClient:
         gate: RetryAfterGate | None = None,
         retry: RetrySettings | None = None,
         session: requests.Session | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.env = env
         self.subscription_id = subscription_id
@@ -223,6 +224,7 @@ class AccountsClient:
         self._gate = gate
         self._retry = retry
         self._session = session
+        self._budget = budget
         self._client: Any = None
 
     def with_subscription(self, subscription_id: str) -> AccountsClient:
@@ -234,6 +236,7 @@ class AccountsClient:
             gate=self._gate,
             retry=self._retry,
             session=self._session,
+            budget=self._budget,
         )
 
     @property
@@ -247,7 +250,13 @@ class AccountsClient:
                 self.subscription_id,
                 base_url=self.env.resource_manager,
                 credential_scopes=[self.env.management_scope],
-                **client_kwargs(self.env.verify, self._gate, self._retry, session=self._session),
+                **client_kwargs(
+                    self.env.verify,
+                    self._gate,
+                    self._retry,
+                    session=self._session,
+                    budget=(self._budget, "arm") if self._budget else None,
+                ),
             )
         return self._client
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from keyops.azure.pacing import RetryAfterGate, RetrySettings
+from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings
 from keyops.rotate.holders import VaultIndex
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class RotationServices:
         self._probe_session = new_session(env.verify, pool_size=concurrency + 2)
         self.tester: KeyTester = tester or ProbeKeyTester(env, self._probe_session)
         self.retry = retry
+        self.budget = Budget()
         self.arm_gate = RetryAfterGate()
         self.vault_gate = RetryAfterGate()
         #: Which secret holds which key, per vault, read once per run (see rotate.holders).
@@ -68,6 +69,7 @@ class RotationServices:
                     gate=self.arm_gate,
                     retry=self.retry,
                     session=self.session,
+                    budget=self.budget,
                 )
             return self._accounts[key]
 
@@ -85,6 +87,7 @@ class RotationServices:
                     gate=self.vault_gate,
                     retry=self.retry,
                     session=self.session,
+                    budget=self.budget,
                 )
             return self._vaults[key]
 
