@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 from keyops.emulator.core.clock import Clock
+from keyops.emulator.core.connections import Connections
 from keyops.emulator.core.errors import EmulatorHTTPError
 from keyops.emulator.core.faults import Faults
 from keyops.emulator.core.rbac import Rbac, load_builtin_roles
@@ -51,6 +52,7 @@ class Emulator:
         self.settings = Settings(propagation_delay=world.settings.propagation_delay)
         self.faults = Faults(seed=world.seed)
         self.log = RequestLog(state_dir / "requests.jsonl" if state_dir else None)
+        self.connections = Connections()
         authz = self.store.section("authorization")
         assignments = authz.setdefault("assignments", [])
         self.rbac = Rbac(load_builtin_roles(), assignments)

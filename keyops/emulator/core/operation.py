@@ -91,6 +91,10 @@ def operation(
             request.state.changed = False
             request.state.principal = "anonymous"
             request.state.target = None
+            client = request.client
+            emu.connections.note(
+                surface, request.url.netloc, (client.host, client.port) if client else None
+            )
             entry = emu.log.begin(
                 {
                     "time": emu.clock.now(),
