@@ -42,6 +42,8 @@ DEFAULT_WORLD = REPO / "keyops" / "emulator" / "data" / "default-world.toml"
 SURFACE_MS = {"arm": 100, "keyvault": 60, "openai": 300, "entra": 100}
 OPERATION_EXTRA_MS = {"Accounts_RegenerateKey": 200, "Accounts_ListKeys": 50}
 PROPAGATION_S = 1.0
+#: The key test's first back-off (keyops.rotate.smoke): a refused first attempt waits this long.
+TEST_BACKOFF_S = 0.5
 KV_PER_S = 400.0
 ARM_WRITE_BURST, ARM_WRITE_RATE = 200, 10.0
 
@@ -156,13 +158,14 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, An
 
 
 def chain_seconds(per_account: dict[str, float]) -> float:
-    """The modelled time of one account's sequential round trips (plus key propagation)."""
+    """The modelled time of one account's sequential round trips, plus the key test's back-off
+    between its attempts (the first test of a new key meets propagation and is refused)."""
     total = 0.0
     for op, n in per_account.items():
-        surface = op.split(":", 1)[0]
-        name = op.split(":", 1)[1]
+        surface, name = op.split(":", 1)
         total += n * (SURFACE_MS.get(surface, 0) + OPERATION_EXTRA_MS.get(name, 0)) / 1000
-    return total + PROPAGATION_S
+    retries = per_account.get("openai:ChatCompletions_Create", 1.0) - 1
+    return total + TEST_BACKOFF_S * max(0.0, retries)
 
 
 def rotate_run(accounts: int, concurrency: int, mode: str) -> dict[str, Any]:

@@ -94,6 +94,8 @@ class TokenBucket:
         self._lock = threading.Lock()
         self._tokens = burst
         self._stamp = clock()
+        #: Requests sent but not answered: the service's count does not include them yet.
+        self._in_flight = 0
 
     def _refill(self) -> None:
         now = self._clock()
@@ -106,16 +108,21 @@ class TokenBucket:
             self._refill()
             # Reserve now (tokens may go negative): waiters queue in arrival order.
             self._tokens -= 1
+            self._in_flight += 1
             wait = max(0.0, -self._tokens / self.rate)
         if wait > 0:
             self._sleep(wait)
         return wait
 
-    def observe(self, remaining: int) -> None:
-        """The service says ``remaining`` requests are left: never believe in more."""
+    def answered(self, remaining: int | None) -> None:
+        """A request taken from this bucket was answered; the service says ``remaining`` are
+        left (None: it did not say). Never believe in more than that, less the requests still
+        in flight (already taken here, not yet counted there)."""
         with self._lock:
             self._refill()
-            self._tokens = min(self._tokens, float(remaining))
+            self._in_flight = max(0, self._in_flight - 1)
+            if remaining is not None:
+                self._tokens = min(self._tokens, float(remaining - self._in_flight))
 
     @property
     def tokens(self) -> float:
@@ -201,12 +208,15 @@ def budget_policy(budget: Budget, surface: str) -> Any:
         def send(self, request: Any) -> Any:
             http = request.http_request
             bucket = budget.before(surface, http.method, http.url)
-            response = self.next.send(request)
-            if bucket is not None and surface == "arm":
-                kind = "reads" if http.method.upper() in ("GET", "HEAD") else "writes"
-                remaining = remaining_from(response.http_response.headers, kind)
-                if remaining is not None:
-                    bucket.observe(remaining)
+            remaining = None
+            try:
+                response = self.next.send(request)
+                if surface == "arm":
+                    kind = "reads" if http.method.upper() in ("GET", "HEAD") else "writes"
+                    remaining = remaining_from(response.http_response.headers, kind)
+            finally:
+                if bucket is not None:
+                    bucket.answered(remaining)
             return response
 
     return _BudgetPolicy()

@@ -40,11 +40,22 @@ def test_what_arm_says_is_left_caps_the_local_bucket() -> None:
     """Another runner with the same principal (a pipeline shard) spent the shared bucket."""
     t = FakeTime()
     bucket = TokenBucket(burst=200, rate=10, clock=t.clock, sleep=t.sleep)
-    bucket.observe(3)
+    bucket.take()
+    bucket.answered(3)
     assert [bucket.take() for _ in range(3)] == [0.0] * 3
     assert bucket.take() == 0.1
-    bucket.observe(500)  # never believe in more than the bucket can hold or has
+    bucket.answered(500)  # never believe in more than the bucket can hold or has
     assert bucket.tokens < 1
+
+
+def test_requests_in_flight_are_not_counted_twice() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(burst=10, rate=1, clock=t.clock, sleep=t.sleep)
+    for _ in range(4):
+        bucket.take()
+    # The first answer says 9 left: the server has not seen the other 3 yet; 6 are really left.
+    bucket.answered(9)
+    assert bucket.tokens == 6
 
 
 def test_writes_and_reads_have_their_own_buckets_per_subscription() -> None:
