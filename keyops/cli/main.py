@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "usage": ("keyops.cli.usage:usage", "Report usage anomalies from Azure Monitor metrics."),
     "scan": ("keyops.cli.scan:scan", "Find leaked Azure OpenAI keys in files and git history."),
+    "merge": (
+        "keyops.cli.merge:merge",
+        "Merge sharded rotation records into one report and exit status.",
+    ),
     "run": ("keyops.cli.run:run", "Run a command with the key in its environment only."),
     "env": ("keyops.cli.envfile:env", "Write a git-ignored 0600 .env file holding the key."),
     "export": ("keyops.cli.export:export", "Hand a key to later pipeline steps, masked first."),
