@@ -48,8 +48,9 @@ KV_PER_S = 400.0
 ARM_WRITE_BURST, ARM_WRITE_RATE = 200, 10.0
 
 
-def world(accounts: int) -> dict[str, Any]:
-    """The default world's tenant, principals and roles with an N-account fleet and its vault."""
+def world(accounts: int, idle: int = 0) -> dict[str, Any]:
+    """The default world's tenant, principals and roles with an N-account fleet and its vault,
+    plus ``idle`` accounts (with secrets) that are not rotated: the world grows, the work not."""
     doc = tomllib.loads(DEFAULT_WORLD.read_text())
     doc["resource_groups"] = [
         {"name": "rg-fleet", "location": "eastus"},
@@ -67,6 +68,17 @@ def world(accounts: int) -> dict[str, Any]:
             "deployments": [{"name": "gpt-4o-mini", "model": "gpt-4o-mini", "api": "chat"}],
         }
     ]
+    if idle:
+        doc["resource_groups"].append({"name": "rg-idle", "location": "eastus"})
+        doc["accounts"].append(
+            {
+                **doc["accounts"][0],
+                "name": "idle",
+                "resource_group": "rg-idle",
+                "custom_subdomain": "idle",
+                "count": idle,
+            }
+        )
     doc["vaults"] = [{"name": "kv-keyops-prod", "resource_group": "rg-keyops"}]
     return doc
 
@@ -79,10 +91,10 @@ def _toml(doc: dict[str, Any]) -> str:
 class Emulator:
     """An emulator process on a fresh state directory."""
 
-    def __init__(self, root: Path, accounts: int) -> None:
+    def __init__(self, root: Path, accounts: int, idle: int = 0) -> None:
         self.state = root / "emulator"
         world_path = root / "world.json"
-        world_path.write_text(_toml(world(accounts)))
+        world_path.write_text(_toml(world(accounts, idle)))
         cmd = [sys.executable, "-m", "keyops", "emulator", "serve", "--state-dir", str(self.state)]
         cmd += ["--world", str(world_path), "--propagation-delay", str(PROPAGATION_S)]
         self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL)
@@ -168,10 +180,10 @@ def chain_seconds(per_account: dict[str, float]) -> float:
     return total + TEST_BACKOFF_S * max(0.0, retries)
 
 
-def rotate_run(accounts: int, concurrency: int, mode: str) -> dict[str, Any]:
+def rotate_run(accounts: int, concurrency: int, mode: str, idle: int = 0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         root = Path(tmp)
-        emu = Emulator(root, accounts)
+        emu = Emulator(root, accounts, idle)
         try:
             emu.latency_model()
             if mode == "budget":
@@ -302,6 +314,11 @@ def main() -> None:
     ap.add_argument("--modes", default="latency,budget")
     ap.add_argument("--sdk-accounts", type=int, default=50)
     ap.add_argument("--audit", action="store_true", help="also time keyops audit of the fleet")
+    ap.add_argument(
+        "--idle",
+        default="0",
+        help="comma-separated world growth: accounts (with secrets) not rotated; one run each",
+    )
     args = ap.parse_args()
     print(f"# fleet of {args.accounts}; load before: {load()}")
     if args.sdk_accounts:
@@ -310,36 +327,44 @@ def main() -> None:
             f"plain SDK script, {args.sdk_accounts} accounts in sequence: {ref['wall']:.1f} s "
             f"({ref['per_account_s']:.2f} s/account), exit {ref['exit']}; load {load()}"
         )
-    for mode in args.modes.split(","):
-        for c in (int(x) for x in args.concurrency.split(",")):
-            r = rotate_run(args.accounts, c, mode)
-            ratio = r["bound_s"] / r["wall"] if r["wall"] else 0.0
-            print(f"\n## rotate  mode={mode}  --concurrency {c}  exit {r['exit']}  load {load()}")
-            print(
-                f"wall {r['wall']:.1f} s   bound {r['bound_s']:.1f} s   bound/actual "
-                f"{ratio:.2f}   chain {r['chain_s']:.2f} s/account "
-                f"({r['round_trips_per_account']:.1f} round trips)"
-            )
-            share = r["answered_429"] / max(1, r["requests"])
-            print(
-                f"requests {r['requests']}  429s {r['answered_429']} ({share:.2%})  "
-                f"ARM writes {r['arm_writes']}"
-            )
-            print(
-                f"keyops CPU {r['cpu']:.1f} s  peak RSS {r['rss_mb']:.0f} MB   emulator CPU "
-                f"{r['emulator_cpu']:.1f} s ({1000 * r['emulator_cpu'] / args.accounts:.1f} "
-                f"ms/account)"
-            )
-            print(
-                "new connections per host: "
-                + ", ".join(f"{k} {v}" for k, v in r["connections"].items())
-            )
-            print(
-                "round trips per account: "
-                + ", ".join(f"{k} {v:.2f}" for k, v in r["per_account"].items())
-            )
-            if r["exit"] != 0:
-                print("stderr: " + r["stderr"])
+    runs = [
+        (mode, int(c), int(idle))
+        for mode in args.modes.split(",")
+        for c in args.concurrency.split(",")
+        for idle in args.idle.split(",")
+    ]
+    for mode, c, idle in runs:
+        r = rotate_run(args.accounts, c, mode, idle)
+        ratio = r["bound_s"] / r["wall"] if r["wall"] else 0.0
+        world = f"  world {args.accounts + idle} accounts" if idle else ""
+        print(
+            f"\n## rotate  mode={mode}  --concurrency {c}{world}  exit {r['exit']}  load {load()}"
+        )
+        print(
+            f"wall {r['wall']:.1f} s   bound {r['bound_s']:.1f} s   bound/actual "
+            f"{ratio:.2f}   chain {r['chain_s']:.2f} s/account "
+            f"({r['round_trips_per_account']:.1f} round trips)"
+        )
+        share = r["answered_429"] / max(1, r["requests"])
+        print(
+            f"requests {r['requests']}  429s {r['answered_429']} ({share:.2%})  "
+            f"ARM writes {r['arm_writes']}"
+        )
+        print(
+            f"keyops CPU {r['cpu']:.1f} s  peak RSS {r['rss_mb']:.0f} MB   emulator CPU "
+            f"{r['emulator_cpu']:.1f} s ({1000 * r['emulator_cpu'] / args.accounts:.1f} "
+            f"ms/account)"
+        )
+        print(
+            "new connections per host: "
+            + ", ".join(f"{k} {v}" for k, v in r["connections"].items())
+        )
+        print(
+            "round trips per account: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in r["per_account"].items())
+        )
+        if r["exit"] != 0:
+            print("stderr: " + r["stderr"])
     if args.audit:
         a = audit_run(args.accounts)
         print(

@@ -222,6 +222,40 @@ def budget_policy(budget: Budget, surface: str) -> Any:
     return _BudgetPolicy()
 
 
+class SingleFlightCredential:
+    """A token credential shared by a fleet's workers that fetches each token once.
+
+    Every SDK client's bearer policy asks for a token when it has none; at the start of a run
+    all workers ask at once, and each would fetch its own (one Entra round trip and one new
+    connection per worker). Here the first caller of a scope fetches while the others wait,
+    then read the credential's cache.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._scope_locks: dict[tuple[str, ...], threading.Lock] = {}
+
+        if hasattr(inner, "get_token_info"):  # azure-core prefers it when a credential has it
+            self.get_token_info = self._get_token_info
+
+    def _scope_lock(self, scopes: tuple[str, ...]) -> threading.Lock:
+        with self._lock:
+            return self._scope_locks.setdefault(scopes, threading.Lock())
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        """The inner credential's token, one fetch per scope at a time."""
+        with self._scope_lock(scopes):
+            return self._inner.get_token(*scopes, **kwargs)
+
+    def _get_token_info(self, *scopes: str, **kwargs: Any) -> Any:
+        with self._scope_lock(scopes):
+            return self._inner.get_token_info(*scopes, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def gate_policy(gate: RetryAfterGate) -> Any:
     """An azure-core per-retry pipeline policy that waits at ``gate`` and closes it on 429."""
     from azure.core.pipeline.policies import HTTPPolicy

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings
+from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings, SingleFlightCredential
 from keyops.rotate.holders import VaultIndex
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class RotationServices:
         from keyops.rotate.smoke import ProbeKeyTester
 
         self.env = env
-        self.credential = credential
+        self.credential: TokenCredential = SingleFlightCredential(credential)
         self.session = new_session(env.verify, pool_size=concurrency + 2)
         self._probe_session = new_session(env.verify, pool_size=concurrency + 2)
         self.tester: KeyTester = tester or ProbeKeyTester(env, self._probe_session)

@@ -115,3 +115,20 @@ def test_the_emulator_enforces_arm_buckets_and_keyops_reads_what_is_left(
         client.close()
     bucket = budget.bucket("arm", emu.conn["subscription_id"], "writes")
     assert bucket.tokens < 60  # what ARM said is left, not the local burst of 200
+
+
+def test_workers_starting_together_fetch_each_token_once(emulator: EmulatorHandle) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from keyops.azure.pacing import SingleFlightCredential
+
+    seq = emulator.last_seq
+    with emulator.credential() as cred:
+        shared = SingleFlightCredential(cred)
+        with ThreadPoolExecutor(16) as pool:
+            tokens = list(
+                pool.map(lambda _: shared.get_token("https://vault.azure.net/.default"), range(16))
+            )
+    assert len({t.token for t in tokens}) == 1
+    fetched = [e for e in emulator.log_since(seq) if e["operation"] == "Token_Acquire"]
+    assert len(fetched) == 1
