@@ -108,7 +108,9 @@ def test_connections_are_reused_across_accounts(rig: Rig) -> None:
     services = RotationServices(rig.env, rig.services.credential, concurrency=12)
     rig.emu.admin("DELETE", "connections")
     try:
-        records = rotate_fleet(targets, services, options(force=True), concurrency=12)
+        records = rotate_fleet(
+            targets, services, options(force=True, confirm_breaking_consumers=True), concurrency=12
+        )
     finally:
         services.close()
     assert {r.action for r in records} == {Action.ROTATED}, [r.reason for r in records]
