@@ -176,7 +176,6 @@ class Store(Owner):
         self._dirty: set[NodePath] = set()
         self._pending: concurrent.futures.Future[None] | None = None
         loaded = read_state(path) if path is not None else {}
-        self.exists = bool(loaded)
         self.data: TrackedDict = adopt(loaded, self, ())
         self._writer = _Writer(path) if path is not None else None
 
