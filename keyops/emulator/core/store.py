@@ -173,7 +173,9 @@ class Store(Owner):
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.lock = threading.RLock()
-        self._dirty: set[NodePath] = set()
+        #: Changed nodes in the order first touched (a dict, not a set: rows are written, and
+        #: so reloaded, in that order, which keeps new dict keys in insertion order).
+        self._dirty: dict[NodePath, None] = {}
         self._pending: concurrent.futures.Future[None] | None = None
         loaded = read_state(path) if path is not None else {}
         self.data: TrackedDict = adopt(loaded, self, ())
@@ -182,7 +184,7 @@ class Store(Owner):
     def touched(self, path: NodePath) -> None:
         """Note that the node at ``path`` changed (called by the tracked containers)."""
         with self.lock:
-            self._dirty.add(path)
+            self._dirty.setdefault(path, None)
 
     def section(self, name: str) -> dict[str, Any]:
         """The (mutable) state of one service, created empty on first use."""
@@ -204,10 +206,10 @@ class Store(Owner):
             return len(rows)
 
     def _changed_rows(self) -> list[tuple[NodePath, str | None]]:
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = self._dirty, {}
         chosen: set[NodePath] = set()
         rows: list[tuple[NodePath, str | None]] = []
-        for path in sorted(dirty, key=len):
+        for path in sorted(dirty, key=len):  # stable: first-touched first within a depth
             if any(path[:i] in chosen for i in range(len(path))):
                 continue  # an ancestor is written whole
             chosen.add(path)
