@@ -21,7 +21,6 @@ masking commands — write to :func:`raw_stdout` instead.
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 import sys
@@ -74,6 +73,8 @@ def encoded_forms(value: str) -> set[str]:
     """The value, and the base64/base64url text that encodes it at each of the three byte
     alignments, cut to the characters that depend on the value's bytes alone (so the forms are
     found inside any longer base64 text that holds the value)."""
+    import base64  # here: `keyops <command> --help` installs the redactor, and needs no base64
+
     raw = value.encode("utf-8")
     forms = {value}
     for pad in range(3):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from keyops.azure.errors import azure_errors
-from keyops.azure.pacing import RetryAfterGate, RetrySettings, client_kwargs
+from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings, client_kwargs
 from keyops.errors import ConfigError
 from keyops.secret import SecretValue
 
@@ -22,6 +22,7 @@ from keyops.secret import SecretValue
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 if TYPE_CHECKING:
+    import requests
     from azure.core.credentials import TokenCredential
 
     from keyops.cloud import AzureEnvironment
@@ -217,6 +218,8 @@ class AccountsClient:
         *,
         gate: RetryAfterGate | None = None,
         retry: RetrySettings | None = None,
+        session: requests.Session | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if not _GUID.match(subscription_id):
             # It goes into every ARM URL's path: "x/../../y" must never get that far.
@@ -230,12 +233,20 @@ class AccountsClient:
         self._credential = credential
         self._gate = gate
         self._retry = retry
+        self._session = session
+        self._budget = budget
         self._client: Any = None
 
     def with_subscription(self, subscription_id: str) -> AccountsClient:
         """A client for another subscription with the same credential, gate and retries."""
         return AccountsClient(
-            self.env, self._credential, subscription_id, gate=self._gate, retry=self._retry
+            self.env,
+            self._credential,
+            subscription_id,
+            gate=self._gate,
+            retry=self._retry,
+            session=self._session,
+            budget=self._budget,
         )
 
     @property
@@ -249,7 +260,13 @@ class AccountsClient:
                 self.subscription_id,
                 base_url=self.env.resource_manager,
                 credential_scopes=[self.env.management_scope],
-                **client_kwargs(self.env.verify, self._gate, self._retry),
+                **client_kwargs(
+                    self.env.verify,
+                    self._gate,
+                    self._retry,
+                    session=self._session,
+                    budget=(self._budget, "arm") if self._budget else None,
+                ),
             )
         return self._client
 

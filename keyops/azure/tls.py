@@ -218,14 +218,26 @@ def _session(network: NetworkSettings) -> requests.Session:
     return session
 
 
-def sdk_transport(verify: str | bool, *, pool_size: int = DEFAULT_POOL_SIZE) -> RequestsTransport:
-    """An azure-core transport over :func:`new_session`, for every SDK client and credential."""
+def sdk_transport(
+    verify: str | bool,
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    session: requests.Session | None = None,
+) -> RequestsTransport:
+    """An azure-core transport over :func:`new_session`, for every SDK client and credential.
+
+    ``session``: one made by :func:`new_session` and shared by several clients (a fleet run's),
+    which its owner closes, not the transport.
+    """
     from azure.core.pipeline.transport import RequestsTransport
+
+    shared = session is not None
 
     class _Transport(RequestsTransport):  # type: ignore[misc]  # azure-core is untyped here
         def close(self) -> None:
             # Not the base close, which drops the session and later opens a plain one.
-            if self.session is not None:
+            if self.session is not None and not shared:
                 self.session.close()
 
-    return _Transport(session=new_session(verify, pool_size=pool_size), session_owner=False)
+    own = session if session is not None else new_session(verify, pool_size=pool_size)
+    return _Transport(session=own, session_owner=False)

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from keyops.azure.errors import azure_errors
-from keyops.azure.pacing import RetryAfterGate, RetrySettings, client_kwargs
+from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings, client_kwargs
 from keyops.errors import ConfigError, NotFoundError, RefusedError
 from keyops.secret import SecretValue
 
 if TYPE_CHECKING:
+    import requests
     from azure.core.credentials import TokenCredential
 
     from keyops.cloud import AzureEnvironment
@@ -139,6 +140,8 @@ class VaultClient:
         *,
         gate: RetryAfterGate | None = None,
         retry: RetrySettings | None = None,
+        session: requests.Session | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if not vault_url.startswith("https://"):
             raise ConfigError(f"vault URL {vault_url!r} must start with https://")
@@ -148,6 +151,8 @@ class VaultClient:
         self._credential = credential
         self._gate = gate
         self._retry = retry
+        self._session = session
+        self._budget = budget
         self._client: Any = None
 
     @property
@@ -156,7 +161,13 @@ class VaultClient:
         if self._client is None:
             from azure.keyvault.secrets import SecretClient
 
-            kwargs = client_kwargs(self.env.verify, self._gate, self._retry)
+            kwargs = client_kwargs(
+                self.env.verify,
+                self._gate,
+                self._retry,
+                session=self._session,
+                budget=(self._budget, "keyvault") if self._budget else None,
+            )
             if self.env.is_emulator:
                 kwargs["verify_challenge_resource"] = False
             self._client = SecretClient(self.vault_url, self._credential, **kwargs)

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import click
 
-from keyops.cloud import AzureEnvironment, resolve_environment
+if TYPE_CHECKING:
+    from keyops.cloud import AzureEnvironment
 
 
-@dataclass
 class AppContext:
-    """Global options, resolved lazily so that ``--help`` touches nothing."""
+    """Global options, resolved lazily so that ``--help`` touches nothing (a plain class, not a
+    dataclass: ``keyops --help`` imports nothing it does not use)."""
 
-    emulator: str | None
-    cloud: str | None
-    output: str
-    debug: bool
-    config: str | None
-    quiet: bool = False
+    def __init__(
+        self,
+        *,
+        emulator: str | None,
+        cloud: str | None,
+        output: str,
+        debug: bool,
+        config: str | None,
+        quiet: bool = False,
+    ) -> None:
+        self.emulator = emulator
+        self.cloud = cloud
+        self.output = output
+        self.debug = debug
+        self.config = config
+        self.quiet = quiet
 
     @cached_property
     def env(self) -> AzureEnvironment:
         """The Azure environment (cloud or emulator) the command talks to."""
+        from keyops.cloud import resolve_environment
+
         return resolve_environment(self.emulator, self.cloud)
 
 

@@ -6,8 +6,8 @@ Subcommands live in their own modules and are imported only when invoked, so tha
 
 from __future__ import annotations
 
+import functools
 import importlib
-import logging
 import os
 import sys
 from typing import Any
@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "usage": ("keyops.cli.usage:usage", "Report usage anomalies from Azure Monitor metrics."),
     "scan": ("keyops.cli.scan:scan", "Find leaked Azure OpenAI keys in files and git history."),
+    "merge": (
+        "keyops.cli.merge:merge",
+        "Merge sharded rotation records into one report and exit status.",
+    ),
     "run": ("keyops.cli.run:run", "Run a command with the key in its environment only."),
     "env": ("keyops.cli.envfile:env", "Write a git-ignored 0600 .env file holding the key."),
     "export": ("keyops.cli.export:export", "Hand a key to later pipeline steps, masked first."),
@@ -74,6 +78,7 @@ class LazyGroup(click.Group):
             raise
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
+        _logging_first(command)
         return show_envvars(command)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -122,7 +127,7 @@ class LazyGroup(click.Group):
             raise  # click's own: ctx.exit(), Ctrl-C at a prompt
         except KeyopsError as exc:
             if _debug(ctx):
-                logging.getLogger("keyops").exception("error")
+                _log_exception("error")
             click.echo(f"keyops: error: {exc.message}", err=True)
             ctx.exit(self._status(ctx, exc.exit_status))
         except KeyboardInterrupt:
@@ -136,7 +141,7 @@ class LazyGroup(click.Group):
             # traceback.
             debug = _debug(ctx)
             if debug:
-                logging.getLogger("keyops").exception("internal error")
+                _log_exception("internal error")
             hint = "" if debug else "; rerun with --debug for details"
             click.echo(f"keyops: error: internal error ({type(exc).__name__}){hint}", err=True)
             ctx.exit(self._status(ctx, ExitStatus.FAILED))
@@ -151,6 +156,34 @@ class LazyGroup(click.Group):
 
 def _debug(ctx: click.Context) -> bool:
     return isinstance(ctx.obj, AppContext) and ctx.obj.debug
+
+
+def _log_exception(message: str) -> None:
+    import logging
+
+    logging.getLogger("keyops").exception(message)
+
+
+def _logging_first(command: click.Command) -> None:
+    """Configure logging (redacted, one line per failure) just before ``command`` runs, not
+    when it only parses: ``keyops <command> --help`` then imports no ``logging``."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _logging_first(sub)
+        return
+    callback = command.callback
+    if callback is None or getattr(callback, "_keyops_logging", False):
+        return
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from keyops.logs import configure_logging
+
+        configure_logging(_debug(click.get_current_context().find_root()))
+        return callback(*args, **kwargs)
+
+    run._keyops_logging = True  # type: ignore[attr-defined]
+    command.callback = run
 
 
 @click.group(cls=LazyGroup, context_settings={"auto_envvar_prefix": "KEYOPS", "show_default": True})
@@ -218,16 +251,15 @@ def cli(
     130 interrupted; 141 stdout closed by its reader (quietly). `keyops run` passes the child's
     status through (125-127 for its own).
     """
-    from keyops.logs import configure_logging
     from keyops.redact import flush_streams, install_streams, register_environment_credentials
     from keyops.render import configure
 
-    # Before logging binds stderr: every printed line passes through the one redactor, which
-    # knows the credentials the environment holds as well as every key read.
+    # Before logging binds stderr (when the subcommand runs, see _logging_first): every printed
+    # line passes through the one redactor, which knows the credentials the environment holds as
+    # well as every key read.
     install_streams()
     register_environment_credentials(os.environ)
     ctx.call_on_close(flush_streams)
-    configure_logging(debug)
     configure(quiet=quiet, no_color=no_color)
     ctx.obj = AppContext(
         emulator=emulator, cloud=cloud, output=output, debug=debug, config=config, quiet=quiet

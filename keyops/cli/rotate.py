@@ -12,7 +12,7 @@ import click
 from keyops.cli.context import AppContext, output_option, pass_app
 from keyops.cli.params import DURATION, JSON_INPUT, confirmation_option
 from keyops.cli.session import selection_options
-from keyops.errors import InputError
+from keyops.errors import InputError, KeyopsError
 from keyops.render import Layout, diag, print_json, print_table
 
 _HELP_EPILOG = """\b
@@ -82,7 +82,7 @@ account not skipped (then one line on stderr says so).
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 32),
+    type=click.IntRange(1, 128),
     default=4,
     show_default=True,
     envvar="KEYOPS_CONCURRENCY",
@@ -93,6 +93,22 @@ account not skipped (then one line on stderr says so).
     envvar="KEYOPS_SHARD",
     metavar="I/N",
     help="Only shard I of N of the fleet (for pipeline matrices).",
+)
+@click.option(
+    "--shard-by",
+    type=click.Choice(["account", "subscription"]),
+    default="account",
+    show_default=True,
+    envvar="KEYOPS_SHARD_BY",
+    help="Split by account, or keep each subscription's accounts in one shard (shards that "
+    "share a principal then never share ARM's per-subscription request budget).",
+)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, writable=True),
+    envvar="KEYOPS_RECORD",
+    metavar="FILE",
+    help="Also write this shard's record (JSON with the configuration's hash) for `keyops merge`.",
 )
 @click.option(
     "--event",
@@ -116,9 +132,57 @@ def rotate(app: AppContext, /, output: str, **opts: Any) -> None:
             "--revoke-previous breaks every consumer still holding the previous "
             "key; add --confirm-revoke to proceed"
         )
-    records = _run(app, opts)
+    try:
+        records = _run(app, opts)
+    except KeyopsError as exc:
+        if opts["record"]:  # the merge job must see this shard's failure, not a gap
+            _write_record(app, opts, [], int(exc.exit_status), exc.message)
+        raise
     _render(records, output, opts["dry_run"])
-    click.get_current_context().exit(int(exit_status(records)))
+    status = exit_status(records)
+    if opts["record"]:
+        _write_record(app, opts, [r.to_dict() for r in records], int(status))
+    click.get_current_context().exit(int(status))
+
+
+def _write_record(
+    app: AppContext, opts: dict[str, Any], records: list[Any], status: int, error: str | None = None
+) -> None:
+    import json
+    from pathlib import Path
+
+    from keyops.rotate import parse_shard
+    from keyops.rotate.shards import config_hash, shard_record
+
+    shard = parse_shard(opts["shard"]) if opts["shard"] else None
+    config_path = Path(app.config or "keyops.toml")
+    text = config_path.read_text(encoding="utf-8") if config_path.is_file() else None
+    selection = {k: opts[k] for k in _HASHED_OPTIONS}
+    selection["shards"] = shard[1] if shard else 1
+    doc = shard_record(
+        records,
+        shard=shard,
+        shard_by=opts["shard_by"],
+        config=config_hash(text, selection),
+        status=status,
+        error=error,
+    )
+    Path(opts["record"]).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+
+
+#: What a shard record's configuration hash covers besides the config file (not the shard index).
+_HASHED_OPTIONS = (
+    "subscription",
+    "resource_group",
+    "account",
+    "tags",
+    "vault_url",
+    "dry_run",
+    "force",
+    "if_older_than",
+    "revoke_previous",
+    "shard_by",
+)
 
 
 def _targets(app: AppContext, opts: dict[str, Any], services: Any) -> list[Any]:
@@ -146,7 +210,7 @@ def _targets(app: AppContext, opts: dict[str, Any], services: Any) -> list[Any]:
             opts["vault_url"],
         )
     shard = parse_shard(opts["shard"]) if opts["shard"] else None
-    return select_shard(targets, shard)
+    return select_shard(targets, shard, opts["shard_by"])
 
 
 def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
@@ -154,7 +218,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
     from keyops.rotate import RotationOptions, RotationServices, rotate_fleet
 
     with AzureSession(app) as azure:
-        services = RotationServices(app.env, azure.credential())
+        services = RotationServices(app.env, azure.credential(), concurrency=opts["concurrency"])
         try:
             targets = _targets(app, opts, services)
             if not targets:

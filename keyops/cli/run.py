@@ -6,7 +6,6 @@ included — exits 125, so that a caller can tell it from any status of the chil
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -17,7 +16,13 @@ from keyops.cli.handover import fetch, handover_options, key_request
 from keyops.errors import KeyopsError
 from keyops.exitcodes import ExitStatus
 
-log = logging.getLogger(__name__)
+
+def _log() -> Any:
+    # logging is imported when the command runs, not for ``keyops run --help``.
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 _EPILOG = """\b
 Exit status: the command's own; 125 keyops failed (usage, configuration, vault
@@ -71,10 +76,10 @@ def run(app: AppContext, /, command: tuple[str, ...], **opts: Any) -> None:
         handover = fetch(app, key_request(opts))
     except KeyopsError as exc:
         if app.debug:
-            log.exception("keyops run failed before starting the command")
+            _log().exception("keyops run failed before starting the command")
         _fail(exc.message, ExitStatus.CHILD_NOT_RUN)
         return
-    log.debug(
+    _log().debug(
         "run: %s=%s, %s=%s",
         opts["key_var"],
         handover.describe(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -170,6 +169,8 @@ def usage(
         since=start,
     )
     # The history before the window taught the baselines; show only the window itself.
+    from dataclasses import replace  # here: `keyops usage --help` imports no dataclasses
+
     report = replace(analysed, series=tuple(clip_to_window(s, start) for s in analysed.series))
     _render(report, output)
     if html_path is not None:

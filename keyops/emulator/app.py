@@ -63,6 +63,7 @@ def build_app(world: World, state_dir: Path | None, base_url: str) -> tuple[Star
         emu.store.section("meta")["seeded"] = True
         emu.store.section("meta")["world"] = world.source
         emu.commit()
+        emu.store.flush()
     routes: list[BaseRoute] = []
     arm: list[ArmRoute] = []
     for service in services:

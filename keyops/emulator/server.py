@@ -276,6 +276,8 @@ class EmulatorServer:
             asyncio.run(main())
         finally:
             self.proxy.stop()
+            self.emulator.store.close()
+            self.emulator.log.close()
             with contextlib.suppress(FileNotFoundError):
                 self.connection_path.unlink()
 
@@ -303,6 +305,8 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.proxy.stop()
+        self.emulator.store.close()
+        self.emulator.log.close()
         for sock in self.sockets:
             sock.close()
 

@@ -6,6 +6,7 @@ Every error names the field it is about (``accounts[2].kind: ...``).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from keyops.emulator.world import (
@@ -111,6 +112,8 @@ def _account(r: _Reader, groups: dict[str, tuple[str, str]]) -> Account:
             "tags",
             "deployments",
             "metrics",
+            "count",
+            "vault_secret",
         }
     )
     rg = r.get("resource_group", str)
@@ -135,6 +138,53 @@ def _account(r: _Reader, groups: dict[str, tuple[str, str]]) -> Account:
         deployments=tuple(_deployment(d) for d in r.items("deployments")),
         metrics=r.get("metrics", dict, None),
     )
+
+
+def _fleet(
+    r: _Reader, groups: dict[str, tuple[str, str]]
+) -> tuple[tuple[Account, ...], list[tuple[str, SeedSecret]]]:
+    """Accounts, an entry with ``count = N`` standing for N of them (``<name>-0001``...), and
+    the vault secrets their ``vault_secret = "<vault>"`` asks for (``<account>-api-key``, the
+    account's Key1, dated like its keys): a compact way to declare a fleet."""
+    accounts: list[Account] = []
+    seeded: list[tuple[str, SeedSecret]] = []
+    for entry in r.items("accounts"):
+        template = _account(entry, groups)
+        count = entry.get("count", int, None)
+        if count is not None and not 1 <= count <= 100_000:
+            raise WorldError(f"{entry.at('count')}: expected 1..100000")
+        vault = entry.get("vault_secret", str, None)
+        for i in range(1, count + 1) if count else [None]:
+            acct = template
+            if i is not None:
+                suffix = f"-{i:04d}"
+                sub = f"{acct.custom_subdomain}{suffix}" if acct.custom_subdomain else None
+                acct = replace(acct, name=f"{acct.name}{suffix}", custom_subdomain=sub)
+            accounts.append(acct)
+            if vault is not None:
+                secret = SeedSecret(
+                    name=f"{acct.name}-api-key",
+                    value=None,
+                    value_from=f"account:{acct.name}:Key1",
+                    created=acct.keys_created,
+                    expires=None,
+                    enabled=True,
+                    content_type=None,
+                    tags={"CredentialId": "Key1"},
+                )
+                seeded.append((vault, secret))
+    return tuple(accounts), seeded
+
+
+def _with_account_secrets(vaults: list[Vault], seeded: list[tuple[str, SeedSecret]]) -> list[Vault]:
+    by_name = {v.name: v for v in vaults}
+    for vault, _ in seeded:
+        if vault not in by_name:
+            raise WorldError(f"accounts: vault_secret names no vault called {vault!r}")
+    return [
+        replace(v, secrets=v.secrets + tuple(s for name, s in seeded if name == v.name))
+        for v in vaults
+    ]
 
 
 def _secret(r: _Reader) -> SeedSecret:
@@ -212,7 +262,7 @@ def parse(data: Any, source: str = "<world>") -> World:
         name, location = g.get("name", str), g.get("location", str, "eastus")
         groups[name] = (sub, location)
         rgs.append((sub, name, location))
-    accounts = tuple(_account(a, groups) for a in r.items("accounts"))
+    accounts, seeded = _fleet(r, groups)
     vaults = []
     for v in r.items("vaults"):
         v.unknown({"name", "resource_group", "secrets"})
@@ -227,6 +277,7 @@ def parse(data: Any, source: str = "<world>") -> World:
                 secrets=tuple(_secret(s) for s in v.items("secrets")),
             )
         )
+    vaults = _with_account_secrets(vaults, seeded)
     principals = tuple(_principal(p) for p in r.items("principals"))
     if not principals:
         raise WorldError("principals: at least one principal is required")

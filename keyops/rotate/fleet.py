@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from keyops.targets import Target
 
 DEFAULT_CONCURRENCY = 4
-MAX_CONCURRENCY = 32
+MAX_CONCURRENCY = 128
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -39,22 +39,36 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def shard_of(resource_id: str, total: int) -> int:
-    """The 1-based shard an account belongs to among ``total``."""
+    """The 1-based shard an account (or a subscription id) belongs to among ``total``."""
     digest = hashlib.sha256(resource_id.lower().encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % total + 1
 
 
-def select_shard(targets: Sequence[Target], shard: tuple[int, int] | None) -> list[Target]:
+#: How ``--shard`` splits a fleet: by account, or keeping each subscription in one shard.
+SHARD_BY = ("account", "subscription")
+
+
+def select_shard(
+    targets: Sequence[Target], shard: tuple[int, int] | None, by: str = "account"
+) -> list[Target]:
     """The targets of shard ``(I, N)`` (all of them when ``shard`` is None), order kept.
 
     The whole fleet is checked for one writer per account first (:func:`check_one_writer`):
-    two accounts mapped to one secret may fall in different shards.
+    two accounts mapped to one secret may fall in different shards. ``by="subscription"``
+    keeps every account of a subscription in the same shard: ARM's request budget is per
+    subscription and principal, so shards that run as one principal then never spend the same
+    bucket (by account, they all draw on every subscription's).
     """
     check_one_writer(targets)
     if shard is None:
         return list(targets)
     index, total = shard
-    return [t for t in targets if shard_of(t.resource_id, total) == index]
+
+    def key(t: Target) -> str:
+        parts = t.resource_id.split("/")
+        return parts[2] if by == "subscription" and len(parts) > 2 else t.resource_id
+
+    return [t for t in targets if shard_of(key(t), total) == index]
 
 
 def rotate_fleet(

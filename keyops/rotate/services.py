@@ -2,7 +2,10 @@
 
 One ARM client per subscription and one Key Vault client per vault, made on first use; one
 :class:`~keyops.azure.pacing.RetryAfterGate` per surface, so that a 429 on any account slows
-the whole fleet instead of every worker collecting its own.
+the whole fleet instead of every worker collecting its own. All of them share one HTTPS session
+whose per-host pools hold as many connections as there are workers (plus a spare for token
+refreshes), so raising the concurrency never discards connections and re-handshakes; the key
+tests share a second one (data-plane hosts are many; ARM and vaults are few).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from keyops.azure.pacing import RetryAfterGate, RetrySettings
+from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings, SingleFlightCredential
 from keyops.rotate.holders import VaultIndex
 
 if TYPE_CHECKING:
@@ -32,13 +35,18 @@ class RotationServices:
         *,
         tester: KeyTester | None = None,
         retry: RetrySettings | None = None,
+        concurrency: int = 4,
     ) -> None:
+        from keyops.azure.tls import new_session
         from keyops.rotate.smoke import ProbeKeyTester
 
         self.env = env
-        self.credential = credential
-        self.tester: KeyTester = tester or ProbeKeyTester(env)
+        self.credential: TokenCredential = SingleFlightCredential(credential)
+        self.session = new_session(env.verify, pool_size=concurrency + 2)
+        self._probe_session = new_session(env.verify, pool_size=concurrency + 2)
+        self.tester: KeyTester = tester or ProbeKeyTester(env, self._probe_session)
         self.retry = retry
+        self.budget = Budget()
         self.arm_gate = RetryAfterGate()
         self.vault_gate = RetryAfterGate()
         #: Which secret holds which key, per vault, read once per run (see rotate.holders).
@@ -55,7 +63,13 @@ class RotationServices:
         with self._lock:
             if key not in self._accounts:
                 self._accounts[key] = AccountsClient(
-                    self.env, self.credential, subscription_id, gate=self.arm_gate, retry=self.retry
+                    self.env,
+                    self.credential,
+                    subscription_id,
+                    gate=self.arm_gate,
+                    retry=self.retry,
+                    session=self.session,
+                    budget=self.budget,
                 )
             return self._accounts[key]
 
@@ -67,7 +81,13 @@ class RotationServices:
         with self._lock:
             if key not in self._vaults:
                 self._vaults[key] = VaultClient(
-                    self.env, self.credential, vault_url, gate=self.vault_gate, retry=self.retry
+                    self.env,
+                    self.credential,
+                    vault_url,
+                    gate=self.vault_gate,
+                    retry=self.retry,
+                    session=self.session,
+                    budget=self.budget,
                 )
             return self._vaults[key]
 
@@ -80,3 +100,5 @@ class RotationServices:
                 vault.close()
             self._accounts.clear()
             self._vaults.clear()
+            self.session.close()
+            self._probe_session.close()

@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import requests
+
     from keyops.azure.arm import Account, Deployment
     from keyops.cloud import AzureEnvironment
     from keyops.secret import SecretValue
@@ -45,10 +47,15 @@ class KeyTester(Protocol):
 
 
 class ProbeKeyTester:
-    """A :class:`KeyTester` making one ``max_tokens: 1`` completion per attempt."""
+    """A :class:`KeyTester` making one ``max_tokens: 1`` completion per attempt.
 
-    def __init__(self, env: AzureEnvironment) -> None:
+    ``session`` is shared by every test of a run (connections to a data-plane host are reused
+    across accounts); without one, each test makes its own.
+    """
+
+    def __init__(self, env: AzureEnvironment, session: requests.Session | None = None) -> None:
         self.env = env
+        self.session = session
 
     def __call__(
         self,
@@ -78,6 +85,7 @@ class ProbeKeyTester:
             api_version=api_version or DEFAULT_API_VERSION,
             retry=retry,
             verify=self.env.verify,
+            session=self.session,
         )
         status = f"HTTP {result.status}" if result.status else "no answer"
         code = f" {result.error_code}" if result.error_code else ""

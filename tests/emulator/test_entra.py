@@ -14,6 +14,7 @@ import pytest
 import requests
 from azure.core.exceptions import ClientAuthenticationError
 
+from keyops.emulator.core.store import read_state
 from tests.support.emulator import EmulatorHandle
 
 AUDIENCES = {
@@ -326,14 +327,14 @@ def test_secrets_are_stored_hashed_and_never_logged(emulator: EmulatorHandle) ->
     with h.credential("keyops-rotator") as cred:
         cred.get_token("https://management.azure.com/.default")
     post_token(h, dict(secret_form(h), client_secret="wrong-guess-123"))
-    state = (h.server.state_dir / "state.json").read_text()
+    state = json.dumps(read_state(h.server.state_dir / "state.db"))
     log = json.dumps(h.log_since(0))
     for p in h.conn["principals"]:
         if p["client_secret"]:
             assert p["client_secret"] not in state
             assert p["client_secret"] not in log
     assert "wrong-guess-123" not in log
-    entra = json.loads(state)["entra"]["principals"]
+    entra = read_state(h.server.state_dir / "state.db")["entra"]["principals"]
     rotator = entra[h.principal("keyops-rotator")["client_id"]]
     assert rotator["secret_hash"].startswith("pbkdf2_sha256$")
     token_entries = [e for e in h.log_since(0) if e["operation"] == "Token_Acquire"]

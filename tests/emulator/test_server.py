@@ -16,6 +16,7 @@ import requests
 from click.testing import CliRunner
 
 from keyops.cli.main import cli
+from keyops.emulator.core.store import read_state
 from keyops.emulator.world import WorldError, load_world, parse_world
 from tests.support.emulator import EmulatorHandle, start_emulator
 
@@ -187,7 +188,7 @@ def test_serve_and_env_commands_end_to_end(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-    state_doc = json.loads((state / "state.json").read_text())
+    state_doc = read_state(state / "state.db")
     assert state_doc["meta"]["clock_offset"] == pytest.approx(120)
     assert proc.stderr is not None
     _check_env_hint(proc.stderr.read().decode(), state, conn_path, env)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from keyops.rotate import Action, exit_status, rotate_fleet, select_shard
+from keyops.rotate import Action, RotationServices, exit_status, rotate_fleet, select_shard
 from keyops.targets import Selection, Target
 from tests.rotate.conftest import Rig, options
 
@@ -61,7 +61,7 @@ def test_fleet_of_50_with_one_failing_account_finishes_the_other_49(rig: Rig) ->
         },
     )
     started = time.perf_counter()
-    records = rotate_fleet(targets, rig.services, options(), concurrency=8)
+    records = rotate_fleet(targets, rig.services, options(), concurrency=12)
     print(f"fleet of {FLEET}: {time.perf_counter() - started:.1f}s")  # shown with -s
     by_action: dict[Action, list[str]] = {}
     for record in records:
@@ -97,3 +97,24 @@ def test_shards_partition_the_fleet_deterministically(rig: Rig) -> None:
     assert [{t.account.name for t in s} for s in again] == [
         {t.account.name for t in s} for s in shards
     ]
+
+
+def test_connections_are_reused_across_accounts(rig: Rig) -> None:
+    """12 workers over 24 accounts: each emulated host sees at most one connection per worker
+    (plus the spare the pool keeps), never one per account or per request."""
+    add_fleet(rig, 24, "rg-reuse")
+    targets = rig.targets(Selection(resource_group="rg-reuse"))
+    rotate_fleet(targets, rig.services, options(), concurrency=12)  # adopt: secrets exist now
+    services = RotationServices(rig.env, rig.services.credential, concurrency=12)
+    rig.emu.admin("DELETE", "connections")
+    try:
+        records = rotate_fleet(
+            targets, services, options(force=True, confirm_breaking_consumers=True), concurrency=12
+        )
+    finally:
+        services.close()
+    assert {r.action for r in records} == {Action.ROTATED}, [r.reason for r in records]
+    counts = rig.emu.admin("GET", "connections")["connections"]
+    for surface in ("arm", "keyvault", "openai"):
+        assert any(k.startswith(f"{surface}@") for k in counts), counts
+    assert all(n <= 12 + 2 for n in counts.values()), counts

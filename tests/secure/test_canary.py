@@ -38,7 +38,19 @@ AZURE_SECRET_LINE = re.compile(
 )
 
 #: Commands whose canary invocations live in _calls(); a command in COMMANDS without one fails.
-COVERED = ("rotate", "smoke", "audit", "usage", "scan", "run", "env", "export", "emulator", "demo")
+COVERED = (
+    "rotate",
+    "merge",
+    "smoke",
+    "audit",
+    "usage",
+    "scan",
+    "run",
+    "env",
+    "export",
+    "emulator",
+    "demo",
+)
 
 
 def built(name: str) -> bool:
@@ -159,6 +171,11 @@ def _serial_calls(c: Canary) -> list[Call]:
     ok = frozenset({0})
     return [
         Call("rotate", ("rotate", "--dry-run"), frozenset({0, 6})),
+        Call(
+            "rotate",
+            ("rotate", "--dry-run", "--shard", "1/1", "--record", str(c.work / "shard-1.json")),
+            frozenset({0, 6}),
+        ),
         Call("rotate", ("rotate", "--propagation-timeout", "20s"), ok, output="json"),
         Call(
             "rotate",
@@ -202,6 +219,7 @@ def _calls(c: Canary) -> list[Call]:
             r"has whitespace around it \(a stray newline\?\)",
         ),
         Call("smoke", ("smoke", *adhoc), frozenset({3}), env={"AZURE_OPENAI_API_KEY": ""}),
+        Call("merge", ("merge", str(c.work / "shard-1.json")), frozenset({0, 6}), output="json"),
         Call("audit", ("audit",), fail, output="table"),
         Call("audit", ("audit",), fail, output="json"),
         Call("audit", ("audit", "--output", "sarif"), fail),
@@ -312,7 +330,7 @@ def _file_problems(c: Canary, ring: KeyRing) -> list[str]:
     for path in [*c.root.rglob("*"), c.emu.server.state_dir / "requests.jsonl"]:
         if not path.is_file() or path in handed_over or any(d in path.parents for d in skip_dirs):
             continue
-        if path.name in ("state.json", "connection.json"):
+        if path.name.startswith("state.db") or path.name == "connection.json":
             continue  # the emulator's own state holds its keys by design
         leaks = ring.leaks(path.read_text(errors="replace"))
         if leaks:

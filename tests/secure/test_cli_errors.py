@@ -98,7 +98,7 @@ def test_a_refused_identity_is_one_line_on_stderr(
             ["rotate", "--concurrency", "0"],
             ExitStatus.USAGE,
             "Invalid value for '--concurrency' (env var: 'KEYOPS_CONCURRENCY'): "
-            "0 is not in the range 1<=x<=32.",
+            "0 is not in the range 1<=x<=128.",
         ),
         (
             ["usage", "--window", "400d"],
@@ -139,7 +139,7 @@ def test_the_console_entry_point_prints_one_line_too() -> None:
     assert proc.stdout == ""
     assert proc.stderr == (
         "keyops: error: Invalid value for '--concurrency' (env var: 'KEYOPS_CONCURRENCY'): "
-        "0 is not in the range 1<=x<=32.\n"
+        "0 is not in the range 1<=x<=128.\n"
     )
 
 

@@ -41,6 +41,10 @@ REGIONAL_BUCKETS = {
     "resource-requests": (150, 2.5),
 }
 GLOBAL_FACTOR = 15
+#: Admin setting (``/_emulator/arm/settings {"buckets": true}``): answer 429 when a
+#: subscription's regional bucket is empty. Off by default: the headers always count down, but
+#: tests are not throttled.
+BUCKETS_SETTING = "arm.buckets"
 #: The top-level ARM segments, whatever their case (ARM matches the whole path that way).
 _TOP_SEGMENT = re.compile(r"^/(subscriptions|providers|tenants)(?=/|$)", re.IGNORECASE)
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
@@ -141,6 +145,11 @@ class ArmBucket:
         self.tokens = max(0.0, self.tokens - 1)
         return int(self.tokens)
 
+    def wait(self, now: float) -> float:
+        """Seconds until a token is free (0: one is), without taking it."""
+        tokens = min(self.size, self.tokens + max(0.0, now - self.stamp) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
 
 class _Budget:
     """ARM's regional and global token buckets per (subscription or tenant, reads|writes)."""
@@ -158,8 +167,27 @@ class _Budget:
             )
             return bucket.take(now)
 
+    def wait(self, now: float, scope: str, kind: str) -> float:
+        """Seconds until the regional bucket has a token (0 for a bucket not used yet)."""
+        with self.lock:
+            bucket = self.buckets.get((scope, kind, False))
+            return bucket.wait(now) if bucket is not None else 0.0
+
 
 _BUDGETS: weakref.WeakKeyDictionary[Emulator, _Budget] = weakref.WeakKeyDictionary()
+
+
+def spend(request: Request) -> float:
+    """0 when the request may proceed; else, when the emulator enforces ARM's buckets
+    (:data:`BUCKETS_SETTING`), the seconds until the subscription's bucket has a token (a 429).
+    The token itself is taken when the answer's tracking headers are made."""
+    emu: Emulator = request.app.state.emulator
+    if not emu.settings.extra.get(BUCKETS_SETTING):
+        return 0.0
+    kind = {"GET": "reads", "HEAD": "reads", "DELETE": "deletes"}.get(request.method, "writes")
+    m = _SUBSCRIPTION.match(request.url.path)
+    scope = m.group(1).lower() if m else "tenant"
+    return _BUDGETS.setdefault(emu, _Budget()).wait(emu.clock.now(), scope, kind)
 
 
 def tracking_headers(request: Request) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 from keyops.emulator.core.clock import Clock
+from keyops.emulator.core.connections import Connections
 from keyops.emulator.core.errors import EmulatorHTTPError
 from keyops.emulator.core.faults import Faults
 from keyops.emulator.core.rbac import Rbac, load_builtin_roles
@@ -37,7 +38,7 @@ class Emulator:
         self.world = world
         self.state_dir = state_dir
         self.base_url = base_url.rstrip("/")
-        self.store = Store(state_dir / "state.json" if state_dir else None)
+        self.store = Store(state_dir / "state.db" if state_dir else None)
         meta = self.store.section("meta")
         meta.setdefault("admin_token", pysecrets.token_urlsafe(24))
         meta.setdefault("clock_offset", 0.0)
@@ -51,6 +52,7 @@ class Emulator:
         self.settings = Settings(propagation_delay=world.settings.propagation_delay)
         self.faults = Faults(seed=world.seed)
         self.log = RequestLog(state_dir / "requests.jsonl" if state_dir else None)
+        self.connections = Connections()
         authz = self.store.section("authorization")
         assignments = authz.setdefault("assignments", [])
         self.rbac = Rbac(load_builtin_roles(), assignments)
@@ -68,8 +70,11 @@ class Emulator:
         return self.world.tenant_id
 
     def commit(self, request: Request | None = None) -> None:
-        """Persist state now (before the response) and mark the request as having changed it."""
-        self.store.section("meta")["clock_offset"] = self.clock.offset
+        """Save what changed (the ``@operation`` wrapper answers only once it is written) and mark
+        the request as having changed state."""
+        meta = self.store.section("meta")
+        if meta.get("clock_offset") != self.clock.offset:
+            meta["clock_offset"] = self.clock.offset
         self.store.commit()
         if request is not None:
             request.state.changed = True

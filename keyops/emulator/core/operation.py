@@ -53,7 +53,7 @@ def error_response(err: EmulatorHTTPError) -> Response:
     return json_response(err.body, err.status, err.headers)
 
 
-def throttled(surface: str, wait: float) -> EmulatorHTTPError:
+def throttled(surface: str, wait: float, kind: str = "reads") -> EmulatorHTTPError:
     """A 429 for ``surface`` with the Retry-After (and retry-after-ms) Azure sends."""
     seconds = retry_after_header(wait)
     code, message = _THROTTLE_MESSAGES.get(surface, ("TooManyRequests", "Too many requests."))
@@ -62,7 +62,7 @@ def throttled(surface: str, wait: float) -> EmulatorHTTPError:
         headers["retry-after-ms"] = str(int(max(wait, 0.001) * 1000))
         headers["x-ratelimit-remaining-requests"] = "0"
     if surface == "arm":
-        headers["x-ms-ratelimit-remaining-subscription-reads"] = "0"
+        headers[f"x-ms-ratelimit-remaining-subscription-{kind}"] = "0"
     return surface_error(surface, 429, code, message.format(n=seconds), headers)
 
 
@@ -91,6 +91,10 @@ def operation(
             request.state.changed = False
             request.state.principal = "anonymous"
             request.state.target = None
+            client = request.client
+            emu.connections.note(
+                surface, request.url.netloc, (client.host, client.port) if client else None
+            )
             entry = emu.log.begin(
                 {
                     "time": emu.clock.now(),
@@ -102,6 +106,8 @@ def operation(
                 }
             )
             response = await _run(emu, request, fn, op_id, surface, entry, throttle_after_auth)
+            # Acknowledge nothing that a SIGKILL right after the answer could lose.
+            await emu.store.durable()
             entry.status = response.status_code
             entry.changed = bool(request.state.changed)
             entry.principal = str(request.state.principal)

@@ -6,7 +6,7 @@ import json
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 @dataclass
@@ -28,7 +28,11 @@ class LogEntry:
 
 
 class RequestLog:
-    """Append-only request log, in memory and (when a state dir exists) as JSON lines."""
+    """Append-only request log, in memory and (when a state dir exists) as JSON lines.
+
+    Each entry is one append to a file kept open (O(1) per request, never a rewrite); the line
+    reaches the kernel before :meth:`finish` returns, so a killed emulator keeps it.
+    """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -39,6 +43,10 @@ class RequestLog:
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     self._seq = max(self._seq, int(json.loads(line).get("seq", 0)))
+        self._file: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
 
     def begin(self, entry_fields: dict[str, Any]) -> LogEntry:
         """Start an entry; it is written out by :meth:`finish`."""
@@ -50,14 +58,21 @@ class RequestLog:
         """Record a finished entry."""
         with self._lock:
             self.entries.append(entry)
-            if self.path is not None:
-                with self.path.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(asdict(entry), separators=(",", ":")) + "\n")
+            if self._file is not None:
+                self._file.write(json.dumps(asdict(entry), separators=(",", ":")) + "\n")
+                self._file.flush()
 
     def since(self, seq: int = 0) -> list[dict[str, Any]]:
         """Entries with a sequence number above ``seq`` (this process's lifetime)."""
         with self._lock:
             return [asdict(e) for e in self.entries if e.seq > seq]
+
+    def close(self) -> None:
+        """Close the log file (entries stay readable in memory)."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
     @property
     def last_seq(self) -> int:

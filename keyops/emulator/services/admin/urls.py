@@ -29,6 +29,16 @@ async def list_requests(request: Request) -> Response:
     return json_response({"entries": emu.log.since(since), "last_seq": emu.log.last_seq})
 
 
+@operation("Admin_Connections", "admin")
+async def connections(request: Request) -> Response:
+    """GET new client connections per ``surface@host``; DELETE starts counting afresh."""
+    emu = admin_emulator(request)
+    if request.method == "DELETE":
+        emu.connections.clear()
+        return json_response(None, 204)
+    return json_response({"connections": emu.connections.counts()})
+
+
 @operation("Admin_Faults", "admin")
 async def faults(request: Request) -> Response:
     """GET lists fault rules; POST adds one; DELETE clears faults, throttles and latency."""
@@ -114,6 +124,7 @@ def admin_routes() -> list[BaseRoute]:
     return [
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/requests", list_requests, methods=["GET"]),
+        Route("/_emulator/connections", connections, methods=["GET", "DELETE"]),
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/throttle", throttle, methods=["POST"]),
         Route("/_emulator/latency", latency, methods=["POST"]),

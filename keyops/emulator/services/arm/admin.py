@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from keyops.emulator.core.armrouter import BUCKETS_SETTING
 from keyops.emulator.core.clock import iso
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError
@@ -193,16 +194,22 @@ async def account_keys(request: Request) -> Response:
 
 @operation("Admin_ArmSettings", "admin")
 async def arm_settings(request: Request) -> Response:
-    """GET/POST ARM behaviour settings (``page_size``)."""
+    """GET/POST ARM behaviour settings (``page_size``; ``buckets``: enforce ARM's per-principal
+    token buckets with 429s)."""
     emu = admin_emulator(request)
     if request.method == "POST":
         body = await json_body(request)
+        if "buckets" in body:
+            if not isinstance(body["buckets"], bool):
+                raise bad_request("buckets must be true or false")
+            emu.settings.extra[BUCKETS_SETTING] = body["buckets"]
         if "page_size" in body:
             size = body["page_size"]
             if not isinstance(size, int) or isinstance(size, bool) or size < 1:
                 raise bad_request("page_size must be a positive integer")
             emu.settings.extra[PAGE_SIZE_SETTING] = size
-    return json_response({"page_size": page_size(emu)})
+    buckets = bool(emu.settings.extra.get(BUCKETS_SETTING))
+    return json_response({"page_size": page_size(emu), "buckets": buckets})
 
 
 def admin_routes() -> list[BaseRoute]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -20,10 +20,10 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keyops.emulator.core.armrouter import tracking_headers, with_tracking_headers
+from keyops.emulator.core.armrouter import spend, tracking_headers, with_tracking_headers
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError, arm_error
-from keyops.emulator.core.operation import Handler, json_response
+from keyops.emulator.core.operation import Handler, json_response, throttled
 from keyops.emulator.core.rbac import scope_covers
 from keyops.emulator.core.tokens import Caller, TokenError, bearer_from
 from keyops.emulator.services.arm import exceptions as errors
@@ -46,7 +46,8 @@ def authority(emu: Emulator) -> str:
 
 
 def authenticate(request: Request) -> Caller:
-    """The verified caller of an ARM request, or ARM's 401 for the reason it fails."""
+    """The verified caller of an ARM request, or ARM's 401 for the reason it fails; then
+    ARM's per-principal bucket, when the emulator enforces it (429 with Retry-After)."""
     emu = emulator(request)
     header = request.headers.get("authorization")
     if header is None:
@@ -54,9 +55,13 @@ def authenticate(request: Request) -> Caller:
     if bearer_from(header) is None:
         raise errors.invalid_authorization_header(authority(emu))
     try:
-        return emu.caller(request, list(errors.ARM_AUDIENCES))
+        caller = emu.caller(request, list(errors.ARM_AUDIENCES))
     except TokenError as exc:
         raise _token_error(emu, exc.reason, bearer_from(header) or "") from None
+    wait = spend(request)
+    if wait > 0:
+        raise throttled("arm", wait, "reads" if request.method in ("GET", "HEAD") else "writes")
+    return caller
 
 
 def _token_error(emu: Emulator, reason: str, token: str) -> EmulatorHTTPError:
@@ -168,10 +173,15 @@ def paged(request: Request, items: Sequence[T]) -> tuple[list[T], str | None]:
     return list(items[start:end]), f"{emu.base_url}{request.url.path}?{query}"
 
 
-def list_body(request: Request, items: Sequence[Any]) -> dict[str, Any]:
-    """An ARM list answer ``{"value": [...], "nextLink": ...}`` for one page of ``items``."""
+def list_body(
+    request: Request, items: Sequence[Any], render: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """An ARM list answer ``{"value": [...], "nextLink": ...}`` for one page of ``items``.
+
+    ``render`` turns an item into its JSON; only the page's items are rendered.
+    """
     page, next_link = paged(request, items)
-    body: dict[str, Any] = {"value": page}
+    body: dict[str, Any] = {"value": [render(i) for i in page] if render else page}
     if next_link is not None:
         body["nextLink"] = next_link
     return body

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import random
+import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -79,10 +80,32 @@ def _raw_accounts(emu: Emulator) -> list[dict[str, Any]]:
     return accounts
 
 
+#: Per emulator and field: lower-cased value -> position in the account list. A hint only: each
+#: hit is checked against the list, and a miss or a stale hit rebuilds it (accounts are rarely
+#: added and never renamed), so a lookup costs O(1), not a scan of the world.
+_INDEX: weakref.WeakKeyDictionary[Emulator, dict[str, dict[str, int]]] = weakref.WeakKeyDictionary()
+
+
+def _lookup(emu: Emulator, field: str, value: str) -> dict[str, Any] | None:
+    accounts = _raw_accounts(emu)
+    lowered = value.lower()
+    indexes = _INDEX.setdefault(emu, {})
+    for rebuilt in (False, True):
+        if rebuilt or field not in indexes:
+            indexes[field] = {
+                str(a.get(field) or "").lower(): i for i, a in reversed(list(enumerate(accounts)))
+            }
+        at = indexes[field].get(lowered)
+        if at is not None and at < len(accounts):
+            state = accounts[at]
+            if str(state.get(field) or "").lower() == lowered:
+                return state
+    return None
+
+
 def raw_account(emu: Emulator, name: str) -> dict[str, Any] | None:
     """The mutable state dict of an account, by name (case-insensitive), or None."""
-    lowered = name.lower()
-    return next((a for a in _raw_accounts(emu) if a["name"].lower() == lowered), None)
+    return _lookup(emu, "name", name)
 
 
 def world_account(state: dict[str, Any]) -> Account:
@@ -142,11 +165,10 @@ def find_account_by_endpoint_prefix(emu: Emulator, subdomain: str) -> AccountVie
 
     Case-insensitive, as DNS names are; None when no account has that subdomain.
     """
-    lowered = subdomain.lower()
-    for state in _raw_accounts(emu):
-        if (state.get("custom_subdomain") or "").lower() == lowered:
-            return view(emu, state)
-    return None
+    if not subdomain:
+        return None
+    state = _lookup(emu, "custom_subdomain", subdomain)
+    return view(emu, state) if state is not None else None
 
 
 def accounts_in_region(emu: Emulator, location: str) -> list[AccountView]:

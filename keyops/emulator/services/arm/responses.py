@@ -183,7 +183,7 @@ async def list_accounts(request: Request) -> Response:
     ]
     accounts = _readable_accounts(request, caller, scope, accounts)
     check_provider_version(version, apiversions.ACCOUNTS, "accounts", "global", LOCATIONS)
-    return arm_json(list_body(request, [render.account_json(emu, a) for a in accounts]))
+    return arm_json(list_body(request, accounts, lambda a: render.account_json(emu, a)))
 
 
 @operation("Accounts_ListByResourceGroup", "arm")
@@ -212,7 +212,7 @@ async def list_accounts_by_group(request: Request) -> Response:
     if group is None:
         raise errors.resource_group_not_found(p["resourceGroupName"])
     check_provider_version(version, apiversions.ACCOUNTS, "accounts", group["location"], LOCATIONS)
-    return arm_json(list_body(request, [render.account_json(emu, a) for a in accounts]))
+    return arm_json(list_body(request, accounts, lambda a: render.account_json(emu, a)))
 
 
 @operation("Accounts_Get", "arm")

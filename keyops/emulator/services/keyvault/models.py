@@ -18,8 +18,11 @@ A value never appears in an exception, a ``repr`` or the request log.
 
 from __future__ import annotations
 
+import bisect
+import math
 import random
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,13 +89,30 @@ def _now(emu: Emulator) -> int:
     return int(emu.clock.now())
 
 
+#: Per emulator and vault: the earliest purge date of a soft-deleted secret (inf: none). The
+#: purge sweep runs only once that date has come, so a read costs O(1), not a scan of the vault.
+_NEXT_PURGE: weakref.WeakKeyDictionary[Emulator, dict[str, float]] = weakref.WeakKeyDictionary()
+
+
 def _entries(emu: Emulator, vault: Vault) -> dict[str, dict[str, Any]]:
     """The vault's secrets, with any deleted secret past its purge date dropped (as Azure does)."""
     secrets: dict[str, dict[str, Any]] = _vault_state(emu, vault)["secrets"]
     now = _now(emu)
+    memo = _NEXT_PURGE.setdefault(emu, {})
+    if memo.get(vault.name.lower(), -math.inf) > now:
+        return secrets
     for key in [k for k, e in secrets.items() if e["deleted"] and e["deleted"]["purge"] <= now]:
         del secrets[key]
+        _names_changed(emu, vault)
+    purges = [e["deleted"]["purge"] for e in secrets.values() if e["deleted"]]
+    memo[vault.name.lower()] = min(purges, default=math.inf)
     return secrets
+
+
+def _purge_at(emu: Emulator, vault: Vault, when: float) -> None:
+    memo = _NEXT_PURGE.setdefault(emu, {})
+    key = vault.name.lower()
+    memo[key] = min(memo.get(key, math.inf), when)
 
 
 def _view(entry: dict[str, Any], raw: dict[str, Any]) -> SecretVersion:
@@ -187,10 +207,40 @@ def read_secret(emu: Emulator, vault: Vault, name: str, version: str | None) -> 
     return found
 
 
-def list_latest(emu: Emulator, vault: Vault) -> list[SecretVersion]:
-    """The latest version of every active secret, ordered by name (case-insensitive)."""
+def latest_page(
+    emu: Emulator, vault: Vault, after: str | None, size: int
+) -> tuple[list[SecretVersion], bool]:
+    """Up to ``size`` active secrets' latest versions named after ``after`` (lower-cased), in
+    name order, and whether more follow: only the page is rendered, whatever the vault holds."""
     entries = _entries(emu, vault)
-    return [_view(e, e["versions"][-1]) for _, e in sorted(entries.items()) if not e["deleted"]]
+    names = _sorted_names(emu, vault, entries)
+    start = bisect.bisect_right(names, after) if after is not None else 0
+    page: list[SecretVersion] = []
+    for i in range(start, len(names)):
+        entry = entries.get(names[i])
+        if entry is None or entry["deleted"]:
+            continue
+        if len(page) == size:
+            return page, True
+        page.append(_view(entry, entry["versions"][-1]))
+    return page, False
+
+
+_NAMES: weakref.WeakKeyDictionary[Emulator, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+
+
+def _sorted_names(emu: Emulator, vault: Vault, entries: dict[str, Any]) -> list[str]:
+    # Sorted again only after a name was added or purged (see _names_changed); a listing's
+    # pages then cost O(log n + page) each instead of a sort of the whole vault per page.
+    memo = _NAMES.setdefault(emu, {})
+    key = vault.name.lower()
+    if key not in memo:
+        memo[key] = sorted(entries)
+    return memo[key]
+
+
+def _names_changed(emu: Emulator, vault: Vault) -> None:
+    _NAMES.setdefault(emu, {}).pop(vault.name.lower(), None)
 
 
 def list_versions(emu: Emulator, vault: Vault, name: str) -> list[SecretVersion]:
@@ -257,7 +307,9 @@ def set_secret(
     if entry is not None and entry["deleted"]:
         raise exc.deleted_but_recoverable(entry["name"])
     if entry is None:
-        entry = entries[name.lower()] = {"name": name, "deleted": None, "versions": []}
+        entries[name.lower()] = {"name": name, "deleted": None, "versions": []}
+        _names_changed(emu, vault)
+        entry = entries[name.lower()]  # the stored copy (see core.store)
     when = _now(emu) if created is None else created
     raw = {
         "version": _new_version_id(emu, vault),
@@ -298,6 +350,7 @@ def delete_secret(emu: Emulator, vault: Vault, name: str) -> DeletedSecret:
         raise exc.secret_not_found(name)
     now = _now(emu)
     entry["deleted"] = {"date": now, "purge": now + RECOVERABLE_DAYS * _DAY}
+    _purge_at(emu, vault, entry["deleted"]["purge"])
     return _deleted_view(entry)
 
 
@@ -317,6 +370,7 @@ def purge_secret(emu: Emulator, vault: Vault, name: str) -> None:
     if entry is None or not entry["deleted"]:
         raise exc.deleted_secret_not_found(name)
     del entries[name.lower()]
+    _names_changed(emu, vault)
 
 
 def set_times(

@@ -140,12 +140,10 @@ async def get_secrets(request: Request) -> Response:
     """GET /secrets: the latest version of every secret, without values, paged."""
     ok = auth.admit(request, auth.READ_METADATA)
     size = wire.page_size(request.query_params.get("maxresults"))
-    chunk, token = wire.paginate(
-        models.list_latest(ok.emu, ok.vault),
-        lambda v: v.name.lower(),
-        size,
-        request.query_params.get("$skiptoken"),
-    )
+    skiptoken = request.query_params.get("$skiptoken")
+    after = wire.decode_marker(skiptoken) if skiptoken else None
+    chunk, more = models.latest_page(ok.emu, ok.vault, after, size)
+    token = wire.encode_marker(chunk[-1].name.lower()) if more and chunk else None
     values = [wire.item(ok.emu, v, versioned=False) for v in chunk]
     return _page(request, ok, "/secrets", values, token)
 

@@ -9,6 +9,7 @@ which case a deterministic stand-in value (which opens no account) is stored ins
 from __future__ import annotations
 
 import random
+import weakref
 
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.errors import EmulatorHTTPError
@@ -27,9 +28,19 @@ def _arm_key(emu: Emulator, account: str, slot: str) -> str | None:
         return None
 
 
+_NAMES: weakref.WeakKeyDictionary[Emulator, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _world_account_names(emu: Emulator) -> frozenset[str]:
+    # A set, not a scan per secret: a fleet world seeds thousands of secrets.
+    if emu not in _NAMES:
+        _NAMES[emu] = frozenset(a.name.lower() for a in emu.world.accounts)
+    return _NAMES[emu]
+
+
 def _account_key(emu: Emulator, ref: str, where: str) -> str:
     _, account, slot = ref.split(":")
-    if not any(a.name.lower() == account.lower() for a in emu.world.accounts):
+    if account.lower() not in _world_account_names(emu):
         raise WorldError(f"{where}.value_from: no account named {account!r}")
     key = _arm_key(emu, account, slot)
     if key is not None:

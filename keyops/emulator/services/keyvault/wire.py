@@ -129,12 +129,14 @@ def page_size(raw: str | None) -> int:
     return size
 
 
-def _encode_marker(marker: str) -> str:
+def encode_marker(marker: str) -> str:
+    """A ``$skiptoken`` carrying the last name or version a page returned."""
     doc = json.dumps({"NextMarker": marker, "TargetLocation": 0}, separators=(",", ":"))
     return base64.urlsafe_b64encode(doc.encode()).decode().rstrip("=")
 
 
-def _decode_marker(token: str) -> str:
+def decode_marker(token: str) -> str:
+    """The marker in a ``$skiptoken``; Key Vault's 400 for a token it did not make."""
     try:
         padded = token + "=" * (-len(token) % 4)
         marker = json.loads(base64.urlsafe_b64decode(padded.encode()))["NextMarker"]
@@ -153,11 +155,11 @@ def paginate(
     The token carries the last key returned, not an offset, so items added or removed between
     pages neither repeat nor vanish from the rest of the listing.
     """
-    after = _decode_marker(skiptoken) if skiptoken else None
+    after = decode_marker(skiptoken) if skiptoken else None
     rest = [i for i in items if after is None or key(i) > after]
     chunk = rest[:size]
     more = len(rest) > size
-    return chunk, (_encode_marker(key(chunk[-1])) if more and chunk else None)
+    return chunk, (encode_marker(key(chunk[-1])) if more and chunk else None)
 
 
 def next_link(
