@@ -3,7 +3,6 @@ answered with the closest names, and a reader that closed stdout ending keyops q
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Sequence
@@ -96,6 +95,8 @@ def quiet_broken_pipe() -> None:
 
 def unknown_command(name: str, known: Sequence[str]) -> str:
     """The one-line message for an unknown command, with the closest known names."""
+    import difflib  # only when a name is mistyped: --help stays click-only
+
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     return f"no such command {name!r}{hint} (keyops --help lists them)"

@@ -165,8 +165,9 @@ def _log_exception(message: str) -> None:
 
 
 def _logging_first(command: click.Command) -> None:
-    """Configure logging (redacted, one line per failure) just before ``command`` runs, not
-    when it only parses: ``keyops <command> --help`` then imports no ``logging``."""
+    """Configure logging (redacted, one line per failure) and output (quiet, colour) just before
+    ``command`` runs, not when it only parses: ``keyops <command> --help`` then imports neither
+    ``logging`` nor the renderer."""
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _logging_first(sub)
@@ -178,8 +179,12 @@ def _logging_first(command: click.Command) -> None:
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
         from keyops.logs import configure_logging
+        from keyops.render import configure
 
-        configure_logging(_debug(click.get_current_context().find_root()))
+        root = click.get_current_context().find_root()
+        configure_logging(_debug(root))
+        if isinstance(root.obj, AppContext):
+            configure(quiet=root.obj.quiet, no_color=bool(root.params.get("no_color")))
         return callback(*args, **kwargs)
 
     run._keyops_logging = True  # type: ignore[attr-defined]
@@ -252,7 +257,6 @@ def cli(
     status through (125-127 for its own).
     """
     from keyops.redact import flush_streams, install_streams, register_environment_credentials
-    from keyops.render import configure
 
     # Before logging binds stderr (when the subcommand runs, see _logging_first): every printed
     # line passes through the one redactor, which knows the credentials the environment holds as
@@ -260,7 +264,6 @@ def cli(
     install_streams()
     register_environment_credentials(os.environ)
     ctx.call_on_close(flush_streams)
-    configure(quiet=quiet, no_color=no_color)
     ctx.obj = AppContext(
         emulator=emulator, cloud=cloud, output=output, debug=debug, config=config, quiet=quiet
     )

@@ -13,7 +13,6 @@ from keyops.cli.context import AppContext, output_option, pass_app
 from keyops.cli.params import DURATION, JSON_INPUT, confirmation_option
 from keyops.cli.session import selection_options
 from keyops.errors import InputError, KeyopsError
-from keyops.render import Layout, diag, print_json, print_table
 
 _HELP_EPILOG = """\b
 Exit statuses (README "Exit statuses of keyops rotate"): 0 every account rotated, adopted,
@@ -215,6 +214,7 @@ def _targets(app: AppContext, opts: dict[str, Any], services: Any) -> list[Any]:
 
 def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
     from keyops.cli.session import AzureSession
+    from keyops.render import diag
     from keyops.rotate import RotationOptions, RotationServices, rotate_fleet
 
     with AzureSession(app) as azure:
@@ -269,6 +269,7 @@ class _Progress:
 
 
 def _render(records: list[Any], output: str, dry_run: bool) -> None:
+    from keyops.render import Layout, diag, print_json, print_table
     from keyops.rotate import Action, failure_summary
 
     summary = failure_summary(records)
