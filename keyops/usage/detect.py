@@ -17,8 +17,8 @@ from keyops.usage import rules_errors, rules_tokens, rules_traffic
 from keyops.usage.baseline import fit_baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, Rotation, UsageSeries
-from keyops.usage.scan import Interval
 from keyops.usage.sensitivity import Sensitivity
+from keyops.usage.windows import Interval
 
 
 @dataclass(frozen=True)

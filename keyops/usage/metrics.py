@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from keyops.severity import Severity
 from keyops.usage.model import Finding, FindingKind, Rotation, UsageSeries, from_epoch
-from keyops.usage.scan import Interval
+from keyops.usage.windows import Interval
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from keyops.usage import wording as w
 from keyops.usage.baseline import Baseline, fit_baseline, measure_noise
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, from_epoch
-from keyops.usage.scan import Interval, ScanRule, scan
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.stats import mad_sigma, median, trimmed_mean
+from keyops.usage.windows import Interval, WindowRule, find_intervals
 
 WINDOWS = (1, 2, 3, 4, 6)
 #: Where the volume is too low to measure it, token totals are assumed noisier than call counts:
@@ -63,7 +63,7 @@ def token_spend(
     found: list[Interval] = []
     for unit, test in ((per_call * (1 + cv2), "volume"), (per_call * cv2, "intensity")):
         effective = [t / unit for t in m.tokens]
-        rule = ScanRule(
+        rule = WindowRule(
             up=True,
             ratio=sens.token_ratio,
             min_score=sens.min_score,
@@ -72,13 +72,13 @@ def token_spend(
         )
         if test == "volume":
             volume = fit_baseline(effective, m.series.timestamps, default_noise=default)
-            ivs = scan(effective, volume.expected, volume.noise, volume.pooled, rule)
+            ivs = find_intervals(effective, volume.expected, volume.noise, volume.pooled, rule)
             found += [iv for iv in ivs if not _explained_by_spike(iv, m, calls, spike_ivs, sens)]
             usual = [e * unit for e in volume.expected]
         else:
             by_calls = [ok * per_call / unit for ok in m.ok]
             noise = measure_noise(effective, by_calls, default, 0.08)
-            found += scan(effective, by_calls, noise, max(m.series.hours / 24, 1.0), rule)
+            found += find_intervals(effective, by_calls, noise, max(m.series.hours / 24, 1.0), rule)
     return [_finding(m, iv, usual, per_call) for iv in _union(found, m.tokens)]
 
 

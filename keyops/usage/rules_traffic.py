@@ -16,8 +16,8 @@ from keyops.usage import wording as w
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, from_epoch
-from keyops.usage.scan import Interval, ScanRule, scan
 from keyops.usage.sensitivity import Sensitivity
+from keyops.usage.windows import Interval, WindowRule, find_intervals
 
 SPIKE_WINDOWS = (1, 2, 3, 4, 6)
 DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
@@ -25,14 +25,14 @@ DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
 
 def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
     """Hours with far more authenticated calls than usual."""
-    rule = ScanRule(
+    rule = WindowRule(
         up=True,
         ratio=sens.spike_ratio,
         min_score=sens.min_score,
         windows=SPIKE_WINDOWS,
         min_excess_per_hour=sens.spike_min_excess,
     )
-    return scan(m.calls, base.expected, base.noise, base.pooled, rule)
+    return find_intervals(m.calls, base.expected, base.noise, base.pooled, rule)
 
 
 def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
@@ -59,7 +59,7 @@ def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
 
 def drops(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
     """Runs of hours where authenticated calls fell to (near) zero."""
-    rule = ScanRule(
+    rule = WindowRule(
         up=False,
         ratio=sens.drop_ratio,
         min_score=sens.drop_min_score,
@@ -67,7 +67,7 @@ def drops(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]
         min_expected=sens.drop_min_expected,
         min_hours=sens.drop_min_hours,
     )
-    return scan(m.calls, base.expected, base.noise, base.pooled, rule)
+    return find_intervals(m.calls, base.expected, base.noise, base.pooled, rule)
 
 
 def drop_finding(m: HourlyMetrics, iv: Interval) -> Finding:

@@ -12,7 +12,7 @@ from keyops.usage import KeyUsagePolicy, analyze
 from keyops.usage.detect import UsageReport
 from keyops.usage.html import render_html
 from keyops.usage.render import SCHEMA, dumps, finding_rows, print_table, sparkline, summary_rows
-from keyops.usage.synth import PlantedEvent
+from keyops_bench.usage.synth import PlantedEvent
 from tests.usage.factory import RID, rotation, series
 
 

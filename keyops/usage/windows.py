@@ -27,8 +27,8 @@ EXTEND_SCORE = 1.5
 
 
 @dataclass(frozen=True)
-class ScanRule:
-    """Thresholds of one scan.
+class WindowRule:
+    """Thresholds of one window search.
 
     ``up``: look for excess (``X >= ratio x E``) or, if False, for shortfall (``X <= ratio x E``).
     ``min_excess_per_hour`` and ``min_observed`` (up) and ``min_expected`` (down, on the window's
@@ -82,7 +82,7 @@ class _Windows:
         expected: Sequence[float],
         noise: float,
         pooled: float,
-        rule: ScanRule,
+        rule: WindowRule,
         share_of: Sequence[float] | None,
         events: float | None = None,
     ) -> None:
@@ -161,12 +161,12 @@ class _Windows:
         return Interval(i, j, x, e, z, peak)
 
 
-def scan(
+def find_intervals(
     observed: Sequence[float],
     expected: Sequence[float],
     noise: float,
     pooled: float,
-    rule: ScanRule,
+    rule: WindowRule,
     share_of: Sequence[float] | None = None,
     events: float | None = None,
 ) -> list[Interval]:
