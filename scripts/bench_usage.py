@@ -5,7 +5,7 @@
     .venv/bin/python scripts/bench_usage.py -n 1000 --days 28 --html /tmp/usage.html
 
 Series come from the evaluation generator (keyops_bench/usage/evaluation.py: half clean, half
-with one planted anomaly). Timed stages: detect (all rules), JSON rendering (``keyops.usage/v1``)
+with one planted anomaly). Timed stages: detect (all rules), JSON rendering (``keyops.usage/v2``)
 and, with --html, the HTML page. Wall and CPU times are measured without tracing (CPU time is the
 steadier figure on a busy machine); the peak memory those stages allocate on top of the loaded
 series is measured in a second pass under tracemalloc, and the process's maximum resident set size

@@ -115,6 +115,7 @@ def test_401_surge_after_a_rotation_names_the_left_behind_consumers(
         "3d",
         "--fail-on",
         "high",
+        "--include-current-hour",  # the calls above were made in this hour
     )
     surge = [f for f in _findings(doc) if f["kind"] == "auth_surge_401"]
     assert surge, [f["kind"] for f in _findings(doc)]
