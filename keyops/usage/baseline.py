@@ -41,6 +41,9 @@ _NOISE_MIN_EXPECTED = 50
 _TAIL_MIN_HOURS = 200
 _TAIL_QUANTILE = 0.975
 _TAIL_Z = 2.24
+_HOUR_TAIL_MIN_HOURS = 400
+_HOUR_TAIL_QUANTILE = 0.995
+_HOUR_TAIL_Z = 2.81
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,9 @@ class Baseline:
     """Expected value per hour, and the noise around it.
 
     ``noise`` is the independent, multiplicative per-hour noise (relative standard deviation);
-    ``pooled`` is roughly how many hours each expected value was estimated from, so the
+    ``hour_noise``, when larger, is the noise a *single* hour is judged with (heavy tails, see
+    :func:`measure_hour_noise`); ``pooled`` is roughly how many hours each expected value was
+    estimated from, so the
     estimate's own relative variance for an hour expecting ``e`` is about ``1 / (pooled x e)``.
     """
 
@@ -56,6 +61,7 @@ class Baseline:
     noise: float
     pooled: float
     mode: str
+    hour_noise: float = 0.0
 
 
 def _keys(timestamps: Sequence[int]) -> tuple[list[int], list[int], int, int, str]:
@@ -120,6 +126,25 @@ def _spread(logs: list[float]) -> float:
     deviations = sorted(abs(v - centre) for v in logs)
     tail = deviations[int(_TAIL_QUANTILE * (len(deviations) - 1))] / _TAIL_Z
     return max(middle, tail)
+
+
+def measure_hour_noise(values: Sequence[float], expected: Sequence[float], noise: float) -> float:
+    """Noise for judging one hour alone, from the far tail of this account's own hours.
+
+    Hourly traffic has heavy tails (retries, a client's burst): its most extreme hours are far
+    beyond what the noise of a typical hour predicts, while a run of several hours averages them
+    out. With four weeks of busy hours, the 99.5th percentile of absolute log deviations (2.81
+    sigma for a normal) says how wild a single hour gets here; it is used for one-hour windows.
+    """
+    busy = [(x, e) for x, e in zip(values, expected, strict=True) if e >= _NOISE_MIN_EXPECTED]
+    if len(busy) < _HOUR_TAIL_MIN_HOURS:
+        return noise
+    logs = [math.log((x + 0.5) / (e + 0.5)) for x, e in busy]
+    centre = median(logs)
+    deviations = sorted(abs(v - centre) for v in logs)
+    tail = deviations[int(_HOUR_TAIL_QUANTILE * (len(deviations) - 1))] / _HOUR_TAIL_Z
+    var = tail * tail - median([1 / e for _, e in busy])
+    return min(max(math.sqrt(max(var, 0.0)), noise), 1.0)
 
 
 def measure_noise(

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from keyops.usage import episodes as ep
 from keyops.usage import rules_errors, rules_tokens, rules_traffic
-from keyops.usage.baseline import Baseline, fit_baseline, measure_noise
+from keyops.usage.baseline import Baseline, fit_baseline, measure_hour_noise, measure_noise
 from keyops.usage.expect import batch_part, local_level, with_batch_slack
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, Rotation, UsageSeries
@@ -90,11 +91,22 @@ def detect_one(
     auth = rules_errors.auth_surges(m, calls, rotations, sens)
     drop_ivs = rules_traffic.drops(m, replace(calls, expected=tuple(lower)), sens)
     drops = [iv for iv in drop_ivs if not _explained_by_401(iv, m, auth)]
-    found = [rules_traffic.spike_finding(m, iv) for iv in spike_ivs]
-    found += [rules_traffic.drop_finding(m, iv) for iv in drops]
+    found = [
+        ep.new_level_finding(m, iv)
+        if ep.is_new_level(m, iv)
+        else rules_traffic.spike_finding(m, iv)
+        for iv in spike_ivs
+    ]
+    found += [
+        ep.quiet_day_finding(m, iv)
+        if ep.is_quiet_day(m, iv, lower)
+        else rules_traffic.drop_finding(m, iv)
+        for iv in drops
+    ]
     found += rules_errors.error_rate(m, sens)
     found += auth
     found += rules_tokens.token_spend(m, sens)
+    found = ep.one_per_episode(found)
     if since is None:
         return found + rules_errors.unexpected_key_use(m, policy)
     first = bisect.bisect_left(series.timestamps, since.timestamp())
@@ -118,7 +130,8 @@ def calls_baseline(
         seasonal = fit_baseline(flat, timestamps, default_noise=default_noise)
         expected = [e * lv for e, lv in zip(seasonal.expected, level, strict=True)]
         noise = measure_noise(calls, expected, default_noise, 0.08)
-        base = replace(seasonal, expected=tuple(expected), noise=noise)
+        hour_noise = measure_hour_noise(calls, expected, noise)
+        base = replace(seasonal, expected=tuple(expected), noise=noise, hour_noise=hour_noise)
     return base, level
 
 

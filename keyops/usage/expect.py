@@ -25,8 +25,8 @@ from keyops.usage.stats import median
 
 LEVEL_HALF_WINDOW = 36
 #: Hours with fewer expected calls than this say too little about the level to count.
-LEVEL_MIN_EXPECTED = 10.0
-LEVEL_MIN_HOURS = 24
+LEVEL_MIN_EXPECTED = 5.0
+LEVEL_MIN_HOURS = 12
 BATCH_SLACK_HOURS = 3
 #: An hour is a batch hour when it expects this many times the median of the 9 hours around it.
 BATCH_PEAK = 2.0

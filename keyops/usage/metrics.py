@@ -80,7 +80,8 @@ class HourlyMetrics:
             end=from_epoch(last),
             observed=round(observed, 4),
             expected=round(expected, 4),
-            ratio=round(observed / expected, 2) if expected > 0 else float("inf"),
+            # A ratio against (almost) nothing expected is no measure: JSON shows null.
+            ratio=round(observed / expected, 2) if expected >= 0.01 else float("inf"),
             score=round(interval.score, 2),
             unit=unit,
             message=text[0],

@@ -178,7 +178,7 @@ def _auth_finding(m: HourlyMetrics, iv: Interval, rotation: Rotation | None) -> 
     obs, exp = iv.observed / hours, iv.expected / hours
     first, last = m.bounds(iv)
     what = (
-        f"401 responses rose to {w.count(obs)}/h against a usual {w.count(exp)}/h, from "
+        f"401 responses rose to {w.count(obs)}/h, {w.against_usual(obs, exp)}, from "
         f"{w.span(from_epoch(first), from_epoch(last))} (score {iv.score:.1f})"
     )
     if rotation is None:

@@ -20,6 +20,10 @@ from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.windows import Interval, WindowRule, find_intervals
 
 SPIKE_WINDOWS = (1, 2, 3, 4, 6)
+#: An account whose far-tail hourly noise is this much above its typical noise is heavy-tailed...
+HEAVY_TAIL = 1.3
+#: ... and there a spike of a single hour needs this many times usual (runs of hours do not).
+SINGLE_HOUR_RATIO = 8.0
 DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
 
 
@@ -32,7 +36,17 @@ def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval
         windows=SPIKE_WINDOWS,
         min_excess_per_hour=sens.spike_min_excess,
     )
-    return find_intervals(m.calls, base.expected, base.noise, base.pooled, rule)
+    found = find_intervals(
+        m.calls, base.expected, base.noise, base.pooled, rule, hour_noise=base.hour_noise
+    )
+    if base.hour_noise <= HEAVY_TAIL * base.noise:
+        return found
+    # Heavy tails: this account's own single hours stray far; one alone must be extreme.
+    return [
+        iv
+        for iv in found
+        if iv.end - iv.start > 1 or iv.observed >= SINGLE_HOUR_RATIO * max(iv.expected, 1e-9)
+    ]
 
 
 def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
@@ -43,7 +57,7 @@ def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
     ratio = obs / max(exp, 1e-9)
     first, last = m.bounds(iv)
     message = (
-        f"Calls rose to {w.count(obs)}/h, {ratio:.1f}x the usual {w.count(exp)}/h for these hours, "
+        f"Calls rose to {w.count(obs)}/h, {w.against_usual(obs, exp)} for these hours, "
         f"from {w.span(from_epoch(first), from_epoch(last))} (peak {w.count(peak)} at "
         f"{w.when(from_epoch(m.series.timestamps[iv.peak]))}; score {iv.score:.1f}). "
         "Why it matters: an unexplained jump in calls is how a leaked key usually shows up, "
