@@ -39,8 +39,8 @@ _SHAPE_MIN_LEVEL = 0.1
 #: Noise is measured only where Poisson noise (1/e in relative variance) is small next to it.
 _NOISE_MIN_EXPECTED = 50
 _TAIL_MIN_HOURS = 200
-_TAIL_QUANTILE = 0.975
-_TAIL_Z = 2.24
+_TAIL_QUANTILE = 0.95
+_TAIL_Z = 1.96
 _HOUR_TAIL_MIN_HOURS = 400
 _HOUR_TAIL_QUANTILE = 0.995
 _HOUR_TAIL_Z = 2.81
@@ -114,10 +114,10 @@ def _spread(logs: list[float]) -> float:
     """Standard deviation of log ratios, measured in the middle (MAD) and in the tails.
 
     Real hourly traffic is heavy-tailed: a robust MAD describes the middle well and makes 3x
-    hours look like 6-sigma events. Where there are enough hours, the 97.5th percentile of the
-    absolute deviations (as a normal would have it, 2.24 sigma) is a second estimate, and the
-    larger one is used. At that percentile a 28-day history can hold a dozen anomalous hours
-    without the estimate noticing them.
+    hours look like 6-sigma events. Where there are enough hours, the 95th percentile of the
+    absolute deviations (as a normal would have it, 1.96 sigma) is a second estimate, and the
+    larger one is used. At that percentile one in twenty hours may be anomalous (a holiday's ten
+    business hours in four weeks of them) without the estimate noticing.
     """
     middle = mad_sigma(logs)
     if len(logs) < _TAIL_MIN_HOURS:

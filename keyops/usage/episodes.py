@@ -1,8 +1,10 @@
 """Turn raw rule hits into what an operator should read: one finding per account and episode.
 
-* A rise still running at the end of the data, for hours, and of the size a launch or a new
-  consumer brings (under :data:`RUNAWAY_RATIO`), is a **new level**, not an anomaly: info, once;
-  the recent-level baseline takes it over within a day and a half.
+* A rise still running at the end of the data, of the size a launch or a new consumer brings
+  (under :data:`RUNAWAY_RATIO`), is a **new level** until it ends: info; the recent-level
+  baseline takes it over within a day and a half. Data cannot tell it from a runaway client of
+  that size before it ends; when it does end, it is a spike, with its whole duration. A rise past
+  the ratio is reported at once.
 * A drop through most of a day's traffic that leaves real traffic (above
   :data:`SILENT_RATIO`) is a **quiet day** (a holiday, a team away): info.
 * Findings of one account that overlap or touch (within an hour) are **one episode**: the most
@@ -24,8 +26,6 @@ from keyops.usage.windows import Interval
 
 #: A rise at least this many times usual is a runaway even if it is still going.
 RUNAWAY_RATIO = 5.0
-#: A rise still going after this many hours, below RUNAWAY_RATIO, reads as a new level.
-NEW_LEVEL_MIN_HOURS = 6
 #: Below this share of usual the traffic has stopped: an outage, never a quiet day.
 SILENT_RATIO = 0.05
 #: A quiet day's drop holds at least this share of the calls expected in the 24 h around it.
@@ -35,10 +35,8 @@ _GAP = timedelta(hours=1)
 
 
 def is_new_level(m: HourlyMetrics, iv: Interval) -> bool:
-    """A rise that is still running at the end, for hours, at a launch's size."""
-    hours = iv.end - iv.start
-    ratio = iv.observed / max(iv.expected, 1e-9)
-    return iv.end == m.series.hours and hours >= NEW_LEVEL_MIN_HOURS and ratio < RUNAWAY_RATIO
+    """A rise that is still running at the end, at a launch's size."""
+    return iv.end == m.series.hours and iv.observed < RUNAWAY_RATIO * iv.expected
 
 
 def new_level_finding(m: HourlyMetrics, iv: Interval) -> Finding:
@@ -49,10 +47,13 @@ def new_level_finding(m: HourlyMetrics, iv: Interval) -> Finding:
     message = (
         f"New level since {w.when(from_epoch(first))}: calls at {w.count(obs)}/h, "
         f"{obs / exp:.1f}x the {w.count(exp)}/h before, for the {hours} h since and still so. "
-        "A rise that stays is a launch or a new consumer more often than an anomaly; it becomes "
-        "the baseline within a day and a half and is reported once."
+        "A rise that stays is a launch or a new consumer more often than an anomaly: it becomes "
+        "the baseline within a day and a half. If it ends, it is reported as a spike."
     )
-    advice = "If nobody launched anything, find the new caller in the diagnostic logs."
+    advice = (
+        "If nobody launched anything or added a consumer, find the new caller in the "
+        "diagnostic logs: a runaway client looks the same until it stops."
+    )
     return m.make(iv, "level_shift", Severity.INFO, obs, exp, "calls/h", (message, advice))
 
 
