@@ -84,7 +84,7 @@ def detect_one(
     if series.hours < 24:
         return []  # not enough to know what "usual" is
     m = HourlyMetrics.of(series)
-    calls, _ = calls_baseline(m.calls, series.timestamps, sens.default_noise)
+    calls, level = calls_baseline(m.calls, series.timestamps, sens.default_noise)
     batch = batch_part(calls.expected)
     upper, lower = with_batch_slack(calls.expected, batch)
     spike_ivs = rules_traffic.spikes(m, replace(calls, expected=tuple(upper)), sens)
@@ -93,7 +93,7 @@ def detect_one(
     drops = [iv for iv in drop_ivs if not _explained_by_401(iv, m, auth)]
     found = [
         ep.new_level_finding(m, iv)
-        if ep.is_new_level(m, iv)
+        if ep.is_new_level(m, iv, level, upper)
         else rules_traffic.spike_finding(m, iv)
         for iv in spike_ivs
     ]

@@ -26,17 +26,30 @@ from keyops.usage.windows import Interval
 
 #: A rise at least this many times usual is a runaway even if it is still going.
 RUNAWAY_RATIO = 5.0
+#: The recent level at the end this many times the level before a rise: the rise was a step.
+SHIFT_RATIO = 1.5
 #: Below this share of usual the traffic has stopped: an outage, never a quiet day.
-SILENT_RATIO = 0.05
+SILENT_RATIO = 0.1
 #: A quiet day's drop holds at least this share of the calls expected in the 24 h around it.
 QUIET_DAY_SHARE = 0.6
+#: Calls expected after a rise for "still above usual" to mean anything.
+_MIN_AFTER = 10.0
 _KIND_ORDER = ("auth_surge_401", "drop", "error_rate", "spike", "token_spend")
 _GAP = timedelta(hours=1)
 
 
-def is_new_level(m: HourlyMetrics, iv: Interval) -> bool:
-    """A rise that is still running at the end, at a launch's size."""
-    return iv.end == m.series.hours and iv.observed < RUNAWAY_RATIO * iv.expected
+def is_new_level(
+    m: HourlyMetrics, iv: Interval, level: Sequence[float], expected: Sequence[float]
+) -> bool:
+    """A rise at a launch's size that is still running at the end (the hours after it, if any,
+    still run well above usual in total), or after which the recent level stayed up (the
+    baseline took it over; the rise is where it had not yet)."""
+    if iv.observed >= RUNAWAY_RATIO * iv.expected:
+        return False
+    after_x, after_e = sum(m.calls[iv.end :]), sum(expected[iv.end :])
+    if iv.end == m.series.hours or after_x >= SHIFT_RATIO * max(after_e, _MIN_AFTER):
+        return True
+    return iv.start > 0 and level[-1] >= SHIFT_RATIO * level[iv.start - 1]
 
 
 def new_level_finding(m: HourlyMetrics, iv: Interval) -> Finding:

@@ -175,15 +175,15 @@ def score(
     return result
 
 
-def new_alerts(runs: Sequence[Sequence[Finding]]) -> list[Finding]:
+def new_alerts(runs: Sequence[Sequence[Finding]], known: Sequence[Finding] = ()) -> list[Finding]:
     """What an hourly scheduled run would alert on: findings not already in the previous run.
 
     A finding is already known when the previous run had one of the same kind on the same
     account overlapping it; the others are new (a re-reported episode counts again only when it
-    was missing from the run before).
+    was missing from the run before). *known* is the run before the first (already alerted on).
     """
     out: list[Finding] = []
-    previous: Sequence[Finding] = ()
+    previous: Sequence[Finding] = scored(known)
     for run in runs:
         current = scored(run)
         for f in current:

@@ -69,11 +69,12 @@ def hour_by_hour(case: TrafficCase, sens: Sensitivity) -> list[Finding]:
     if focus is None:
         return []
     runs = []
-    for end in focus:
+    for end in range(focus.start - 1, focus.stop):
         series = cut(case.series, end)
         since = from_epoch(series.timestamps[max(end - WINDOW_HOURS, 0)])
         runs.append(detect([series], case.rotations, sensitivity=sens, since=since))
-    return new_alerts(runs)
+    # The run just before the focus hours is what an operator already knew.
+    return new_alerts(runs[1:], known=runs[0])
 
 
 def _fleet_scores(args: tuple[int, int, Sensitivity, bool]) -> tuple[Score, Score]:
@@ -88,7 +89,15 @@ def _fleet_scores(args: tuple[int, int, Sensitivity, bool]) -> tuple[Score, Scor
     focused = [c for c in fleet if hourly_focus(c) is not None]
     alerts = [f for c in focused for f in hour_by_hour(c, sens)]
     ids = [c.series.resource_id for c in focused]
-    return end, score([p for c in focused for p in planted_window(c)], alerts, ids)
+    return end, score([p for c in focused for p in _in_focus(c)], alerts, ids)
+
+
+def _in_focus(case: TrafficCase) -> list[PlantedWindow]:
+    """The planted anomaly if the hourly runs see it begin (they cover only the focus hours)."""
+    focus, p = hourly_focus(case), case.planted
+    if focus is None or p is None or not focus.start <= p.start < focus.stop:
+        return []
+    return planted_window(case)
 
 
 def evaluate(
