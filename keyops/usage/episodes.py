@@ -5,8 +5,8 @@
   baseline takes it over within a day and a half. Data cannot tell it from a runaway client of
   that size before it ends; when it does end, it is a spike, with its whole duration. A rise past
   the ratio is reported at once.
-* A drop through most of a day's traffic that leaves real traffic (above
-  :data:`SILENT_RATIO`) is a **quiet day** (a holiday, a team away): info.
+* A drop through most of a day's traffic, or inside a day quiet as a whole, that leaves real
+  traffic (above :data:`SILENT_RATIO`) is a **quiet day** (a holiday, a team away): info.
 * Findings of one account that overlap or touch (within an hour) are **one episode**: the most
   severe finding speaks for it, spans all of it and names the others (a runaway client shows as
   calls, tokens and 429s at once; one alert, not three).
@@ -32,6 +32,8 @@ SHIFT_RATIO = 1.5
 SILENT_RATIO = 0.1
 #: A quiet day's drop holds at least this share of the calls expected in the 24 h around it.
 QUIET_DAY_SHARE = 0.6
+#: ... or sits in 24 h that together ran at most at this share of usual.
+QUIET_DAY_RATIO = 0.6
 #: Calls expected after a rise for "still above usual" to mean anything.
 _MIN_AFTER = 10.0
 _KIND_ORDER = ("auth_surge_401", "drop", "error_rate", "spike", "token_spend")
@@ -71,12 +73,15 @@ def new_level_finding(m: HourlyMetrics, iv: Interval) -> Finding:
 
 
 def is_quiet_day(m: HourlyMetrics, iv: Interval, expected: Sequence[float]) -> bool:
-    """A drop that spans most of the day's traffic while traffic carries on at a lower level."""
+    """A drop, with traffic carrying on at a lower level, that spans most of the day's traffic
+    or sits in a day that is quiet as a whole (the 24 h around it well below usual)."""
     if iv.observed <= SILENT_RATIO * iv.expected or iv.end == m.series.hours:
         return False
     middle = (iv.start + iv.end) // 2
-    day = sum(expected[max(0, middle - 12) : middle + 12])
-    return iv.expected >= QUIET_DAY_SHARE * day
+    lo, hi = max(0, middle - 12), middle + 12
+    day = sum(expected[lo:hi])
+    quiet = sum(m.calls[lo:hi]) <= QUIET_DAY_RATIO * day
+    return quiet or iv.expected >= QUIET_DAY_SHARE * day
 
 
 def quiet_day_finding(m: HourlyMetrics, iv: Interval) -> Finding:
