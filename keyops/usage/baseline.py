@@ -44,6 +44,7 @@ _TAIL_Z = 1.96
 _HOUR_TAIL_MIN_HOURS = 400
 _HOUR_TAIL_QUANTILE = 0.995
 _HOUR_TAIL_Z = 2.81
+_HEAVY_TAIL = 1.5
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Baseline:
     ``noise`` is the independent, multiplicative per-hour noise (relative standard deviation);
     ``hour_noise``, when larger, is the noise a *single* hour is judged with (heavy tails, see
     :func:`measure_hour_noise`); ``pooled`` is roughly how many hours each expected value was
-    estimated from, so the
+    estimated from (``heavy_tailed``: see :func:`heavy_tailed`), so the
     estimate's own relative variance for an hour expecting ``e`` is about ``1 / (pooled x e)``.
     """
 
@@ -62,6 +63,7 @@ class Baseline:
     pooled: float
     mode: str
     hour_noise: float = 0.0
+    heavy_tailed: bool = False
 
 
 def _keys(timestamps: Sequence[int]) -> tuple[list[int], list[int], int, int, str]:
@@ -145,6 +147,23 @@ def measure_hour_noise(values: Sequence[float], expected: Sequence[float], noise
     tail = deviations[int(_HOUR_TAIL_QUANTILE * (len(deviations) - 1))] / _HOUR_TAIL_Z
     var = tail * tail - median([1 / e for _, e in busy])
     return min(max(math.sqrt(max(var, 0.0)), noise), 1.0)
+
+
+def heavy_tailed(values: Sequence[float], expected: Sequence[float]) -> bool:
+    """True when this account's far-tail hours stray much further than a normal tail would.
+
+    Compares the 99.5th percentile of absolute log deviations with what the median absolute
+    deviation predicts for it (2.81 sigma): about 1 for normal noise, 2.3 for a Student t with
+    three degrees of freedom. Needs :data:`_HOUR_TAIL_MIN_HOURS` busy hours; False otherwise.
+    """
+    busy = [(x, e) for x, e in zip(values, expected, strict=True) if e >= _NOISE_MIN_EXPECTED]
+    if len(busy) < _HOUR_TAIL_MIN_HOURS:
+        return False
+    logs = [math.log((x + 0.5) / (e + 0.5)) for x, e in busy]
+    centre = median(logs)
+    deviations = sorted(abs(v - centre) for v in logs)
+    tail = deviations[int(_HOUR_TAIL_QUANTILE * (len(deviations) - 1))]
+    return tail > _HEAVY_TAIL * _HOUR_TAIL_Z * mad_sigma(logs)
 
 
 def measure_noise(

@@ -15,7 +15,13 @@ from datetime import datetime
 
 from keyops.usage import episodes as ep
 from keyops.usage import rules_errors, rules_tokens, rules_traffic
-from keyops.usage.baseline import Baseline, fit_baseline, measure_hour_noise, measure_noise
+from keyops.usage.baseline import (
+    Baseline,
+    fit_baseline,
+    heavy_tailed,
+    measure_hour_noise,
+    measure_noise,
+)
 from keyops.usage.expect import batch_part, local_level, with_batch_slack
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, Rotation, UsageSeries
@@ -131,7 +137,14 @@ def calls_baseline(
         expected = [e * lv for e, lv in zip(seasonal.expected, level, strict=True)]
         noise = measure_noise(calls, expected, default_noise, 0.08)
         hour_noise = measure_hour_noise(calls, expected, noise)
-        base = replace(seasonal, expected=tuple(expected), noise=noise, hour_noise=hour_noise)
+        heavy = heavy_tailed(calls, expected)
+        base = replace(
+            seasonal,
+            expected=tuple(expected),
+            noise=noise,
+            hour_noise=hour_noise,
+            heavy_tailed=heavy,
+        )
     return base, level
 
 

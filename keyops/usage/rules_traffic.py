@@ -20,10 +20,9 @@ from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.windows import Interval, WindowRule, find_intervals
 
 SPIKE_WINDOWS = (1, 2, 3, 4, 6)
-#: An account whose far-tail hourly noise is this much above its typical noise is heavy-tailed...
-HEAVY_TAIL = 1.3
-#: ... and there a spike of a single hour needs this many times usual (runs of hours do not).
-SINGLE_HOUR_RATIO = 8.0
+#: On a heavy-tailed account a spike of a single hour needs this many times usual (runs of
+#: hours do not).
+SINGLE_HOUR_RATIO = 20.0
 DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
 
 
@@ -39,9 +38,10 @@ def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval
     found = find_intervals(
         m.calls, base.expected, base.noise, base.pooled, rule, hour_noise=base.hour_noise
     )
-    if base.hour_noise <= HEAVY_TAIL * base.noise:
+    if not base.heavy_tailed:
         return found
-    # Heavy tails: this account's own single hours stray far; one alone must be extreme.
+    # Heavy tails: this account's own single hours stray beyond what four weeks can measure;
+    # one hour alone is evidence only when extreme.
     return [
         iv
         for iv in found
