@@ -184,14 +184,15 @@ def test_current_hour_is_left_out_and_said_so_and_series_come_on_request(
     assert "series" not in plain["resources"][0]
 
 
-def test_the_current_hour_is_analysed_when_asked_for(shared_emulator: EmulatorHandle) -> None:
+def test_the_current_hour_is_analysed_when_asked_for(emulator: EmulatorHandle) -> None:
+    # A fresh emulator: no other test's calls in this hour.
     status, doc, _ = _usage(
-        shared_emulator, "--account", EUS, "--window", "1d", "--series", "--include-current-hour"
+        emulator, "--account", EUS, "--window", "1d", "--series", "--include-current-hour"
     )
     assert status == 0 and doc["notes"] == []
     stamps = doc["resources"][0]["series"]["timestamps"]
     last = datetime.fromisoformat(stamps[-1].replace("Z", "+00:00"))
     now = _hour_start(datetime.now(timezone.utc))
     assert last in (now, now - timedelta(hours=1))  # this hour (unless it just rolled over)
-    # Its partial fill is not read as a drop.
-    assert [f["kind"] for f in doc["findings"]] == []
+    # Its partial fill (Azure Monitor's, as the emulator serves it) is not read as a drop.
+    assert [f["kind"] for f in doc["findings"] if f["kind"] == "drop"] == []
