@@ -111,12 +111,6 @@ def print_table(report: UsageReport, output: str = "table", width: int = 28) -> 
     )
     if output == "tsv":
         return
-    for note in report.notes:
-        print(escape_control(note))
-    print()
-    if not report.findings:
-        print("No anomalies found.")
-        return
     columns = shutil.get_terminal_size().columns if is_tty() and output != "wide" else None
 
     def say(text: str, indent: str = "") -> None:
@@ -134,6 +128,12 @@ def print_table(report: UsageReport, output: str = "table", width: int = 28) -> 
         ):
             sys.stdout.write(line + "\n")
 
+    for note in report.notes:
+        say(note)
+    print()
+    if not report.findings:
+        print("No anomalies found.")
+        return
     print(f"Findings ({len(report.findings)})")
     for r in finding_rows(report):
         print()
