@@ -4,13 +4,12 @@
     .venv/bin/python scripts/bench_usage.py                  # 1,000 resources x 7 days
     .venv/bin/python scripts/bench_usage.py -n 1000 --days 28 --html /tmp/usage.html
 
-Series come from the evaluation generator (keyops/usage/evaluation.py: half clean, half with one
-planted anomaly). Timed stages: detect (all rules), JSON rendering (``keyops.usage/v1``) and, with
---html, the HTML page. Wall and CPU times are measured without tracing (CPU time is the steadier
-figure on a busy machine); the peak memory those stages
-allocate on top of the loaded series is measured in a second pass under tracemalloc, and the
-process's maximum resident set size (series and all) is printed at the end. Not a test: no
-assertion on speed.
+Series come from the evaluation generator (keyops_bench/usage/evaluation.py: half clean, half
+with one planted anomaly). Timed stages: detect (all rules), JSON rendering (``keyops.usage/v2``)
+and, with --html, the HTML page. Wall and CPU times are measured without tracing (CPU time is the
+steadier figure on a busy machine); the peak memory those stages allocate on top of the loaded
+series is measured in a second pass under tracemalloc, and the process's maximum resident set size
+(series and all) is printed at the end. Not a test: no assertion on speed.
 """
 
 from __future__ import annotations
@@ -25,11 +24,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import _bench_path  # noqa: F401  (repo root on sys.path: keyops_bench)
+
 from keyops.usage.detect import analyze
-from keyops.usage.evaluation import REPORT_SEED, make_case
 from keyops.usage.html import render_html
 from keyops.usage.model import Rotation, UsageSeries
 from keyops.usage.render import dumps
+from keyops_bench.usage.evaluation import REPORT_SEED, make_case
 
 
 def _fleet(n: int, hours: int) -> tuple[list[UsageSeries], list[Rotation]]:

@@ -87,6 +87,18 @@ def _html_path(ctx: click.Context, param: click.Parameter, value: str | None) ->
     help="Exit 1 when a finding is at or above this severity (info ... critical).",
 )
 @click.option(
+    "--include-current-hour",
+    is_flag=True,
+    envvar="KEYOPS_USAGE_INCLUDE_CURRENT_HOUR",
+    help="Also analyse the current hour (Azure Monitor serves it partial and late).",
+)
+@click.option(
+    "--series",
+    is_flag=True,
+    envvar="KEYOPS_USAGE_SERIES",
+    help="With --output json: add each account's hourly series (to plot or post-process).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1, max=64),
     default=8,
@@ -108,6 +120,8 @@ def usage(
     keys_unused: tuple[str, ...],
     html_path: Path | None,
     fail_on: Severity | None,
+    include_current_hour: bool,
+    series: bool,
     workers: int,
 ) -> None:
     """Report usage anomalies per account: spikes, drops, error-rate jumps, 401 surges after a
@@ -116,8 +130,8 @@ def usage(
     """
     from keyops.azure.metrics import MetricsClient
     from keyops.render import diag, info, plural, progress
-    from keyops.usage import Sensitivity, analyze, fails
-    from keyops.usage.fetch import clip_to_window, gather, window
+    from keyops.usage import fails
+    from keyops.usage.run import UsageRequest, run_usage
 
     if history_days < days:
         raise click.BadParameter(
@@ -130,9 +144,10 @@ def usage(
             "window + history must stay within 93d (what Azure Monitor keeps)",
             param_hint="--history",
         )
+    request = UsageRequest(
+        days, history_days, sensitivity, keys_unused, include_current_hour, workers
+    )
     metrics: dict[str, MetricsClient] = {}
-    start, hours = window(days)
-    fetch_start, fetch_hours = window(days + history_days)
     with AzureSession(app, subscription) as azure:
         targets = resolve_cli_targets(
             app, azure.accounts(), subscription, resource_group, account, tags, vault_url
@@ -143,60 +158,40 @@ def usage(
                 metrics[sub] = MetricsClient(app.env, azure.credential(), sub)
             return metrics[sub]
 
-        with progress("reading metrics", len(targets)) as step:
-            inputs = gather(
-                targets,
-                metrics_for,
-                azure.vault,
-                start=fetch_start,
-                hours=fetch_hours,
-                keys_unused=keys_unused,
-                workers=workers,
-                report_from=start,
-                on_done=step,
-            )
-        for client in metrics.values():
-            client.close()
-    if inputs.problems and not inputs.series:
-        # Every account failed: one line, with the status of what went wrong (auth, service).
-        first = inputs.problems[0]
-        raise type(first)(f"no account could be read: {first.message}")
-    analysed = analyze(
-        list(inputs.series),
-        list(inputs.rotations),
-        inputs.policy,
-        Sensitivity.preset(sensitivity),
-        since=start,
-    )
-    # The history before the window taught the baselines; show only the window itself.
-    from dataclasses import replace  # here: `keyops usage --help` imports no dataclasses
-
-    report = replace(analysed, series=tuple(clip_to_window(s, start) for s in analysed.series))
-    _render(report, output)
+        try:
+            with progress("reading metrics", len(targets)) as step:
+                run = run_usage(request, targets, metrics_for, azure.vault, on_done=step)
+        finally:
+            for client in metrics.values():
+                client.close()
+    report = run.report
+    _render(report, output, series)
     if html_path is not None:
         from keyops.redact import redact
         from keyops.usage.html import render_html
 
         html_path.write_text(redact(render_html(report)), encoding="utf-8")
         info(f"usage: wrote {html_path}")
-    for problem in inputs.problems:
+    for problem in run.problems:
         diag(f"usage: {problem.message}")
+    for note in report.notes:
+        info(f"usage: {note}")
     info(
-        f"usage: {plural(len(report.series), 'account')}, {hours} h; "
+        f"usage: {plural(len(report.series), 'account')}, {run.hours} h; "
         f"{plural(len(report.findings), 'finding')}"
     )
     ctx = click.get_current_context()
-    if inputs.problems or (fail_on is not None and fails(report.findings, fail_on)):
+    if run.problems or (fail_on is not None and fails(report.findings, fail_on)):
         ctx.exit(int(ExitStatus.FAILED))
 
 
-def _render(report: Any, output: str) -> None:
+def _render(report: Any, output: str, series: bool) -> None:
     from keyops.render import print_json
 
     if output == "json":
         from keyops.usage.render import to_json
 
-        print_json(to_json(report))
+        print_json(to_json(report, include_series=series))
     else:
         from keyops.usage.render import print_table
 

@@ -38,6 +38,13 @@ _CLASS_MIN_USABLE = 0.25
 _SHAPE_MIN_LEVEL = 0.1
 #: Noise is measured only where Poisson noise (1/e in relative variance) is small next to it.
 _NOISE_MIN_EXPECTED = 50
+_TAIL_MIN_HOURS = 200
+_TAIL_QUANTILE = 0.95
+_TAIL_Z = 1.96
+_HOUR_TAIL_MIN_HOURS = 400
+_HOUR_TAIL_QUANTILE = 0.995
+_HOUR_TAIL_Z = 2.81
+_HEAVY_TAIL = 1.5
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,9 @@ class Baseline:
     """Expected value per hour, and the noise around it.
 
     ``noise`` is the independent, multiplicative per-hour noise (relative standard deviation);
-    ``pooled`` is roughly how many hours each expected value was estimated from, so the
+    ``hour_noise``, when larger, is the noise a *single* hour is judged with (heavy tails, see
+    :func:`measure_hour_noise`); ``pooled`` is roughly how many hours each expected value was
+    estimated from (``heavy_tailed``: see :func:`heavy_tailed`), so the
     estimate's own relative variance for an hour expecting ``e`` is about ``1 / (pooled x e)``.
     """
 
@@ -53,6 +62,8 @@ class Baseline:
     noise: float
     pooled: float
     mode: str
+    hour_noise: float = 0.0
+    heavy_tailed: bool = False
 
 
 def _keys(timestamps: Sequence[int]) -> tuple[list[int], list[int], int, int, str]:
@@ -101,6 +112,60 @@ def _smooth(profile: list[float], exposure: list[float], samples: list[int], noi
     return smoothed_any
 
 
+def _spread(logs: list[float]) -> float:
+    """Standard deviation of log ratios, measured in the middle (MAD) and in the tails.
+
+    Real hourly traffic is heavy-tailed: a robust MAD describes the middle well and makes 3x
+    hours look like 6-sigma events. Where there are enough hours, the 95th percentile of the
+    absolute deviations (as a normal would have it, 1.96 sigma) is a second estimate, and the
+    larger one is used. At that percentile one in twenty hours may be anomalous (a holiday's ten
+    business hours in four weeks of them) without the estimate noticing.
+    """
+    middle = mad_sigma(logs)
+    if len(logs) < _TAIL_MIN_HOURS:
+        return middle
+    centre = median(logs)
+    deviations = sorted(abs(v - centre) for v in logs)
+    tail = deviations[int(_TAIL_QUANTILE * (len(deviations) - 1))] / _TAIL_Z
+    return max(middle, tail)
+
+
+def measure_hour_noise(values: Sequence[float], expected: Sequence[float], noise: float) -> float:
+    """Noise for judging one hour alone, from the far tail of this account's own hours.
+
+    Hourly traffic has heavy tails (retries, a client's burst): its most extreme hours are far
+    beyond what the noise of a typical hour predicts, while a run of several hours averages them
+    out. With four weeks of busy hours, the 99.5th percentile of absolute log deviations (2.81
+    sigma for a normal) says how wild a single hour gets here; it is used for one-hour windows.
+    """
+    busy = [(x, e) for x, e in zip(values, expected, strict=True) if e >= _NOISE_MIN_EXPECTED]
+    if len(busy) < _HOUR_TAIL_MIN_HOURS:
+        return noise
+    logs = [math.log((x + 0.5) / (e + 0.5)) for x, e in busy]
+    centre = median(logs)
+    deviations = sorted(abs(v - centre) for v in logs)
+    tail = deviations[int(_HOUR_TAIL_QUANTILE * (len(deviations) - 1))] / _HOUR_TAIL_Z
+    var = tail * tail - median([1 / e for _, e in busy])
+    return min(max(math.sqrt(max(var, 0.0)), noise), 1.0)
+
+
+def heavy_tailed(values: Sequence[float], expected: Sequence[float]) -> bool:
+    """True when this account's far-tail hours stray much further than a normal tail would.
+
+    Compares the 99.5th percentile of absolute log deviations with what the median absolute
+    deviation predicts for it (2.81 sigma): about 1 for normal noise, 2.3 for a Student t with
+    three degrees of freedom. Needs :data:`_HOUR_TAIL_MIN_HOURS` busy hours; False otherwise.
+    """
+    busy = [(x, e) for x, e in zip(values, expected, strict=True) if e >= _NOISE_MIN_EXPECTED]
+    if len(busy) < _HOUR_TAIL_MIN_HOURS:
+        return False
+    logs = [math.log((x + 0.5) / (e + 0.5)) for x, e in busy]
+    centre = median(logs)
+    deviations = sorted(abs(v - centre) for v in logs)
+    tail = deviations[int(_HOUR_TAIL_QUANTILE * (len(deviations) - 1))]
+    return tail > _HEAVY_TAIL * _HOUR_TAIL_Z * mad_sigma(logs)
+
+
 def measure_noise(
     values: Sequence[float], expected: Sequence[float], default: float, floor: float
 ) -> float:
@@ -114,7 +179,7 @@ def measure_noise(
         busy = [(x, e) for x, e in zip(values, expected, strict=True) if e >= min_expected]
         if len(busy) >= 24:
             logs = [math.log((x + 0.5) / (e + 0.5)) for x, e in busy]
-            var = mad_sigma(logs) ** 2 - median([1 / e for _, e in busy])
+            var = _spread(logs) ** 2 - median([1 / e for _, e in busy])
             return min(max(math.sqrt(max(var, 0.0)), lower), 1.0)
     return default
 

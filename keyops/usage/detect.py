@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from keyops.usage import episodes as ep
 from keyops.usage import rules_errors, rules_tokens, rules_traffic
-from keyops.usage.baseline import fit_baseline
+from keyops.usage.baseline import (
+    Baseline,
+    fit_baseline,
+    heavy_tailed,
+    measure_hour_noise,
+    measure_noise,
+)
+from keyops.usage.expect import batch_part, local_level, with_batch_slack
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, Rotation, UsageSeries
-from keyops.usage.scan import Interval
 from keyops.usage.sensitivity import Sensitivity
+from keyops.usage.windows import Interval
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class UsageReport:
     series: tuple[UsageSeries, ...]
     findings: tuple[Finding, ...]
     rotations: tuple[Rotation, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
 
     def findings_for(self, resource_id: str) -> list[Finding]:
         """Findings of one resource, most severe first."""
@@ -81,20 +90,62 @@ def detect_one(
     if series.hours < 24:
         return []  # not enough to know what "usual" is
     m = HourlyMetrics.of(series)
-    calls = fit_baseline(m.calls, series.timestamps, default_noise=sens.default_noise)
-    spike_ivs = rules_traffic.spikes(m, calls, sens)
+    calls, level = calls_baseline(m.calls, series.timestamps, sens.default_noise)
+    batch = batch_part(calls.expected)
+    upper, lower = with_batch_slack(calls.expected, batch)
+    spike_ivs = rules_traffic.spikes(m, replace(calls, expected=tuple(upper)), sens)
     auth = rules_errors.auth_surges(m, calls, rotations, sens)
-    drops = [iv for iv in rules_traffic.drops(m, calls, sens) if not _explained_by_401(iv, m, auth)]
-    found = [rules_traffic.spike_finding(m, iv) for iv in spike_ivs]
-    found += [rules_traffic.drop_finding(m, iv) for iv in drops]
+    drop_ivs = rules_traffic.drops(m, replace(calls, expected=tuple(lower)), sens)
+    drops = [iv for iv in drop_ivs if not _explained_by_401(iv, m, auth)]
+    found = [
+        ep.new_level_finding(m, iv)
+        if ep.is_new_level(m, iv, level, upper)
+        else rules_traffic.spike_finding(m, iv)
+        for iv in spike_ivs
+    ]
+    found += [
+        ep.quiet_day_finding(m, iv)
+        if ep.is_quiet_day(m, iv, lower)
+        else rules_traffic.drop_finding(m, iv)
+        for iv in drops
+    ]
     found += rules_errors.error_rate(m, sens)
     found += auth
-    found += rules_tokens.token_spend(m, calls, spike_ivs, sens)
+    found += rules_tokens.token_spend(m, sens)
+    found = ep.one_per_episode(found)
     if since is None:
         return found + rules_errors.unexpected_key_use(m, policy)
     first = bisect.bisect_left(series.timestamps, since.timestamp())
     found = [f for f in found if f.end > since]
     return found + rules_errors.unexpected_key_use(m, policy, first)
+
+
+def calls_baseline(
+    calls: list[float], timestamps: Sequence[int], default_noise: float
+) -> tuple[Baseline, list[float]]:
+    """Hour-of-week baseline times the recent level (see :mod:`keyops.usage.expect`); and level.
+
+    Two rounds: the level is measured against the seasonal fit, the seasonal fit is redone on
+    calls divided by the level (so that growth or a launch does not bend the weekly profile).
+    """
+    base = fit_baseline(calls, timestamps, default_noise=default_noise)
+    level = [1.0] * len(calls)
+    for _ in range(2):
+        level = [a * b for a, b in zip(level, local_level(calls, base.expected), strict=True)]
+        flat = [c / lv for c, lv in zip(calls, level, strict=True)]
+        seasonal = fit_baseline(flat, timestamps, default_noise=default_noise)
+        expected = [e * lv for e, lv in zip(seasonal.expected, level, strict=True)]
+        noise = measure_noise(calls, expected, default_noise, 0.08)
+        hour_noise = measure_hour_noise(calls, expected, noise)
+        heavy = heavy_tailed(calls, expected)
+        base = replace(
+            seasonal,
+            expected=tuple(expected),
+            noise=noise,
+            hour_noise=hour_noise,
+            heavy_tailed=heavy,
+        )
+    return base, level
 
 
 def _explained_by_401(iv: Interval, m: HourlyMetrics, auth: list[Finding]) -> bool:

@@ -33,11 +33,19 @@ class UsageInputs:
     problems: tuple[KeyopsError, ...]
 
 
-def window(days: float, now: datetime | None = None) -> tuple[datetime, int]:
-    """The start (an hour boundary) and length in hours of a window ending with this hour."""
+def window(
+    days: float, now: datetime | None = None, include_current_hour: bool = False
+) -> tuple[datetime, int]:
+    """The start (an hour boundary) and length in hours of a window ending at the current hour.
+
+    The current hour itself is left out unless asked for: Azure Monitor serves it partially
+    filled and a few minutes late, so it would read as a drop in every account.
+    """
     now = now or datetime.now(timezone.utc)
     hours = max(1, round(days * 24))
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = now.replace(minute=0, second=0, microsecond=0)
+    if include_current_hour:
+        end += timedelta(hours=1)
     return end - timedelta(seconds=HOUR * hours), hours
 
 

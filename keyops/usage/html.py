@@ -217,6 +217,8 @@ def render_html(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{escape(title)}</h1><p>{_plural(len(report.series), 'resource')}, "
-        f"{_plural(len(report.findings), 'finding')}.</p>{legend}<h2>Findings</h2>"
+        f"{_plural(len(report.findings), 'finding')}.</p>"
+        + "".join(f'<p class="note">{escape(n)}</p>' for n in report.notes)
+        + f"{legend}<h2>Findings</h2>"
         f"{_findings_table(report, anchors)}" + "\n".join(sections) + "</body></html>\n"
     )

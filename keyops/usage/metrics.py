@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from keyops.severity import Severity
 from keyops.usage.model import Finding, FindingKind, Rotation, UsageSeries, from_epoch
-from keyops.usage.scan import Interval
+from keyops.usage.windows import Interval
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ class HourlyMetrics:
             end=from_epoch(last),
             observed=round(observed, 4),
             expected=round(expected, 4),
-            ratio=round(observed / expected, 2) if expected > 0 else float("inf"),
+            # A ratio against (almost) nothing expected is no measure: JSON shows null.
+            ratio=round(observed / expected, 2) if expected >= 0.01 else float("inf"),
             score=round(interval.score, 2),
             unit=unit,
             message=text[0],

@@ -21,7 +21,14 @@ HOUR = 3600
 
 #: The kinds of finding ``detect`` reports.
 FindingKind = Literal[
-    "spike", "drop", "error_rate", "auth_surge_401", "token_spend", "unexpected_key_use"
+    "spike",
+    "drop",
+    "error_rate",
+    "auth_surge_401",
+    "token_spend",
+    "unexpected_key_use",
+    "level_shift",
+    "quiet_day",
 ]
 FINDING_KINDS: tuple[FindingKind, ...] = (
     "spike",
@@ -30,6 +37,8 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
     "auth_surge_401",
     "token_spend",
     "unexpected_key_use",
+    "level_shift",
+    "quiet_day",
 )
 
 

@@ -13,7 +13,9 @@ from keyops.usage.detect import UsageReport
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, Rotation, UsageSeries, from_epoch, worst_severity
 
-SCHEMA = "keyops.usage/v1"
+#: v2: ``notes`` (what the report leaves out, e.g. the current hour) and, with ``--series``, each
+#: resource's hourly ``series``.
+SCHEMA = "keyops.usage/v2"
 BARS = "▁▂▃▄▅▆▇█"
 
 
@@ -109,10 +111,6 @@ def print_table(report: UsageReport, output: str = "table", width: int = 28) -> 
     )
     if output == "tsv":
         return
-    print()
-    if not report.findings:
-        print("No anomalies found.")
-        return
     columns = shutil.get_terminal_size().columns if is_tty() and output != "wide" else None
 
     def say(text: str, indent: str = "") -> None:
@@ -130,6 +128,12 @@ def print_table(report: UsageReport, output: str = "table", width: int = 28) -> 
         ):
             sys.stdout.write(line + "\n")
 
+    for note in report.notes:
+        say(note)
+    print()
+    if not report.findings:
+        print("No anomalies found.")
+        return
     print(f"Findings ({len(report.findings)})")
     for r in finding_rows(report):
         print()
@@ -194,7 +198,7 @@ def _series_record(s: UsageSeries) -> dict[str, Any]:
 
 
 def to_json(report: UsageReport, include_series: bool = False) -> dict[str, Any]:
-    """The report as one JSON document (``schema: keyops.usage/v1``)."""
+    """The report as one JSON document (``schema: keyops.usage/v2``)."""
     findings = _by_resource(report)
     resources = []
     for s in report.series:
@@ -233,6 +237,7 @@ def to_json(report: UsageReport, include_series: bool = False) -> dict[str, Any]
             "worst_severity": worst_all.label if worst_all is not None else None,
             "by_kind": dict(Counter(f.kind for f in report.findings)),
         },
+        "notes": list(report.notes),
         "resources": resources,
         "findings": [finding_record(f) for f in report.findings],
         "rotations": [rotation_record(r) for r in report.rotations],

@@ -28,9 +28,9 @@ from keyops.usage import wording as w
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, Rotation, from_epoch
-from keyops.usage.scan import Interval, ScanRule, scan
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.stats import median, surprise, z_score
+from keyops.usage.windows import Interval, WindowRule, find_intervals
 
 ERROR_WINDOWS = (1, 2, 3, 4, 6, 8, 12)
 #: Error and 401 rates wander more than call volume does (retries come in bursts).
@@ -105,7 +105,7 @@ def error_rate(m: HourlyMetrics, sens: Sensitivity) -> list[Finding]:
     daily, hourly = _rates(m.errors, m.calls, stamps)
     share = [max(pooled_share, daily, hourly[(ts // 3600) % 24]) for ts in stamps]
     expected = _expected(m.errors, share, m.calls, 0.0)
-    rule = ScanRule(
+    rule = WindowRule(
         up=True,
         ratio=sens.error_ratio,
         min_score=sens.error_min_score,
@@ -113,7 +113,7 @@ def error_rate(m: HourlyMetrics, sens: Sensitivity) -> list[Finding]:
         min_observed=sens.error_min_count,
         min_share=sens.error_rate_min,
     )
-    ivs = scan(m.errors, expected, RATE_NOISE, _pooled(stamps), rule, m.calls, count)
+    ivs = find_intervals(m.errors, expected, RATE_NOISE, _pooled(stamps), rule, m.calls, count)
     return [_error_finding(m, iv) for iv in ivs]
 
 
@@ -147,7 +147,7 @@ def auth_surges(
     # proportionally more of them; only 401s beyond that are a surge.
     volume = [max(c, e) for c, e in zip(m.calls, calls.expected, strict=True)]
     expected = _expected(m.auth_401, [daily] * len(volume), volume, AUTH_PER_HOUR_FLOOR)
-    rule = ScanRule(
+    rule = WindowRule(
         up=True,
         ratio=sens.auth_ratio,
         min_score=sens.min_score,
@@ -157,7 +157,7 @@ def auth_surges(
     pooled = _pooled(stamps)
     return [
         _auth_finding(m, iv, _rotation_before(iv, m, rotations, sens.rotation_window_hours))
-        for iv in scan(m.auth_401, expected, RATE_NOISE, pooled, rule)
+        for iv in find_intervals(m.auth_401, expected, RATE_NOISE, pooled, rule)
     ]
 
 
@@ -178,7 +178,7 @@ def _auth_finding(m: HourlyMetrics, iv: Interval, rotation: Rotation | None) -> 
     obs, exp = iv.observed / hours, iv.expected / hours
     first, last = m.bounds(iv)
     what = (
-        f"401 responses rose to {w.count(obs)}/h against a usual {w.count(exp)}/h, from "
+        f"401 responses rose to {w.count(obs)}/h, {w.against_usual(obs, exp)}, from "
         f"{w.span(from_epoch(first), from_epoch(last))} (score {iv.score:.1f})"
     )
     if rotation is None:

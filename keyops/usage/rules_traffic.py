@@ -16,23 +16,37 @@ from keyops.usage import wording as w
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, from_epoch
-from keyops.usage.scan import Interval, ScanRule, scan
 from keyops.usage.sensitivity import Sensitivity
+from keyops.usage.windows import Interval, WindowRule, find_intervals
 
 SPIKE_WINDOWS = (1, 2, 3, 4, 6)
+#: On a heavy-tailed account a spike of a single hour needs this many times usual (runs of
+#: hours do not).
+SINGLE_HOUR_RATIO = 20.0
 DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
 
 
 def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
     """Hours with far more authenticated calls than usual."""
-    rule = ScanRule(
+    rule = WindowRule(
         up=True,
         ratio=sens.spike_ratio,
         min_score=sens.min_score,
         windows=SPIKE_WINDOWS,
         min_excess_per_hour=sens.spike_min_excess,
     )
-    return scan(m.calls, base.expected, base.noise, base.pooled, rule)
+    found = find_intervals(
+        m.calls, base.expected, base.noise, base.pooled, rule, hour_noise=base.hour_noise
+    )
+    if not base.heavy_tailed:
+        return found
+    # Heavy tails: this account's own single hours stray beyond what four weeks can measure;
+    # one hour alone is evidence only when extreme.
+    return [
+        iv
+        for iv in found
+        if iv.end - iv.start > 1 or iv.observed >= SINGLE_HOUR_RATIO * max(iv.expected, 1e-9)
+    ]
 
 
 def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
@@ -43,7 +57,7 @@ def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
     ratio = obs / max(exp, 1e-9)
     first, last = m.bounds(iv)
     message = (
-        f"Calls rose to {w.count(obs)}/h, {ratio:.1f}x the usual {w.count(exp)}/h for these hours, "
+        f"Calls rose to {w.count(obs)}/h, {w.against_usual(obs, exp)} for these hours, "
         f"from {w.span(from_epoch(first), from_epoch(last))} (peak {w.count(peak)} at "
         f"{w.when(from_epoch(m.series.timestamps[iv.peak]))}; score {iv.score:.1f}). "
         "Why it matters: an unexplained jump in calls is how a leaked key usually shows up, "
@@ -59,7 +73,7 @@ def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
 
 def drops(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
     """Runs of hours where authenticated calls fell to (near) zero."""
-    rule = ScanRule(
+    rule = WindowRule(
         up=False,
         ratio=sens.drop_ratio,
         min_score=sens.drop_min_score,
@@ -67,7 +81,7 @@ def drops(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]
         min_expected=sens.drop_min_expected,
         min_hours=sens.drop_min_hours,
     )
-    return scan(m.calls, base.expected, base.noise, base.pooled, rule)
+    return find_intervals(m.calls, base.expected, base.noise, base.pooled, rule)
 
 
 def drop_finding(m: HourlyMetrics, iv: Interval) -> Finding:

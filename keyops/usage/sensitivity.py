@@ -68,7 +68,7 @@ class Sensitivity:
                 error_min_score=6.0,
                 spike_ratio=5.0,
                 drop_ratio=0.1,
-                drop_min_hours=3,
+                drop_min_hours=2,  # outages of two hours on busy accounts are real
                 error_rate_min=0.1,
                 error_ratio=6.0,
                 error_min_count=5.0,

@@ -16,6 +16,17 @@ def count(value: float) -> str:
     return f"{value:.1f}"
 
 
+#: Below this many per hour, "usual" is none: a ratio against it would be a meaningless number.
+NONE_USUAL = 0.5
+
+
+def against_usual(observed: float, expected: float, unit: str = "/h") -> str:
+    """``3.2x the usual 40/h``, or ``where none are usual`` when almost nothing is expected."""
+    if expected < NONE_USUAL:
+        return f"where none are usual ({count(expected)}{unit} expected)"
+    return f"{observed / expected:.1f}x the usual {count(expected)}{unit}"
+
+
 def when(moment: datetime) -> str:
     """``Tue 2025-03-04 14:00 UTC``."""
     return moment.astimezone(timezone.utc).strftime("%a %Y-%m-%d %H:%M UTC")

@@ -121,11 +121,46 @@ def test_planted_events_show_where_they_were_put(emulator: EmulatorHandle) -> No
     assert values.count(3000) == 1 and values.count(1000) > 40  # 100 calls x 10 tokens
 
 
-def test_history_ends_when_it_is_set(emulator: EmulatorHandle) -> None:
+def _current_fill(emulator: EmulatorHandle) -> float:
+    """How much of the current hour Azure Monitor would serve now (minutes so far, less lag)."""
+    now = emulator.server.emulator.clock.now()
+    return min(max((now % 3600 - history.INGESTION_LAG_S) / 3600, 0.0), 1.0)
+
+
+def test_history_ends_when_it_is_set_with_the_current_hour_partly_filled(
+    emulator: EmulatorHandle,
+) -> None:
+    # An hour into the emulated past and 33 minutes past it: the current hour is 30 minutes in.
+    clock = emulator.server.emulator.clock
+    emulator.admin("POST", "clock", {"advance": -3600 - clock.now() % 3600 + 33 * 60})
     emulator.admin("POST", f"metrics/{LEGACY}", {"history": dict(FLAT, days=1)})
     body = _hour_series(emulator, LEGACY, 72)
     totals = [p["total"] for p in body["value"][0]["timeseries"][0]["data"]]
-    assert totals[-1] == 0 and totals[-25:-1] == [100] * 24 and set(totals[:-25]) == {0}
+    assert totals[-25:-1] == [100] * 24 and set(totals[:-25]) == {0}
+    assert _current_fill(emulator) == pytest.approx(0.5, abs=0.01)
+    assert totals[-1] in (50, 51)  # 100 x 0.5, rounded either way; never a whole hour
+    emulator.admin("POST", "clock", {"advance": 3600})
+    later = _hour_series(emulator, LEGACY, 72)
+    totals = [p["total"] for p in later["value"][0]["timeseries"][0]["data"]]
+    assert totals[-2] == 100 and totals[-1] == 0  # the hour is whole once it is over
+
+
+def test_prompt_and_generated_tokens_are_set_apart(emulator: EmulatorHandle) -> None:
+    spec = dict(
+        FLAT,
+        prompt_tokens_per_request=50,
+        generated_tokens_per_request=5,
+        events=[{"kind": "tokens", "start": "-10h", "hours": 1, "factor": 10, "part": "prompt"}],
+    )
+    emulator.admin("POST", f"metrics/{LEGACY}", {"history": spec})
+
+    def totals(metric: str) -> list[float]:
+        body = _hour_series(emulator, LEGACY, 48, metricnames=metric)
+        return [p["total"] for p in body["value"][0]["timeseries"][0]["data"][:-1]]
+
+    prompt, generated = totals("ProcessedPromptTokens"), totals("GeneratedTokens")
+    assert prompt.count(50 * 100) > 40 and prompt.count(500 * 100) == 1
+    assert set(generated[-30:]) == {5 * 100.0}  # the event scaled the prompt only
 
 
 def test_admin_adds_events_later(emulator: EmulatorHandle) -> None:

@@ -72,7 +72,15 @@ def _serve_some_calls(handle: EmulatorHandle) -> int:
     return prompt_tokens
 
 
+def _into_a_new_hour(handle: EmulatorHandle) -> None:
+    """Half a minute into the next emulated hour: past the history, so it holds served calls only
+    (the history's own last hour, served partly filled until it is over, is now whole)."""
+    now = handle.server.emulator.clock.now()
+    handle.admin("POST", "clock", {"advance": 3600 - now % 3600 + 30})
+
+
 def test_served_calls_are_counted_on_top_of_history(emulator: EmulatorHandle) -> None:
+    _into_a_new_hour(emulator)
     prompt_tokens = _serve_some_calls(emulator)
     with monitor_client(emulator) as client:
         result = client.metrics.list(
@@ -103,11 +111,13 @@ def test_served_calls_are_counted_on_top_of_history(emulator: EmulatorHandle) ->
             "ModelDeploymentName eq '*' and StatusCode eq '200'",
         )
         assert by_deployment == {"gpt-4o-mini": 3, "gpt-35-instruct": 1}
+        now = emulator.server.emulator.clock.now()
         origin = emulator.admin("GET", f"metrics/{EUS}")["origin"]  # where history ends
-        since_origin = f"{iso(origin)}/{iso(emulator.server.emulator.clock.now() + 60)}"
+        assert origin < now - now % 3600  # this hour is past the history: served calls only
+        this_hour = f"{iso(now - now % 3600)}/{iso(now + 60)}"
         prompt = client.metrics.list(
             emulator.account(EUS)["id"],
-            timespan=since_origin,
+            timespan=this_hour,
             interval="PT1M",
             metricnames="ProcessedPromptTokens",
             aggregation="Total",
@@ -116,6 +126,7 @@ def test_served_calls_are_counted_on_top_of_history(emulator: EmulatorHandle) ->
 
 
 def test_throttled_and_regional_calls_are_counted(emulator: EmulatorHandle) -> None:
+    _into_a_new_hour(emulator)
     emulator.admin("POST", "throttle", {"surface": "openai", "rate": 0.01, "burst": 1})
     api_key = key(emulator, EUS)
     assert [chat(emulator, EUS, api_key=api_key).status_code for _ in range(3)] == [200, 429, 429]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from keyops.usage.model import Rotation, UsageSeries
-from keyops.usage.synth import PlantedEvent, SeriesSpec, generate
+from keyops_bench.usage.synth import PlantedEvent, SeriesSpec, generate
 
 #: A Tuesday, so that a week from here crosses one weekend.
 START = datetime(2025, 3, 4, 0, 0, tzinfo=timezone.utc)

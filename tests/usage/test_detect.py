@@ -10,8 +10,8 @@ import pytest
 from keyops.severity import Severity
 from keyops.usage import KeyUsagePolicy, Sensitivity, UsageSeries, detect
 from keyops.usage.baseline import fit_baseline
-from keyops.usage.scan import ScanRule, scan
-from keyops.usage.synth import PlantedEvent
+from keyops.usage.windows import WindowRule, find_intervals
+from keyops_bench.usage.synth import PlantedEvent
 from tests.usage.factory import RID, hour_of, rotation, series
 
 PLANTED = [
@@ -274,8 +274,8 @@ def test_a_share_counted_from_few_failures_is_less_sure_than_one_from_many() -> 
     # calls, less so if it rests on two (then the share itself could well be several times higher).
     failed = [0.0] * 24
     failed[10] = 10.0
-    rule = ScanRule(up=True, ratio=4.0, min_score=0.0, windows=(1,))
-    found = [scan(failed, [1.0] * 24, 0.3, 84.0, rule, events=n) for n in (500, 20, 2)]
+    rule = WindowRule(up=True, ratio=4.0, min_score=0.0, windows=(1,))
+    found = [find_intervals(failed, [1.0] * 24, 0.3, 84.0, rule, events=n) for n in (500, 20, 2)]
     assert [[(iv.start, iv.end) for iv in f] for f in found] == [[(10, 11)]] * 3
     scores = [f[0].score for f in found]
     assert scores == sorted(scores, reverse=True)

@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import cast
 
 from keyops.severity import Severity
-from keyops.usage.evaluation import REPORT_SEED, EvalCase, build_set, make_case, run, score
 from keyops.usage.model import Finding, FindingKind
+from keyops_bench.usage.evaluation import REPORT_SEED, EvalCase, build_set, make_case, run, score
 
 
 def test_forty_series_precision_and_recall_at_least_090() -> None:

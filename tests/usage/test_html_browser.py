@@ -17,7 +17,7 @@ import pytest
 
 from keyops.usage import analyze
 from keyops.usage.html import render_html
-from keyops.usage.synth import PlantedEvent
+from keyops_bench.usage.synth import PlantedEvent
 from tests.usage.factory import rotation, series
 
 pytestmark = pytest.mark.browser

@@ -12,7 +12,7 @@ from keyops.usage import KeyUsagePolicy, analyze
 from keyops.usage.detect import UsageReport
 from keyops.usage.html import render_html
 from keyops.usage.render import SCHEMA, dumps, finding_rows, print_table, sparkline, summary_rows
-from keyops.usage.synth import PlantedEvent
+from keyops_bench.usage.synth import PlantedEvent
 from tests.usage.factory import RID, rotation, series
 
 
@@ -36,7 +36,7 @@ def test_sparkline_scales_to_the_maximum_and_buckets_long_series() -> None:
 def test_json_document_carries_schema_resources_and_explained_findings() -> None:
     report = _report()
     doc = json.loads(dumps(report))
-    assert doc["schema"] == SCHEMA == "keyops.usage/v1"
+    assert doc["schema"] == SCHEMA == "keyops.usage/v2"
     assert doc["window"]["interval"] == "PT1H"
     assert doc["summary"]["resources"] == 3
     assert doc["summary"]["by_kind"] == {"spike": 1, "auth_surge_401": 1, "unexpected_key_use": 1}

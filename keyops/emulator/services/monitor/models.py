@@ -186,7 +186,16 @@ def facts(emu: Emulator, account: AccountView, start: float, end: float) -> list
             deployments,
         )
         first, last = math.floor(start / 3600) * 3600, end
-        out.extend(f for f in generated if first <= f.start < last)
+        current = history.origin_hour(
+            emu.world.seed,
+            account.name,
+            account.location,
+            _frozen(entry["spec"]),
+            float(entry["origin"]),
+            emu.clock.now(),
+            deployments,
+        )
+        out.extend(f for f in (*generated, *current) if first <= f.start < last)
     return out
 
 

@@ -1,9 +1,12 @@
 """Validation of an account's metrics history spec (world file ``metrics`` or the admin API).
 
-A spec is ``{baseline, daily, weekly, noise, error_rate, tokens_per_request, days, events}``;
-each event is ``{kind, start, hours, factor | rate | count, status}`` with ``start`` relative
-to now (``-30h``) or ISO 8601. Errors are :class:`ValueError` whose message starts with the
-field's path inside the spec (``events[1].kind: ...``), for the caller to prefix.
+A spec is ``{baseline, daily, weekly, noise, error_rate, tokens_per_request, days, events}``,
+optionally with ``prompt_tokens_per_request`` and ``generated_tokens_per_request`` to set the two
+apart (otherwise 70% of ``tokens_per_request`` is prompt); each event is ``{kind, start, hours,
+factor | rate | count, status}`` with ``start`` relative to now (``-30h``) or ISO 8601, and a
+``tokens`` event may say which ``part`` it scales (``prompt``, ``generated`` or ``both``).
+Errors are :class:`ValueError` whose message starts with the field's path inside the spec
+(``events[1].kind: ...``), for the caller to prefix.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ _FIELDS: dict[str, tuple[float, float, float | None]] = {
     "error_rate": (0.005, 0.0, 1.0),
     "tokens_per_request": (400.0, 0.0, None),
 }
+#: Optional: prompt and generated tokens per successful request, set apart.
+SPLIT_FIELDS = ("prompt_tokens_per_request", "generated_tokens_per_request")
+TOKEN_PARTS = ("both", "prompt", "generated")
 #: event kind -> (its magnitude field, default)
 _MAGNITUDE = {
     "spike": ("factor", 5.0),
@@ -51,10 +57,13 @@ def parse_spec(raw: Any, now: float) -> dict[str, Any]:
     """A validated, normalised spec (event starts made absolute against ``now``)."""
     if not isinstance(raw, dict):
         raise ValueError("metrics: expected a table/object") from None
-    unknown = sorted(set(raw) - set(_FIELDS) - {"days", "events"})
+    unknown = sorted(set(raw) - set(_FIELDS) - set(SPLIT_FIELDS) - {"days", "events"})
     if unknown:
         raise ValueError(f"{unknown[0]}: unknown field")
     spec: dict[str, Any] = {k: _number(raw, k, *v) for k, v in _FIELDS.items()}
+    for key in SPLIT_FIELDS:
+        if key in raw:
+            spec[key] = _number(raw, key, 0.0, 0.0, None)
     # Five weeks: enough for a 7-day report over 21 days of same-hour-of-week baseline.
     days = raw.get("days", DEFAULT_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
@@ -78,7 +87,9 @@ def _event(item: Any, where: str, now: float) -> dict[str, Any]:
     if kind not in EVENT_KINDS:
         raise ValueError(f"{where}kind: {kind!r} is not one of {', '.join(EVENT_KINDS)}")
     field, default = _MAGNITUDE[kind]
-    allowed = {"kind", "start", "hours", field} | ({"status"} if kind == "errors" else set())
+    allowed = {"kind", "start", "hours", field} | {"errors": {"status"}, "tokens": {"part"}}.get(
+        kind, set()
+    )
     unknown = sorted(set(item) - allowed)
     if unknown:
         raise ValueError(f"{where}{unknown[0]}: unknown field for a {kind} event")
@@ -96,4 +107,9 @@ def _event(item: Any, where: str, now: float) -> dict[str, Any]:
         if not status.isdigit() or not 400 <= int(status) <= 599:
             raise ValueError(f"{where}status: {status!r} is not an HTTP error status")
         event["status"] = status
+    if kind == "tokens":
+        part = item.get("part", "both")
+        if part not in TOKEN_PARTS:
+            raise ValueError(f"{where}part: {part!r} is not one of {', '.join(TOKEN_PARTS)}")
+        event["part"] = part
     return event

@@ -27,8 +27,8 @@ EXTEND_SCORE = 1.5
 
 
 @dataclass(frozen=True)
-class ScanRule:
-    """Thresholds of one scan.
+class WindowRule:
+    """Thresholds of one window search.
 
     ``up``: look for excess (``X >= ratio x E``) or, if False, for shortfall (``X <= ratio x E``).
     ``min_excess_per_hour`` and ``min_observed`` (up) and ``min_expected`` (down, on the window's
@@ -82,11 +82,13 @@ class _Windows:
         expected: Sequence[float],
         noise: float,
         pooled: float,
-        rule: ScanRule,
+        rule: WindowRule,
         share_of: Sequence[float] | None,
         events: float | None = None,
+        hour_noise: float | None = None,
     ) -> None:
         self.observed, self.expected, self.rule = observed, expected, rule
+        self.hour_noise = hour_noise
         self.noise, self.pooled, self.events = noise, pooled, events
         self.share_of = share_of
         self.co, self.ce = _cumulative(observed), _cumulative(expected)
@@ -116,7 +118,10 @@ class _Windows:
             return z_score(surprise(x, e, math.inf))
         e2 = self.ce2[j] - self.ce2[i]
         if self.events is None:
-            extra = _extra(e, e2, j - i, self.noise, self.pooled)
+            noise = self.noise
+            if j - i == 1 and self.hour_noise is not None:
+                noise = max(noise, self.hour_noise)
+            extra = _extra(e, e2, j - i, noise, self.pooled)
             return z_score(min(surprise(x, e, 1 / extra), log_surprise(x, e, extra)))
         # A share counted from N events is known to a Gamma-shaped 1 / (N + 1): exactly what a
         # negative binomial adds to Poisson, so the log-normal test covers only the hourly noise.
@@ -161,14 +166,15 @@ class _Windows:
         return Interval(i, j, x, e, z, peak)
 
 
-def scan(
+def find_intervals(
     observed: Sequence[float],
     expected: Sequence[float],
     noise: float,
     pooled: float,
-    rule: ScanRule,
+    rule: WindowRule,
     share_of: Sequence[float] | None = None,
     events: float | None = None,
+    hour_noise: float | None = None,
 ) -> list[Interval]:
     """Intervals where *observed* departs from *expected* as *rule* demands.
 
@@ -176,7 +182,7 @@ def scan(
     calls), which is how well it is known; otherwise ``pooled`` hours of each value's volume.
     """
     n = len(observed)
-    win = _Windows(observed, expected, noise, pooled, rule, share_of, events)
+    win = _Windows(observed, expected, noise, pooled, rule, share_of, events, hour_noise)
     hits: list[tuple[int, int]] = []
     co, ce, ratio, up = win.co, win.ce, rule.ratio, rule.up
     for w in rule.windows:

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from keyops.usage.detect import detect
 from keyops.usage.model import Finding, Rotation, UsageSeries
 from keyops.usage.sensitivity import Sensitivity
-from keyops.usage.synth import PlantedEvent, SeriesSpec, generate, rotations_at
+from keyops_bench.usage.synth import PlantedEvent, SeriesSpec, generate, rotations_at
 
 PLANTED_KINDS = ("spike", "drop", "error_rate", "auth_surge_401", "token_spend")
 EVAL_START = datetime(2025, 3, 3, tzinfo=timezone.utc)  # a Monday

@@ -1,0 +1,131 @@
+"""What "usual" means for each rule: recent level, batch hours, and tokens per call by hour.
+
+The seasonal fit (:mod:`keyops.usage.baseline`) knows the hour of week; real accounts also move:
+
+* **Recent level.** Traffic grows, or steps up at a launch and stays. The level of each hour is
+  the median ratio of observed to seasonal-expected calls over the 72 hours around it (the past
+  36 h only, at the end of the data): a median over three days ignores a runaway of a few hours or
+  an outage, but follows growth and, a day and a half after it, a launch step. The shift itself is
+  reported once, as info ("new level since ..."), by :func:`level_shift`.
+* **Batch hours.** A nightly job is an hour or three far busier than the hours around it. Such
+  hours are learned from the expected curve; a run moved by up to :data:`BATCH_SLACK_HOURS` or
+  skipped is not a spike or a drop (the batch part of an hour is added to the neighbouring hours'
+  upper bound and taken out of its own lower bound).
+* **Tokens per call** by hour of day (weekday and weekend apart when both have traffic), since a
+  batch's prompts are far larger than interactive ones; the same slack applies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from keyops.usage.stats import median
+
+LEVEL_HALF_WINDOW = 36
+#: Hours with fewer expected calls than this say too little about the level to count.
+LEVEL_MIN_EXPECTED = 5.0
+LEVEL_MIN_HOURS = 12
+BATCH_SLACK_HOURS = 3
+#: An hour is a batch hour when it expects this many times the median of the 9 hours around it.
+BATCH_PEAK = 2.0
+_AROUND = 4
+#: A level this far (either way) from the level before the window is reported as a new level.
+SHIFT_RATIO = 1.5
+
+
+def local_level(values: Sequence[float], expected: Sequence[float]) -> list[float]:
+    """Multiplicative level of each hour against *expected* (1.0 where volume is too low)."""
+    n = len(values)
+    logs = [
+        math.log((x + 0.5) / (e + 0.5)) if e >= LEVEL_MIN_EXPECTED else None
+        for x, e in zip(values, expected, strict=True)
+    ]
+    out = []
+    for t in range(n):
+        window = [
+            v for v in logs[max(0, t - LEVEL_HALF_WINDOW) : t + LEVEL_HALF_WINDOW] if v is not None
+        ]
+        out.append(math.exp(median(window)) if len(window) >= LEVEL_MIN_HOURS else 1.0)
+    return out
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A persisting change of level: from hour ``start`` on, ``ratio`` x the level before."""
+
+    start: int
+    ratio: float
+
+
+def level_shift(level: Sequence[float], first: int) -> Shift | None:
+    """The level shift inside ``[first, end)`` that lasts to the end, if one is large enough.
+
+    Compared: the level just before *first* and the level at the end; the shift starts at the
+    first hour whose level is past the geometric middle of the two.
+    """
+    if first <= 0 or first >= len(level):
+        return None
+    before, after = level[first - 1], level[-1]
+    if before <= 0 or after <= 0:
+        return None
+    ratio = after / before
+    if 1 / SHIFT_RATIO < ratio < SHIFT_RATIO:
+        return None
+    middle = math.sqrt(before * after)
+    for t in range(first, len(level)):
+        if (level[t] >= middle) == (ratio > 1):
+            return Shift(t, ratio)
+    return None
+
+
+def batch_part(expected: Sequence[float]) -> list[float]:
+    """Per hour, how much of its expected value is a batch peak over the hours around it."""
+    n = len(expected)
+    out = [0.0] * n
+    for t in range(n):
+        around = median(list(expected[max(0, t - _AROUND) : t + _AROUND + 1]))
+        if expected[t] > BATCH_PEAK * around:
+            out[t] = expected[t] - around
+    return out
+
+
+def with_batch_slack(
+    expected: Sequence[float], batch: Sequence[float]
+) -> tuple[list[float], list[float]]:
+    """(upper, lower) expectations: a batch may run up to the slack late or early, or not at all."""
+    n, s = len(expected), BATCH_SLACK_HOURS
+    upper = [expected[t] - batch[t] + max(batch[max(0, t - s) : t + s + 1]) for t in range(n)]
+    lower = [e - b for e, b in zip(expected, batch, strict=True)]
+    return upper, lower
+
+
+def tokens_per_call(
+    tokens: Sequence[float], ok: Sequence[float], timestamps: Sequence[int]
+) -> list[float]:
+    """Usual tokens per successful call at each hour: by hour of day, weekday/weekend apart.
+
+    Each key's value is the ratio of sums over its hours after dropping the days whose ratio is
+    in the top or bottom tenth (a token anomaly must not become its own usual); a key with too
+    little traffic falls back to the account's overall ratio. Then each hour takes the largest
+    value within the batch slack, so a late batch's large prompts are not an anomaly.
+    """
+    keys = [((ts // 3600) % 24, (ts // 86400 + 3) % 7 >= 5) for ts in timestamps]
+    per_key: dict[tuple[int, bool], list[tuple[float, float]]] = {}
+    for key, t, c in zip(keys, tokens, ok, strict=True):
+        if c >= 1:
+            per_key.setdefault(key, []).append((t, c))
+    total_ok = sum(ok)
+    overall = sum(tokens) / total_ok if total_ok else 0.0
+    usual: dict[tuple[int, bool], float] = {}
+    for key, pairs in per_key.items():
+        if sum(c for _, c in pairs) < 20 or len(pairs) < 3:
+            continue
+        ratios = sorted(pairs, key=lambda p: p[0] / p[1])
+        cut = math.ceil(0.1 * len(ratios)) if len(ratios) >= 5 else 0
+        kept = ratios[cut : len(ratios) - cut] or ratios
+        usual[key] = sum(t for t, _ in kept) / sum(c for _, c in kept)
+    base = [usual.get(k, overall) for k in keys]
+    s = BATCH_SLACK_HOURS
+    return [max(base[max(0, t - s) : t + s + 1]) for t in range(len(base))]

@@ -1,0 +1,1 @@
+"""Evaluation generators, scorers and benchmarks: tools, not product (not shipped with keyops)."""

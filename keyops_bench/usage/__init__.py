@@ -1,0 +1,1 @@
+"""Evaluation sets for the usage anomaly engine (keyops.usage)."""
