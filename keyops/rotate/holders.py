@@ -4,13 +4,16 @@ A second app's secret, a DR copy made by hand or a renamed ``secret_name`` may h
 the slot a rotation is about to regenerate; its consumers would break with no warning. Before
 regenerating, the rotation compares the key (by digest, never by tags) with the latest value of
 every other secret in the target's vaults. Each vault is listed and read once per run (the
-index is shared by the run's accounts and threads), not once per account. Lease secrets and the
-target's own secret and ``also_store`` copies are not "others".
+index is shared by the run's accounts and threads), not once per account, and its secrets are
+read concurrently (the vault client paces them within Key Vault's limit): a vault of 1,000
+secrets costs seconds, not a minute with every worker waiting. Lease secrets and the target's
+own secret and ``also_store`` copies are not "others".
 """
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,7 +45,8 @@ class HeldBy:
 class VaultIndex:
     """The key digests every secret of a vault holds, read once per run per vault."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 16) -> None:
+        self._workers = max(1, workers)
         self._lock = threading.Lock()
         self._vaults: dict[str, list[HeldBy]] = {}
         self._reading: dict[str, threading.Lock] = {}
@@ -54,22 +58,32 @@ class VaultIndex:
             reading = self._reading.setdefault(key, threading.Lock())
         with reading:  # one reader per vault; the others wait for its index
             if key not in self._vaults:
-                self._vaults[key] = _read(vault)
+                self._vaults[key] = _read(vault, self._workers)
             return self._vaults[key]
 
 
-def _read(vault: VaultClient) -> list[HeldBy]:
-    held = []
-    for props in vault.list_secrets():
-        if not props.enabled or _is_lease(props.name, props.content_type):
-            continue
+def _read(vault: VaultClient, workers: int) -> list[HeldBy]:
+    names = [
+        props.name
+        for props in vault.list_secrets()
+        if props.enabled and not _is_lease(props.name, props.content_type)
+    ]
+
+    def digest_of(name: str) -> HeldBy | None:
         try:
-            latest = vault.get_latest(props.name)
+            latest = vault.get_latest(name)
         except NotFoundError:  # deleted between the list and the read
-            continue
-        if latest is not None and latest.value is not None:
-            held.append(HeldBy(vault.vault_url, props.name, latest.value.strip().digest))
-    return held
+            return None
+        if latest is None or latest.value is None:
+            return None
+        return HeldBy(vault.vault_url, name, latest.value.strip().digest)
+
+    if len(names) <= 1 or workers == 1:
+        found = [digest_of(name) for name in names]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(names))) as pool:
+            found = list(pool.map(digest_of, names))
+    return [held for held in found if held is not None]
 
 
 def _is_lease(name: str, content_type: str | None) -> bool:
