@@ -87,36 +87,65 @@ def encoded_forms(value: str) -> set[str]:
     return forms
 
 
+#: A run of text that could hold a registered value (no key or encoded form has whitespace).
+_RUN = re.compile(r"\S{%d,}" % MIN_REGISTERED)
+
+
 class Redactor:
-    """Known values (registered) and secret-shaped text, masked in any string."""
+    """Known values (registered) and secret-shaped text, masked in any string.
+
+    Known values are found through an index of their first :data:`MIN_REGISTERED` characters:
+    each position of each non-blank run is one dictionary lookup, so masking costs time in
+    the length of the text, not in the number of keys seen (a fleet run sees thousands; one
+    regular expression of every form cost ~2.6 ms a table cell at 3,000 keys).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._forms: dict[str, set[str]] = {}
-        self._known: re.Pattern[str] | None = None
+        self._values: set[str] = set()
+        #: first MIN_REGISTERED characters -> the forms starting with them, longest first
+        self._index: dict[str, tuple[str, ...]] = {}
 
     def register(self, value: str) -> None:
         """Mask ``value`` (and its encoded forms) in everything redacted from now on."""
-        if len(value) < MIN_REGISTERED or value in self._forms:
+        if len(value) < MIN_REGISTERED or value in self._values:
             return
         with self._lock:
-            self._forms[value] = encoded_forms(value)
-            self._known = None  # compiled again at the next redact (many keys, one compile)
+            self._values.add(value)
+            for form in encoded_forms(value):
+                if len(form) < MIN_REGISTERED:
+                    continue
+                head = form[:MIN_REGISTERED]
+                known = self._index.get(head, ())
+                if form not in known:
+                    # Longest first, so a value is never left half-masked by a shorter form.
+                    self._index[head] = tuple(sorted((*known, form), key=len, reverse=True))
 
-    def _pattern(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._known is None and self._forms:
-                forms = set().union(*self._forms.values())
-                # Longest first, so a value is never left half-masked by a shorter form in it.
-                ordered = sorted(forms, key=len, reverse=True)
-                self._known = re.compile("|".join(re.escape(f) for f in ordered))
-            return self._known
+    def _known_spans(self, text: str) -> list[tuple[int, int]]:
+        index, width, spans = self._index, MIN_REGISTERED, []
+        for run in _RUN.finditer(text):
+            i, stop = run.start(), run.end() - width
+            while i <= stop:
+                forms = index.get(text[i : i + width])
+                hit = next((f for f in forms if text.startswith(f, i)), None) if forms else None
+                if hit is None:
+                    i += 1
+                    continue
+                spans.append((i, i + len(hit)))
+                i += len(hit)
+        return spans
 
     def redact(self, text: str) -> str:
         """``text`` with every known value and every secret-shaped string masked."""
-        known = self._pattern()
-        if known is not None:
-            text = known.sub(REDACTED, text)
+        if self._index:
+            spans = self._known_spans(text)
+            if spans:
+                pieces, last = [], 0
+                for begin, end in spans:
+                    pieces += [text[last:begin], REDACTED]
+                    last = end
+                pieces.append(text[last:])
+                text = "".join(pieces)
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text
