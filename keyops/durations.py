@@ -28,6 +28,13 @@ def parse_duration(text: str) -> timedelta:
 
     Raises :class:`DurationError` (a ValueError) naming the accepted forms.
     """
+    try:
+        return _parse(text)
+    except OverflowError:
+        raise DurationError(f"bad duration {text!r}: too long") from None
+
+
+def _parse(text: str) -> timedelta:
     raw = text.strip()
     value = raw.lower()
     if value and _SHORT.match(value):

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from keyops.azure.errors import azure_errors
 from keyops.azure.pacing import RetryAfterGate, RetrySettings, client_kwargs
+from keyops.azure.serverclock import ServerClock
 from keyops.errors import ConfigError, NotFoundError, RefusedError
 from keyops.secret import SecretValue
 
@@ -149,6 +150,8 @@ class VaultClient:
         self._gate = gate
         self._retry = retry
         self._client: Any = None
+        #: Key Vault's clock, from the ``Date`` of its latest answer.
+        self.clock = ServerClock()
 
     @property
     def sdk(self) -> Any:
@@ -157,6 +160,7 @@ class VaultClient:
             from azure.keyvault.secrets import SecretClient
 
             kwargs = client_kwargs(self.env.verify, self._gate, self._retry)
+            kwargs["raw_response_hook"] = self.clock.response_hook
             if self.env.is_emulator:
                 kwargs["verify_challenge_resource"] = False
             self._client = SecretClient(self.vault_url, self._credential, **kwargs)

@@ -251,7 +251,8 @@ def _decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
             Step.REFUSE,
             "mismatch",
             f"latest version {state.latest.version} ({fingerprint}) matches neither "
-            f"account key{problem}: consumers reading it are already broken; nothing changed",
+            f"account key{problem}: consumers reading it are already broken; nothing changed "
+            "(store a working key with keyops rotate --repair --confirm-repair)",
         )
     pending = _pending_revoke(state, active, policy)
     if pending is not None:

@@ -19,7 +19,8 @@ from keyops.durations import format_duration
 from keyops.errors import ConfigError, KeyopsError
 from keyops.rotate import tags as T
 from keyops.rotate.copies import before_regenerate, store_copies
-from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease, default_holder
+from keyops.rotate.holder import default_holder
+from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease
 from keyops.rotate.plan import AccountState, Policy
 from keyops.targets import pick_deployment
 
@@ -59,10 +60,16 @@ class RotationOptions:
     confirm_breaking_consumers: bool = False
     holder: str = field(default_factory=default_holder)
     clock: Callable[[], datetime] = utcnow
+    #: Store a working key found in either slot; regenerate nothing (``--repair``).
+    repair: bool = False
 
 
 class ConflictError(KeyopsError):
     """State changed under the rotation in a way the protocol did not expect."""
+
+
+class FencedError(KeyopsError):
+    """The commit's preconditions no longer hold (lease or keys moved on); nothing was stored."""
 
 
 class KeyTestFailedError(KeyopsError):
@@ -101,6 +108,21 @@ class AccountRun:
             self.record.timings[name] = self.record.timings.get(name, 0.0) + spent
 
 
+#: The longest validity keyops writes as a version's expiry (Key Vault takes any date; ten years
+#: is far beyond any rotation policy, and a typo such as ``99999999d`` must fail before a write).
+MAX_VALIDITY = timedelta(days=3650)
+
+
+def check_validity(run: AccountRun) -> None:
+    """Refuse a validity that is not positive or longer than ten years, before any write."""
+    validity = run.target.validity
+    if validity is not None and not timedelta(0) < validity <= MAX_VALIDITY:
+        raise ConfigError(
+            f"target {run.target.name}: validity {format_duration(validity)} is out of range "
+            "(give 1s to 3650d in keyops.toml); nothing changed"
+        )
+
+
 def read_state(run: AccountRun) -> AccountState:
     """Read the latest secret version and both keys (Key Vault first: no write before this)."""
     account = run.target.account
@@ -124,22 +146,6 @@ def read_state(run: AccountRun) -> AccountState:
     return AccountState(account, latest, keys, superseded)
 
 
-def reread_state(run: AccountRun, before: AccountState) -> AccountState:
-    """The state under the lease: the keys are read again only if the secret moved on.
-
-    A rival that stored a new version in between shows as a new latest version; keys a rival
-    regenerated without storing are in the inactive slot, which this run regenerates anyway
-    (and :func:`regenerate` checks the active slot). This saves an ARM call per account.
-    """
-    latest = run.vault.get_latest(run.target.secret_name)
-    same = (latest is None and before.latest is None) or (
-        latest is not None and before.latest is not None and latest.version == before.latest.version
-    )
-    if same and before.superseded_value is None:
-        return AccountState(before.account, latest, before.keys)
-    return read_state(run)
-
-
 def resolve_deployment(run: AccountRun) -> Deployment:
     """The deployment the test step calls; checked before anything is regenerated."""
     wanted = run.target.deployment
@@ -157,21 +163,44 @@ def resolve_deployment(run: AccountRun) -> Deployment:
 
 
 def regenerate(run: AccountRun, keys: AccountKeys, slot: KeySlot) -> AccountKeys:
-    """Regenerate ``slot`` and check that the other slot did not change."""
+    """Regenerate ``slot``; note (never undo) a change of the other slot by someone else.
+
+    When the answer is lost, the keys are listed again so that the record says whether the slot
+    was regenerated.
+    """
     keep = other_slot(slot)
     before_regenerate(run, keys, slot)
-    after = run.arm.regenerate_key(run.target.resource_id, slot)
+    try:
+        after = run.arm.regenerate_key(run.target.resource_id, slot)
+    except KeyopsError:
+        now = run.arm.list_keys(run.target.resource_id)
+        if now.slot(slot) != keys.slot(slot):
+            run.record.regenerated.append(slot)
+            run.record.warnings.append(
+                f"account {run.target.account.name}: {slot} was regenerated but the answer was "
+                "lost; its new key was never stored, so no consumer holds it"
+            )
+        raise
     run.record.regenerated.append(slot)
-    if after.slot(keep) != keys.slot(keep):
-        raise ConflictError(
-            f"account {run.target.account.name}: {keep} changed while {slot} was regenerated "
-            f"(now {after.slot(keep).fingerprint}); another actor is regenerating keys"
-        )
     if after.slot(slot) == keys.slot(slot):
         raise ConflictError(
             f"account {run.target.account.name}: regenerating {slot} returned the old key"
         )
+    if after.slot(keep) != keys.slot(keep):
+        note_outside_change(run, keep)
     return after
+
+
+def note_outside_change(run: AccountRun, slot: KeySlot) -> None:
+    """Record that ``slot`` — the one the vault holds — was regenerated outside this run."""
+    run.record.outside_change = slot
+    warning = (
+        f"account {run.target.account.name}: {slot} was regenerated outside keyops during this "
+        f"run (a leak response?): the vault's previous version held the dead {slot}; the tested "
+        "new key is stored instead"
+    )
+    if warning not in run.record.warnings:
+        run.record.warnings.append(warning)
 
 
 def prove_key(run: AccountRun, deployment: Deployment, key: SecretValue) -> None:
@@ -201,7 +230,9 @@ def store(
         supersedes=supersedes.version if supersedes else None,
         validity=validity,
         action=action,
-        revoke_pending=run.options.revoke_previous and supersedes is not None,
+        revoke_pending=run.options.revoke_previous
+        and supersedes is not None
+        and action == "rotated",
     )
     version = run.vault.set_secret(
         run.target.secret_name,

@@ -30,6 +30,8 @@ TEST_RETRY = RetrySettings(
     read_timeout=20.0,
 )
 REPO = Path(__file__).resolve().parents[2]
+#: On a child's PYTHONPATH, installs the step-boundary faults (tests/support/crashsite).
+CRASH_SITE = REPO / "tests" / "support" / "crashsite"
 
 
 @dataclass
@@ -125,7 +127,7 @@ def cli_env(emu: EmulatorHandle, principal: str = "keyops-rotator", **extra: str
             "AZURE_TENANT_ID": emu.conn["tenant_id"],
             "AZURE_CLIENT_ID": p["client_id"],
             "AZURE_CLIENT_SECRET": p["client_secret"],
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": f"{CRASH_SITE}{os.pathsep}{REPO}",
         }
     )
     env.update(extra)

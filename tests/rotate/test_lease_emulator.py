@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from keyops.rotate import Action, RotationRecord, rotate_account
-from keyops.rotate.lease import Lease, LeaseHeldError, lease_secret_name
+from keyops.rotate.lease import Lease, LeaseHeldError, LeaseLostError, lease_secret_name
 from keyops.targets import Target
 from tests.rotate.conftest import Rig, options
 
@@ -122,5 +122,5 @@ def test_break_lease_takes_over_a_crashed_runs_lease_and_a_live_holder_stops(rig
     assert rotated.action is Action.ROTATED, rotated.reason
     assert len(rig.calls(seq, "Accounts_RegenerateKey")) == 1
     # The broken holder, if it was still alive, stops at its next check.
-    with pytest.raises(LeaseHeldError, match="was broken by another run"):
+    with pytest.raises(LeaseLostError, match="was broken by another run"):
         stale.confirm()
