@@ -13,8 +13,10 @@ from collections.abc import Callable
 BOUNDARIES = (
     "after-read",
     "after-lease",
+    "before-regenerate",
     "after-regenerate",
     "after-test",
+    "before-store",
     "after-store",
     "after-confirm",
     "after-revoke",

@@ -87,6 +87,7 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
     assert state.keys is not None and decision.slot is not None and decision.active is not None
     with run.step("fence"):
         fence_lease(run)  # a rival's claim still in flight at acquire time shows now
+    boundary("before-regenerate")
     with run.step("regenerate"):
         keys = regenerate(run, state.keys, decision.slot)
     boundary("after-regenerate")
@@ -96,6 +97,7 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
     boundary("after-test")
     with run.step("fence"):
         fence_store(run, keys, decision.slot)
+    boundary("before-store")
     with run.step("store"):
         version = store(run, new_key, decision.slot, state.latest, "rotated")
     boundary("after-store")
