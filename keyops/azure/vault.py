@@ -68,6 +68,15 @@ class SecretVersion:
         return self.expires_on is None or now < self.expires_on
 
 
+@dataclass(frozen=True)
+class DeletedSecret:
+    """A soft-deleted secret: its name blocks new versions until it is recovered or purged."""
+
+    name: str
+    deleted_on: datetime | None
+    purge_on: datetime | None
+
+
 def _version_from(props: Any, value: str | None) -> SecretVersion:
     return SecretVersion(
         name=props.name,
@@ -186,6 +195,15 @@ class VaultClient:
         """Every secret's attributes and tags (no values, no version), as Key Vault lists them."""
         with azure_errors("list secrets", f"vault {self.name}"):
             return [_version_from(p, None) for p in self.sdk.list_properties_of_secrets()]
+
+    def get_deleted(self, name: str) -> DeletedSecret | None:
+        """The soft-deleted secret of this name (recoverable until purged), or None."""
+        try:
+            with azure_errors("get deleted secret", self._where(name)):
+                deleted = self.sdk.get_deleted_secret(name)
+        except NotFoundError:
+            return None
+        return DeletedSecret(name, deleted.deleted_date, deleted.scheduled_purge_date)
 
     def get_version(self, name: str, version: str) -> SecretVersion:
         """One version with its value (NotFoundError if it does not exist)."""

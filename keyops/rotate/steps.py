@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from keyops.azure.arm import KeySlot, other_slot
 from keyops.durations import format_duration
-from keyops.errors import ConfigError, KeyopsError
+from keyops.errors import AuthError, ConfigError, KeyopsError, RefusedError
 from keyops.rotate import tags as T
 from keyops.rotate.copies import before_regenerate, store_copies
 from keyops.rotate.holder import default_holder
@@ -123,12 +123,40 @@ def check_validity(run: AccountRun) -> None:
         )
 
 
+def refuse_soft_deleted(run: AccountRun) -> None:
+    """Refuse (6) when the secret's name is soft-deleted: Key Vault would answer 409 to a store.
+
+    The dry run reads this too, so it says what the real run will do. Without the right to
+    read deleted secrets the check is skipped, and the store's 409 says the same.
+    """
+    name = run.target.secret_name
+    try:
+        deleted = run.vault.get_deleted(name)
+    except AuthError:
+        return
+    if deleted is not None:
+        raise soft_deleted_error(run, deleted.purge_on)
+
+
+def soft_deleted_error(run: AccountRun, purge_on: datetime | None) -> RefusedError:
+    """The refusal for a soft-deleted secret, naming both ways out."""
+    name = run.target.secret_name
+    when = f" (purged automatically {purge_on:%Y-%m-%d})" if purge_on else ""
+    return RefusedError(
+        f"secret {name} is deleted but recoverable{when}: recover it (az keyvault secret "
+        f"recover --vault-name {run.vault.name} --name {name}) or purge it, then rerun; "
+        "nothing changed"
+    )
+
+
 def read_state(run: AccountRun) -> AccountState:
     """Read the latest secret version and both keys (Key Vault first: no write before this)."""
     account = run.target.account
     if account.disable_local_auth:
         return AccountState(account, None, None)
     latest = run.vault.get_latest(run.target.secret_name)
+    if latest is None:
+        refuse_soft_deleted(run)
     keys = run.arm.list_keys(account.id)
     superseded = None
     if (
