@@ -96,7 +96,11 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
         prove_key(run, deploy, new_key)
     boundary("after-test")
     with run.step("fence"):
-        fence_store(run, keys, decision.slot)
+        try:
+            fence_store(run, keys, decision.slot)
+        except (LeaseLostError, FencedError):
+            _repair_if_dead(run, deploy)
+            raise
     boundary("before-store")
     with run.step("store"):
         version = store(run, new_key, decision.slot, state.latest, "rotated")
@@ -119,6 +123,20 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
         with run.step("revoke"):
             revoke(run, AccountState(state.account, version, live), decision.active, version)
         boundary("after-revoke")
+
+
+def _repair_if_dead(run: AccountRun, deploy: Deployment) -> None:
+    """A fenced run whose own regenerate killed the vault's latest key (it was paused past its
+    lease between its fence and its regenerate) stores a working key before it stops."""
+    latest = run.vault.get_latest(run.target.secret_name)
+    keys = run.arm.list_keys(run.target.resource_id)
+    if latest is None or latest.value is None or keys.slot_held_by(latest.value) is not None:
+        return
+    repair(run, deploy, "fenced, and the vault's latest version held a dead key")
+    run.record.warnings.append(
+        f"account {run.target.account.name}: fenced, and the vault's latest version held a dead "
+        f"key: stored the working {run.record.slot} before stopping"
+    )
 
 
 def _apply_held(record: RotationRecord, decision: Decision) -> None:

@@ -199,3 +199,18 @@ def _minute() -> Any:
     from datetime import timedelta
 
     return timedelta(seconds=60)
+
+
+def test_a_run_paused_before_its_regenerate_repairs_the_key_it_killed(rig: Rig) -> None:
+    target = rig.target(WEU)
+    rig.backdate(SECRET, "-40d")
+    a = PausedRun(rig.emu, "before-regenerate", rotate_args(rig.emu, "--if-older-than", "30d"))
+    rig.emu.admin("POST", "clock", {"advance": 61})
+    b = rotate_account(target, rig.services, options(holder="runner-b", lease_ttl=_minute()))
+    assert b.action is Action.ROTATED, b.reason
+    # No write is conditional: A's regenerate kills the key B stored. A is fenced at its store
+    # and, finding the vault's latest dead, stores a working key before it stops.
+    done = a.resume()
+    assert (done.code, done.record["reason_code"]) == (1, "fenced"), done.stderr
+    assert "held a dead key" in done.stderr
+    assert latest_works(rig, target)

@@ -106,6 +106,7 @@ def operation(
             entry.changed = bool(request.state.changed)
             entry.principal = str(request.state.principal)
             entry.target = request.state.target
+            entry.detail = getattr(request.state, "detail", None)
             emu.log.finish(entry)
             return response
 

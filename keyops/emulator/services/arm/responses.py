@@ -283,6 +283,7 @@ async def regenerate_key(request: Request) -> Response:
     """Regenerate ``Key1`` or ``Key2``; answers both keys."""
     ctx = _account_request(request, REGENERATE_KEY, apiversions.ACCOUNTS)
     slot = await _key_name(request)
+    request.state.detail = slot
     state = models.regenerate_key(ctx.emu, ctx.state["name"], slot)
     ctx.emu.commit(request)
     return arm_json(render.api_keys(state))
