@@ -104,7 +104,11 @@ def test_a_throttled_key_test_counts_as_accepted(rig: Rig) -> None:
     assert record.action is Action.ROTATED, record.reason
     tests = rig.calls(seq, "ChatCompletions_Create")
     assert tests and all(e["status"] == 429 for e in tests)
-    # Azure throttles only callers it authenticated: a wrong key still gets 401.
+    # Azure throttles only callers it authenticated: a wrong key still gets 401, from the
+    # throttle and from a scripted 429 alike.
+    rig.emu.admin(
+        "POST", "faults", {"operation": "ChatCompletions_Create", "kind": "status", "status": 429}
+    )
     bad = requests.post(
         f"{target.account.endpoint}openai/deployments/gpt-4o/chat/completions"
         "?api-version=2024-10-21",

@@ -158,7 +158,7 @@ async def _answer(request: Request, op: Operation, *, v1: bool) -> Response:
     request.state.principal = principal
     request.state.account = account
     request.state.target = account.id
-    wait = emu.faults.throttle_wait("openai")
+    wait = getattr(request.state, "scripted_429", 0.0) or emu.faults.throttle_wait("openai")
     if wait > 0:
         raise throttled("openai", wait)
     body = await _json_body(request)
