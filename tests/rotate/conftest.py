@@ -90,41 +90,11 @@ class Rig:
         return [e for e in self.emu.log_since(seq) if e["operation"] == operation]
 
 
-#: A person with the portal's rights on every account (regenerates keys by hand, as Microsoft's
-#: leak response says), appended to the default world for the scenarios that need one.
-OPERATOR = "portal-operator"
-_OPERATOR_TOML = f"""
-[[principals]]
-name = "{OPERATOR}"
-client_id = "5f0c2d1e-7a43-4c1b-9e0d-3b7f2a6c8d41"
-object_id = "c3e9a7b2-1d4f-4e8a-b6c5-9f2e0a1d3b74"
-secret = "operator-emulator-secret-7e21"
-
-[[role_assignments]]
-principal = "{OPERATOR}"
-role = "Cognitive Services Contributor"
-scope = "/subscriptions/{{subscription}}"
-"""
-
-
-def operator_world() -> Any:
-    """The default world plus :data:`OPERATOR`."""
-    from importlib import resources
-
-    import tomllib
-
-    from keyops.emulator.world import parse_world
-
-    text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
-    subscription = tomllib.loads(text)["subscriptions"][0]["id"]
-    extra = _OPERATOR_TOML.replace("{subscription}", subscription)
-    return parse_world(tomllib.loads(text + extra), "<default world + operator>")
-
-
 @pytest.fixture
 def ops_rig(tmp_path: Path, tls_dir: Path) -> Iterator[Rig]:
-    """A :func:`rig` whose world also has :data:`OPERATOR`."""
+    """A :func:`rig` whose world also has a portal operator (``tests.support.worlds``)."""
     from tests.support.emulator import start_emulator
+    from tests.support.worlds import operator_world
 
     emu = start_emulator(tmp_path / "emulator", tls_dir, world=operator_world())
     env = resolve_environment(str(emu.connection_path), None)

@@ -16,8 +16,9 @@ from keyops.azure.probe import NO_RETRY, KeyAuth, probe
 from keyops.rotate import Action, rotate_account
 from keyops.rotate.lease import CLAIM_TAG, UNTIL_TAG, lease_secret_name
 from keyops.targets import Target
-from tests.rotate.conftest import OPERATOR, Rig, options
+from tests.rotate.conftest import Rig, options
 from tests.rotate.runner import WEU, PausedRun, rotate_args, run_once
+from tests.support.worlds import OPERATOR
 
 SECRET = f"{WEU}-api-key"
 
