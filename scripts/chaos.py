@@ -371,8 +371,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="keyops-chaos-") as tmp:
         emu = start_emulator(Path(tmp) / "state", Path(tmp) / "tls", world=operator_world())
+        harness = Harness(emu)
+        results: list[Outcome] = []
         try:
-            results = [run_schedule(Harness(emu), args.seed + i) for i in range(args.schedules)]
+            for i in range(args.schedules):
+                results.append(run_schedule(harness, args.seed + i))
+                if (i + 1) % 25 == 0 or results[-1].violations or results[-1].outages:
+                    print(f"... {i + 1} schedules, {time.monotonic() - started:.0f}s, last "
+                          f"{results[-1].seed}: {results[-1].violations + results[-1].outages}",
+                          file=sys.stderr, flush=True)  # fmt: skip
         finally:
             emu.stop()
     return report(results, time.monotonic() - started, args.verbose)
