@@ -158,3 +158,14 @@ def test_the_crash_hook_exits_137_at_its_boundary_only() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 137 and done.stdout == ""
+
+
+def test_an_outside_change_or_an_automatic_repair_exits_1() -> None:
+    done = RotationRecord("t", "a", "/a", action=Action.ROTATED)
+    assert exit_status([done]) is ExitStatus.OK
+    done.outside_change = "Key1"
+    assert exit_status([done]) is ExitStatus.FAILED
+    repaired = RotationRecord("t", "a", "/a", action=Action.REPAIRED, reason_code="repaired")
+    assert exit_status([repaired]) is ExitStatus.FAILED
+    asked = RotationRecord("t", "a", "/a", action=Action.REPAIRED, reason_code="")
+    assert exit_status([asked]) is ExitStatus.OK
