@@ -6,9 +6,8 @@ uses (HTTP status, latency, a connection dropped before or after the effect; dat
 only after authentication, as Azure answers them), a kill at a random step (SIGKILL-like exit),
 a pause (SIGSTOP) while the emulator's clock passes A's lease, then SIGCONT, a second runner (with
 or without ``--break-lease``), and an operator regenerating either key at a random moment.
-Runner clock skew is not injected: libfaketime is not on this machine, and keyops reads no local
-time for the lease (it uses Key Vault's ``Date``), which the lease tests prove by moving Key
-Vault's clock instead.
+Runner clock skew of ±2 h comes from libfaketime (``LD_PRELOAD``; Debian package libfaketime),
+with no hook in keyops; without the library, schedules run unskewed and the report says so.
 
 Figures, from the emulator's request log (its clock, its callers) and Key Vault's versions:
 
@@ -47,6 +46,7 @@ from tests.support.emulator import EmulatorHandle, start_emulator  # noqa: E402
 from tests.support.worlds import OPERATOR, operator_world  # noqa: E402
 
 CRASH_SITE = ROOT / "tests" / "support" / "crashsite"
+FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
 TTL = 60
 REFRESH = (0, 120, 86400)
 BOUNDARIES = (
@@ -81,6 +81,7 @@ class Plan:
     crash_at: str | None
     rival: str | None  # None, "plain" or "break"
     operator: tuple[str, str] | None  # (slot, "start" | "pause" | "end")
+    skew: str | None = None  # runner A's clock: "+2h" or "-2h" (libfaketime)
 
 
 @dataclass
@@ -120,7 +121,10 @@ def make_plan(seed: int, account: str) -> Plan:
     operator = None
     if rng.random() < 0.3:
         operator = (rng.choice(("Key1", "Key2")), rng.choice(("start", "pause", "end")))
-    return Plan(seed, faults, rng.random() < 0.2, stop_at, crash_at, rival, operator)
+    skew = rng.choice((None, None, "+2h", "-2h"))
+    plan = Plan(seed, faults, rng.random() < 0.2, stop_at, crash_at, rival, operator)
+    plan.skew = skew if FAKETIME.exists() else None
+    return plan
 
 
 def fingerprint(value: str) -> str:
@@ -227,6 +231,8 @@ def run_schedule(h: Harness, seed: int) -> Outcome:
         env["KEYOPS_TEST_STOP_AT"] = plan.stop_at
     if plan.crash_at:
         env["KEYOPS_TEST_CRASH_AT"] = plan.crash_at
+    if plan.skew:
+        env.update(LD_PRELOAD=str(FAKETIME), FAKETIME=plan.skew, FAKETIME_DONT_FAKE_MONOTONIC="1")
     timers = []
     if plan.operator and plan.operator[1] == "start":
         delay = random.Random(seed + 1).uniform(0.0, 2.0)
@@ -395,6 +401,8 @@ def report(results: list[Outcome], seconds: float, verbose: bool = False) -> int
     print(f"converged: {converged}/{n} ({100.0 * converged / max(n, 1):.1f}%)")
     rotated = sum(1 for r in results if r.regenerations)
     print(f"schedules where keyops regenerated a key: {rotated}/{n}")
+    skewed = sum(1 for r in results if "skew='" in " ".join(r.notes))
+    print(f"runner clock skewed ±2h (libfaketime): {skewed}/{n}")
     print(f"keyops-caused outages: {outages}")
     print(f"invariant violations: {violations}")
     for r in results:
