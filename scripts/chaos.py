@@ -383,12 +383,25 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.schedules):
                 results.append(run_schedule(harness, args.seed + i))
                 if (i + 1) % 25 == 0 or results[-1].violations or results[-1].outages:
-                    print(f"... {i + 1} schedules, {time.monotonic() - started:.0f}s, last "
-                          f"{results[-1].seed}: {results[-1].violations + results[-1].outages}",
-                          file=sys.stderr, flush=True)  # fmt: skip
+                    progress(results, time.monotonic() - started)
+        except KeyboardInterrupt:  # Ctrl-C: report the schedules that finished
+            print(f"interrupted after {len(results)} schedules", file=sys.stderr)
         finally:
             emu.stop()
     return report(results, time.monotonic() - started, args.verbose)
+
+
+def progress(results: list[Outcome], seconds: float) -> None:
+    """One line on stderr: the figures so far, and the last schedule's failures if any."""
+    last = results[-1]
+    print(
+        f"... {len(results)} schedules in {seconds:.0f}s: converged "
+        f"{sum(r.converged for r in results)}, outages {sum(len(r.outages) for r in results)}, "
+        f"violations {sum(len(r.violations) for r in results)}; seed {last.seed}: "
+        f"{last.violations + last.outages}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def report(results: list[Outcome], seconds: float, verbose: bool = False) -> int:
