@@ -26,7 +26,6 @@ that reproduces it (``--schedules 1 --seed N``).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import signal
@@ -40,7 +39,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from chaos_judge import fingerprint, judge  # noqa: E402
 
 from tests.support.emulator import EmulatorHandle, start_emulator  # noqa: E402
 from tests.support.worlds import OPERATOR, operator_world  # noqa: E402
@@ -48,7 +49,6 @@ from tests.support.worlds import OPERATOR, operator_world  # noqa: E402
 CRASH_SITE = ROOT / "tests" / "support" / "crashsite"
 FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
 TTL = 60
-REFRESH = (0, 120, 86400)
 BOUNDARIES = (
     "after-read",
     "after-lease",
@@ -93,7 +93,6 @@ class Outcome:
     outages: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    #: Regenerates from keyops' principal (a schedule with none proved less).
     regenerations: int = 0
 
 
@@ -125,10 +124,6 @@ def make_plan(seed: int, account: str) -> Plan:
     plan = Plan(seed, faults, rng.random() < 0.2, stop_at, crash_at, rival, operator)
     plan.skew = skew if FAKETIME.exists() else None
     return plan
-
-
-def fingerprint(value: str) -> str:
-    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]
 
 
 class Harness:
@@ -260,7 +255,7 @@ def run_schedule(h: Harness, seed: int) -> Outcome:
     h.emu.admin("DELETE", "faults")
     check_leases(h, account, [p for p in (a, b) if p is not None], out)
     converge(h, account, plan, out)
-    judge(h, account, seq0, out)
+    judge_schedule(h, account, seq0, out)
     out.notes.append(f"plan={plan} exits={codes}")
     return out
 
@@ -317,55 +312,19 @@ def converge(h: Harness, account: str, plan: Plan, out: Outcome) -> None:
     out.notes.append("not converged")
 
 
-def judge(h: Harness, account: str, seq0: int, out: Outcome) -> None:
+def judge_schedule(h: Harness, account: str, seq0: int, out: Outcome) -> None:
     """Outages and invariant violations, from the request log and the versions."""
     log = h.emu.log_since(seq0)
     secret = f"{account}-api-key"
-    regens = [e for e in log if e["operation"] == "Accounts_RegenerateKey" and e["changed"]
-              and account in e["path"] and e.get("detail")]  # fmt: skip
-    out.regenerations = sum(1 for e in regens if e["principal"] == h.rotator)
-    died: dict[str, tuple[float, str]] = {}
-    for e in regens:
-        old = e["detail"].split(" ")[1].split(">")[0]
-        died.setdefault(old, (e["time"], e["principal"]))
-    values = {v.version: fingerprint(h.vault.get_secret(secret, v.version).value)
-              for v in h.vault.list_properties_of_secret_versions(secret)}  # fmt: skip
-    stores = sorted(
-        (e["time"], values.get(e.get("detail") or "", "?"), e["principal"])
-        for e in log
-        if e["operation"] == "SetSecret" and e["status"] == 200 and f"/{secret}" in e["path"]
-    )
-    timeline = [(float("-inf"), _initial(h, secret, values, log))] + [
-        (t, fp) for t, fp, _ in stores
-    ]
-    for t, fp, who in stores:
-        if fp in died and died[fp][0] <= t and who == h.rotator:
-            out.violations.append(f"keyops stored a dead key at {t:.0f}")
-    for e in regens:
-        if e["principal"] != h.rotator:
-            continue
-        t, old = e["time"], e["detail"].split(" ")[1].split(">")[0]
-        for refresh in REFRESH:
-            if held_between(timeline, old, t - refresh, t):
-                if refresh == 0:
-                    out.violations.append(f"keyops regenerated the vault's latest key at {t:.0f}")
-                out.outages.append(f"refresh {refresh}s: key killed by keyops at {t:.0f}")
-
-
-def _initial(h: Harness, secret: str, values: dict[str, str], log: list[Any]) -> str:
+    listed = list(h.vault.list_properties_of_secret_versions(secret))
+    values = {v.version: fingerprint(h.vault.get_secret(secret, v.version).value) for v in listed}
     stored = {e.get("detail") for e in log if e["operation"] == "SetSecret"}
-    before = [v for v in h.vault.list_properties_of_secret_versions(secret)
-              if v.version not in stored]  # fmt: skip
-    return values[before[-1].version] if before else "?"
-
-
-def held_between(timeline: list[tuple[float, str]], fp: str, start: float, end: float) -> bool:
-    """Whether ``fp`` was the latest at some moment of [start, end]."""
-    for i, (t, value) in enumerate(timeline):
-        until = timeline[i + 1][0] if i + 1 < len(timeline) else float("inf")
-        if value == fp and t <= end and until >= start and until != t:
-            return True
-    return False
+    before = [v.version for v in listed if v.version not in stored]
+    initial = values[before[-1]] if before else "?"
+    verdict = judge(log, values, initial, account=account, secret=secret, keyops=h.rotator)
+    out.violations += verdict.violations
+    out.outages += verdict.outages
+    out.regenerations = verdict.regenerations
 
 
 def main(argv: list[str] | None = None) -> int:
