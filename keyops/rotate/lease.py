@@ -273,10 +273,6 @@ class Lease:
                 "write may take (fenced); rerun with a longer --lease-ttl"
             )
 
-    def confirm(self) -> None:
-        """Check that the lease is still this run's (no write is about to follow)."""
-        self._look(ties_lose=False)
-
     def release(self) -> None:
         """Withdraw this run's claim, retrying through transient failures.
 

@@ -100,7 +100,7 @@ def test_the_earliest_live_claim_wins(rig: Rig) -> None:
     assert first.version is not None and second.version is not None
     assert versions[first.version.version] is True
     assert versions[second.version.version] is False
-    first.confirm()  # still the holder
+    first.fence(timedelta(0))  # still the holder
 
 
 def test_break_lease_takes_over_a_crashed_runs_lease_and_a_live_holder_stops(rig: Rig) -> None:
@@ -123,4 +123,4 @@ def test_break_lease_takes_over_a_crashed_runs_lease_and_a_live_holder_stops(rig
     assert len(rig.calls(seq, "Accounts_RegenerateKey")) == 1
     # The broken holder, if it was still alive, stops at its next check.
     with pytest.raises(LeaseLostError, match="was broken by another run"):
-        stale.confirm()
+        stale.fence(timedelta(0))
