@@ -18,7 +18,13 @@ from keyops.azure.errors import BadRequestError
 from keyops.errors import ConfigError, KeyopsError, RefusedError, ServiceError
 from keyops.exitcodes import ExitStatus
 from keyops.rotate import tags as T
-from keyops.rotate.fence import fence_lease, fence_revoke, fence_store, stored_is_live
+from keyops.rotate.fence import (
+    fence_lease,
+    fence_revoke,
+    fence_store,
+    stored_is_live,
+    write_budget,
+)
 from keyops.rotate.hooks import boundary
 from keyops.rotate.lease import Lease, LeaseHeldError, LeaseLostError
 from keyops.rotate.plan import AccountState, Decision, Step, decide
@@ -93,7 +99,9 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
     boundary("after-regenerate")
     new_key = keys.slot(decision.slot)
     with run.step("test"):
-        prove_key(run, deploy, new_key)
+        # The store's fence must still find the lease: the test may use what is left of it.
+        left = run.lease.remaining() - write_budget(run) if run.lease is not None else None
+        prove_key(run, deploy, new_key, left)
     boundary("after-test")
     with run.step("fence"):
         try:

@@ -231,9 +231,17 @@ def note_outside_change(run: AccountRun, slot: KeySlot) -> None:
         run.record.warnings.append(warning)
 
 
-def prove_key(run: AccountRun, deployment: Deployment, key: SecretValue) -> None:
-    """Prove the new key on the data plane (retrying through the propagation delay)."""
+def prove_key(
+    run: AccountRun, deployment: Deployment, key: SecretValue, within: timedelta | None = None
+) -> None:
+    """Prove the new key on the data plane (retrying through the propagation delay).
+
+    ``within`` caps the retries (the lease left for them): a test that would outlast the lease
+    gives up instead, and Key Vault is left untouched.
+    """
     timeout = run.options.propagation_timeout or run.target.settings.propagation_timeout
+    if within is not None:
+        timeout = max(timedelta(seconds=1), min(timeout, within))
     result = run.services.tester(
         run.target.account, deployment, key, api_version=run.target.api_version, timeout=timeout
     )
