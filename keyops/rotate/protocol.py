@@ -207,7 +207,7 @@ def _run_account(run: AccountRun) -> None:
     with run.step("read"):
         state = read_state(run)
     boundary("after-read")
-    decision = decide(state, run.policy, run.options.clock())
+    decision = decide(state, run.policy, run.now())
     _warn_pending_revoke(run, state)
     if _held_or_planned(run, decision):
         return
@@ -222,7 +222,7 @@ def _run_account(run: AccountRun) -> None:
         # keys are always listed again (a human may have regenerated one since the first read).
         with run.step("read"):
             state = read_state(run)
-        decision = decide(state, run.policy, run.options.clock())
+        decision = decide(state, run.policy, run.now())
         if _held_or_planned(run, decision):
             return
         run.record.reason, run.record.reason_code = decision.reason, decision.code

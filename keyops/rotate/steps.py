@@ -98,6 +98,16 @@ class AccountRun:
             confirm_breaking=self.options.confirm_breaking_consumers,
         )
 
+    def now(self) -> datetime:
+        """Key Vault's time (the ``Date`` of its latest answer), so that ages and expiries agree
+        with the versions' ``created`` whatever this machine's clock says; this machine's clock
+        before any answer, or the clock the options name."""
+        if self.options.clock is utcnow:
+            server = self.vault.clock.now()
+            if server is not None:
+                return server
+        return self.options.clock()
+
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
@@ -256,7 +266,7 @@ def store(
     run: AccountRun, key: SecretValue, slot: KeySlot, supersedes: SecretVersion | None, action: str
 ) -> SecretVersion:
     """Write the key as a new secret version with its tags and expiry."""
-    now = run.options.clock()
+    now = run.now()
     validity = run.target.validity
     tags = T.version_tags(
         slot=slot,
@@ -298,7 +308,7 @@ def confirm(run: AccountRun, key: SecretValue, version: SecretVersion) -> None:
 def revoke(run: AccountRun, state: AccountState, slot: KeySlot, latest: SecretVersion) -> None:
     """Regenerate the previously active slot and mark the revoke done on the latest version."""
     assert state.keys is not None
-    now = run.options.clock()
+    now = run.now()
     regenerate(run, state.keys, slot)
     age = format_duration(now - latest.created) if latest.created else "an unknown time"
     run.record.warnings.append(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import requests
 
 from keyops.exitcodes import ExitStatus
@@ -174,3 +176,17 @@ def test_a_409_on_the_store_is_a_conflict_with_status_1(rig: Rig) -> None:
     ), record.reason
     assert exit_status([record]) is ExitStatus.FAILED
     assert json.dumps(record.to_dict())  # serialisable, no key in it
+
+
+FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+
+
+@pytest.mark.skipif(not FAKETIME.exists(), reason="libfaketime is not installed")
+def test_a_runner_clock_two_hours_fast_still_respects_the_grace_period(rig: Rig) -> None:
+    rig.backdate(SECRET, "-23h")  # inside the 24 h grace on Key Vault's clock
+    seq = rig.emu.last_seq
+    skew = {"LD_PRELOAD": str(FAKETIME), "FAKETIME": "+2h", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    base = ("rotate", "--account", WEU, "--vault-url", rig.vault_url, "--if-older-than", "1h")
+    code, _, err = cli(rig, *base, **skew)
+    assert code == 6 and "grace" in err, err
+    assert rig.calls(seq, "Accounts_RegenerateKey") == []
