@@ -13,11 +13,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from keyops.azure.arm import other_slot
 from keyops.azure.errors import BadRequestError
 from keyops.errors import ConfigError, KeyopsError, RefusedError, ServiceError
 from keyops.exitcodes import ExitStatus
-from keyops.rotate import tags as T
 from keyops.rotate.fence import (
     fence_lease,
     fence_revoke,
@@ -208,7 +206,6 @@ def _run_account(run: AccountRun) -> None:
         state = read_state(run)
     boundary("after-read")
     decision = decide(state, run.policy, run.now())
-    _warn_pending_revoke(run, state)
     if _held_or_planned(run, decision):
         return
     deployment = None
@@ -228,6 +225,8 @@ def _run_account(run: AccountRun) -> None:
         run.record.reason, run.record.reason_code = decision.reason, decision.code
         run.record.previous_slot = decision.active
         execute(run, state, decision, deployment)
+        if run.record.outside_change and run.record.action is not Action.REPAIRED:
+            run.record.reason_code = "outside-change"  # done, but reported (status 1)
     finally:
         lease.release()
 
@@ -253,25 +252,6 @@ def _run_repair(run: AccountRun) -> None:
         boundary("after-store")
     finally:
         lease.release()
-
-
-def _warn_pending_revoke(run: AccountRun, state: AccountState) -> None:
-    """Each run without ``--revoke-previous`` says that a requested revoke is still pending."""
-    latest = state.latest
-    if run.options.revoke_previous or latest is None or state.keys is None:
-        return
-    if latest.tags.get(T.REVOKE_TAG) != T.REVOKE_PENDING:
-        return
-    active = state.active_slot
-    if active is None:
-        return
-    since = latest.created.strftime("%Y-%m-%d %H:%M:%SZ") if latest.created else "?"
-    warning = (
-        f"account {run.target.account.name}: revoke of {other_slot(active)} pending since "
-        f"{since}; finish it with --revoke-previous --confirm-revoke"
-    )
-    if warning not in run.record.warnings:
-        run.record.warnings.append(warning)
 
 
 def _new_record(target: Target, options: RotationOptions) -> RotationRecord:

@@ -70,3 +70,4 @@ def repair(run: AccountRun, deployment: Deployment, why: str) -> None:
         raise KeyopsError(f"account {name}: repair could not store {slot}: {exc}") from exc
     run.record.action, run.record.slot = Action.REPAIRED, slot
     run.record.reason = f"{why}; stored the working {slot}"
+    run.record.reason_code = "repair"  # asked for; a rotation's own repair says "repaired"

@@ -149,12 +149,14 @@ def refuse_soft_deleted(run: AccountRun) -> None:
 
 
 def soft_deleted_error(run: AccountRun, purge_on: datetime | None) -> RefusedError:
-    """The refusal for a soft-deleted secret, naming both ways out."""
+    """The refusal for a soft-deleted secret, naming both ways out (reason ``soft-deleted``)."""
+    from keyops.azure.vault import SecretDeletedError
+
     name = run.target.secret_name
     when = f" (purged automatically {purge_on:%Y-%m-%d})" if purge_on else ""
-    return RefusedError(
-        f"secret {name} is deleted but recoverable{when}: recover it (az keyvault secret "
-        f"recover --vault-name {run.vault.name} --name {name}) or purge it, then rerun; "
+    return SecretDeletedError(
+        f"secret {name} in vault {run.vault.name} is soft-deleted{when}: recover it (az keyvault "
+        f"secret recover --vault-name {run.vault.name} --name {name}) or purge it, then rerun; "
         "nothing changed"
     )
 

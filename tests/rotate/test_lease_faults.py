@@ -66,7 +66,7 @@ def test_release_is_retried_so_the_next_run_is_not_refused(
     fault(rig, operation="UpdateSecret", match="keyops-lease", times=1, **rule)
     assert rotate_account(target, rig.services, options()).action is Action.ROTATED
     assert not any(c.enabled for c in claims(rig, target))  # type: ignore[attr-defined]
-    nxt = rotate_account(target, rig.services, options(force=True))
+    nxt = rotate_account(target, rig.services, options(force=True, confirm_breaking_consumers=True))
     assert nxt.action is Action.ROTATED, nxt.reason
 
 
