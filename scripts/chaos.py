@@ -132,9 +132,14 @@ class Harness:
     def __init__(self, emu: EmulatorHandle) -> None:
         self.emu = emu
         self.rotator = emu.principal("keyops-rotator")["object_id"]
-        self.vault = emu.secret_client()
-        self.operator = emu.mgmt_client(OPERATOR)
-        self.keys = emu.mgmt_client("keyops-rotator")
+        self.fresh_clients()
+
+    def fresh_clients(self) -> None:
+        """New SDK clients (new tokens): the emulator's clock moves hours over a long run, past
+        the lifetime of tokens azure-identity caches by this machine's clock."""
+        self.vault = self.emu.secret_client()
+        self.operator = self.emu.mgmt_client(OPERATOR)
+        self.keys = self.emu.mgmt_client("keyops-rotator")
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "KEYOPS_"))}
@@ -204,15 +209,18 @@ def finish(proc: subprocess.Popen[str]) -> int:
     if proc.returncode is not None:
         return proc.returncode
     try:
-        proc.communicate(timeout=300)
+        _, err = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
+        _, err = proc.communicate()
+    if proc.returncode not in (0, 137):
+        proc.stderr_tail = err.strip().splitlines()[-1:] if err else []  # type: ignore[attr-defined]
     return proc.returncode
 
 
 def run_schedule(h: Harness, seed: int) -> Outcome:
     """Run one schedule and judge it."""
+    h.fresh_clients()
     account = h.new_account(seed)
     plan = make_plan(seed, account)
     out = Outcome(seed)
@@ -227,7 +235,8 @@ def run_schedule(h: Harness, seed: int) -> Outcome:
     if plan.crash_at:
         env["KEYOPS_TEST_CRASH_AT"] = plan.crash_at
     if plan.skew:
-        env.update(LD_PRELOAD=str(FAKETIME), FAKETIME=plan.skew, FAKETIME_DONT_FAKE_MONOTONIC="1")
+        # Not FAKETIME_DONT_FAKE_MONOTONIC: with it, libfaketime makes every sleep fail (EINVAL).
+        env.update(LD_PRELOAD=str(FAKETIME), FAKETIME=plan.skew)
     timers = []
     if plan.operator and plan.operator[1] == "start":
         delay = random.Random(seed + 1).uniform(0.0, 2.0)
@@ -256,7 +265,8 @@ def run_schedule(h: Harness, seed: int) -> Outcome:
     check_leases(h, account, [p for p in (a, b) if p is not None], out)
     converge(h, account, plan, out)
     judge_schedule(h, account, seq0, out)
-    out.notes.append(f"plan={plan} exits={codes}")
+    said = [getattr(p, "stderr_tail", []) for p in (a, b) if p is not None]
+    out.notes.append(f"plan={plan} exits={codes} stderr={said}")
     return out
 
 
