@@ -81,7 +81,8 @@ account not skipped (then one line on stderr says so).
     "--break-lease",
     help="Withdraw a live lease left by a run that crashed, then rotate. A holder still "
     "alive finds at its next check, before each write, that its lease was broken and stops; a "
-    "key it already regenerated is then never stored (this run regenerates that slot again).",
+    "key it already regenerated is then never stored. Only a write already past its check goes "
+    "through, and the holder then repairs a dead latest version at once.",
 )
 @confirmation_option(
     "--repair",
