@@ -72,7 +72,9 @@ class SecretValue:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, SecretValue):
-            return hmac.compare_digest(self._value, other._value)
+            # Bytes: compare_digest refuses str with non-ASCII characters, and a stored
+            # secret can hold any text.
+            return hmac.compare_digest(self._value.encode("utf-8"), other._value.encode("utf-8"))
         return NotImplemented
 
     def __hash__(self) -> int:

@@ -28,9 +28,11 @@ class ThrottledError(ServiceError):
 class BadRequestError(ServiceError):
     """Azure rejected the request as invalid (400/409): a state the operation does not allow."""
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+        #: The HTTP status (400 or 409): a 409 is a conflict with the resource's state.
+        self.status = status
 
 
 def _first_line(text: str) -> str:
@@ -137,7 +139,7 @@ def translate(exc: BaseException, operation: str, target: str) -> KeyopsError:
     if status == 429:
         return ThrottledError(f"{where}: throttled by Azure after retries: {label}{suffix}")
     if status in (400, 409):
-        return BadRequestError(f"{where}: rejected: {label}{suffix}", code)
+        return BadRequestError(f"{where}: rejected: {label}{suffix}", code, status)
     if isinstance(exc, HttpResponseError):
         return ServiceError(f"{where}: Azure service error: {label}{suffix}")
     return ServiceError(f"{where}: {type(exc).__name__}: {_first_line(str(exc))}")

@@ -234,6 +234,16 @@ def request_body(deployment: str, api: str, api_version: str) -> dict[str, Any]:
     return body
 
 
+def _without_max_tokens(body: dict[str, Any], attempt: _Attempt) -> dict[str, Any] | None:
+    """The body for a deployment that rejected ``max_tokens`` (reasoning models: o-series,
+    gpt-5 answer 400 ``unsupported_parameter`` and take ``max_completion_tokens``), else None."""
+    if attempt.status != 400 or attempt.code != "unsupported_parameter" or "max_tokens" not in body:
+        return None
+    fixed = {k: v for k, v in body.items() if k != "max_tokens"}
+    fixed["max_completion_tokens"] = body["max_tokens"]
+    return fixed
+
+
 @dataclass
 class _Attempt:
     outcome: Outcome
@@ -350,6 +360,10 @@ def probe(
         while True:
             attempt_no += 1
             attempt = _send(http, url, body, headers, timeout, verify)
+            fixed = _without_max_tokens(body, attempt)
+            if fixed is not None:
+                body = fixed
+                attempt = _send(http, url, body, headers, timeout, verify)
             if attempt.outcome not in policy.retry_on or attempt_no >= policy.max_attempts:
                 break
             wait = attempt.retry_after

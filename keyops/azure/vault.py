@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from keyops.azure.errors import azure_errors
 from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings, client_kwargs
+from keyops.azure.serverclock import ServerClock
 from keyops.errors import ConfigError, NotFoundError, RefusedError
 from keyops.secret import SecretValue
 
@@ -66,6 +67,15 @@ class SecretVersion:
         if self.not_before is not None and now < self.not_before:
             return False
         return self.expires_on is None or now < self.expires_on
+
+
+@dataclass(frozen=True)
+class DeletedSecret:
+    """A soft-deleted secret: its name blocks new versions until it is recovered or purged."""
+
+    name: str
+    deleted_on: datetime | None
+    purge_on: datetime | None
 
 
 def _version_from(props: Any, value: str | None) -> SecretVersion:
@@ -154,6 +164,8 @@ class VaultClient:
         self._session = session
         self._budget = budget
         self._client: Any = None
+        #: Key Vault's clock, from the ``Date`` of its latest answer.
+        self.clock = ServerClock()
 
     @property
     def sdk(self) -> Any:
@@ -168,6 +180,7 @@ class VaultClient:
                 session=self._session,
                 budget=(self._budget, "keyvault") if self._budget else None,
             )
+            kwargs["raw_response_hook"] = self.clock.response_hook
             if self.env.is_emulator:
                 kwargs["verify_challenge_resource"] = False
             self._client = SecretClient(self.vault_url, self._credential, **kwargs)
@@ -193,6 +206,15 @@ class VaultClient:
         """Every secret's attributes and tags (no values, no version), as Key Vault lists them."""
         with azure_errors("list secrets", f"vault {self.name}"):
             return [_version_from(p, None) for p in self.sdk.list_properties_of_secrets()]
+
+    def get_deleted(self, name: str) -> DeletedSecret | None:
+        """The soft-deleted secret of this name (recoverable until purged), or None."""
+        try:
+            with azure_errors("get deleted secret", self._where(name)):
+                deleted = self.sdk.get_deleted_secret(name)
+        except NotFoundError:
+            return None
+        return DeletedSecret(name, deleted.deleted_date, deleted.scheduled_purge_date)
 
     def get_version(self, name: str, version: str) -> SecretVersion:
         """One version with its value (NotFoundError if it does not exist)."""

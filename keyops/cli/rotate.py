@@ -72,12 +72,26 @@ account not skipped (then one line on stderr says so).
     envvar="KEYOPS_LEASE_TTL",
     default="15m",
     show_default=True,
-    help="How long a crashed run's lease blocks other runs.",
+    callback=lambda ctx, param, value: _lease_ttl(value),
+    help="How long a run's lease lasts without renewal (1m to 24h); a crashed run's blocks "
+    "other runs that long.",
 )
 @confirmation_option(
     "--break-lease",
-    help="Withdraw a live lease left by a run that crashed, then rotate (make sure that run "
-    "is gone: a live one stops at its next check).",
+    help="Withdraw a live lease left by a run that crashed, then rotate. A holder still "
+    "alive finds at its next check, before each write, that its lease was broken and stops; a "
+    "key it already regenerated is then never stored. Only a write already past its check goes "
+    "through, and the holder then repairs a dead latest version at once.",
+)
+@confirmation_option(
+    "--repair",
+    help="Test both current keys and store a working one as the latest version when the "
+    "latest holds a dead key; regenerate nothing. Needs --confirm-repair.",
+)
+@confirmation_option(
+    "--confirm-repair",
+    help="Confirm --repair: a new secret version is written for each account whose latest "
+    "version holds no working key.",
 )
 @click.option(
     "--concurrency",
@@ -131,6 +145,10 @@ def rotate(app: AppContext, /, output: str, **opts: Any) -> None:
             "--revoke-previous breaks every consumer still holding the previous "
             "key; add --confirm-revoke to proceed"
         )
+    if opts["repair"] and not opts["confirm_repair"]:
+        raise InputError("--repair writes a new secret version; add --confirm-repair to proceed")
+    if opts["repair"] and (opts["revoke_previous"] or opts["force"]):
+        raise InputError("--repair regenerates nothing: drop --revoke-previous and --force")
     try:
         records = _run(app, opts)
     except KeyopsError as exc:
@@ -233,6 +251,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 lease_ttl=opts["lease_ttl"],
                 break_lease=opts["break_lease"],
                 confirm_breaking_consumers=opts["confirm_breaking_consumers"],
+                repair=opts["repair"],
             )
             with _Progress(len(targets)) as advance:
                 return rotate_fleet(
@@ -240,6 +259,18 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 )
         finally:
             services.close()
+
+
+def _lease_ttl(value: Any) -> Any:
+    """The --lease-ttl, range-checked before any call (usage error otherwise)."""
+    from keyops.rotate.lease import check_lease_ttl
+
+    if value is None:
+        return None
+    try:
+        return check_lease_ttl(value)
+    except InputError as exc:
+        raise click.BadParameter(exc.message.removeprefix("--lease-ttl ")) from None
 
 
 class _Progress:

@@ -39,7 +39,10 @@ class StaleCopyError(RefusedError):
 
 def _fence(run: AccountRun) -> None:
     if run.lease is not None:
-        run.lease.confirm()  # a run whose lease was broken or overtaken stops before writing
+        from keyops.rotate.fence import write_budget  # fence imports steps, which imports us
+
+        # A run whose lease ended, was broken or was overtaken stops before writing.
+        run.lease.fence(write_budget(run))
 
 
 def store_copies(

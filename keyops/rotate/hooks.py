@@ -1,28 +1,37 @@
-"""Step boundaries, where a test can kill the process to prove that a rerun converges.
+"""Step boundaries, where a test can stop the process to prove that a rerun converges.
 
-``KEYOPS_TEST_CRASH_AT=after-regenerate`` (say) makes the process exit at once with status 137
-— as if killed — when the rotation reaches that boundary. ``os._exit`` skips every ``finally``
-and ``atexit``, so nothing is cleaned up: exactly what a crash leaves behind.
+The product reads no switch for this: :func:`boundary` calls the hook a test installed with
+:func:`install_hook` (the test suite does it from a ``sitecustomize`` it puts on the child
+process's path), and does nothing otherwise.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 
-CRASH_ENV = "KEYOPS_TEST_CRASH_AT"
 #: Every boundary, in protocol order.
 BOUNDARIES = (
     "after-read",
     "after-lease",
+    "before-regenerate",
     "after-regenerate",
     "after-test",
+    "before-store",
     "after-store",
     "after-confirm",
     "after-revoke",
 )
 
+_hook: Callable[[str], None] | None = None
+
+
+def install_hook(hook: Callable[[str], None] | None) -> None:
+    """Call ``hook(name)`` at every boundary from now on (None removes it)."""
+    global _hook
+    _hook = hook
+
 
 def boundary(name: str) -> None:
-    """Mark a step boundary; exit with 137 if the crash hook names it."""
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(137)
+    """Mark a step boundary (calls the installed hook, if any)."""
+    if _hook is not None:
+        _hook(name)

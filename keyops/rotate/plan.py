@@ -209,9 +209,12 @@ def _waiting_revoke(state: AccountState, policy: Policy) -> str | None:
     latest = state.latest
     if policy.revoke_previous or latest is None or latest.tags.get(REVOKE_TAG) != REVOKE_PENDING:
         return None
+    active = state.active_slot
+    slot = other_slot(active) if active is not None else "the previous key"
+    since = latest.created.strftime("%Y-%m-%d %H:%M:%SZ") if latest.created else "?"
     return (
-        f"a --revoke-previous requested when version {latest.version} was stored is not "
-        "finished: the previous key still works; rerun with --revoke-previous --confirm-revoke"
+        f"revoke of {slot} pending since {since} (requested when version {latest.version} was "
+        "stored): the previous key still works; rerun with --revoke-previous --confirm-revoke"
     )
 
 
@@ -251,7 +254,8 @@ def _decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
             Step.REFUSE,
             "mismatch",
             f"latest version {state.latest.version} ({fingerprint}) matches neither "
-            f"account key{problem}: consumers reading it are already broken; nothing changed",
+            f"account key{problem}: consumers reading it are already broken; nothing changed "
+            "(store a working key with keyops rotate --repair --confirm-repair)",
         )
     pending = _pending_revoke(state, active, policy)
     if pending is not None:

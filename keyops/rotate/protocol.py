@@ -13,28 +13,39 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from keyops.azure.errors import BadRequestError
 from keyops.errors import ConfigError, KeyopsError, RefusedError, ServiceError
 from keyops.exitcodes import ExitStatus
+from keyops.rotate.fence import (
+    fence_lease,
+    fence_revoke,
+    fence_store,
+    stored_is_live,
+    write_budget,
+)
 from keyops.rotate.hooks import boundary
-from keyops.rotate.lease import Lease, LeaseHeldError
+from keyops.rotate.lease import Lease, LeaseHeldError, LeaseLostError
 from keyops.rotate.plan import AccountState, Decision, Step, decide
 from keyops.rotate.records import Action, RotationRecord
+from keyops.rotate.repair import repair
 from keyops.rotate.steps import (
     AccountRun,
     ConflictError,
+    FencedError,
     KeyTestFailedError,
     RotationOptions,
+    check_validity,
     confirm,
     prove_key,
     read_state,
     regenerate,
-    reread_state,
     resolve_deployment,
     revoke,
     store,
 )
 
 if TYPE_CHECKING:
+    from keyops.azure.arm import Deployment
     from keyops.rotate.services import RotationServices
     from keyops.targets import Target
 
@@ -43,19 +54,27 @@ __all__ = ["RotationOptions", "execute", "rotate_account"]
 log = logging.getLogger(__name__)
 
 
-def execute(run: AccountRun, state: AccountState, decision: Decision) -> None:
+def execute(
+    run: AccountRun, state: AccountState, decision: Decision, deployment: Deployment | None
+) -> None:
     """Carry out an ADOPT, ROTATE or REVOKE decision (the lease is held)."""
     record = run.record
     assert state.keys is not None and decision.slot is not None
     if decision.step is Step.REVOKE:
-        assert state.latest is not None
+        assert state.latest is not None and state.latest.value is not None
+        with run.step("fence"):
+            keys = fence_revoke(run, state.latest.value, decision.slot)
         with run.step("revoke"):
-            revoke(run, state, decision.slot, state.latest)
+            revoke(
+                run, AccountState(state.account, state.latest, keys), decision.slot, state.latest
+            )
         boundary("after-revoke")
         record.action, record.slot = Action.REVOKED, decision.active
         return
     if decision.step is Step.ADOPT:
         key = state.keys.slot(decision.slot)
+        with run.step("fence"):
+            fence_store(run, state.keys, decision.slot)
         with run.step("store"):
             version = store(run, key, decision.slot, None, "adopted")
         boundary("after-store")
@@ -64,34 +83,66 @@ def execute(run: AccountRun, state: AccountState, decision: Decision) -> None:
         boundary("after-confirm")
         record.action, record.slot = Action.ADOPTED, decision.slot
         return
-    _rotate(run, state, decision)
+    assert deployment is not None
+    _rotate(run, state, decision, deployment)
 
 
-def _rotate(run: AccountRun, state: AccountState, decision: Decision) -> None:
+def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: Deployment) -> None:
     assert state.keys is not None and decision.slot is not None and decision.active is not None
-    with run.step("deployment"):
-        deployment = resolve_deployment(run)
-    if run.lease is not None:
-        with run.step("lease"):
-            run.lease.confirm()  # a rival's claim still in flight at acquire time shows now
+    with run.step("fence"):
+        fence_lease(run)  # a rival's claim still in flight at acquire time shows now
+    boundary("before-regenerate")
     with run.step("regenerate"):
         keys = regenerate(run, state.keys, decision.slot)
     boundary("after-regenerate")
     new_key = keys.slot(decision.slot)
     with run.step("test"):
-        prove_key(run, deployment, new_key)
+        # The store's fence must still find the lease: the test may use what is left of it.
+        left = run.lease.remaining() - write_budget(run) if run.lease is not None else None
+        prove_key(run, deploy, new_key, left)
     boundary("after-test")
+    with run.step("fence"):
+        try:
+            fence_store(run, keys, decision.slot)
+        except (LeaseLostError, FencedError):
+            _repair_if_dead(run, deploy)
+            raise
+    boundary("before-store")
     with run.step("store"):
         version = store(run, new_key, decision.slot, state.latest, "rotated")
     boundary("after-store")
     with run.step("confirm"):
         confirm(run, new_key, version)
+        if not stored_is_live(run, new_key):
+            repair(run, deploy, f"the key stored ({new_key.fingerprint}) was regenerated at once")
+            run.record.reason_code = "repaired"
+            run.record.warnings.append(
+                f"account {run.target.account.name}: the key this run stored was regenerated "
+                "by another actor right after the store; a working key was stored again"
+            )
+            return
     boundary("after-confirm")
     run.record.action, run.record.slot = Action.ROTATED, decision.slot
     if run.options.revoke_previous:
+        with run.step("fence"):
+            live = fence_revoke(run, new_key, decision.active)
         with run.step("revoke"):
-            revoke(run, AccountState(state.account, version, keys), decision.active, version)
+            revoke(run, AccountState(state.account, version, live), decision.active, version)
         boundary("after-revoke")
+
+
+def _repair_if_dead(run: AccountRun, deploy: Deployment) -> None:
+    """A fenced run whose own regenerate killed the vault's latest key (it was paused past its
+    lease between its fence and its regenerate) stores a working key before it stops."""
+    latest = run.vault.get_latest(run.target.secret_name)
+    keys = run.arm.list_keys(run.target.resource_id)
+    if latest is None or latest.value is None or keys.slot_held_by(latest.value) is not None:
+        return
+    repair(run, deploy, "fenced, and the vault's latest version held a dead key")
+    run.record.warnings.append(
+        f"account {run.target.account.name}: fenced, and the vault's latest version held a dead "
+        f"key: stored the working {run.record.slot} before stopping"
+    )
 
 
 def _apply_held(record: RotationRecord, decision: Decision) -> None:
@@ -127,13 +178,7 @@ def _held_or_planned(run: AccountRun, decision: Decision) -> bool:
     return False
 
 
-def _run_account(run: AccountRun) -> None:
-    with run.step("read"):
-        state = read_state(run)
-    boundary("after-read")
-    decision = decide(state, run.policy, run.options.clock())
-    if _held_or_planned(run, decision):
-        return
+def _take_lease(run: AccountRun) -> Lease:
     run.lease = Lease(
         run.vault,
         run.target.resource_id,
@@ -141,23 +186,72 @@ def _run_account(run: AccountRun) -> None:
         run.options.holder,
         run.options.lease_ttl,
     )
+    return run.lease
+
+
+def _acquire(run: AccountRun, lease: Lease) -> None:
     with run.step("lease"):
         if run.options.break_lease:
-            run.lease.break_live()
-        run.lease.acquire()
+            lease.break_live()
+        lease.acquire()
     boundary("after-lease")
+
+
+def _run_account(run: AccountRun) -> None:
+    check_validity(run)
+    if run.options.repair:
+        _run_repair(run)
+        return
+    with run.step("read"):
+        state = read_state(run)
+    boundary("after-read")
+    decision = decide(state, run.policy, run.now())
+    if _held_or_planned(run, decision):
+        return
+    deployment = None
+    if decision.step is Step.ROTATE:  # checked before the lease: a bad target writes nothing
+        with run.step("deployment"):
+            deployment = resolve_deployment(run)
+    lease = _take_lease(run)
     try:
-        # Decide again on what is true now that no other run can act on this account.
+        _acquire(run, lease)
+        # Decide again on what is true now that no other run can act on this account: the
+        # keys are always listed again (a human may have regenerated one since the first read).
         with run.step("read"):
-            state = reread_state(run, state)
-        decision = decide(state, run.policy, run.options.clock())
+            state = read_state(run)
+        decision = decide(state, run.policy, run.now())
         if _held_or_planned(run, decision):
             return
         run.record.reason, run.record.reason_code = decision.reason, decision.code
         run.record.previous_slot = decision.active
-        execute(run, state, decision)
+        execute(run, state, decision, deployment)
+        if run.record.outside_change and run.record.action is not Action.REPAIRED:
+            run.record.reason_code = "outside-change"  # done, but reported (status 1)
     finally:
-        run.lease.release()
+        lease.release()
+
+
+def _run_repair(run: AccountRun) -> None:
+    """``--repair``: store a working key if the latest version holds none; regenerate nothing."""
+    if run.target.account.disable_local_auth:
+        run.record.action, run.record.reason_code = Action.SKIPPED, "local-auth-disabled"
+        run.record.reason = "key authentication is disabled on this account; nothing to repair"
+        return
+    with run.step("deployment"):
+        deployment = resolve_deployment(run)
+    if run.options.dry_run:
+        run.record.action, run.record.planned = Action.PLANNED, "repair"
+        run.record.reason = "would test both keys and store a working one if the latest is dead"
+        return
+    lease = _take_lease(run)
+    try:
+        _acquire(run, lease)
+        with run.step("repair"):
+            fence_lease(run)
+            repair(run, deployment, "repair requested")
+        boundary("after-store")
+    finally:
+        lease.release()
 
 
 def _new_record(target: Target, options: RotationOptions) -> RotationRecord:
@@ -175,7 +269,13 @@ def _fail(record: RotationRecord, exc: KeyopsError) -> None:
     record.action = Action.REFUSED if isinstance(exc, RefusedError) else Action.FAILED
     record.reason = exc.message
     record.reason_code = _code_of(exc)
-    record.error_status = int(exc.exit_status)
+    # A 409 is a state conflict, not a broken service: status 1 (reason ``conflict``).
+    status = ExitStatus.FAILED if _is_conflict(exc) else exc.exit_status
+    record.error_status = int(status)
+
+
+def _is_conflict(exc: KeyopsError) -> bool:
+    return isinstance(exc, BadRequestError) and exc.status == 409
 
 
 def _code_of(exc: KeyopsError) -> str:
@@ -186,7 +286,9 @@ def _code_of(exc: KeyopsError) -> str:
         return "lease-held"
     if isinstance(exc, KeyTestFailedError):
         return "test-failed"
-    if isinstance(exc, ConflictError):
+    if isinstance(exc, (LeaseLostError, FencedError)):
+        return "fenced"
+    if isinstance(exc, ConflictError) or _is_conflict(exc):
         return "conflict"
     return {
         ExitStatus.AUTH: "auth",

@@ -21,6 +21,8 @@ class Action(str, enum.Enum):
     ROTATED = "rotated"
     ADOPTED = "adopted"
     REVOKED = "revoked"
+    #: A working key stored again after the latest version was found holding a dead one.
+    REPAIRED = "repaired"
     SKIPPED = "skipped"
     REFUSED = "refused"
     FAILED = "failed"
@@ -61,6 +63,14 @@ class RotationRecord:
     warnings: list[str] = field(default_factory=list)
     #: For a failure: the exit status its error maps to (auth 4, service 5, ...).
     error_status: int | None = None
+    #: The slot someone outside this run regenerated while it worked (reported, status 1).
+    outside_change: str | None = None
+
+    @property
+    def needs_attention(self) -> bool:
+        """Done, but something an operator must look at happened (status 1): a key changed
+        outside keyops, or a dead latest version was repaired without being asked for."""
+        return self.outside_change is not None or self.reason_code == "repaired"
 
     @property
     def ok(self) -> bool:
@@ -92,6 +102,7 @@ class RotationRecord:
             "dry_run": self.dry_run,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "warnings": list(self.warnings),
+            "outside_change": self.outside_change,
         }
 
 
@@ -123,16 +134,17 @@ def exit_status(records: Iterable[RotationRecord]) -> ExitStatus:
     """The run's exit status.
 
     0 when every account is done, skipped or planned; 6 when some were refused and none failed;
-    1 when some failed — unless every account with something to do (skipped ones aside) failed
-    for the same kind of reason, which then gives that reason's status (4 authentication or
-    authorization, 5 Azure unreachable or service error, 3 configuration), so a run reports
-    exactly what went wrong.
+    1 when some failed, were fenced, or needed attention (a key regenerated outside keyops, a
+    dead latest version repaired) — unless every account with something to do (skipped ones
+    aside) failed for the same kind of reason, which then gives that reason's status (4
+    authentication or authorization, 5 Azure unreachable or service error, 3 configuration), so
+    a run reports exactly what went wrong.
     """
     records = list(records)
     shared = _shared_failure(records)
     if shared is not None:
         return shared
-    if any(r.action is Action.FAILED for r in records):
+    if any(r.action is Action.FAILED or r.needs_attention for r in records):
         return ExitStatus.FAILED
     if any(r.action is Action.REFUSED for r in records):
         return ExitStatus.REFUSED

@@ -1,9 +1,11 @@
 """The rotation's test step: does the new key work on the data plane yet?
 
 A regenerated key can take seconds to minutes before the data plane accepts it, so the test
-retries with back-off — "key refused", throttling, server errors and timeouts — until the
-propagation timeout. The rotation talks to a :class:`KeyTester`; :class:`ProbeKeyTester` is
-the real one, built on the shared data-plane probe (:mod:`keyops.azure.probe`).
+retries with back-off — "key refused", server errors and timeouts — until the propagation
+timeout. A 429 proves the key: Azure OpenAI throttles only callers it authenticated, so it
+counts as "key accepted, throttled" at once. The rotation talks to a
+:class:`KeyTester`; :class:`ProbeKeyTester` is the real one, built on the shared data-plane
+probe (:mod:`keyops.azure.probe`).
 """
 
 from __future__ import annotations
@@ -73,9 +75,7 @@ class ProbeKeyTester:
             max_wait=timeout.total_seconds(),
             backoff=0.5,
             max_backoff=8.0,
-            retry_on=frozenset(
-                {Outcome.INVALID_KEY, Outcome.THROTTLED, Outcome.SERVER_ERROR, Outcome.TIMEOUT}
-            ),
+            retry_on=frozenset({Outcome.INVALID_KEY, Outcome.SERVER_ERROR, Outcome.TIMEOUT}),
         )
         result = probe(
             account.endpoint,
@@ -87,6 +87,9 @@ class ProbeKeyTester:
             verify=self.env.verify,
             session=self.session,
         )
+        if result.outcome is Outcome.THROTTLED:
+            detail = f"key accepted, throttled (HTTP 429, {result.attempts} attempt(s))"
+            return KeyTestResult(True, result.outcome.value, detail, result.attempts, 0.0)
         status = f"HTTP {result.status}" if result.status else "no answer"
         code = f" {result.error_code}" if result.error_code else ""
         detail = (

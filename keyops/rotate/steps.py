@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from keyops.azure.arm import KeySlot, other_slot
 from keyops.durations import format_duration
-from keyops.errors import ConfigError, KeyopsError
+from keyops.errors import AuthError, ConfigError, KeyopsError, RefusedError
 from keyops.rotate import tags as T
 from keyops.rotate.copies import before_regenerate, store_copies
-from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease, default_holder
+from keyops.rotate.holder import default_holder
+from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease
 from keyops.rotate.plan import AccountState, Policy
 from keyops.targets import pick_deployment
 
@@ -59,10 +60,16 @@ class RotationOptions:
     confirm_breaking_consumers: bool = False
     holder: str = field(default_factory=default_holder)
     clock: Callable[[], datetime] = utcnow
+    #: Store a working key found in either slot; regenerate nothing (``--repair``).
+    repair: bool = False
 
 
 class ConflictError(KeyopsError):
     """State changed under the rotation in a way the protocol did not expect."""
+
+
+class FencedError(KeyopsError):
+    """The commit's preconditions no longer hold (lease or keys moved on); nothing was stored."""
 
 
 class KeyTestFailedError(KeyopsError):
@@ -91,6 +98,16 @@ class AccountRun:
             confirm_breaking=self.options.confirm_breaking_consumers,
         )
 
+    def now(self) -> datetime:
+        """Key Vault's time (the ``Date`` of its latest answer), so that ages and expiries agree
+        with the versions' ``created`` whatever this machine's clock says; this machine's clock
+        before any answer, or the clock the options name."""
+        if self.options.clock is utcnow:
+            server = self.vault.clock.now()
+            if server is not None:
+                return server
+        return self.options.clock()
+
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
@@ -101,12 +118,57 @@ class AccountRun:
             self.record.timings[name] = self.record.timings.get(name, 0.0) + spent
 
 
+#: The longest validity keyops writes as a version's expiry (Key Vault takes any date; ten years
+#: is far beyond any rotation policy, and a typo such as ``99999999d`` must fail before a write).
+MAX_VALIDITY = timedelta(days=3650)
+
+
+def check_validity(run: AccountRun) -> None:
+    """Refuse a validity that is not positive or longer than ten years, before any write."""
+    validity = run.target.validity
+    if validity is not None and not timedelta(0) < validity <= MAX_VALIDITY:
+        raise ConfigError(
+            f"target {run.target.name}: validity {format_duration(validity)} is out of range "
+            "(give 1s to 3650d in keyops.toml); nothing changed"
+        )
+
+
+def refuse_soft_deleted(run: AccountRun) -> None:
+    """Refuse (6) when the secret's name is soft-deleted: Key Vault would answer 409 to a store.
+
+    The dry run reads this too, so it says what the real run will do. Without the right to
+    read deleted secrets the check is skipped, and the store's 409 says the same.
+    """
+    name = run.target.secret_name
+    try:
+        deleted = run.vault.get_deleted(name)
+    except AuthError:
+        return
+    if deleted is not None:
+        raise soft_deleted_error(run, deleted.purge_on)
+
+
+def soft_deleted_error(run: AccountRun, purge_on: datetime | None) -> RefusedError:
+    """The refusal for a soft-deleted secret, naming both ways out (reason ``soft-deleted``)."""
+    from keyops.azure.vault import SecretDeletedError
+
+    name = run.target.secret_name
+    when = f" (purged automatically {purge_on:%Y-%m-%d})" if purge_on else ""
+    return SecretDeletedError(
+        f"secret {name} in vault {run.vault.name} is soft-deleted{when}: recover it (az keyvault "
+        f"secret recover --vault-name {run.vault.name} --name {name}) or purge it, then rerun; "
+        "nothing changed"
+    )
+
+
 def read_state(run: AccountRun) -> AccountState:
     """Read the latest secret version and both keys (Key Vault first: no write before this)."""
     account = run.target.account
     if account.disable_local_auth:
         return AccountState(account, None, None)
     latest = run.vault.get_latest(run.target.secret_name)
+    if latest is None:
+        refuse_soft_deleted(run)
     keys = run.arm.list_keys(account.id)
     superseded = None
     if (
@@ -122,22 +184,6 @@ def read_state(run: AccountRun) -> AccountState:
         except KeyopsError as exc:
             log.warning("%s: cannot read superseded version: %s", account.name, exc)
     return AccountState(account, latest, keys, superseded)
-
-
-def reread_state(run: AccountRun, before: AccountState) -> AccountState:
-    """The state under the lease: the keys are read again only if the secret moved on.
-
-    A rival that stored a new version in between shows as a new latest version; keys a rival
-    regenerated without storing are in the inactive slot, which this run regenerates anyway
-    (and :func:`regenerate` checks the active slot). This saves an ARM call per account.
-    """
-    latest = run.vault.get_latest(run.target.secret_name)
-    same = (latest is None and before.latest is None) or (
-        latest is not None and before.latest is not None and latest.version == before.latest.version
-    )
-    if same and before.superseded_value is None:
-        return AccountState(before.account, latest, before.keys)
-    return read_state(run)
 
 
 def resolve_deployment(run: AccountRun) -> Deployment:
@@ -157,26 +203,57 @@ def resolve_deployment(run: AccountRun) -> Deployment:
 
 
 def regenerate(run: AccountRun, keys: AccountKeys, slot: KeySlot) -> AccountKeys:
-    """Regenerate ``slot`` and check that the other slot did not change."""
+    """Regenerate ``slot``; note (never undo) a change of the other slot by someone else.
+
+    When the answer is lost, the keys are listed again so that the record says whether the slot
+    was regenerated.
+    """
     keep = other_slot(slot)
     before_regenerate(run, keys, slot)
-    after = run.arm.regenerate_key(run.target.resource_id, slot)
+    try:
+        after = run.arm.regenerate_key(run.target.resource_id, slot)
+    except KeyopsError:
+        now = run.arm.list_keys(run.target.resource_id)
+        if now.slot(slot) != keys.slot(slot):
+            run.record.regenerated.append(slot)
+            run.record.warnings.append(
+                f"account {run.target.account.name}: {slot} was regenerated but the answer was "
+                "lost; its new key was never stored, so no consumer holds it"
+            )
+        raise
     run.record.regenerated.append(slot)
-    if after.slot(keep) != keys.slot(keep):
-        raise ConflictError(
-            f"account {run.target.account.name}: {keep} changed while {slot} was regenerated "
-            f"(now {after.slot(keep).fingerprint}); another actor is regenerating keys"
-        )
     if after.slot(slot) == keys.slot(slot):
         raise ConflictError(
             f"account {run.target.account.name}: regenerating {slot} returned the old key"
         )
+    if after.slot(keep) != keys.slot(keep):
+        note_outside_change(run, keep)
     return after
 
 
-def prove_key(run: AccountRun, deployment: Deployment, key: SecretValue) -> None:
-    """Prove the new key on the data plane (retrying through the propagation delay)."""
+def note_outside_change(run: AccountRun, slot: KeySlot) -> None:
+    """Record that ``slot`` — the one the vault holds — was regenerated outside this run."""
+    run.record.outside_change = slot
+    warning = (
+        f"account {run.target.account.name}: {slot} was regenerated outside keyops during this "
+        f"run (a leak response?): the vault's previous version held the dead {slot}; the tested "
+        "new key is stored instead"
+    )
+    if warning not in run.record.warnings:
+        run.record.warnings.append(warning)
+
+
+def prove_key(
+    run: AccountRun, deployment: Deployment, key: SecretValue, within: timedelta | None = None
+) -> None:
+    """Prove the new key on the data plane (retrying through the propagation delay).
+
+    ``within`` caps the retries (the lease left for them): a test that would outlast the lease
+    gives up instead, and Key Vault is left untouched.
+    """
     timeout = run.options.propagation_timeout or run.target.settings.propagation_timeout
+    if within is not None:
+        timeout = max(timedelta(seconds=1), min(timeout, within))
     result = run.services.tester(
         run.target.account, deployment, key, api_version=run.target.api_version, timeout=timeout
     )
@@ -191,7 +268,7 @@ def store(
     run: AccountRun, key: SecretValue, slot: KeySlot, supersedes: SecretVersion | None, action: str
 ) -> SecretVersion:
     """Write the key as a new secret version with its tags and expiry."""
-    now = run.options.clock()
+    now = run.now()
     validity = run.target.validity
     tags = T.version_tags(
         slot=slot,
@@ -201,7 +278,9 @@ def store(
         supersedes=supersedes.version if supersedes else None,
         validity=validity,
         action=action,
-        revoke_pending=run.options.revoke_previous and supersedes is not None,
+        revoke_pending=run.options.revoke_previous
+        and supersedes is not None
+        and action == "rotated",
     )
     version = run.vault.set_secret(
         run.target.secret_name,
@@ -231,7 +310,7 @@ def confirm(run: AccountRun, key: SecretValue, version: SecretVersion) -> None:
 def revoke(run: AccountRun, state: AccountState, slot: KeySlot, latest: SecretVersion) -> None:
     """Regenerate the previously active slot and mark the revoke done on the latest version."""
     assert state.keys is not None
-    now = run.options.clock()
+    now = run.now()
     regenerate(run, state.keys, slot)
     age = format_duration(now - latest.created) if latest.created else "an unknown time"
     run.record.warnings.append(

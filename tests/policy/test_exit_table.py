@@ -23,7 +23,7 @@ from keyops.errors import KeyopsError
 from keyops.rotate import Action, RotationRecord, exit_status
 from keyops.rotate.copies import CopyMismatchError, StaleCopyError
 from keyops.rotate.holders import OtherHolderError
-from keyops.rotate.lease import LeaseHeldError
+from keyops.rotate.lease import LeaseHeldError, LeaseLostError
 from keyops.rotate.plan import AccountState, Policy, Step, decide
 from keyops.rotate.protocol import _apply_held, _fail
 from keyops.rotate.steps import ConflictError, KeyTestFailedError
@@ -87,6 +87,10 @@ def _failed(exc: KeyopsError) -> RotationRecord:
     return record
 
 
+def _done(action: Action, code: str, **fields: str) -> RotationRecord:
+    return RotationRecord("a", "a", "id", action=action, reason_code=code, **fields)  # type: ignore[arg-type]
+
+
 PENDING = {REVOKE_TAG: REVOKE_PENDING, SUPERSEDES_TAG: "v1"}
 FORCE = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=48), force=True)
 REVOKE = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=48), revoke_previous=True)
@@ -114,6 +118,15 @@ EXAMPLES: dict[str, Callable[[], RotationRecord]] = {
     "copy-conflict": lambda: _failed(CopyMismatchError("copy differs")),
     "test-failed": lambda: _failed(KeyTestFailedError("401")),
     "error": lambda: _failed(KeyopsError("boom")),
+    "fenced": lambda: _failed(LeaseLostError("lease ended before the store")),
+    "repaired": lambda: RotationRecord(
+        "a", "a", "id", action=Action.REPAIRED, reason_code="repaired"
+    ),
+    "outside-change": lambda: RotationRecord(
+        "a", "a", "id", action=Action.ROTATED, reason_code="outside-change", outside_change="Key1"
+    ),
+    "repair": lambda: RotationRecord("a", "a", "id", action=Action.REPAIRED, reason_code="repair"),
+    "healthy": lambda: RotationRecord("a", "a", "id", action=Action.SKIPPED, reason_code="healthy"),
 }
 
 

@@ -30,6 +30,8 @@ TEST_RETRY = RetrySettings(
     read_timeout=20.0,
 )
 REPO = Path(__file__).resolve().parents[2]
+#: On a child's PYTHONPATH, installs the step-boundary faults (tests/support/crashsite).
+CRASH_SITE = REPO / "tests" / "support" / "crashsite"
 
 
 @dataclass
@@ -88,6 +90,24 @@ class Rig:
         return [e for e in self.emu.log_since(seq) if e["operation"] == operation]
 
 
+@pytest.fixture
+def ops_rig(tmp_path: Path, tls_dir: Path) -> Iterator[Rig]:
+    """A :func:`rig` whose world also has a portal operator (``tests.support.worlds``)."""
+    from tests.support.emulator import start_emulator
+    from tests.support.worlds import operator_world
+
+    emu = start_emulator(tmp_path / "emulator", tls_dir, world=operator_world())
+    env = resolve_environment(str(emu.connection_path), None)
+    credential = emu.credential("keyops-rotator")
+    services = RotationServices(env, credential, retry=TEST_RETRY)
+    yield Rig(emu, env, services)
+    services.close()
+    credential.close()
+    gc.collect()
+    emu.admin("DELETE", "faults")
+    emu.stop()
+
+
 def options(**kwargs: Any) -> RotationOptions:
     """Rotation options for tests (a short propagation timeout unless given)."""
     from datetime import timedelta
@@ -125,7 +145,7 @@ def cli_env(emu: EmulatorHandle, principal: str = "keyops-rotator", **extra: str
             "AZURE_TENANT_ID": emu.conn["tenant_id"],
             "AZURE_CLIENT_ID": p["client_id"],
             "AZURE_CLIENT_SECRET": p["client_secret"],
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": f"{CRASH_SITE}{os.pathsep}{REPO}",
         }
     )
     env.update(extra)

@@ -286,3 +286,28 @@ def test_a_fleet_rerun_after_some_accounts_were_rotated_exits_0(rig: Rig) -> Non
     assert fleet.exit_code == 0, fleet.stderr
     actions = {r["account"]: r["action"] for r in json.loads(fleet.stdout)["accounts"]}
     assert actions[WEU] == "skipped" and actions["contoso-openai-legacy"] == "rotated"
+
+
+def test_repair_needs_its_confirmation_on_the_command_line_only(rig: Rig) -> None:
+    seq = rig.emu.last_seq
+    args = ("rotate", "--account", WEU, "--vault-url", rig.vault_url, "--repair")
+    # No environment variable stands in for the confirmation.
+    result = invoke(rig.emu, *args, KEYOPS_ROTATE_CONFIRM_REPAIR="1", KEYOPS_CONFIRM_REPAIR="1")
+    assert result.exit_code == 2
+    assert "--confirm-repair" in one_line(result)
+    assert rig.writes_since(seq) == []
+    # Nor for the repair itself.
+    dry = ("--confirm-repair", "--dry-run", "-o", "json")
+    result = invoke(rig.emu, *args[:-1], *dry, KEYOPS_ROTATE_REPAIR="1")
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["planned"] == "rotate Key2"
+
+
+def test_repair_of_a_healthy_account_writes_nothing(rig: Rig) -> None:
+    seq = rig.emu.last_seq
+    args = ("rotate", "--account", WEU, "--vault-url", rig.vault_url, "-o", "json")
+    result = invoke(rig.emu, *args, "--repair", "--confirm-repair")
+    assert result.exit_code == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    assert (record["action"], record["reason_code"]) == ("skipped", "healthy")
+    secret_writes = [e for e in rig.writes_since(seq) if "keyops-lease" not in e["path"]]
+    assert secret_writes == [] and rig.calls(seq, "Accounts_RegenerateKey") == []

@@ -1,8 +1,9 @@
 """A run killed at any step boundary, then rerun, converges; consumers never see a rejected key.
 
 The rotation runs as ``python -m keyops rotate`` in a child process that exits with 137 at the
-boundary named by ``KEYOPS_TEST_CRASH_AT`` (nothing cleaned up, lease left live). Meanwhile a
-consumer keeps reading the latest secret version and calling the data plane with it.
+boundary named by ``KEYOPS_TEST_CRASH_AT`` (a test-only hook, tests/support/crashsite; nothing
+cleaned up, lease left live). Meanwhile a consumer keeps reading the latest secret version and
+calling the data plane with it.
 """
 
 from __future__ import annotations

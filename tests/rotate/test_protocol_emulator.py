@@ -224,7 +224,7 @@ def test_revoke_previous_regenerates_the_old_slot_and_warns(rig: Rig) -> None:
     assert "superseded" in record.warnings[0]
 
 
-def test_data_plane_throttling_during_the_test_step_is_waited_out(rig: Rig) -> None:
+def test_data_plane_throttling_during_the_test_step_proves_the_key(rig: Rig) -> None:
     target = rig.target(WEU)
     rig.emu.admin(
         "POST",
@@ -235,7 +235,8 @@ def test_data_plane_throttling_during_the_test_step_is_waited_out(rig: Rig) -> N
     record = rotate_account(target, rig.services, options())
     assert record.action is Action.ROTATED, record.reason
     statuses = [c["status"] for c in rig.calls(seq, "ChatCompletions_Create")]
-    assert statuses == [429, 429, 200]
+    # Azure throttles only callers it authenticated: a 429 is "key accepted, throttled".
+    assert statuses == [429]
 
 
 def test_a_soft_deleted_secret_is_refused_and_nothing_regenerated(rig: Rig) -> None:

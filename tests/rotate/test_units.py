@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -133,13 +134,38 @@ def test_bad_events_are_input_errors(text: str) -> None:
         parse_events(text)
 
 
+def test_the_product_reads_no_crash_switch() -> None:
+    """Without the test-only sitecustomize, the crash variable does nothing."""
+    code = "from keyops.rotate.hooks import boundary; boundary('after-store'); print('reached')"
+    env = {"KEYOPS_TEST_CRASH_AT": "after-store", "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stdout == "reached\n"
+
+
 def test_the_crash_hook_exits_137_at_its_boundary_only() -> None:
     code = (
         "from keyops.rotate.hooks import boundary; boundary('after-read'); "
         "boundary('after-store'); print('not reached')"
     )
-    env = {"KEYOPS_TEST_CRASH_AT": "after-store", "PYTHONPATH": str(Path(__file__).parents[2])}
+    root = Path(__file__).parents[2]
+    env = {
+        "KEYOPS_TEST_CRASH_AT": "after-store",
+        "PYTHONPATH": f"{root / 'tests' / 'support' / 'crashsite'}{os.pathsep}{root}",
+    }
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 137 and done.stdout == ""
+
+
+def test_an_outside_change_or_an_automatic_repair_exits_1() -> None:
+    done = RotationRecord("t", "a", "/a", action=Action.ROTATED)
+    assert exit_status([done]) is ExitStatus.OK
+    done.outside_change = "Key1"
+    assert exit_status([done]) is ExitStatus.FAILED
+    repaired = RotationRecord("t", "a", "/a", action=Action.REPAIRED, reason_code="repaired")
+    assert exit_status([repaired]) is ExitStatus.FAILED
+    asked = RotationRecord("t", "a", "/a", action=Action.REPAIRED, reason_code="")
+    assert exit_status([asked]) is ExitStatus.OK

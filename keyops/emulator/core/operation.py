@@ -112,6 +112,7 @@ def operation(
             entry.changed = bool(request.state.changed)
             entry.principal = str(request.state.principal)
             entry.target = request.state.target
+            entry.detail = getattr(request.state, "detail", None)
             emu.log.finish(entry)
             return response
 
@@ -144,6 +145,11 @@ async def _run(
         elif rule.kind == "drop_after":
             drop_after = True
         elif rule.kind == "status":
+            if throttle_after_auth and rule.status == 429:
+                # Azure OpenAI throttles only callers it authenticated: the handler answers
+                # this 429 once the caller's key or token is accepted.
+                request.state.scripted_429 = rule.retry_after or 1.0
+                continue
             if rule.retry_after is not None or rule.status == 429:
                 return error_response(throttled(surface, rule.retry_after or 1.0))
             return error_response(surface_error(surface, rule.status, rule.code, rule.message))

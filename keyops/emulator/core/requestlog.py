@@ -25,6 +25,8 @@ class LogEntry:
     principal: str = "anonymous"
     fault: str | None = None
     target: str | None = None
+    #: What the operation acted on beyond its path, never a secret (the key slot regenerated).
+    detail: str | None = None
 
 
 class RequestLog:

@@ -23,6 +23,7 @@ names are stable:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import random
 import weakref
@@ -297,6 +298,11 @@ def new_account_state(emu: Emulator, acct: Account, index: int, now: float) -> d
         "index": index,
         "regenerations": 0,
     }
+
+
+def key_fingerprint(value: object) -> str:
+    """``sha256:`` and 8 hex digits of a key: keyops' fingerprint, never the key."""
+    return "sha256:" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:8]
 
 
 def regenerate_key(emu: Emulator, account_name: str, slot: str) -> dict[str, Any]:

@@ -283,7 +283,11 @@ async def regenerate_key(request: Request) -> Response:
     """Regenerate ``Key1`` or ``Key2``; answers both keys."""
     ctx = _account_request(request, REGENERATE_KEY, apiversions.ACCOUNTS)
     slot = await _key_name(request)
+    old = models.key_fingerprint(ctx.state["keys"][slot]["value"])
     state = models.regenerate_key(ctx.emu, ctx.state["name"], slot)
+    # Which key died and which was born (fingerprints only): a harness can tell whose
+    # regenerate killed the key a consumer held.
+    request.state.detail = f"{slot} {old}>{models.key_fingerprint(state['keys'][slot]['value'])}"
     ctx.emu.commit(request)
     return arm_json(render.api_keys(state))
 

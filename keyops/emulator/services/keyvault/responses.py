@@ -95,6 +95,7 @@ async def set_secret(request: Request) -> Response:
     ok = auth.admit(request, auth.SET_SECRET, _name(request))
     new = _new_secret(await _body(request))
     found = models.set_secret(ok.emu, ok.vault, _name(request), new)
+    request.state.detail = found.version  # when each version became the latest, to the ms
     ok.emu.commit(request)
     return json_response(wire.bundle(ok.emu, found, with_value=True))
 

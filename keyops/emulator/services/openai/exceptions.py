@@ -120,6 +120,19 @@ def operation_not_supported(operation: str, model: str) -> EmulatorHTTPError:
     )
 
 
+def unsupported_parameter(message: str, param: str) -> EmulatorHTTPError:
+    """400 ``unsupported_parameter``: what a reasoning model answers to ``max_tokens``."""
+    body: dict[str, Any] = {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": param,
+            "code": "unsupported_parameter",
+        }
+    }
+    return EmulatorHTTPError(400, body)
+
+
 def invalid_request(message: str, param: str | None = None) -> EmulatorHTTPError:
     """400 for a malformed body, in the OpenAI-style envelope the service uses for validation."""
     body: dict[str, Any] = {

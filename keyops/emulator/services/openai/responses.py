@@ -99,7 +99,24 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _check_body(op: Operation, body: dict[str, Any]) -> None:
+#: Model families that take ``max_completion_tokens`` and reject ``max_tokens`` (reasoning
+#: models), as Azure OpenAI answers for them.
+REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
+
+
+def is_reasoning(model: str) -> bool:
+    """Whether a model name belongs to a reasoning family (``o3-mini``, ``gpt-5``, ...)."""
+    lowered = model.lower()
+    return any(lowered == m or lowered.startswith(m + "-") for m in REASONING_MODELS)
+
+
+def _check_body(op: Operation, body: dict[str, Any], model: str = "") -> None:
+    if is_reasoning(model) and "max_tokens" in body:
+        raise exc.unsupported_parameter(
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+            "'max_completion_tokens' instead.",
+            "max_tokens",
+        )
     if op is CHAT:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -141,7 +158,7 @@ async def _answer(request: Request, op: Operation, *, v1: bool) -> Response:
     request.state.principal = principal
     request.state.account = account
     request.state.target = account.id
-    wait = emu.faults.throttle_wait("openai")
+    wait = getattr(request.state, "scripted_429", 0.0) or emu.faults.throttle_wait("openai")
     if wait > 0:
         raise throttled("openai", wait)
     body = await _json_body(request)
@@ -151,7 +168,7 @@ async def _answer(request: Request, op: Operation, *, v1: bool) -> Response:
     request.state.deployment = name
     deployment = find_deployment(account, name)
     check_operation(deployment, op)
-    _check_body(op, body)
+    _check_body(op, body, deployment.model)
     with_usage = completion.include_usage(body)
     created = int(emu.clock.now())
     prefix = "chatcmpl-" if op is CHAT else "cmpl-"
