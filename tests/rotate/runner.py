@@ -76,7 +76,7 @@ class PausedRun:
         """SIGCONT, then wait for the run to end."""
         os.kill(self.proc.pid, signal.SIGCONT)
         out, err = self.proc.communicate(timeout=120)
-        records = json.loads(out) if out.strip() else []
+        records = json.loads(out)["accounts"] if out.strip() else []
         return Finished(self.proc.returncode, records, err)
 
 
@@ -91,5 +91,5 @@ def run_once(emu: EmulatorHandle, *args: str) -> Finished:
         timeout=120,
         check=False,
     )
-    records = json.loads(done.stdout) if done.stdout.strip() else []
+    records = json.loads(done.stdout)["accounts"] if done.stdout.strip() else []
     return Finished(done.returncode, records, done.stderr)

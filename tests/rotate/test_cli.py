@@ -299,7 +299,8 @@ def test_repair_needs_its_confirmation_on_the_command_line_only(rig: Rig) -> Non
     # Nor for the repair itself.
     dry = ("--confirm-repair", "--dry-run", "-o", "json")
     result = invoke(rig.emu, *args[:-1], *dry, KEYOPS_ROTATE_REPAIR="1")
-    assert result.exit_code == 0 and json.loads(result.stdout)[0]["planned"] == "rotate Key2"
+    planned = json.loads(result.stdout)["accounts"][0]["planned"]
+    assert result.exit_code == 0 and planned == "rotate Key2"
 
 
 def test_repair_of_a_healthy_account_writes_nothing(rig: Rig) -> None:
@@ -307,7 +308,7 @@ def test_repair_of_a_healthy_account_writes_nothing(rig: Rig) -> None:
     args = ("rotate", "--account", WEU, "--vault-url", rig.vault_url, "-o", "json")
     result = invoke(rig.emu, *args, "--repair", "--confirm-repair")
     assert result.exit_code == 0, result.stderr
-    (record,) = json.loads(result.stdout)
+    (record,) = json.loads(result.stdout)["accounts"]
     assert (record["action"], record["reason_code"]) == ("skipped", "healthy")
     secret_writes = [e for e in rig.writes_since(seq) if "keyops-lease" not in e["path"]]
     assert secret_writes == [] and rig.calls(seq, "Accounts_RegenerateKey") == []

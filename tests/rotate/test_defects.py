@@ -188,5 +188,5 @@ def test_a_runner_clock_two_hours_fast_still_respects_the_grace_period(rig: Rig)
     skew = {"LD_PRELOAD": str(FAKETIME), "FAKETIME": "+2h"}
     base = ("rotate", "--account", WEU, "--vault-url", rig.vault_url, "--if-older-than", "1h")
     code, out, err = cli(rig, *base, "-o", "json", **skew)
-    assert code == 0 and json.loads(out)[0]["reason_code"] == "within-grace", err
+    assert code == 0 and json.loads(out)["accounts"][0]["reason_code"] == "within-grace", err
     assert rig.calls(seq, "Accounts_RegenerateKey") == []
