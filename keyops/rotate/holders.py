@@ -5,8 +5,9 @@ the slot a rotation is about to regenerate; its consumers would break with no wa
 regenerating, the rotation compares the key (by digest, never by tags) with the latest value of
 every other secret in the target's vaults. Each vault is listed and read once per run (the
 index is shared by the run's accounts and threads), not once per account, and its secrets are
-read concurrently (the vault client paces them within Key Vault's limit): a vault of 1,000
-secrets costs seconds, not a minute with every worker waiting. Lease secrets and the target's
+read by :data:`INDEX_READERS` threads at once (paced within Key Vault's limit): a third of the
+time one reader takes, while staying inside the run's connection pool (concurrency + 2), since
+a worker still busy elsewhere may hold a connection. Lease secrets and the target's
 own secret and ``also_store`` copies are not "others".
 """
 
@@ -42,11 +43,16 @@ class HeldBy:
     digest: str
 
 
+#: Concurrent reads of one vault's index: with the run's concurrency - 1 other workers possibly
+#: mid-request, 3 keeps every request on one of the pool's concurrency + 2 connections.
+INDEX_READERS = 3
+
+
 class VaultIndex:
     """The key digests every secret of a vault holds, read once per run per vault."""
 
-    def __init__(self, workers: int = 16) -> None:
-        self._workers = max(1, workers)
+    def __init__(self, workers: int = INDEX_READERS) -> None:
+        self._workers = max(1, min(workers, INDEX_READERS))
         self._lock = threading.Lock()
         self._vaults: dict[str, list[HeldBy]] = {}
         self._reading: dict[str, threading.Lock] = {}
