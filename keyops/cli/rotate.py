@@ -13,6 +13,7 @@ from keyops.cli.context import AppContext, output_option, pass_app
 from keyops.cli.params import DURATION, JSON_INPUT, confirmation_option
 from keyops.cli.session import selection_options
 from keyops.errors import InputError, KeyopsError
+from keyops.exitcodes import ExitStatus
 
 _HELP_EPILOG = """\b
 Exit statuses (README "Exit statuses of keyops rotate"): 0 every account rotated, adopted,
@@ -149,17 +150,33 @@ def rotate(app: AppContext, /, output: str, **opts: Any) -> None:
         raise InputError("--repair writes a new secret version; add --confirm-repair to proceed")
     if opts["repair"] and (opts["revoke_previous"] or opts["force"]):
         raise InputError("--repair regenerates nothing: drop --revoke-previous and --force")
+    from keyops.rotate import FleetInterruptedError
+
     try:
         records = _run(app, opts)
     except KeyopsError as exc:
         if opts["record"]:  # the merge job must see this shard's failure, not a gap
             _write_record(app, opts, [], int(exc.exit_status), exc.message)
         raise
+    except FleetInterruptedError as stop:
+        # Ctrl-C: accounts in flight finished their writes; report the finished ones, then 130.
+        _render(stop.records, output, opts["dry_run"])
+        if opts["record"]:
+            done = [r.to_dict() for r in stop.records]
+            _write_record(app, opts, done, INTERRUPTED, "interrupted")
+        from keyops.render import diag, plural
+
+        finished = plural(len(stop.records), "account")
+        diag(f"interrupted: {finished} finished, no other started; rerun to finish the rest")
+        raise click.exceptions.Exit(INTERRUPTED) from None
     _render(records, output, opts["dry_run"])
     status = exit_status(records)
     if opts["record"]:
         _write_record(app, opts, [r.to_dict() for r in records], int(status))
     click.get_current_context().exit(int(status))
+
+
+INTERRUPTED = int(ExitStatus.INTERRUPTED)
 
 
 def _write_record(

@@ -12,13 +12,14 @@ steps), :mod:`~keyops.rotate.lease` (one rotation per account at a time, across 
 :mod:`~keyops.rotate.records` (output records and the exit status).
 """
 
-from keyops.rotate.fleet import parse_shard, rotate_fleet, select_shard
+from keyops.rotate.fleet import FleetInterruptedError, parse_shard, rotate_fleet, select_shard
 from keyops.rotate.protocol import RotationOptions, rotate_account
 from keyops.rotate.records import Action, RotationRecord, exit_status, failure_summary
 from keyops.rotate.services import RotationServices
 
 __all__ = [
     "Action",
+    "FleetInterruptedError",
     "RotationOptions",
     "RotationRecord",
     "RotationServices",

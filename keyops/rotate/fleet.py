@@ -105,7 +105,27 @@ def rotate_fleet(
             progress(record)
         return record
 
-    if concurrency == 1 or len(targets) <= 1:
-        return [one(t) for t in targets]
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keyops-rotate") as pool:
-        return list(pool.map(one, targets))
+    # Workers, even for one account: Ctrl-C reaches the main thread, which then starts no other
+    # account while those in flight finish their write sequence and release their leases.
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keyops-rotate")
+    futures = [pool.submit(one, t) for t in targets]
+    try:
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        # Start no other account; let those in flight finish their write sequence (each ends
+        # with its lease released), then report what is done.
+        pool.shutdown(wait=True, cancel_futures=True)
+        finished = [
+            f.result() for f in futures if f.done() and not f.cancelled() and not f.exception()
+        ]
+        raise FleetInterruptedError(finished) from None
+    finally:
+        pool.shutdown(wait=True)
+
+
+class FleetInterruptedError(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during a fleet rotation: ``records`` are the accounts that finished."""
+
+    def __init__(self, records: list[RotationRecord]) -> None:
+        super().__init__(f"interrupted after {len(records)} account(s)")
+        self.records = records

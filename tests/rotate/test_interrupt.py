@@ -1,0 +1,89 @@
+"""Ctrl-C in the middle of a fleet rotation: status 130, no account started after it, every
+account in flight finishes its write sequence and releases its lease, the finished accounts are
+reported, and a rerun right away (no --break-lease) converges with working keys everywhere."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from keyops.azure.probe import NO_RETRY, KeyAuth, probe
+from tests.rotate.conftest import Rig, cli_env, run_cli
+
+
+def _args(rig: Rig, concurrency: int) -> list[str]:
+    return [
+        "rotate",
+        "--vault-url",
+        rig.vault_url,
+        "--if-older-than",
+        "7d",
+        "--propagation-timeout",
+        "20s",
+        "--concurrency",
+        str(concurrency),
+        "-o",
+        "json",
+    ]
+
+
+def _wait_for(rig: Rig, seq: int, operation: str) -> None:
+    """Poll the request log (no sleep for time to pass: each poll is a request)."""
+    for _ in range(2000):
+        if rig.calls(seq, operation):
+            return
+    raise AssertionError(f"{operation} never happened")
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_ctrl_c_mid_fleet_exits_130_and_leaves_a_state_a_rerun_finishes(
+    rig: Rig, concurrency: int
+) -> None:
+    targets = rig.targets()
+    assert len(targets) >= 2
+    # The key test is slow, so the run is surely mid-account when Ctrl-C arrives.
+    rig.emu.admin(
+        "POST",
+        "faults",
+        {"operation": "ChatCompletions_Create", "kind": "latency", "latency_ms": 1500, "times": 4},
+    )
+    seq = rig.emu.last_seq
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "keyops", *_args(rig, concurrency)],
+        env=cli_env(rig.emu),
+        cwd=rig.emu.connection_path.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(rig, seq, "Accounts_RegenerateKey")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    finished = json.loads(out)["accounts"] if out.strip() else []
+    regenerated = rig.calls(seq, "Accounts_RegenerateKey")
+    # The accounts in flight finished their writes and are reported; no other was started.
+    rotated = [r for r in finished if r["action"] == "rotated"]
+    assert len(rotated) == len(regenerated) >= 1, finished
+    if concurrency == 1:
+        assert len(regenerated) == 1 and len(finished) < len(targets), finished
+    # The rerun is not blocked by a lease left behind and converges.
+    rerun = run_cli(rig.emu, *_args(rig, concurrency))
+    assert rerun.returncode == 0, rerun.stderr
+    for target in targets:
+        latest = rig.latest(target.secret_name)
+        keys = rig.keys(target)
+        assert keys.slot_of(latest.value) is not None, target.account.name
+        deployment = rig.emu.account(target.account.name)["deployments"][0]
+        assert probe(
+            target.account.endpoint,
+            deployment["name"] if isinstance(deployment, dict) else deployment,
+            KeyAuth(latest.value),
+            retry=NO_RETRY,
+            verify=rig.env.verify,
+        ).ok
