@@ -51,11 +51,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _error_line(message: str) -> None:
+    """``keyops: error: <message>`` on stderr, terminal control characters escaped (a message
+    may quote Azure's text or the user's input)."""
+    from keyops.render import escape_control
+
+    click.echo(f"keyops: error: {escape_control(message)}", err=True)
+
+
 def _usage_exit(error: click.UsageError, status: int) -> click.exceptions.Exit:
     """Show a click usage error as one line, ``keyops: error: <click's message>`` (click would
     add its ``Usage:`` and ``Try ...`` lines); the exit to raise with ``status``."""
     text = " ".join(line.strip() for line in error.format_message().splitlines() if line.strip())
-    click.echo(f"keyops: error: {text}", err=True)
+    _error_line(text)
     return click.exceptions.Exit(status)
 
 
@@ -128,7 +136,7 @@ class LazyGroup(click.Group):
         except KeyopsError as exc:
             if _debug(ctx):
                 _log_exception("error")
-            click.echo(f"keyops: error: {exc.message}", err=True)
+            _error_line(exc.message)
             ctx.exit(self._status(ctx, exc.exit_status))
         except KeyboardInterrupt:
             click.echo("keyops: interrupted", err=True)

@@ -50,7 +50,9 @@ class ChildCommand(click.Command):
 
 
 def _fail(message: str, status: ExitStatus) -> None:
-    click.echo(f"keyops: error: {message}", err=True)
+    from keyops.render import escape_control
+
+    click.echo(f"keyops: error: {escape_control(message)}", err=True)
     click.get_current_context().exit(int(status))
 
 
