@@ -119,7 +119,7 @@ def print_table(
         lines = ["\t".join(columns)] + ["\t".join(c.replace("\t", "\\t") for c in r) for r in cells]
         _write(lines)
         return
-    width = _terminal_width() if output != "wide" else None
+    width = terminal_width() if output != "wide" else None
     table = _Table(list(columns), cells, layout or Layout())
     hidden = table.fit(width)
     lines = [escape_control(title)] if title else []
@@ -129,7 +129,7 @@ def print_table(
         info(f"columns not shown at {width} columns: {', '.join(hidden)} (-o wide shows all)")
 
 
-def _terminal_width() -> int | None:
+def terminal_width() -> int | None:
     """The terminal's width, or None (unlimited) when stdout is not a terminal."""
     if not is_tty():
         return None

@@ -127,19 +127,21 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "audit": ("audit",),
     "usage": ("usage",),
     "scan": ("scan", "."),
+    # The demo runs its own emulator: one state directory per rendering ({mode}).
+    "demo": ("demo", "--state-dir", "demo-{mode}", "--propagation-delay", "0.2"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_table_fits_80_and_120_columns_and_pipes_plain(
-    name: str, shared_emulator: EmulatorHandle, scan_dir: Path
+    name: str, shared_emulator: EmulatorHandle, scan_dir: Path, tmp_path: Path
 ) -> None:
-    args = COMMANDS[name]
     env = _env(shared_emulator)
-    cwd = scan_dir
+    cwd = scan_dir if name == "scan" else tmp_path
     outputs: dict[object, str] = {}
 
     def run(mode: object) -> None:
+        args = [a.format(mode=mode) for a in COMMANDS[name]]
         if mode == "piped":
             outputs[mode] = _piped(args, env, cwd)
         else:

@@ -25,22 +25,51 @@ CONSUMER_CALLS = 40
 
 
 def _say(title: str, text: str) -> None:
-    from rich.console import Console
+    """A chapter: its title, then one paragraph folded between words at the terminal's width
+    (whole when piped: plain text, no rules or box characters)."""
+    import textwrap
 
-    console = Console(highlight=False)
-    console.rule(f"[bold]{title}")
-    # One paragraph: let the terminal's width decide where lines break.
-    console.print(" ".join(text.split()) + "\n")
+    from keyops.render import terminal_width
+
+    width = terminal_width()
+    paragraph = " ".join(text.split())
+    click.echo(f"== {title} ==")
+    click.echo(
+        (
+            textwrap.fill(paragraph, width, break_on_hyphens=False, break_long_words=False)
+            if width
+            else paragraph
+        )
+        + "\n"
+    )
 
 
 def _keyops(*args: str) -> int:
     """Run one keyops command in-process, exactly as typed on a shell; return its status."""
     from keyops.cli.main import cli
 
-    click.echo(f"$ keyops {' '.join(args)}")
+    click.echo(_command_line(["$", "keyops", *args]))
     status = cli.main(list(args), prog_name="keyops", standalone_mode=False)
     click.echo("")
     return int(status or 0)
+
+
+def _command_line(words: list[str]) -> str:
+    """The command as typed, folded at the terminal's width between words with shell
+    continuations (`` \\``), so that no word is cut and the lines still paste into a shell."""
+    from keyops.render import terminal_width
+
+    width = terminal_width()
+    if width is None:
+        return " ".join(words)
+    lines, line = [], words[0]
+    for word in words[1:]:
+        if len(line) + 1 + len(word) + 2 > width:  # room for " \\" at the end
+            lines.append(line + " \\")
+            line = "    " + word
+        else:
+            line += " " + word
+    return "\n".join([*lines, line])
 
 
 @contextmanager
@@ -174,10 +203,11 @@ def demo(app: AppContext, state_dir: str, propagation_delay: float) -> None:
         app.emulator = str(server.connection_path)
         app.__dict__.pop("env", None)
         vault_url = conn["vaults"][0]["url"]
-        _walk(app, server, conn, vault_url, directory)
+        # Paths are shown as the user typed them (the report opens from where they stand).
+        _walk(app, server, conn, vault_url, Path(state_dir))
     click.echo(
         f"Demo finished in {time.monotonic() - started:.1f} s. "
-        f"Usage report: {directory / 'usage.html'}"
+        f"Usage report: {Path(state_dir) / 'usage.html'}"
     )
 
 
