@@ -56,7 +56,9 @@ def _error_line(message: str) -> None:
     may quote Azure's text or the user's input)."""
     from keyops.render import escape_control
 
-    click.echo(f"keyops: error: {escape_control(message)}", err=True)
+    # Line by line: a message may be several lines on purpose (one per credential tried).
+    safe = "\n".join(escape_control(line) for line in message.split("\n"))
+    click.echo(f"keyops: error: {safe}", err=True)
 
 
 def _usage_exit(error: click.UsageError, status: int) -> click.exceptions.Exit:
