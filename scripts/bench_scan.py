@@ -37,10 +37,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from keyops_bench.corpus import Corpus, generate_repo, generate_tree
-from keyops_bench.forms_corpus import FORMS, FormsCorpus, generate_forms, write_notebooks
-
 from keyops.scan import ScanOptions, scan_paths
+from keyops_bench.scan.corpus import Corpus, generate_repo, generate_tree
+from keyops_bench.scan.forms_corpus import FORMS, FormsCorpus, generate_forms, write_notebooks
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -14,7 +14,7 @@ Pure Python over dataclasses. ``scan_paths(paths, ScanOptions(...))`` returns a
 - :mod:`~keyops.scan.baseline`, :mod:`~keyops.scan.live`, :mod:`~keyops.scan.output`,
   :mod:`~keyops.scan.sarif` — accepted findings, live-key digests, rendering.
 
-Corpora with planted keys and key generators are evaluation tools: ``scripts/keyops_bench``.
+Corpora with planted keys and key generators are evaluation tools: ``keyops_bench/scan``.
 """
 
 from keyops.scan.engine import ScanOptions, ScanReport, ScanStats, scan_paths

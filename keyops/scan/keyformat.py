@@ -42,7 +42,7 @@ Annotated keys (84 characters)
 :func:`is_annotated_key` accepts exactly the access keys above (``JQQJ99``, month ``A``-``L``,
 ``ACOG``, valid checksum), :func:`parse_annotated_key` says which service and month a key claims,
 Generators of keys in these formats, for tests and benchmarks, live outside the runtime package
-(``scripts/keyops_bench/keys.py``). Nothing here ever logs or returns a key.
+(``keyops_bench/scan/keys.py``). Nothing here ever logs or returns a key.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from scripts.keyops_bench.corpus import Corpus, generate_repo
+from keyops_bench.scan.corpus import Corpus, generate_repo
 
 REPO_SIZE = 1_500_000
 SEED = 20240601

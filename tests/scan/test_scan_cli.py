@@ -15,8 +15,8 @@ from keyops.azure.arm import AccountsClient
 from keyops.cli.main import cli
 from keyops.cloud import resolve_environment
 from keyops.secret import SecretValue
-from scripts.keyops_bench.corpus import Corpus
-from scripts.keyops_bench.keys import make_legacy_key
+from keyops_bench.scan.corpus import Corpus
+from keyops_bench.scan.keys import make_legacy_key
 from tests.scan.scan_canary import leaked_pieces
 from tests.support.emulator import EmulatorHandle
 

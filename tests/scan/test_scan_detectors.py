@@ -10,7 +10,7 @@ import pytest
 from keyops.scan.detectors import ANNOTATED, LEGACY, is_key_name, scan_bytes
 from keyops.scan.excerpt import build_excerpt
 from keyops.secret import SecretValue, fingerprint_of
-from scripts.keyops_bench.keys import make_annotated_key, make_legacy_key
+from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 from tests.scan.scan_canary import leaked_pieces
 
 RNG = random.Random(99)

@@ -15,8 +15,8 @@ import pytest
 from keyops.scan import ScanOptions, scan_paths
 from keyops.scan.detectors import scan_bytes
 from keyops.secret import fingerprint_of
-from scripts.keyops_bench.forms_corpus import FORMS, generate_forms
-from scripts.keyops_bench.keys import make_annotated_key, make_legacy_key
+from keyops_bench.scan.forms_corpus import FORMS, generate_forms
+from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 
 RNG = random.Random(5)
 ANNO = make_annotated_key(RNG)

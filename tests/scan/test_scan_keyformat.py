@@ -15,7 +15,7 @@ from keyops.scan.keyformat import (
     is_legacy_key_shape,
     parse_annotated_key,
 )
-from scripts.keyops_bench.keys import make_annotated_key, make_legacy_key
+from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 
 from keyops.scan.detectors import scan_bytes
 from keyops.secret import SecretValue
-from scripts.keyops_bench.keys import make_annotated_key, make_legacy_key
+from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 
 RNG = random.Random(2026)
 HEX = make_legacy_key(RNG)

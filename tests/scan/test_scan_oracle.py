@@ -19,8 +19,8 @@ from keyops.scan import ScanOptions, scan_paths
 from keyops.scan.detectors import scan_bytes
 from keyops.scan.keyformat import SERVICES
 from keyops.secret import fingerprint_of
-from scripts.keyops_bench.forms_corpus import generate_forms
-from scripts.keyops_bench.keys import make_annotated_key
+from keyops_bench.scan.forms_corpus import generate_forms
+from keyops_bench.scan.keys import make_annotated_key
 
 CASK = "SEC101/200"
 #: The masker's lock calls threading's notifyAll(), deprecated in Python 3.10.

@@ -18,7 +18,7 @@ from keyops.scan.findings import finding_fingerprint
 from keyops.scan.output import TABLE_COLUMNS, render_json, table_rows
 from keyops.scan.sarif import render_sarif
 from keyops.severity import Severity
-from scripts.keyops_bench.corpus import Corpus
+from keyops_bench.scan.corpus import Corpus
 
 
 @pytest.fixture(scope="module")

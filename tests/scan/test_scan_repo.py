@@ -10,8 +10,8 @@ import pytest
 from keyops.errors import InputError
 from keyops.scan import FindingKind, ScanOptions, scan_paths
 from keyops.scan.engine import COMMIT_MESSAGE_PATH
-from scripts.keyops_bench.corpus import Corpus, generate_tree, git
-from scripts.keyops_bench.keys import make_annotated_key, make_legacy_key
+from keyops_bench.scan.corpus import Corpus, generate_tree, git
+from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 
 
 def _occurrences(corpus: Corpus) -> set[tuple[str, int, str | None, str, FindingKind]]:

@@ -1,5 +1,0 @@
-"""Evaluation tools for ``keyops scan``: key generators and synthetic corpora with planted leaks.
-
-Not part of the runtime package (``pip install keyops`` ships none of it). Scripts in
-``scripts/`` import it as ``keyops_bench``; tests as ``scripts.keyops_bench``.
-"""
