@@ -101,10 +101,14 @@ def _inner_code(exc: Any) -> str | None:
     return str(code) if code else None
 
 
-def _server_date(seen: list[datetime]) -> Any:
-    """A ``raw_response_hook`` that keeps the ``Date`` of each response (Key Vault's clock)."""
+def _server_date(seen: list[datetime], clock: ServerClock) -> Any:
+    """A ``raw_response_hook`` that keeps the ``Date`` of each response (Key Vault's clock).
+
+    A per-call hook replaces the client's in azure-core, so it feeds the client's
+    :class:`ServerClock` too (the lease measures its time on it)."""
 
     def hook(response: Any) -> None:
+        clock.response_hook(response)
         text = response.http_response.headers.get("Date")
         # No usable date: the caller falls back on this machine's clock.
         with contextlib.suppress(TypeError, ValueError):
@@ -195,7 +199,7 @@ class VaultClient:
         seen: list[datetime] = []
         try:
             with azure_errors("get secret", self._where(name)):
-                secret = self.sdk.get_secret(name, raw_response_hook=_server_date(seen))
+                secret = self.sdk.get_secret(name, raw_response_hook=_server_date(seen, self.clock))
         except NotFoundError:
             return None
         return replace(

@@ -105,3 +105,16 @@ def test_vault_urls() -> None:
     env = resolve_environment(None, "AzureCloud")
     with pytest.raises(ConfigError, match="https"):
         VaultClient(env, object(), "http://kv.vault.azure.net")  # type: ignore[arg-type]
+
+
+def test_every_answer_feeds_key_vaults_clock(emulator: EmulatorHandle) -> None:
+    """The lease measures time on Key Vault's clock: a read with its own response hook (for
+    ``read_at``) must feed that clock too, or a claim is written without its end."""
+    emulator.admin("POST", "clock", {"advance": 7200})
+    client = vault(emulator)
+    assert client.clock.now() is None
+    latest = client.get_latest("contoso-aiservices-weu-api-key")
+    assert latest is not None and latest.read_at is not None
+    now = client.clock.now()
+    assert now is not None and abs((now - latest.read_at).total_seconds()) < 5
+    assert now - datetime.now(timezone.utc) > timedelta(minutes=100)  # the emulator's clock
