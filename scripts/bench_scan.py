@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import _bench_path  # noqa: F401  (repo root on sys.path: keyops_bench)
+
 from keyops.scan import ScanOptions, scan_paths
 from keyops_bench.scan.corpus import Corpus, generate_repo, generate_tree
 from keyops_bench.scan.forms_corpus import FORMS, FormsCorpus, generate_forms, write_notebooks
