@@ -292,3 +292,19 @@ def test_sarif_levels_and_pseudo_paths() -> None:
         "error",
     ]
     assert pseudo_path(ACCOUNT) == "azure/00000000-0000-0000-0000-000000000001/rg/acct"
+
+
+def test_findings_come_most_severe_first_and_stable_within_a_severity() -> None:
+    rows = [
+        _row(name=f"a{i}", secret=_secret(present=False), endpoint_type="regional")
+        for i in range(3)
+    ] + [_row(name="b", secret=_secret(matches=None), disable_local_auth=False)]
+    found = evaluate(rows)
+    severities = [int(f.severity) for f in found]
+    assert len(set(severities)) > 1, "the fixture must mix severities"
+    assert severities == sorted(severities, reverse=True)
+    # Within one severity the rows keep their order (a1 before a2 before b ...).
+    for level in set(severities):
+        same = [f for f in found if int(f.severity) == level]
+        order = [f for row in rows for f in evaluate([row]) if int(f.severity) == level]
+        assert [(f.rule_id, f.account) for f in same] == [(f.rule_id, f.account) for f in order]
