@@ -117,6 +117,12 @@ class EmulatorHandle:
 
 def start_emulator(state_dir: Path, tls_dir: Path, **kwargs: Any) -> EmulatorHandle:
     """Start an emulator in-process on a free port (propagation delay 0 unless given)."""
+    # azure-keyvault caches each vault URL's challenge (its tenant) for the process. A new
+    # emulator may reuse an old one's port with another world's tenant, and the SDK would then
+    # ask for a token in the wrong tenant; real vault names never change tenant like that.
+    from azure.keyvault.secrets._shared import http_challenge_cache
+
+    http_challenge_cache.clear()
     kwargs.setdefault("propagation_delay", 0.0)
     server = EmulatorServer(state_dir, port=kwargs.pop("port", 0), tls_dir=tls_dir, **kwargs)
     return EmulatorHandle(server.start())
