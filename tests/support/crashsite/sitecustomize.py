@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 _CRASH = os.environ.get("KEYOPS_TEST_CRASH_AT")
 _STOP = os.environ.get("KEYOPS_TEST_STOP_AT")
@@ -20,7 +21,9 @@ def _hook(name: str) -> None:
     if name == _CRASH:
         os._exit(137)
     if name == _STOP:
-        os.kill(os.getpid(), signal.SIGSTOP)
+        # Sent to this thread: the stop takes it before it returns to Python (a signal sent to
+        # the process may be taken by another thread first, and a worker runs on a step or two).
+        signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
 
 
 if _CRASH or _STOP:
