@@ -43,22 +43,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from chaos_judge import fingerprint, judge  # noqa: E402
 
+from keyops.rotate.hooks import BOUNDARIES as STEP_BOUNDARIES  # noqa: E402
 from tests.support.emulator import EmulatorHandle, start_emulator  # noqa: E402
 from tests.support.worlds import OPERATOR, operator_world  # noqa: E402
 
 CRASH_SITE = ROOT / "tests" / "support" / "crashsite"
 FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
 TTL = 60
-BOUNDARIES = (
-    "after-read",
-    "after-lease",
-    "before-regenerate",
-    "after-regenerate",
-    "after-test",
-    "before-store",
-    "after-store",
-    "after-confirm",
-)
+# Where a runner may be killed or paused: every step boundary but the revoke (no schedule revokes).
+BOUNDARIES = tuple(b for b in STEP_BOUNDARIES if b != "after-revoke")
 FAULT_OPS = (
     "SetSecret",
     "GetSecret",

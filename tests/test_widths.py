@@ -4,16 +4,12 @@ URL) split across lines, piped output plain and whole, control characters escape
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import itertools
 import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +18,7 @@ import pytest
 
 from keyops.render import Layout, cell_width, escape_control, print_table
 from tests.support.emulator import EmulatorHandle
+from tests.support.terminal import on_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -48,39 +45,6 @@ def _env(emulator: EmulatorHandle, **extra: str) -> dict[str, str]:
     env.pop("COLUMNS", None)
     env.update(extra)
     return env
-
-
-def _on_terminal(args: Sequence[str], env: dict[str, str], cwd: Path, columns: int) -> str:
-    """stdout of ``keyops args`` written to a pseudo-terminal ``columns`` wide."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "keyops", *args],
-        stdout=slave,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        cwd=cwd,
-    )
-    os.close(slave)
-    proc.communicate(timeout=240)
-    reader.join(timeout=30)
-    os.close(master)
-    return b"".join(chunks).decode().replace("\r\n", "\n")
 
 
 def _piped(args: Sequence[str], env: dict[str, str], cwd: Path) -> str:
@@ -146,7 +110,7 @@ def test_every_command_table_fits_80_and_120_columns_and_pipes_plain(
             outputs[mode] = _piped(args, env, cwd)
         else:
             assert isinstance(mode, int)
-            outputs[mode] = _on_terminal(args, env, cwd, mode)
+            outputs[mode] = on_terminal(args, env, cwd, columns=mode)[0]
 
     threads = [threading.Thread(target=run, args=(m,)) for m in ("piped", 80, 120)]
     for t in threads:
