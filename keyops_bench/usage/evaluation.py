@@ -32,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 from keyops.usage.detect import detect
 from keyops.usage.model import Finding, Rotation, UsageSeries
 from keyops.usage.sensitivity import Sensitivity
+from keyops_bench.usage.scoring import Tally
 from keyops_bench.usage.synth import PlantedEvent, SeriesSpec, generate, rotations_at
 
 PLANTED_KINDS = ("spike", "drop", "error_rate", "auth_surge_401", "token_spend")
@@ -118,36 +119,17 @@ def build_set(n: int = ISSUE_SET, seed: int = REPORT_SEED, hard: bool = False) -
 
 
 @dataclass
-class KindScore:
-    """Matches, false alarms and misses of one kind."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        """Share of this kind's findings that matched a planted anomaly (1.0 when none)."""
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        """Share of planted anomalies of this kind that were found (1.0 when none)."""
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-
-@dataclass
 class EvalResult:
     """Scores per kind and overall, with the mistakes for inspection."""
 
-    per_kind: dict[str, KindScore] = field(default_factory=dict)
+    per_kind: dict[str, Tally] = field(default_factory=dict)
     misses: list[EvalCase] = field(default_factory=list)
     false_alarms: list[tuple[EvalCase, Finding]] = field(default_factory=list)
 
     @property
-    def overall(self) -> KindScore:
+    def overall(self) -> Tally:
         """Totals over all kinds."""
-        total = KindScore()
+        total = Tally()
         for s in self.per_kind.values():
             total.tp, total.fp, total.fn = total.tp + s.tp, total.fp + s.fp, total.fn + s.fn
         return total
@@ -163,11 +145,11 @@ def _matches(finding: Finding, case: EvalCase) -> bool:
 
 def score(cases: Sequence[EvalCase], findings: Sequence[Sequence[Finding]]) -> EvalResult:
     """Score each case's findings against its planted anomaly (at most one match per anomaly)."""
-    result = EvalResult({k: KindScore() for k in PLANTED_KINDS})
+    result = EvalResult({k: Tally() for k in PLANTED_KINDS})
     for case, found in zip(cases, findings, strict=True):
         matched = False
         for f in found:
-            kind = result.per_kind.setdefault(f.kind, KindScore())
+            kind = result.per_kind.setdefault(f.kind, Tally())
             if not matched and _matches(f, case):
                 kind.tp += 1
                 matched = True
