@@ -13,7 +13,10 @@ import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keyops.emulator.logsworld import LogsWorld
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -157,6 +160,8 @@ class World:
     role_assignments: tuple[RoleAssignment, ...]
     settings: WorldSettings = field(default_factory=WorldSettings)
     source: str = "<default>"
+    #: Workspaces, diagnostic settings and consumers (:mod:`keyops.emulator.logsworld`).
+    logs: LogsWorld = field(default_factory=lambda: _empty_logs())
 
     @property
     def default_subscription(self) -> str:
@@ -174,6 +179,12 @@ class World:
     def default_principal(self) -> Principal:
         """The principal ``keyops emulator env`` signs in as."""
         return self.principal(self.settings.default_principal or self.principals[0].name)
+
+
+def _empty_logs() -> LogsWorld:
+    from keyops.emulator.logsworld import LogsWorld
+
+    return LogsWorld()
 
 
 def relative_time(value: str, now: float, where: str) -> float:

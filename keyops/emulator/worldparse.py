@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from keyops.emulator.logsworld import parse_logs
 from keyops.emulator.world import (
     ACCOUNT_KINDS,
     KEY_FORMATS,
@@ -247,6 +248,9 @@ def parse(data: Any, source: str = "<world>") -> World:
             "vaults",
             "principals",
             "role_assignments",
+            "workspaces",
+            "diagnostic_settings",
+            "consumers",
         }
     )
     subs = [(_guid(s, "id"), s.get("name", str, "Subscription")) for s in r.items("subscriptions")]
@@ -292,7 +296,7 @@ def parse(data: Any, source: str = "<world>") -> World:
             RoleAssignment(principal=who, role=a.get("role", str), scope=a.get("scope", str))
         )
     s = _Reader(r.get("settings", dict, {}), "settings")
-    s.unknown({"propagation_delay", "default_principal"})
+    s.unknown({"propagation_delay", "default_principal", "ingestion_delay"})
     settings = WorldSettings(
         propagation_delay=s.get("propagation_delay", float, 0.0),
         default_principal=s.get("default_principal", str, ""),
@@ -301,6 +305,14 @@ def parse(data: Any, source: str = "<world>") -> World:
         raise WorldError(
             f"settings.default_principal: unknown principal {settings.default_principal!r}"
         )
+    logs = parse_logs(
+        r,
+        groups,
+        {v.name for v in vaults},
+        {a.name for a in accounts},
+        names,
+        s.get("ingestion_delay", str, "0s"),
+    )
     return World(
         tenant_id=_guid(r, "tenant_id"),
         seed=r.get("seed", int, 1),
@@ -312,4 +324,5 @@ def parse(data: Any, source: str = "<world>") -> World:
         role_assignments=tuple(assignments),
         settings=settings,
         source=source,
+        logs=logs,
     )
