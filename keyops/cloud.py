@@ -123,6 +123,9 @@ class AzureEnvironment:
     cognitive_scope: str
     metrics_scope: str
     vault_dns_suffix: str
+    #: The Logs query API (azure-monitor-query's ``endpoint``) and its token scope.
+    logs_endpoint: str = "https://api.loganalytics.io"
+    logs_scope: str = "https://api.loganalytics.io/.default"
     ca_bundle: str | None = None
     emulator: EmulatorConnection | None = None
 
@@ -168,6 +171,8 @@ CLOUDS: dict[str, AzureEnvironment] = {
         cognitive_scope="https://cognitiveservices.azure.cn/.default",
         metrics_scope="https://management.chinacloudapi.cn/.default",
         vault_dns_suffix=".vault.azure.cn",
+        logs_endpoint="https://api.loganalytics.azure.cn",
+        logs_scope="https://api.loganalytics.azure.cn/.default",
     ),
     "AzureUSGovernment": AzureEnvironment(
         name="AzureUSGovernment",
@@ -178,6 +183,8 @@ CLOUDS: dict[str, AzureEnvironment] = {
         cognitive_scope="https://cognitiveservices.azure.us/.default",
         metrics_scope="https://management.usgovcloudapi.net/.default",
         vault_dns_suffix=".vault.usgovcloudapi.net",
+        logs_endpoint="https://api.loganalytics.us",
+        logs_scope="https://api.loganalytics.us/.default",
     ),
 }
 
@@ -194,6 +201,8 @@ def emulator_environment(conn: EmulatorConnection) -> AzureEnvironment:
         cognitive_scope=public.cognitive_scope,
         metrics_scope=public.metrics_scope,
         vault_dns_suffix=public.vault_dns_suffix,
+        logs_endpoint=str(conn.raw.get("logs_endpoint") or conn.url),
+        logs_scope=public.logs_scope,
         ca_bundle=conn.ca_bundle,
         emulator=conn,
     )

@@ -179,6 +179,7 @@ def _env_values(conn: dict[str, Any], path: Path) -> dict[str, str]:
         "SSL_CERT_FILE": conn["ca_bundle"],
         "KEYOPS_EMULATOR": str(path),
         "KEYOPS_EMULATOR_URL": conn["url"],
+        "KEYOPS_LOGS_ENDPOINT": conn.get("logs_endpoint", conn["url"]),
     }
     if conn.get("vaults"):
         # A default for targets whose configuration names no vault, never an override.

@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Show which auth method works per resource, and what to fix.",
     ),
     "usage": ("keyops.cli.usage:usage", "Report usage anomalies from Azure Monitor metrics."),
+    "consumers": (
+        "keyops.cli.consumers:consumers",
+        "Show who uses each key, from Key Vault and Azure OpenAI logs.",
+    ),
     "scan": ("keyops.cli.scan:scan", "Find leaked Azure OpenAI keys in files and git history."),
     "merge": (
         "keyops.cli.merge:merge",

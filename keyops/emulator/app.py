@@ -31,6 +31,8 @@ class Service:
     arm_routes: Callable[[], list[ArmRoute]] = lambda: []
     admin_routes: Callable[[], list[BaseRoute]] = lambda: []
     seed: Callable[[Emulator], None] = lambda emu: None
+    #: Called once per emulator, seeded or not (to register request observers).
+    attach: Callable[[Emulator], None] = lambda emu: None
     order: int = 50
     tags: tuple[str, ...] = field(default=())
 
@@ -45,6 +47,7 @@ SERVICE_MODULES = (
     "keyops.emulator.services.keyvault",
     "keyops.emulator.services.openai",
     "keyops.emulator.services.monitor",
+    "keyops.emulator.services.logs",
 )
 
 
@@ -64,6 +67,8 @@ def build_app(world: World, state_dir: Path | None, base_url: str) -> tuple[Star
         emu.store.section("meta")["world"] = world.source
         emu.commit()
         emu.store.flush()
+    for service in services:
+        service.attach(emu)
     routes: list[BaseRoute] = []
     arm: list[ArmRoute] = []
     for service in services:

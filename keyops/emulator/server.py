@@ -101,6 +101,9 @@ def connection_document(
         "url": url,
         "authority_host": url,
         "resource_manager": url,
+        # The Logs query API (/v1/...); tokens for it carry Azure's audience.
+        "logs_endpoint": url,
+        "logs_audience": "https://api.loganalytics.io",
         "ca_cert": str(tls.ca_cert),
         "ca_bundle": str(tls.ca_bundle),
         "tenant_id": world.tenant_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets as pysecrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import Request
 
@@ -14,12 +14,22 @@ from keyops.emulator.core.connections import Connections
 from keyops.emulator.core.errors import EmulatorHTTPError
 from keyops.emulator.core.faults import Faults
 from keyops.emulator.core.rbac import Rbac, load_builtin_roles
-from keyops.emulator.core.requestlog import RequestLog
+from keyops.emulator.core.requestlog import LogEntry, RequestLog
 from keyops.emulator.core.store import Store
 from keyops.emulator.core.tokens import Caller, Signer, TokenError, TokenService, bearer_from
 
 if TYPE_CHECKING:
     from keyops.emulator.world import World
+
+
+class RequestObserver(Protocol):
+    """Something told of every request: ``started`` before the handler, ``finished`` after."""
+
+    def started(self, request: Request) -> None:
+        """Before the handler runs."""
+
+    def finished(self, request: Request, entry: LogEntry) -> None:
+        """After it answered (``entry`` is its request-log entry)."""
 
 
 @dataclass
@@ -58,6 +68,8 @@ class Emulator:
         self.rbac = Rbac(load_builtin_roles(), assignments)
         #: vault name -> the origin of its own port (set by the server once bound).
         self.vault_urls: dict[str, str] = {}
+        #: Told of every request before and after it runs (the logs service writes its records).
+        self.observers: list[RequestObserver] = []
 
     @property
     def admin_token(self) -> str:

@@ -105,6 +105,8 @@ def operation(
                     "write": write,
                 }
             )
+            for observer in emu.observers:
+                observer.started(request)
             response = await _run(emu, request, fn, op_id, surface, entry, throttle_after_auth)
             # Acknowledge nothing that a SIGKILL right after the answer could lose.
             await emu.store.durable()
@@ -113,6 +115,8 @@ def operation(
             entry.principal = str(request.state.principal)
             entry.target = request.state.target
             entry.detail = getattr(request.state, "detail", None)
+            for observer in emu.observers:
+                observer.finished(request, entry)
             emu.log.finish(entry)
             return response
 

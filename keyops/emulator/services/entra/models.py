@@ -36,6 +36,7 @@ RESOURCES = {
     "cognitiveservices.azure.com": "https://cognitiveservices.azure.com",
     "ai.azure.com": "https://ai.azure.com",
     "metrics.monitor.azure.com": "https://metrics.monitor.azure.com",
+    "api.loganalytics.io": "https://api.loganalytics.io",
     "graph.microsoft.com": "https://graph.microsoft.com",
     "storage.azure.com": "https://storage.azure.com",
 }

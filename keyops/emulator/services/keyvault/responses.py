@@ -106,6 +106,7 @@ async def get_secret(request: Request) -> Response:
     ok = auth.admit(request, auth.GET_SECRET, _name(request))
     version = str(request.path_params.get("version", ""))
     found = models.read_secret(ok.emu, ok.vault, _name(request), version)
+    request.state.detail = found.version  # the version returned (Key Vault's audit log id)
     return json_response(wire.bundle(ok.emu, found, with_value=True))
 
 

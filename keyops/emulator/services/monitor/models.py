@@ -110,10 +110,13 @@ def _key(call: ServedCall) -> str:
     )
 
 
-def record_call(emu: Emulator, account: AccountView, call: ServedCall) -> None:
-    """Count a served call in the current emulated minute (the caller commits)."""
+def record_call(
+    emu: Emulator, account: AccountView, call: ServedCall, at: float | None = None
+) -> None:
+    """Count a served call in the current emulated minute, or in the minute of ``at`` (a
+    declared consumer's call replayed as the clock advanced); the caller commits."""
     now = emu.clock.now()
-    minute = str(int(now // 60 * 60))
+    minute = str(int((now if at is None else at) // 60 * 60))
     served = monitor_state(emu)["served"].setdefault(account.name.lower(), {})
     if minute not in served:  # a new minute: forget the ones past retention
         for old in [m for m in served if int(m) < now - RETENTION_S]:

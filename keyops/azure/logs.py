@@ -1,0 +1,171 @@
+"""Azure Monitor Logs for ``keyops consumers``: the :class:`~keyops.consumers.source.LogSource`
+that reads diagnostic settings and workspaces through ARM and runs KQL through
+azure-monitor-query's ``LogsQueryClient`` (per workspace, or resource-centric).
+
+azure-mgmt-monitor 7 no longer has diagnostic settings and keyops does not depend on
+azure-mgmt-loganalytics for one GET, so those ARM reads go as plain requests through the
+management client's own pipeline (its credential, retries and TLS settings).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from keyops.azure.tls import sdk_transport
+from keyops.cloud import AzureEnvironment
+from keyops.consumers.source import (
+    LogDestination,
+    LogSource,
+    LogTable,
+    Workspace,
+    WorkspaceForbidden,
+)
+from keyops.errors import NotFoundError
+
+DIAGNOSTIC_API = "2021-05-01-preview"
+WORKSPACE_API = "2022-10-01"
+RESOURCES_API = "2021-04-01"
+
+
+class AzureLogSource(LogSource):
+    """Diagnostic settings and workspaces from ARM; logs from the Logs query API."""
+
+    def __init__(self, env: AzureEnvironment, credential: Any, subscription_id: str) -> None:
+        from azure.mgmt.monitor import MonitorManagementClient
+        from azure.monitor.query import LogsQueryClient
+
+        self._env = env
+        self._arm = MonitorManagementClient(
+            credential,
+            subscription_id,
+            base_url=env.resource_manager,
+            credential_scopes=[env.management_scope],
+            transport=sdk_transport(env.verify),
+            retry_total=4,
+        )
+        self._logs = LogsQueryClient(
+            credential,
+            endpoint=env.logs_endpoint,
+            audience=env.logs_scope.removesuffix("/.default"),
+            transport=sdk_transport(env.verify),
+            retry_total=4,
+        )
+
+    def _get(self, path: str, params: str, what: str, target: str) -> Any:
+        from azure.core.rest import HttpRequest
+
+        from keyops.azure.errors import azure_errors
+
+        url = f"{self._env.resource_manager.rstrip('/')}{quote(path)}?api-version={params}"
+        with azure_errors(what, target):
+            response = self._arm._send_request(HttpRequest("GET", url))
+            if response.status_code == 403:
+                raise WorkspaceForbidden(target, _message(response))
+            response.raise_for_status()
+            return response.json()
+
+    def diagnostic_settings(self, resource_id: str) -> list[LogDestination]:
+        """``GET {resourceId}/providers/Microsoft.Insights/diagnosticSettings``."""
+        path = f"{resource_id}/providers/Microsoft.Insights/diagnosticSettings"
+        name = resource_id.rsplit("/", 1)[-1]
+        try:
+            body = self._get(path, DIAGNOSTIC_API, "read diagnostic settings", name)
+        except WorkspaceForbidden as err:
+            from keyops.errors import AuthError
+
+            raise AuthError(
+                f"read diagnostic settings on {name}: 403 ({err.detail}); grant Monitoring "
+                "Reader (or Reader) on the resource"
+            ) from None
+        return [_destination(item) for item in body.get("value") or []]
+
+    def workspace(self, workspace_id: str) -> Workspace:
+        """``GET .../Microsoft.OperationalInsights/workspaces/{name}``."""
+        body = self._get(workspace_id, WORKSPACE_API, "read workspace", workspace_id)
+        props = body.get("properties") or {}
+        return Workspace(
+            id=str(body.get("id") or workspace_id),
+            customer_id=str(props.get("customerId") or ""),
+            retention_days=int(props.get("retentionInDays") or 30),
+        )
+
+    def query(self, scope: Workspace | str, query: str, start: datetime, end: datetime) -> LogTable:
+        """Run ``query`` over ``[start, end]`` on a workspace or resource-centric."""
+        from azure.core.exceptions import HttpResponseError
+        from azure.monitor.query import LogsQueryPartialResult
+
+        from keyops.azure.errors import azure_errors
+
+        where = scope.id if isinstance(scope, Workspace) else scope
+        with azure_errors("query logs", where.rsplit("/", 1)[-1]):
+            try:
+                if isinstance(scope, Workspace):
+                    result = self._logs.query_workspace(
+                        scope.customer_id, query, timespan=(start, end)
+                    )
+                else:
+                    result = self._logs.query_resource(scope, query, timespan=(start, end))
+            except HttpResponseError as err:
+                if err.status_code == 403:
+                    raise WorkspaceForbidden(where, err.reason or "Forbidden") from None
+                raise
+        partial = None
+        if isinstance(result, LogsQueryPartialResult):
+            partial = str(getattr(result.partial_error, "message", "partial result"))
+            tables = result.partial_data
+        else:
+            tables = result.tables
+        rows: list[dict[str, Any]] = []
+        for table in tables[:1]:
+            names = list(table.columns)
+            rows.extend(dict(zip(names, row, strict=True)) for row in table.rows)
+        return LogTable(tuple(rows), partial)
+
+    def vault_id(self, vault_url: str, subscription_id: str) -> str:
+        """A vault's ARM id from its URL (the subscription's vaults, by name)."""
+        if self._env.emulator is not None:
+            for vault in self._env.emulator.raw.get("vaults", []):
+                if str(vault.get("url", "")).rstrip("/") == vault_url.rstrip("/"):
+                    return str(vault["id"])
+        name = (urlsplit(vault_url).hostname or "").split(".", 1)[0]
+        body = self._get(
+            f"/subscriptions/{subscription_id}/resources",
+            RESOURCES_API + "&$filter=" + quote("resourceType eq 'Microsoft.KeyVault/vaults'"),
+            "list vaults",
+            subscription_id,
+        )
+        for item in body.get("value") or []:
+            if str(item.get("name", "")).lower() == name.lower():
+                return str(item["id"])
+        raise NotFoundError(f"no vault named {name!r} in subscription {subscription_id}")
+
+    def close(self) -> None:
+        """Close both pipelines."""
+        self._arm.close()
+        self._logs.close()
+
+
+def _message(response: Any) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}"
+
+
+def _destination(item: dict[str, Any]) -> LogDestination:
+    props = item.get("properties") or {}
+    categories = tuple(
+        str(entry.get("category") or entry.get("categoryGroup"))
+        for entry in props.get("logs") or []
+        if entry.get("enabled") and (entry.get("category") or entry.get("categoryGroup"))
+    )
+    return LogDestination(
+        name=str(item.get("name", "")),
+        categories=categories,
+        workspace_id=props.get("workspaceId"),
+        storage_account_id=props.get("storageAccountId"),
+        event_hub=props.get("eventHubAuthorizationRuleId") or props.get("eventHubName"),
+        destination_type=props.get("logAnalyticsDestinationType"),
+    )
