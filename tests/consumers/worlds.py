@@ -14,16 +14,29 @@ from typing import Any
 import tomllib
 
 SUB = "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"
-KV = f"/subscriptions/{SUB}/resourceGroups/rg-keyops/providers/Microsoft.KeyVault/vaults/kv-keyops-prod"
+RG = f"/subscriptions/{SUB}/resourceGroups"
+KV = f"{RG}/rg-keyops/providers/Microsoft.KeyVault/vaults/kv-keyops-prod"
 WEU = "contoso-aiservices-weu"
 SECRET = f"kv-keyops-prod/{WEU}-api-key"
 
+#: name: (client id, object id)
 PRINCIPALS = {
-    # name: (client id, object id)
-    "billing-api": ("1b7e6a52-3c1f-4d0e-9a8b-2f4c6d8e0a11", "2c8f7b63-4d2a-4e1f-8b9c-3a5d7e9f1b22"),
-    "weekly-report": ("3d9a8c74-5e3b-4f2a-9cad-4b6e8fa02c33", "4eab9d85-6f4c-4a3b-8dbe-5c7f9a0b3d44"),
-    "chat-frontend": ("5fbcae96-7a5d-4b4c-9ecf-6d8a0b1c4e55", "6acdbfa7-8b6e-4c5d-8fd0-7e9b1c2d5f66"),
-    "late-app": ("7bdec0b8-9c7f-4d6e-9ae1-8fac2d3e6a77", "8cefd1c9-ad80-4e7f-8bf2-9abd3e4f7b88"),
+    "billing-api": (
+        "1b7e6a52-3c1f-4d0e-9a8b-2f4c6d8e0a11",
+        "2c8f7b63-4d2a-4e1f-8b9c-3a5d7e9f1b22",
+    ),
+    "weekly-report": (
+        "3d9a8c74-5e3b-4f2a-9cad-4b6e8fa02c33",
+        "4eab9d85-6f4c-4a3b-8dbe-5c7f9a0b3d44",
+    ),
+    "chat-frontend": (
+        "5fbcae96-7a5d-4b4c-9ecf-6d8a0b1c4e55",
+        "6acdbfa7-8b6e-4c5d-8fd0-7e9b1c2d5f66",
+    ),
+    "late-app": (
+        "7bdec0b8-9c7f-4d6e-9ae1-8fac2d3e6a77",
+        "8cefd1c9-ad80-4e7f-8bf2-9abd3e4f7b88",
+    ),
 }
 
 CONSUMERS: list[dict[str, Any]] = [
@@ -76,7 +89,7 @@ CONSUMERS: list[dict[str, Any]] = [
 
 
 def _account_id(name: str, group: str = "rg-ai-prod") -> str:
-    return f"/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts/{name}"
+    return f"{RG}/{group}/providers/Microsoft.CognitiveServices/accounts/{name}"
 
 
 def consumers_document(vault_table: str = "Dedicated", ingestion_delay: str = "2m") -> Any:
@@ -105,16 +118,23 @@ def consumers_document(vault_table: str = "Dedicated", ingestion_delay: str = "2
         },
         {"resource": f"account:{WEU}", "categories": ["allLogs"], "workspace": "ops-logs"},
         # Only the Audit category: RequestResponse is not enabled.
-        {"resource": "account:contoso-openai-eus", "categories": ["Audit"], "workspace": "ops-logs"},
+        {
+            "resource": "account:contoso-openai-eus",
+            "categories": ["Audit"],
+            "workspace": "ops-logs",
+        },
         # Archived to storage only.
         {
             "resource": "account:contoso-openai-legacy",
             "categories": ["RequestResponse"],
-            "storage_account": f"/subscriptions/{SUB}/resourceGroups/rg-keyops/providers/"
-            "Microsoft.Storage/storageAccounts/contosologs",
+            "storage_account": f"{RG}/rg-keyops/providers/Microsoft.Storage/storageAccounts/logs",
         },
         # A workspace keyops may not read.
-        {"resource": "account:contoso-openai-entra", "categories": ["allLogs"], "workspace": "sec-logs"},
+        {
+            "resource": "account:contoso-openai-entra",
+            "categories": ["allLogs"],
+            "workspace": "sec-logs",
+        },
     ]
     doc["consumers"] = [dict(c) for c in CONSUMERS]
     return doc
