@@ -9,7 +9,7 @@ management client's own pipeline (its credential, retries and TLS settings).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -27,6 +27,7 @@ from keyops.errors import NotFoundError
 DIAGNOSTIC_API = "2021-05-01-preview"
 WORKSPACE_API = "2022-10-01"
 RESOURCES_API = "2021-04-01"
+SUBSCRIPTION_API = "2022-12-01"
 
 
 class AzureLogSource(LogSource):
@@ -37,6 +38,8 @@ class AzureLogSource(LogSource):
         from azure.monitor.query import LogsQueryClient
 
         self._env = env
+        self._subscription = subscription_id
+        self._skew: timedelta | None = None
         self._arm = MonitorManagementClient(
             credential,
             subscription_id,
@@ -61,10 +64,29 @@ class AzureLogSource(LogSource):
         url = f"{self._env.resource_manager.rstrip('/')}{quote(path)}?api-version={params}"
         with azure_errors(what, target):
             response = self._arm._send_request(HttpRequest("GET", url))
+            self._note_date(response.headers.get("Date"))
             if response.status_code == 403:
                 raise WorkspaceForbidden(target, _message(response))
             response.raise_for_status()
             return response.json()
+
+    def _note_date(self, header: str | None) -> None:
+        from email.utils import parsedate_to_datetime
+
+        if header and self._skew is None:
+            try:
+                served = parsedate_to_datetime(header)
+            except (TypeError, ValueError):
+                return
+            self._skew = served - datetime.now(timezone.utc)
+
+    def service_now(self) -> datetime:
+        """Now on Azure's clock (its ``Date`` header), not this machine's: the window and the
+        ingestion hold-back are measured where the logs are stamped, so a skewed local clock
+        neither hides fresh records nor claims coverage that is not there yet."""
+        if self._skew is None:
+            self._get(f"/subscriptions/{self._subscription}", SUBSCRIPTION_API, "read clock", "ARM")
+        return datetime.now(timezone.utc) + (self._skew or timedelta(0))
 
     def diagnostic_settings(self, resource_id: str) -> list[LogDestination]:
         """``GET {resourceId}/providers/Microsoft.Insights/diagnosticSettings``."""

@@ -80,8 +80,6 @@ def consumers(
     callers by object id; key callers by IP, slot unknown). Reads Key Vault AuditEvent and
     Azure OpenAI RequestResponse logs through Azure Monitor Logs; says when there are none.
     """
-    from datetime import datetime, timezone
-
     from keyops.azure.logs import AzureLogSource
     from keyops.consumers.render import print_report, to_json
     from keyops.consumers.run import gather_all
@@ -103,7 +101,6 @@ def consumers(
                 targets,
                 source_for,
                 window,
-                datetime.now(timezone.utc),
                 ingestion_delay=ingestion_delay,
                 resource_centric=resource_centric,
             )

@@ -4,7 +4,7 @@ failure never stops the others."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from keyops.consumers.evidence import INGESTION_DELAY, LogTarget, gather_evidence
@@ -33,18 +33,19 @@ def gather_all(
     targets: Sequence[Target],
     source_for: Callable[[str], AzureLogSource],
     window: timedelta,
-    now: datetime,
     *,
     ingestion_delay: timedelta = INGESTION_DELAY,
     resource_centric: bool = False,
 ) -> list[TargetEvidence]:
-    """Evidence per target, in order; an Azure error on one is that target's error line (an
-    authentication failure, which would fail every target alike, is raised)."""
+    """Evidence per target, in order, over the ``window`` up to now on Azure's clock; an Azure
+    error on one is that target's error line (an authentication failure, which would fail every
+    target alike, is raised)."""
     out = []
     for target in targets:
         source = source_for(target.account.subscription_id)
         try:
             lt = log_target(target, source)
+            now = source.service_now()
         except KeyopsError as err:
             if isinstance(err, AuthError):
                 raise

@@ -1,0 +1,258 @@
+"""`keyops consumers` end to end: the real azure-monitor-query client against the emulator's
+Logs API, over logs the emulator's declared consumers wrote as its clock moved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.consumers.support import codes, key_caller, reader, run_consumers, target
+from tests.consumers.worlds import PRINCIPALS, WEU, consumers_document, consumers_world
+from tests.support.emulator import EmulatorHandle, start_emulator
+
+WEU_ARGS = ("--account", WEU)
+
+
+@pytest.fixture(scope="module")
+def logs_emulator(
+    tmp_path_factory: pytest.TempPathFactory, tls_dir: Path
+) -> Iterator[EmulatorHandle]:
+    """One emulator with the consumers world, for tests that only read."""
+    handle = start_emulator(tmp_path_factory.mktemp("consumers"), tls_dir, world=consumers_world())
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, tls_dir: Path) -> Iterator[EmulatorHandle]:
+    """A consumers-world emulator a test may change (clock, keys, secrets)."""
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=consumers_world())
+    yield handle
+    handle.stop()
+
+
+def _weu(emulator: EmulatorHandle, *args: str) -> dict[str, Any]:
+    status, doc, err = run_consumers(
+        emulator, *WEU_ARGS, "--vault-url", emulator.vault_url(), *args
+    )
+    assert status == 0, err
+    return target(doc, WEU)
+
+
+def _latest_version(emulator: EmulatorHandle) -> str:
+    client = emulator.secret_client()
+    return str(client.get_secret(f"{WEU}-api-key").properties.version)
+
+
+def test_every_declared_consumer_is_listed_with_version_auth_and_ip(
+    logs_emulator: EmulatorHandle,
+) -> None:
+    entry = _weu(logs_emulator)
+    version = _latest_version(logs_emulator)
+    assert entry["coverage"]["complete"] and entry["findings"] == []
+    assert entry["coverage"]["tables"] == {"vault": "AZKVAuditLogs", "account": "AzureDiagnostics"}
+    billing = reader(entry, "billing-api")
+    assert billing is not None
+    assert (billing["ip"], billing["version"], billing["app_id"]) == (
+        "10.20.0.4",
+        version,
+        PRINCIPALS["billing-api"][0],
+    )
+    assert billing["reads"] == 3  # daily over three days
+    # Key callers by IP, slot unknown; the token caller by its object id.
+    billing_calls = key_caller(entry, "10.20.0.4")
+    pasted = key_caller(entry, "10.50.0.2")
+    assert billing_calls is not None and pasted is not None
+    assert billing_calls["slot"] == "unknown" and billing_calls["rejected"] == 0
+    assert billing_calls["calls"] == 3 * 48  # every 30 min for three days
+    assert pasted["calls"] == 24 and pasted["object_id"] is None
+    token = [c for c in entry["callers"] if c["auth"] == "token"]
+    assert [(c["object_id"], c["ip"], c["calls"]) for c in token] == [
+        (PRINCIPALS["chat-frontend"][1], "10.30.0.7", 48)
+    ]
+
+
+def test_a_consumer_inside_the_ingestion_delay_is_listed_as_not_yet_settled(
+    logs_emulator: EmulatorHandle,
+) -> None:
+    entry = _weu(logs_emulator)
+    late = reader(entry, "late-app")
+    assert late is not None and late["visible"] == "within ingestion delay"
+    assert reader(entry, "billing-api")["visible"] == "settled"  # type: ignore[index]
+    # The coverage's end is held back by the ingestion delay, and says so.
+    assert entry["coverage"]["ingestion_delay_seconds"] == 600
+
+
+def test_a_weekly_consumer_needs_a_window_that_reaches_its_last_read(
+    logs_emulator: EmulatorHandle,
+) -> None:
+    assert reader(_weu(logs_emulator, "--window", "7d"), "weekly-report") is not None
+    assert reader(_weu(logs_emulator, "--window", "2d"), "weekly-report") is None
+
+
+def test_resource_centric_queries_see_the_same_consumers(logs_emulator: EmulatorHandle) -> None:
+    by_workspace = _weu(logs_emulator)
+    by_resource = _weu(logs_emulator, "--resource-centric")
+    assert by_resource["readers"] == by_workspace["readers"]
+    assert by_resource["callers"] == by_workspace["callers"]
+
+
+@pytest.mark.parametrize(
+    ("account", "code"),
+    [
+        ("contoso-openai-eus", "category-not-enabled"),
+        ("contoso-openai-legacy", "no-workspace"),
+        ("contoso-openai-entra", "workspace-forbidden"),
+    ],
+)
+def test_each_missing_log_case_is_a_finding_with_its_fix(
+    logs_emulator: EmulatorHandle, account: str, code: str
+) -> None:
+    status, doc, err = run_consumers(logs_emulator, "--account", account, "--require-evidence")
+    assert status == 1, err
+    entry = target(doc, account)
+    assert code in codes(entry) and not entry["coverage"]["complete"]
+    found = next(f for f in entry["findings"] if f["code"] == code)
+    where = "sec-logs" if code == "workspace-forbidden" else account
+    assert found["fix"] and where in found["message"]
+    assert entry["callers"] == []
+
+
+def test_retention_shorter_than_the_window_is_a_finding(logs_emulator: EmulatorHandle) -> None:
+    entry = _weu(logs_emulator, "--window", "60d")
+    found = [f for f in entry["findings"] if f["code"] == "retention-short"]
+    assert {f["source"] for f in found} == {"vault", "account"}
+    assert "30d" in found[0]["message"] and "60d" in found[0]["message"]
+    assert entry["readers"]  # the evidence that is there is still shown
+
+
+def test_event_hub_only_is_a_finding(tmp_path: Path, tls_dir: Path) -> None:
+    from keyops.emulator.world import parse_world
+
+    doc = consumers_document()
+    hub = "/subscriptions/x/resourceGroups/y/providers/Microsoft.EventHub/namespaces/z/a/send"
+    doc["diagnostic_settings"][1] = {
+        "resource": f"account:{WEU}",
+        "categories": ["RequestResponse"],
+        "event_hub": hub,
+    }
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=parse_world(doc))
+    try:
+        entry = _weu(handle)
+    finally:
+        handle.stop()
+    found = next(f for f in entry["findings"] if f["source"] == "account")
+    assert found["code"] == "no-workspace" and "Event Hub only" in found["message"]
+    assert entry["callers"] == [] and entry["readers"]
+
+
+def test_azure_diagnostics_columns_give_the_same_readers(tmp_path: Path, tls_dir: Path) -> None:
+    handle = start_emulator(
+        tmp_path / "emu", tls_dir, world=consumers_world(vault_table="AzureDiagnostics")
+    )
+    try:
+        entry = _weu(handle)
+        version = _latest_version(handle)
+    finally:
+        handle.stop()
+    assert entry["coverage"]["tables"]["vault"] == "AzureDiagnostics"
+    billing = reader(entry, "billing-api")
+    assert billing is not None and billing["version"] == version and billing["reads"] == 3
+
+
+def test_a_versionless_read_by_a_person_shows_the_version_returned(fresh: EmulatorHandle) -> None:
+    """The version comes from the returned object's id: the request URI has none."""
+    client = fresh.secret_client(principal="keyops-rotator")
+    old = client.get_secret(f"{WEU}-api-key").properties.version
+    new = client.set_secret(f"{WEU}-api-key", "not-a-key-just-a-newer-version").properties.version
+    client.get_secret(f"{WEU}-api-key")  # versionless: returns the new one
+    fresh.admin("POST", "clock", {"advance": 11 * 60})  # past keyops' ingestion hold-back
+    entry = _weu(fresh)
+    me = next(
+        r
+        for r in entry["readers"]
+        if r["object_id"] == fresh.principal("keyops-rotator")["object_id"]
+    )
+    assert me["version"] == new != old
+    assert me["ip"] == "127.0.0.1" and me["reads"] == 2
+
+
+def test_records_are_invisible_until_ingested(fresh: EmulatorHandle) -> None:
+    """The emulator's ingestion delay (2m in this world) hides a read until it has passed."""
+    fresh.secret_client(principal="keyops-rotator").get_secret(f"{WEU}-api-key")
+    rotator = fresh.principal("keyops-rotator")["object_id"]
+
+    def seen() -> bool:
+        return any(r["object_id"] == rotator for r in _weu(fresh)["readers"])
+
+    assert not seen()
+    fresh.admin("POST", "clock", {"advance": 121})
+    assert seen()
+
+
+def test_consumers_follow_a_rotation_and_a_premature_revoke_shows_as_401s(
+    fresh: EmulatorHandle,
+) -> None:
+    """Key1 regenerated with the vault not yet updated: billing-api still holds the old Key1
+    and its calls fail until it reads a new version, in the logs and in the metrics."""
+    mgmt = fresh.mgmt_client()
+    mgmt.accounts.regenerate_key("rg-ai-shared", WEU, "Key1")
+    fresh.admin("POST", "clock", {"advance": 3 * 3600})
+    entry = _weu(fresh, "--window", "2h")  # after the regeneration (the hold-back aside)
+    billing = key_caller(entry, "10.20.0.4")
+    assert billing is not None and billing["rejected"] == billing["calls"] == 4
+    pasted = key_caller(entry, "10.50.0.2")  # holds Key2: unaffected
+    assert pasted is not None and pasted["rejected"] == 0
+    assert _metric_401s(fresh, hours=3) >= billing["rejected"]
+    # The new key reaches the vault; after its daily refresh the consumer is healthy again.
+    # (New clients: the clock moved past the first ones' tokens.)
+    new_key = fresh.mgmt_client().accounts.list_keys("rg-ai-shared", WEU).key1
+    version = fresh.secret_client().set_secret(f"{WEU}-api-key", new_key).properties.version
+    fresh.admin("POST", "clock", {"advance": 24 * 3600})
+    entry = _weu(fresh, "--window", "2h")  # since its refresh at +24h
+    assert reader(_weu(fresh, "--window", "2d"), "billing-api")["version"] == version  # type: ignore[index]
+    billing = key_caller(entry, "10.20.0.4")
+    assert billing is not None and billing["rejected"] == 0 and billing["calls"] > 0
+
+
+def _metric_401s(emulator: EmulatorHandle, hours: int) -> float:
+    """AzureOpenAIRequests with StatusCode 401 over the last hours, from Monitor metrics."""
+    from datetime import datetime, timedelta, timezone
+
+    from azure.mgmt.monitor import MonitorManagementClient
+
+    client = MonitorManagementClient(
+        emulator.credential(),
+        emulator.conn["subscription_id"],
+        base_url=emulator.url,
+        connection_verify=emulator.ca_bundle,
+    )
+    clock = emulator.admin("GET", "clock")
+    end = datetime.fromtimestamp(float(clock["now"]), tz=timezone.utc)
+    start = end - timedelta(hours=hours)
+    span = f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
+    result = client.metrics.list(
+        next(a["id"] for a in emulator.conn["accounts"] if a["name"] == WEU),
+        timespan=span,
+        interval="PT1H",
+        metricnames="AzureOpenAIRequests",
+        aggregation="Total",
+        filter="StatusCode eq '401'",
+    )
+    return sum(
+        point.total or 0
+        for metric in result.value
+        for series in metric.timeseries or []
+        for point in series.data or []
+    )
+
+
+def test_a_bad_window_is_a_usage_error_before_any_call(logs_emulator: EmulatorHandle) -> None:
+    seq = logs_emulator.last_seq
+    status, doc, err = run_consumers(logs_emulator, "--window", "0s")
+    assert status == 2 and doc == {}
+    assert err.count("\n") == 1 and "--window" in err and "between 1h and 730d" in err
+    assert logs_emulator.log_since(seq) == []
