@@ -274,7 +274,8 @@ def _check(ev: Evaluator, node: Any, names: list[str]) -> None:
         _check(ev, node.left, names)
         _check(ev, node.right, names)
     if isinstance(node, Call):
-        if node.name not in ev.functions and node.name not in _AGGREGATES:
-            raise _semantic(f"Function '{node.name}' is not supported")
+        if node.name not in ev.functions:
+            where = "only inside summarize" if node.name in _AGGREGATES else "not supported"
+            raise _semantic(f"Function '{node.name}' is {where}")
         for a in node.args:
             _check(ev, a, names)
