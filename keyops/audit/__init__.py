@@ -9,7 +9,7 @@ renders as JSON, table rows or SARIF (:mod:`keyops.audit.sarif`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from keyops.audit.collect import AuditContext, ClientCache, ProbeSettings, close_all, collect_rows
@@ -40,6 +40,7 @@ def run_audit(
     workers: int = 8,
     retry: RetrySettings | None = None,
     on_done: Callable[[], None] | None = None,
+    usage_window: timedelta | None = None,
 ) -> AuditReport:
     """Audit ``targets`` (resolved with ``accounts``) live and in parallel.
 
@@ -86,6 +87,10 @@ def run_audit(
         for client in accounts_for.values():
             if client is not accounts:  # the caller's own client stays open
                 client.close()
+    if usage_window is not None:
+        from keyops.audit.usage import attach_usage
+
+        rows = attach_usage(env, credential, rows, targets, usage_window)
     return AuditReport(
         rows=tuple(rows),
         findings=tuple(evaluate(rows, policy)),

@@ -168,6 +168,24 @@ RULES: dict[str, Rule] = {
             "Microsoft.KeyVault/vaults/secrets/getSecret/action and readMetadata/action; on an "
             "access-policy vault, the secret Get and List permissions), then re-run.",
         ),
+        Rule(
+            "AUD019",
+            "keys-in-use",
+            Severity.INFO,
+            "The logs show callers still using the account's keys or reading its vault secret",
+            "Before revoking a key, see who uses it with `keyops consumers`; move key callers to "
+            "the vault (or to Entra ID tokens) and let readers refresh first.",
+        ),
+        Rule(
+            "AUD020",
+            "no-usage-evidence",
+            # A gap in what keyops can see, like AUD016: not a fault of the keys themselves.
+            Severity.LOW,
+            "No usage evidence: the logs that say who uses the keys are off or unreadable",
+            "Send Key Vault AuditEvent and Azure OpenAI RequestResponse logs to a Log Analytics "
+            "workspace with enough retention, and grant the auditing identity Log Analytics "
+            "Reader on it.",
+        ),
     )
 }
 

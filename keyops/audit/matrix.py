@@ -10,6 +10,7 @@ from typing import Any
 from keyops.audit.findings import Finding
 from keyops.audit.model import AccountRow, SecretState
 from keyops.audit.rules import AuditPolicy
+from keyops.audit.usage import used_by_cell
 from keyops.severity import Severity
 
 SCHEMA = "keyops.audit/v1"
@@ -24,6 +25,7 @@ MATRIX_COLUMNS = (
     "Key2",
     "vault secret",
     "entra",
+    "used by",
 )
 FINDING_COLUMNS = ("severity", "rule", "account", "finding", "recommendation")
 
@@ -100,6 +102,7 @@ def matrix_rows(rows: Sequence[AccountRow]) -> list[list[str]]:
             row.check("Key2").cell,
             _secret_cell(row),
             row.check("entra").cell,
+            used_by_cell(row.usage),
         ]
         for row in rows
     ]

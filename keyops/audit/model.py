@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from keyops.consumers.render import TargetEvidence, target_json
+
 EndpointType = Literal["custom_subdomain", "regional"]
 #: The credential columns of the matrix, in order.
 CREDENTIALS = ("Key1", "Key2", "vault", "entra")
@@ -190,6 +192,8 @@ class AccountRow:
     access: AccessView | None
     identity: IdentityView
     problems: tuple[str, ...] = field(default=())
+    #: Who uses its keys, from the logs (``audit --consumers``); None when not looked at.
+    usage: TargetEvidence | None = None
 
     def check(self, credential: str) -> CredentialCheck:
         """The check for ``Key1``, ``Key2``, ``vault`` or ``entra``."""
@@ -214,4 +218,5 @@ class AccountRow:
             "access": self.access.to_dict() if self.access else None,
             "identity": self.identity.to_dict(),
             "problems": list(self.problems),
+            "consumers": target_json(self.usage) if self.usage is not None else None,
         }

@@ -145,6 +145,28 @@ def access_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:
         )
 
 
+def usage_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:
+    """AUD019, AUD020: who the logs say uses the keys, or why they say nothing."""
+    from keyops.audit.usage import in_use_by
+
+    item = row.usage
+    if item is None:
+        return
+    if item.evidence is None:
+        yield _f("AUD020", row, f"the logs could not be read: {item.error}")
+        return
+    keys, _, readers = in_use_by(item)
+    if keys or readers:
+        yield _f(
+            "AUD019",
+            row,
+            f"keys still in use by {keys + readers} caller(s): {keys} calling with a key "
+            f"(slot unknown), {readers} reading the vault secret",
+        )
+    for gap in item.evidence.coverage.findings:
+        yield _f("AUD020", row, f"{gap.message} (fix: {gap.fix})")
+
+
 def completeness_rules(row: AccountRow, policy: AuditPolicy) -> Iterable[Finding]:
     """AUD016: what the audit could not find out."""
     for problem in row.problems:
@@ -156,6 +178,7 @@ CHECKS: tuple[Check, ...] = (
     auth_rules,
     identity_rules,
     access_rules,
+    usage_rules,
     completeness_rules,
 )
 

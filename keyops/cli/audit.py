@@ -43,7 +43,15 @@ def _sources(config_path: str | None, targets: list[Target]) -> dict[str, tuple[
 
 
 #: What goes first on a narrow terminal; names, results and fingerprints never wrap.
-_MATRIX_DROP = ("network", "kind", "endpoint", "deployments", "local auth", "vault secret")
+_MATRIX_DROP = (
+    "used by",
+    "network",
+    "kind",
+    "endpoint",
+    "deployments",
+    "local auth",
+    "vault secret",
+)
 _FINDINGS_DROP = ("recommendation", "rule")
 
 
@@ -91,6 +99,18 @@ def _render(report: AuditReport, output: str, sources: dict[str, tuple[str, int 
     metavar="SEVERITY",
     help="Exit 1 when a finding is at or above this severity (info, low, medium, high, critical).",
 )
+@click.option(
+    "--consumers",
+    "consumers_window",
+    is_flag=False,
+    flag_value="7d",
+    default=None,
+    type=DURATION,
+    envvar="KEYOPS_AUDIT_CONSUMERS",
+    metavar="WINDOW",
+    help="Also read the logs that say who uses the keys (default window 7d): a 'used by' "
+    "column and keys-in-use / no-usage-evidence findings (needs Log Analytics Reader).",
+)
 @probe_options(attempts=2, workers=8, per="data-plane call")
 @pass_app
 def audit(
@@ -103,6 +123,7 @@ def audit(
     vault_url: str | None,
     max_secret_age: timedelta,
     fail_on: Severity | None,
+    consumers_window: timedelta | None,
     api_version: str | None,
     timeout: float,
     attempts: int,
@@ -135,6 +156,7 @@ def audit(
                     retry=RetryPolicy(max_attempts=attempts, max_wait=10.0),
                 ),
                 on_done=step,
+                usage_window=consumers_window,
             )
     _render(report, output, _sources(app.config, targets))
     found = ", ".join(f"{n} {label}" for label, n in report.counts().items() if n)
