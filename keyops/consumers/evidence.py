@@ -21,6 +21,7 @@ from keyops.consumers.source import LogSource
 
 #: How late Key Vault (and Azure OpenAI) records may arrive in Log Analytics.
 INGESTION_DELAY = timedelta(minutes=10)
+QUERY_MARGIN = timedelta(minutes=1)
 
 Auth = Literal["token", "key"]
 
@@ -125,11 +126,14 @@ def gather_evidence(
     from keyops.consumers.queries import callers_from_rows, readers_from_rows
 
     start, end = now - window, now - ingestion_delay
+    # The query reaches a little past now: ``now`` comes from a Date header (whole seconds) and
+    # no record is stamped in the future, so the margin loses nothing and drops no fresh record.
+    upto = now + QUERY_MARGIN
     findings: list[CoverageFinding] = []
     tables: list[tuple[Source, str]] = []
     readers: tuple[VaultReader, ...] = ()
     if target.vault_id is not None and target.secret_name is not None:
-        got = read_log(source, "vault", target, start, now, window, resource_centric)
+        got = read_log(source, "vault", target, start, upto, window, resource_centric)
         findings.extend(got.findings)
         if got.table is not None:
             tables.append(("vault", got.table))
@@ -143,7 +147,7 @@ def gather_evidence(
                 "set vault_url (and the secret name) for the target",
             )
         )
-    got = read_log(source, "account", target, start, now, window, resource_centric)
+    got = read_log(source, "account", target, start, upto, window, resource_centric)
     findings.extend(got.findings)
     callers: tuple[DataCaller, ...] = ()
     if got.table is not None:

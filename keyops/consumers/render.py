@@ -96,6 +96,35 @@ def _identity(r: VaultReader) -> str:
     return f"{who} (app {_short(r.app_id)})" if r.app_id else who
 
 
+def _reader_row(r: VaultReader) -> list[Any]:
+    return [
+        "vault",
+        _identity(r),
+        r.ip,
+        "token",
+        _short(r.version),
+        _iso(r.last_read),
+        f"{r.reads} reads" + (f", {r.denied} denied" if r.denied else ""),
+        "yes" if r.settled else "not yet (ingestion delay)",
+    ]
+
+
+def _caller_row(c: DataCaller) -> list[Any]:
+    return [
+        "data plane",
+        f"oid {_short(c.object_id)}" if c.object_id else "-",
+        c.ip,
+        c.auth,
+        "slot unknown" if c.auth == "key" else "-",
+        _iso(c.last_seen),
+        f"{c.calls} calls" + (f", {c.rejected} rejected" if c.rejected else ""),
+        "yes" if c.settled else "not yet (ingestion delay)",
+    ]
+
+
+_COLUMNS = ["source", "who", "ip", "auth", "version / slot", "last seen", "count", "visible"]
+
+
 def print_report(items: Sequence[TargetEvidence], output: str) -> None:
     """Per target: its coverage line, readers, callers and findings."""
     from keyops.render import Layout, diag, print_table
@@ -109,35 +138,8 @@ def print_report(items: Sequence[TargetEvidence], output: str) -> None:
         cov = ev.coverage
         held = int(cov.ingestion_delay.total_seconds() // 60)
         print_table(
-            ["source", "who", "ip", "auth", "version / slot", "last seen", "count", "visible"],
-            [
-                *(
-                    [
-                        "vault",
-                        _identity(r),
-                        r.ip,
-                        "token",
-                        _short(r.version),
-                        _iso(r.last_read),
-                        f"{r.reads} reads" + (f", {r.denied} denied" if r.denied else ""),
-                        "yes" if r.settled else "not yet (ingestion delay)",
-                    ]
-                    for r in ev.readers
-                ),
-                *(
-                    [
-                        "data plane",
-                        f"oid {_short(c.object_id)}" if c.object_id else "-",
-                        c.ip,
-                        c.auth,
-                        "slot unknown" if c.auth == "key" else "-",
-                        _iso(c.last_seen),
-                        f"{c.calls} calls" + (f", {c.rejected} rejected" if c.rejected else ""),
-                        "yes" if c.settled else "not yet (ingestion delay)",
-                    ]
-                    for c in ev.callers
-                ),
-            ],
+            _COLUMNS,
+            [*(_reader_row(r) for r in ev.readers), *(_caller_row(c) for c in ev.callers)],
             title=(
                 f"{t.name}: logs {_iso(cov.start)} .. {_iso(cov.end)} (the last {held} min are "
                 "held back: Key Vault logs arrive up to 10 min late)"

@@ -200,8 +200,9 @@ def test_consumers_follow_a_rotation_and_a_premature_revoke_shows_as_401s(
     and its calls fail until it reads a new version, in the logs and in the metrics."""
     mgmt = fresh.mgmt_client()
     mgmt.accounts.regenerate_key("rg-ai-shared", WEU, "Key1")
-    fresh.admin("POST", "clock", {"advance": 3 * 3600})
-    entry = _weu(fresh, "--window", "2h")  # after the regeneration (the hold-back aside)
+    # A quarter past: no call sits on the window's edges (calls every 30 min from the start).
+    fresh.admin("POST", "clock", {"advance": 3 * 3600 + 900})
+    entry = _weu(fresh, "--window", "2h")  # the calls at +1.5h, +2h, +2.5h and +3h
     billing = key_caller(entry, "10.20.0.4")
     assert billing is not None and billing["rejected"] == billing["calls"] == 4
     pasted = key_caller(entry, "10.50.0.2")  # holds Key2: unaffected
@@ -211,8 +212,8 @@ def test_consumers_follow_a_rotation_and_a_premature_revoke_shows_as_401s(
     # (New clients: the clock moved past the first ones' tokens.)
     new_key = fresh.mgmt_client().accounts.list_keys("rg-ai-shared", WEU).key1
     version = fresh.secret_client().set_secret(f"{WEU}-api-key", new_key).properties.version
-    fresh.admin("POST", "clock", {"advance": 24 * 3600})
-    entry = _weu(fresh, "--window", "2h")  # since its refresh at +24h
+    fresh.admin("POST", "clock", {"advance": 23 * 3600})
+    entry = _weu(fresh, "--window", "2h")  # since its refresh at +24h (now +26h15m)
     assert reader(_weu(fresh, "--window", "2d"), "billing-api")["version"] == version  # type: ignore[index]
     billing = key_caller(entry, "10.20.0.4")
     assert billing is not None and billing["rejected"] == 0 and billing["calls"] > 0

@@ -103,27 +103,27 @@ def render(event: dict[str, Any], tenant: str) -> dict[str, Any]:
         "Type": event["table"],
     }
     if event["table"] == "AZKVAuditLogs":
-        claim = {
-            k: v
-            for k, v in (
-                (_OID, event.get("oid")),
-                ("appid", event.get("appid")),
-                (_UPN, event.get("upn")),
-            )
-            if v
-        }
-        return {
-            **common,
-            "OperationVersion": event.get("api", ""),
-            "ResultSignature": _kv_signature(status),
-            "ResultDescription": "",
-            "CallerIpAddress": event.get("ip", ""),
-            "Identity": {"claim": claim} if claim else None,
-            "RequestUri": event.get("uri", ""),
-            "Id": event.get("object", ""),
-            "HttpStatusCode": status,
-            "ClientInfo": event.get("agent", ""),
-        }
+        return {**common, **_vault_columns(event, status)}
+    return {**common, **_diagnostics_columns(event, status, rid)}
+
+
+def _vault_columns(event: dict[str, Any], status: int) -> dict[str, Any]:
+    claims = ((_OID, event.get("oid")), ("appid", event.get("appid")), (_UPN, event.get("upn")))
+    claim = {k: v for k, v in claims if v}
+    return {
+        "OperationVersion": event.get("api", ""),
+        "ResultSignature": _kv_signature(status),
+        "ResultDescription": "",
+        "CallerIpAddress": event.get("ip", ""),
+        "Identity": {"claim": claim} if claim else None,
+        "RequestUri": event.get("uri", ""),
+        "Id": event.get("object", ""),
+        "HttpStatusCode": status,
+        "ClientInfo": event.get("agent", ""),
+    }
+
+
+def _diagnostics_columns(event: dict[str, Any], status: int, rid: str) -> dict[str, Any]:
     sub, group, provider, name = _resource_parts(rid)
     audit = event["kind"] == "audit"
     properties: dict[str, Any] = {"apiName": event.get("api", "")}
@@ -131,8 +131,11 @@ def render(event: dict[str, Any], tenant: str) -> dict[str, Any]:
         properties["modelDeploymentName"] = event.get("deployment", "")
         if event.get("oid"):  # only token callers carry their object id
             properties["objectId"] = event["oid"]
+
+    def audit_only(key: str) -> Any:
+        return event.get(key, "") if audit else ""
+
     return {
-        **common,
         "ResourceId": rid.upper(),
         "Category": "AuditEvent" if audit else "RequestResponse",
         "ResourceGroup": group.upper(),
@@ -142,11 +145,11 @@ def render(event: dict[str, Any], tenant: str) -> dict[str, Any]:
         "ResourceType": rid.strip("/").split("/")[6].upper(),
         "ResultSignature": _kv_signature(status) if audit else str(status),
         "CallerIPAddress": event.get("ip", ""),
-        "identity_claim_oid_g": event.get("oid", "") if audit else "",
-        "identity_claim_appid_g": event.get("appid", "") if audit else "",
-        "identity_claim_upn_s": event.get("upn", "") if audit else "",
-        "id_s": event.get("object", "") if audit else "",
-        "requestUri_s": event.get("uri", "") if audit else "",
+        "identity_claim_oid_g": audit_only("oid"),
+        "identity_claim_appid_g": audit_only("appid"),
+        "identity_claim_upn_s": audit_only("upn"),
+        "id_s": audit_only("object"),
+        "requestUri_s": audit_only("uri"),
         "httpStatusCode_d": float(status),
         "properties_s": json.dumps(properties, separators=(",", ":")),
     }
