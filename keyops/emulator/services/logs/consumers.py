@@ -49,6 +49,8 @@ def seed_consumers(emu: Emulator) -> None:
 
 def advance(emu: Emulator, until: float) -> int:
     """Replay every consumer's due activity up to ``until``; how many events were made."""
+    if not emu.world.logs.consumers:  # most worlds: nothing to do on each request
+        return 0
     made = 0
     consumers = logs_state(emu)["consumers"]
     for decl in emu.world.logs.consumers:
