@@ -44,6 +44,7 @@ COVERED = (
     "smoke",
     "audit",
     "usage",
+    "consumers",
     "scan",
     "run",
     "env",
@@ -225,6 +226,9 @@ def _calls(c: Canary) -> list[Call]:
         Call("audit", ("audit", "--output", "sarif"), fail),
         Call("usage", ("usage",), some, output="table"),
         Call("usage", ("usage",), some, output="json"),
+        # The default world sends no logs anywhere: every target says so, status 0.
+        Call("consumers", ("consumers",), frozenset({0}), output="table"),
+        Call("consumers", ("consumers", "--window", "2d"), frozenset({0}), output="json"),
         Call("scan", ("scan", str(c.root / "scan")), frozenset({1})),
         Call("scan", ("scan", "--output", "sarif", str(c.root / "scan")), frozenset({1})),
         Call(
