@@ -121,7 +121,8 @@ def gather_evidence(
     resource_centric: bool = False,
 ) -> Evidence:
     """Evidence for ``target`` over ``[now - window, now]``; coverage ends at
-    ``now - ingestion_delay``. Missing logs are findings, never exceptions."""
+    ``now - ingestion_delay``. Missing logs are findings, never exceptions. Pass ``now`` from
+    :meth:`~keyops.consumers.source.LogSource.service_now` (Azure's clock, not this machine's)."""
     from keyops.consumers.coverage import read_log
     from keyops.consumers.queries import callers_from_rows, readers_from_rows
 

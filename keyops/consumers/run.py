@@ -12,11 +12,11 @@ from keyops.consumers.render import TargetEvidence
 from keyops.errors import AuthError, KeyopsError
 
 if TYPE_CHECKING:
-    from keyops.azure.logs import AzureLogSource
+    from keyops.consumers.source import LogSource
     from keyops.targets import Target
 
 
-def log_target(target: Target, source: AzureLogSource) -> LogTarget:
+def log_target(target: Target, source: LogSource) -> LogTarget:
     """The account and, when the target has a vault, the vault's ARM id and the secret."""
     vault_id = None
     if target.vault_url:
@@ -31,7 +31,7 @@ def log_target(target: Target, source: AzureLogSource) -> LogTarget:
 
 def gather_all(
     targets: Sequence[Target],
-    source_for: Callable[[str], AzureLogSource],
+    source_for: Callable[[str], LogSource],
     window: timedelta,
     *,
     ingestion_delay: timedelta = INGESTION_DELAY,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 
@@ -60,6 +60,10 @@ class LogTable:
 class LogSource(abc.ABC):
     """Reads diagnostic settings, workspaces and logs."""
 
+    def service_now(self) -> datetime:
+        """Now on the service's clock (windows are measured there); this machine's by default."""
+        return datetime.now(timezone.utc)
+
     @abc.abstractmethod
     def diagnostic_settings(self, resource_id: str) -> list[LogDestination]:
         """The resource's diagnostic settings (``Microsoft.Insights/diagnosticSettings``)."""
@@ -67,6 +71,10 @@ class LogSource(abc.ABC):
     @abc.abstractmethod
     def workspace(self, workspace_id: str) -> Workspace:
         """A workspace by ARM id; :class:`WorkspaceForbidden` on 403."""
+
+    def vault_id(self, vault_url: str, subscription_id: str) -> str:
+        """A vault's ARM id from its URL (:class:`~keyops.errors.NotFoundError` if unknown)."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def query(self, scope: Workspace | str, query: str, start: datetime, end: datetime) -> LogTable:

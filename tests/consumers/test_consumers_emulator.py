@@ -257,3 +257,25 @@ def test_a_bad_window_is_a_usage_error_before_any_call(logs_emulator: EmulatorHa
     assert status == 2 and doc == {}
     assert err.count("\n") == 1 and "--window" in err and "between 1h and 730d" in err
     assert logs_emulator.log_since(seq) == []
+
+
+def test_an_identity_that_may_not_read_diagnostic_settings_is_status_4(
+    logs_emulator: EmulatorHandle,
+) -> None:
+    from click.testing import CliRunner
+
+    from keyops.cli.main import cli
+
+    who = logs_emulator.principal("chat-frontend")
+    result = CliRunner().invoke(
+        cli,
+        ["--emulator", str(logs_emulator.connection_path), "consumers", *WEU_ARGS],
+        env={
+            "AZURE_CLIENT_ID": who["client_id"],
+            "AZURE_CLIENT_SECRET": who["client_secret"],
+            "AZURE_TENANT_ID": logs_emulator.conn["tenant_id"],
+        },
+    )
+    assert result.exit_code == 4, result.stderr
+    assert result.stdout == "" and result.stderr.count("\n") == 1
+    assert "Reader" in result.stderr

@@ -105,6 +105,16 @@ def consumers_document(vault_table: str = "Dedicated", ingestion_delay: str = "2
     doc["role_assignments"].append(
         {"principal": "keyops-rotator", "role": "Reader", "scope": f"/subscriptions/{SUB}"}
     )
+    # chat-frontend signs in too: it may list accounts and call them, not read their settings.
+    front = next(p for p in doc["principals"] if p["name"] == "chat-frontend")
+    front["secret"] = "chat-frontend-emulator-secret-41d7"
+    doc["role_assignments"].append(
+        {
+            "principal": "chat-frontend",
+            "role": "Cognitive Services OpenAI User",
+            "scope": f"/subscriptions/{SUB}",
+        }
+    )
     doc["workspaces"] = [
         {"name": "ops-logs", "resource_group": "rg-keyops", "retention_days": 30},
         {"name": "sec-logs", "resource_group": "rg-keyops", "readers": ["ops-reader"]},

@@ -11,6 +11,7 @@ import pytest
 from keyops.consumers.queries import (
     account_query,
     callers_from_rows,
+    kql_string,
     readers_from_rows,
     vault_query,
 )
@@ -159,3 +160,13 @@ def test_unknown_columns_and_functions_are_semantic_errors(query: str) -> None:
     with pytest.raises(KqlError) as caught:
         _run(query, [], "AzureDiagnostics")
     assert caught.value.kind == "semantic"
+
+
+def test_hostile_names_stay_string_literals() -> None:
+    """A name with quotes and backslashes cannot end the literal and inject KQL."""
+    hostile = "x' or 1 == 1 or Resource == '\\"
+    query = vault_query("AZKVAuditLogs", VAULT, hostile)
+    assert kql_string(hostile) == "'x\\' or 1 == 1 or Resource == \\'\\\\'"
+    events = [_read(5, "o1", "v1"), _read(5, "o2", "v1", name=hostile)]
+    rows = _run(query, events, "AZKVAuditLogs")
+    assert [r["ObjectId"] for r in rows] == ["o2"]
