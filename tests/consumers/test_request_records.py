@@ -102,3 +102,27 @@ def test_data_plane_calls_carry_an_object_id_only_for_token_callers(served: Emul
     (key_status, key_props), (token_status, token_props) = props
     assert key_status == token_status == "200" and "objectId" not in key_props
     assert token_props["objectId"] == served.principal("app-consumer")["object_id"]
+
+
+def test_a_call_with_a_revoked_key_is_logged_as_its_401(served: EmulatorHandle) -> None:
+    ctx = ssl.create_default_context(cafile=served.ca_bundle)
+    old = key(served, WEU, "Key1")
+    served.mgmt_client().accounts.regenerate_key("rg-ai-shared", WEU, "Key1")
+    with openai.DefaultHttpxClient(verify=ctx) as http:
+        client = openai.AzureOpenAI(
+            azure_endpoint=endpoint(served, WEU),
+            api_version="2024-10-21",
+            http_client=http,
+            max_retries=0,
+            api_key=old,
+        )
+        with pytest.raises(openai.AuthenticationError):
+            client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+            )
+    rows = _rows(
+        served,
+        "AzureDiagnostics | where Category == 'RequestResponse' and CallerIPAddress == '127.0.0.1'"
+        " | project ResultSignature, _ResourceId",
+    )
+    assert [(r["ResultSignature"], r["_ResourceId"]) for r in rows] == [("401", WEU_ID.lower())]

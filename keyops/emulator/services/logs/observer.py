@@ -47,12 +47,23 @@ class LogsObserver:
 
     def finished(self, request: Request, entry: LogEntry) -> None:
         """Append the request's record, if it is one Azure logs."""
-        if entry.status >= 599 or not entry.target:
+        if entry.status >= 599:
             return
-        if entry.surface == "keyvault":
+        if entry.surface == "keyvault" and entry.target:
             self._vault(request, entry)
         elif entry.surface == "openai":
-            self._data_plane(request, entry)
+            target = entry.target or self._refused_call_account(request)
+            if target:
+                self._data_plane(request, entry, target)
+
+    def _refused_call_account(self, request: Request) -> str | None:
+        """The account a refused call (a revoked key's 401) was for, where the endpoint tells
+        (as Azure attributes it: by the custom subdomain, or a regional endpoint's key)."""
+        from keyops.emulator.services.openai.models import identify_account
+        from keyops.emulator.services.openai.responses import endpoint_of
+
+        account = identify_account(self.emu, endpoint_of(request), request.headers.get("api-key"))
+        return account.id if account is not None else None
 
     def _caller(self, oid: str) -> tuple[str, str]:
         for p in self.emu.world.principals:
@@ -84,7 +95,7 @@ class LogsObserver:
         if append(self.emu, vault_id, "audit", event):
             self.emu.commit()
 
-    def _data_plane(self, request: Request, entry: LogEntry) -> None:
+    def _data_plane(self, request: Request, entry: LogEntry, target: str) -> None:
         oid, _ = self._caller(entry.principal)
         deployment = getattr(request.state, "deployment", "") or ""
         event: dict[str, Any] = {
@@ -97,7 +108,7 @@ class LogsObserver:
             "deployment": deployment,
             "ms": 200,
         }
-        if append(self.emu, str(entry.target), "request", event):
+        if append(self.emu, target, "request", event):
             self.emu.commit()
 
 
