@@ -5,8 +5,10 @@ diagnostic setting's destination type is "Dedicated": ``Identity`` is a dynamic 
 ``Id`` the returned object's id) or in ``AzureDiagnostics`` (flattened: ``identity_claim_oid_g``,
 ``identity_claim_appid_g``, ``id_s``, ``requestUri_s``, ``CallerIPAddress``). The version read is
 taken from the returned object's id, never the request URI: a versionless read has none there.
-Azure OpenAI ``RequestResponse`` records are in ``AzureDiagnostics``; their ``properties_s`` JSON
-carries ``objectId`` only when the caller used an Entra token.
+Azure OpenAI ``RequestResponse`` records are in ``AzureDiagnostics`` whatever the destination type
+(Azure Monitor's supported-logs page lists no resource-specific table for any
+Microsoft.CognitiveServices/accounts category); their ``properties_s`` JSON carries ``objectId``
+only when the caller used an Entra token.
 
 Each query summarises in the service (one row per identity, IP, version and result), so what
 comes back is small whatever the traffic.
