@@ -144,6 +144,8 @@ class WorldSettings:
 
     propagation_delay: float = 0.0
     default_principal: str = ""
+    #: Seconds before a PATCH of ``disableLocalAuth`` reaches the data plane.
+    local_auth_delay: float = 300.0
 
 
 @dataclass(frozen=True)

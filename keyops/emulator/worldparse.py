@@ -296,9 +296,10 @@ def parse(data: Any, source: str = "<world>") -> World:
             RoleAssignment(principal=who, role=a.get("role", str), scope=a.get("scope", str))
         )
     s = _Reader(r.get("settings", dict, {}), "settings")
-    s.unknown({"propagation_delay", "default_principal", "ingestion_delay"})
+    s.unknown({"propagation_delay", "default_principal", "local_auth_delay", "ingestion_delay"})
     settings = WorldSettings(
         propagation_delay=s.get("propagation_delay", float, 0.0),
+        local_auth_delay=s.get("local_auth_delay", float, 300.0),
         default_principal=s.get("default_principal", str, ""),
     )
     if settings.default_principal and settings.default_principal not in names:

@@ -37,6 +37,8 @@ class Settings:
     """Behaviour knobs (from the world file, changeable through the admin API)."""
 
     propagation_delay: float = 0.0
+    #: Seconds before a PATCH of ``disableLocalAuth`` reaches the data plane (Azure: minutes).
+    local_auth_delay: float = 300.0
     token_lifetime: int = 3599
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -59,7 +61,10 @@ class Emulator:
         self.clock = Clock(float(meta["clock_offset"]))
         self.signer = Signer(meta["signing_key"])
         self.tokens = TokenService(self.signer, self.clock, self.base_url, world.tenant_id)
-        self.settings = Settings(propagation_delay=world.settings.propagation_delay)
+        self.settings = Settings(
+            propagation_delay=world.settings.propagation_delay,
+            local_auth_delay=world.settings.local_auth_delay,
+        )
         self.faults = Faults(seed=world.seed)
         self.log = RequestLog(state_dir / "requests.jsonl" if state_dir else None)
         self.connections = Connections()

@@ -107,16 +107,18 @@ async def clock(request: Request) -> Response:
 
 @operation("Admin_Settings", "admin")
 async def settings(request: Request) -> Response:
-    """GET/POST behaviour settings (``propagation_delay`` seconds)."""
+    """GET/POST behaviour settings (``propagation_delay``, ``local_auth_delay`` seconds)."""
     emu = admin_emulator(request)
+    names = ("propagation_delay", "local_auth_delay")
     if request.method == "POST":
         body = await json_body(request)
-        if "propagation_delay" in body:
-            try:
-                emu.settings.propagation_delay = float(body["propagation_delay"])
-            except (TypeError, ValueError):
-                raise bad_request("propagation_delay must be a number of seconds") from None
-    return json_response({"propagation_delay": emu.settings.propagation_delay})
+        for name in names:
+            if name in body:
+                try:
+                    setattr(emu.settings, name, float(body[name]))
+                except (TypeError, ValueError):
+                    raise bad_request(f"{name} must be a number of seconds") from None
+    return json_response({name: getattr(emu.settings, name) for name in names})
 
 
 def admin_routes() -> list[BaseRoute]:

@@ -190,6 +190,16 @@ def deployment_not_found(account: str, deployment: str, resource_group: str) -> 
     )
 
 
+def precondition_failed() -> EmulatorHTTPError:
+    """412 for a write whose ``If-Match`` names an etag the resource no longer has."""
+    return arm_error(
+        412,
+        "PreconditionFailed",
+        "The specified precondition 'If-Match' failed: the resource was changed since its etag "
+        "was read.",
+    )
+
+
 def local_auth_disabled() -> EmulatorHTTPError:
     """400 from listKeys on an account with ``disableLocalAuth: true``."""
     return arm_error(400, "BadRequest", "Failed to list key. disableLocalAuth is set to be true")

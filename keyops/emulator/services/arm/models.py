@@ -19,6 +19,10 @@ names are stable:
 - :func:`find_account_by_key` — which account (of a list, e.g. one region's) a key belongs to.
 - :func:`current_key` — a slot's current value (for seeding vault secrets from account keys).
 - :func:`get_deployment` — a deployment of an account by name (case-insensitive), or None.
+
+A PATCH of ``disableLocalAuth`` shows in ARM at once but reaches the data plane only
+``emu.settings.local_auth_delay`` seconds later (Azure takes minutes):
+:attr:`AccountView.keys_refused` is what the data plane enforces now.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ class AccountView:
     public_network_access: str
     key_format: str
     endpoint: str
+    #: Whether the data plane refuses keys now (``disableLocalAuth`` once a change reached it).
+    keys_refused: bool
     created: float
     tags: dict[str, str]
     deployments: tuple[Deployment, ...]
@@ -143,11 +149,21 @@ def view(emu: Emulator, state: dict[str, Any]) -> AccountView:
         public_network_access=acct.public_network_access,
         key_format=acct.key_format,
         endpoint=account_endpoint(emu.base_url, acct),
+        keys_refused=local_auth_enforced(emu, state),
         created=float(state["created"]),
         tags=acct.tags,
         deployments=acct.deployments,
         metrics=acct.metrics,
     )
+
+
+def local_auth_enforced(emu: Emulator, state: dict[str, Any]) -> bool:
+    """The ``disableLocalAuth`` the data plane enforces now: the value before the last PATCH
+    until that change reaches it (``local_auth_delay`` after the PATCH), then the new one."""
+    pending = state.get("local_auth_change")
+    if pending is not None and emu.clock.now() < float(pending["effective_at"]):
+        return bool(pending["before"])
+    return bool(state["disable_local_auth"])
 
 
 def list_accounts(emu: Emulator) -> list[AccountView]:
@@ -330,7 +346,8 @@ def update_account(
     emu: Emulator, account_name: str, patch: dict[str, Any], *, by: str
 ) -> dict[str, Any]:
     """Apply a PATCH (``tags``, ``properties.disableLocalAuth``/``publicNetworkAccess``); the
-    resource gets a new revision (so a new etag) and ``by`` as its last modifier.
+    resource gets a new revision (so a new etag) and ``by`` as its last modifier. A change of
+    ``disableLocalAuth`` reaches the data plane ``local_auth_delay`` seconds later.
 
     A field of the wrong type is an ``InvalidRequestContent`` error; nothing is changed then.
     """
@@ -352,6 +369,12 @@ def update_account(
         raise arm_errors.invalid_request_content(
             "The request content was invalid and could not be deserialized."
         )
+    if local != state["disable_local_auth"]:
+        delay = max(0.0, float(emu.settings.local_auth_delay))
+        state["local_auth_change"] = {
+            "before": local_auth_enforced(emu, state),
+            "effective_at": emu.clock.now() + delay,
+        }
     state.update(tags=dict(tags), disable_local_auth=local, public_network_access=network)
     state["revision"] = int(state.get("revision", 0)) + 1
     state["modified"] = emu.clock.now()

@@ -228,9 +228,16 @@ async def get_account(request: Request) -> Response:
 @arm_endpoint
 async def update_account(request: Request) -> Response:
     """PATCH an account's tags, ``disableLocalAuth`` or ``publicNetworkAccess`` (what
-    ``az cognitiveservices account update`` and the portal change); a new etag."""
+    ``az cognitiveservices account update`` and the portal change); a new etag. An
+    ``If-Match`` naming another etag is refused with 412 and changes nothing."""
     ctx = _account_request(request, WRITE, apiversions.ACCOUNTS)
     patch = await _json_object(request)
+    wanted = request.headers.get("if-match")
+    if wanted is not None and wanted.strip() != "*":
+        # A writer that read the account before someone else wrote it must not undo that write.
+        current = render.account_etag(models.view(ctx.emu, ctx.state), ctx.state)
+        if current not in {tag.strip() for tag in wanted.split(",")}:
+            raise errors.precondition_failed()
     state = models.update_account(ctx.emu, ctx.state["name"], patch, by=ctx.caller.appid)
     ctx.emu.commit(request)
     body = render.account_json(ctx.emu, state)

@@ -153,7 +153,7 @@ def _authenticate_regional(
         raise exc.invalid_key()
     account, status = found
     _check_network(account)
-    if account.disable_local_auth:
+    if account.keys_refused:
         raise exc.local_auth_disabled()
     if status != "valid":
         raise exc.invalid_key()
@@ -166,7 +166,7 @@ def _check_network(account: AccountView) -> None:
 
 
 def _check_key(emu: Emulator, account: AccountView, api_key: str) -> None:
-    if account.disable_local_auth:
+    if account.keys_refused:
         raise exc.local_auth_disabled()
     # "propagating" (regenerated less than the propagation delay ago) is refused like a
     # wrong key: Azure's data plane does not know the new value yet.
