@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from keyops.azure.errors import azure_errors
 from keyops.azure.pacing import Budget, RetryAfterGate, RetrySettings, client_kwargs
-from keyops.errors import ConfigError
+from keyops.azure.serverclock import ServerClock
+from keyops.errors import ConfigError, RefusedError, ServiceError
 from keyops.secret import SecretValue
 
 #: A subscription id: a GUID.
@@ -55,6 +57,10 @@ class AccountRef:
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.CognitiveServices/accounts/{self.name}"
         )
+
+
+class AccountChangedError(RefusedError):
+    """A conditional write found the account changed since it was read; nothing was written."""
 
 
 def parse_account_id(resource_id: str) -> AccountRef:
@@ -98,6 +104,10 @@ class Account:
     disable_local_auth: bool
     public_network_access: str | None
     tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: ARM's etag of the resource as read (for an ``If-Match`` write), and when it was last
+    #: written (``systemData.lastModifiedAt``); None when ARM did not say.
+    etag: str | None = field(default=None, compare=False)
+    modified_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_openai(self) -> bool:
@@ -181,6 +191,8 @@ def _account_from(model: Any) -> Account:
         disable_local_auth=bool(props.disable_local_auth) if props else False,
         public_network_access=props.public_network_access if props else None,
         tags=dict(model.tags or {}),
+        etag=model.etag,
+        modified_at=model.system_data.last_modified_at if model.system_data else None,
     )
 
 
@@ -236,6 +248,9 @@ class AccountsClient:
         self._session = session
         self._budget = budget
         self._client: Any = None
+        #: ARM's time as its ``get_account`` answers show it (decisions against
+        #: ``lastModifiedAt`` are made on it, whatever this machine's clock says).
+        self.clock = ServerClock()
 
     def with_subscription(self, subscription_id: str) -> AccountsClient:
         """A client for another subscription with the same credential, gate and retries."""
@@ -293,7 +308,38 @@ class AccountsClient:
         """One account by resource id (NotFoundError if it does not exist)."""
         ref = self._ref(resource_id)
         with azure_errors("get account", f"account {ref.name}"):
-            return _account_from(self.sdk.accounts.get(ref.resource_group, ref.name))
+            model = self.sdk.accounts.get(
+                ref.resource_group, ref.name, raw_response_hook=self.clock.response_hook
+            )
+            return _account_from(model)
+
+    def set_disable_local_auth(self, resource_id: str, disabled: bool, *, if_match: str) -> Account:
+        """PATCH only ``properties.disableLocalAuth``, refused unless the account still has the
+        etag ``if_match`` (someone who wrote it since is never overwritten).
+
+        The spec's Accounts_Update takes no ``If-Match`` parameter, so the header rides on
+        azure-core's per-call ``headers``. A 412 leaves as :class:`AccountChangedError`.
+        """
+        from azure.core.exceptions import HttpResponseError
+        from azure.mgmt.cognitiveservices.models import Account as AccountModel
+        from azure.mgmt.cognitiveservices.models import AccountProperties
+
+        ref = self._ref(resource_id)
+        patch = AccountModel(properties=AccountProperties(disable_local_auth=disabled))
+        try:
+            with azure_errors("update disableLocalAuth", f"account {ref.name}"):
+                poller = self.sdk.accounts.begin_update(
+                    ref.resource_group, ref.name, patch, headers={"If-Match": if_match}
+                )
+                return _account_from(poller.result())
+        except ServiceError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, HttpResponseError) and cause.status_code == 412:
+                raise AccountChangedError(
+                    f"account {ref.name} was changed by someone else since keyops read it "
+                    "(its etag moved); nothing changed: rerun to decide on what it is now"
+                ) from None
+            raise
 
     def list_keys(self, resource_id: str) -> AccountKeys:
         """Both keys of an account (ARM ``listKeys``; needs ``accounts/listKeys/action``)."""

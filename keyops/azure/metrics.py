@@ -84,6 +84,29 @@ class MetricsClient:
             token_points[GENERATED],
         )
 
+    def requests_by_status(
+        self, resource_id: str, name: str, start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """Requests answered between ``start`` and ``end`` (minute grain), by status code."""
+        from keyops.azure.errors import azure_errors
+
+        with azure_errors("read metrics", name):
+            split = self._client.metrics.list(
+                resource_id,
+                timespan=f"{_iso(start)}/{_iso(end)}",
+                interval="PT1M",
+                metricnames=REQUESTS,
+                aggregation="Total",
+                filter="StatusCode eq '*'",
+            )
+        totals: dict[str, int] = {}
+        for metric in split.value:
+            for series in metric.timeseries or []:
+                code = _dimension(series, "statuscode") or "unknown"
+                counted = sum(point.total or 0 for point in series.data or [])
+                totals[code] = totals.get(code, 0) + round(counted)
+        return totals
+
     def close(self) -> None:
         """Close the underlying HTTP pipeline."""
         self._client.close()

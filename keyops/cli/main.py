@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "keyops.cli.consumers:consumers",
         "Show who uses each key, from Key Vault and Azure OpenAI logs.",
     ),
+    "keyless": (
+        "keyops.cli.keyless:keyless",
+        "Plan and apply the move of accounts off keys to Entra ID.",
+    ),
     "scan": ("keyops.cli.scan:scan", "Find leaked Azure OpenAI keys in files and git history."),
     "merge": (
         "keyops.cli.merge:merge",

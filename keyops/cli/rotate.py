@@ -51,14 +51,41 @@ account not skipped (then one line on stderr says so).
     help="Confirm --force or --revoke-previous inside the grace period: consumers that "
     "fetched the secret less than grace ago hold the key regenerated and break now.",
 )
-@confirmation_option(
+@click.option(
     "--revoke-previous",
-    help="After storing, also regenerate the previously active key (a leak). Needs "
-    "--confirm-revoke; inside the grace period also --confirm-breaking-consumers.",
+    type=click.Choice(["now", "when-moved"]),
+    is_flag=False,
+    flag_value="now",
+    default=None,
+    envvar=None,
+    allow_from_autoenv=False,
+    help="Also regenerate the previously active key. `now` (the bare flag): right after "
+    "storing (a leak); needs --confirm-revoke, inside the grace period also "
+    "--confirm-breaking-consumers. `when-moved`: tag the new version with a pending revoke "
+    "that later runs carry out once the logs show every consumer moved to it (exit 0 and a "
+    "warning naming who lags until --max-wait, then 6).",
 )
 @confirmation_option(
     "--confirm-revoke",
-    help="Confirm --revoke-previous: consumers still holding that key break now.",
+    help="Confirm --revoke-previous now: consumers still holding that key break now.",
+)
+@click.option(
+    "--max-wait",
+    type=DURATION,
+    default="7d",
+    show_default=True,
+    envvar="KEYOPS_MAX_WAIT",
+    help="--revoke-previous when-moved: how long after the store lagging consumers are waited "
+    "for before the revoke is refused (6).",
+)
+@click.option(
+    "--lookback",
+    type=DURATION,
+    default="8d",
+    show_default=True,
+    envvar="KEYOPS_LOOKBACK",
+    help="--revoke-previous when-moved: how far back the logs are read for readers and key "
+    "callers (longer than the slowest consumer's cycle: 8d sees a weekly job).",
 )
 @click.option(
     "--propagation-timeout",
@@ -141,10 +168,10 @@ def rotate(app: AppContext, /, output: str, **opts: Any) -> None:
     """
     from keyops.rotate import exit_status
 
-    if opts["revoke_previous"] and not opts["confirm_revoke"]:
+    if opts["revoke_previous"] == "now" and not opts["confirm_revoke"]:
         raise InputError(
-            "--revoke-previous breaks every consumer still holding the previous "
-            "key; add --confirm-revoke to proceed"
+            "--revoke-previous now breaks every consumer still holding the previous "
+            "key; add --confirm-revoke to proceed (or use --revoke-previous when-moved)"
         )
     if opts["repair"] and not opts["confirm_repair"]:
         raise InputError("--repair writes a new secret version; add --confirm-repair to proceed")
@@ -263,7 +290,8 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 dry_run=opts["dry_run"],
                 force=opts["force"],
                 if_older_than=opts["if_older_than"],
-                revoke_previous=opts["revoke_previous"],
+                revoke_previous=opts["revoke_previous"] == "now",
+                when_moved=_when_moved(app, opts, azure),
                 propagation_timeout=opts["propagation_timeout"],
                 lease_ttl=opts["lease_ttl"],
                 break_lease=opts["break_lease"],
@@ -276,6 +304,17 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 )
         finally:
             services.close()
+
+
+def _when_moved(app: AppContext, opts: dict[str, Any], azure: Any) -> Any:
+    """``--revoke-previous when-moved``: the evidence reader and its windows, else None."""
+    if opts["revoke_previous"] != "when-moved":
+        return None
+    from keyops.rotate.moved import WhenMoved
+    from keyops.usedby import live_reader
+
+    reader = live_reader(app.env, azure.credential())
+    return WhenMoved(reader, lookback=opts["lookback"], max_wait=opts["max_wait"])
 
 
 def _lease_ttl(value: Any) -> Any:

@@ -20,11 +20,20 @@ from typing import TYPE_CHECKING
 
 from keyops.azure.arm import KeySlot, other_slot
 from keyops.durations import format_duration
-from keyops.rotate.tags import CREDENTIAL_TAG, REVOKE_DONE, REVOKE_PENDING, REVOKE_TAG
+from keyops.rotate.tags import (
+    CREDENTIAL_TAG,
+    REVOKE_DEADLINE_TAG,
+    REVOKE_DONE,
+    REVOKE_PENDING,
+    REVOKE_TAG,
+    REVOKE_WHEN_MOVED,
+    rotated_at_of,
+)
 
 if TYPE_CHECKING:
     from keyops.azure.arm import Account, AccountKeys
     from keyops.azure.vault import SecretVersion
+    from keyops.rotate.moved import MovedVerdict
     from keyops.secret import SecretValue
 
 
@@ -47,6 +56,10 @@ class AccountState:
     keys: AccountKeys | None
     #: For a latest version tagged with an unfinished revoke: the value it superseded.
     superseded_value: SecretValue | None = None
+    #: ``when-moved``: whether the consumers moved off the superseded version (the evidence).
+    moved: MovedVerdict | None = None
+    #: Who read the key the rotation would regenerate within the lookback (the evidence).
+    in_use_by: tuple[str, ...] = ()
 
     @property
     def active_slot(self) -> KeySlot | None:
@@ -78,6 +91,8 @@ class Policy:
     grace: timedelta
     force: bool = False
     revoke_previous: bool = False
+    #: ``--revoke-previous when-moved``: revoke a tagged previous key once consumers moved.
+    when_moved: bool = False
     #: The typed ``--confirm-breaking-consumers``: regenerate a key consumers may still hold.
     confirm_breaking: bool = False
 
@@ -104,9 +119,15 @@ def _tag_note(state: AccountState, active: KeySlot) -> str:
     return ""
 
 
-def _pending_revoke(state: AccountState, active: KeySlot, policy: Policy) -> Decision | None:
+def _pending_revoke(
+    state: AccountState, active: KeySlot, policy: Policy, now: datetime
+) -> Decision | None:
     latest = state.latest
-    if not policy.revoke_previous or latest is None or state.keys is None:
+    if latest is None or state.keys is None:
+        return None
+    if policy.when_moved and latest.tags.get(REVOKE_TAG) == REVOKE_WHEN_MOVED:
+        return _when_moved(state, active, now)
+    if not policy.revoke_previous:
         return None
     previous = other_slot(active)
     if latest.tags.get(REVOKE_TAG) == REVOKE_DONE and not policy.force:
@@ -134,6 +155,43 @@ def _pending_revoke(state: AccountState, active: KeySlot, policy: Policy) -> Dec
         f"finishing the revoke of {previous} requested when version {latest.version} was stored",
         slot=previous,
         active=active,
+    )
+
+
+def _when_moved(state: AccountState, active: KeySlot, now: datetime) -> Decision | None:
+    """A ``when-moved`` revoke: done once the evidence shows consumers moved; a wait (0, with a
+    warning naming who lags) until its deadline; then a refusal (6)."""
+    latest, keys, previous = state.latest, state.keys, other_slot(active)
+    assert latest is not None and keys is not None
+    if state.superseded_value is None or keys.slot(previous) != state.superseded_value:
+        return None  # the previous key is gone already (or unknown): nothing left to revoke
+    verdict = state.moved
+    if verdict is not None and verdict.ready:
+        return Decision(
+            Step.REVOKE,
+            "revoke-moved",
+            f"revoking {previous}: consumers moved to version {latest.version}: {verdict.reason}",
+            slot=previous,
+            active=active,
+        )
+    why = verdict.reason if verdict is not None else "no evidence of who reads the secret"
+    deadline = rotated_at_of(latest.tags, REVOKE_DEADLINE_TAG)
+    if deadline is not None and now >= deadline:
+        return Decision(
+            Step.REFUSE,
+            "revoke-lagging",
+            f"revoke of {previous} refused: past its deadline "
+            f"{deadline:%Y-%m-%d %H:%M:%SZ} and {why}; the previous key still works. Move "
+            "them, or revoke anyway with --revoke-previous now --confirm-revoke "
+            "--confirm-breaking-consumers",
+            active=active,
+        )
+    return Decision(
+        Step.SKIP,
+        "revoke-waiting",
+        f"revoke of {previous} waits for consumers to move to version {latest.version}",
+        active=active,
+        warning=f"revoke of {previous} waits: {why}",
     )
 
 
@@ -184,6 +242,22 @@ def _within_grace(active: KeySlot, policy: Policy, age: timedelta) -> Decision |
     )
 
 
+def _in_use(state: AccountState, active: KeySlot, policy: Policy) -> Decision | None:
+    """The grace guard the evidence raises: consumers read the key about to be regenerated
+    within the lookback, so the rotation would break them (typed confirmation or refusal)."""
+    if not state.in_use_by or policy.confirm_breaking:
+        return None
+    slot = other_slot(active)
+    return Decision(
+        Step.REFUSE,
+        "key-in-use",
+        f"regenerating {slot} breaks {', '.join(state.in_use_by)}: they read the version "
+        f"holding it within the lookback. Move them to the current version, or add "
+        "--confirm-breaking-consumers",
+        active=active,
+    )
+
+
 def _padded_warning(state: AccountState, active: KeySlot) -> str | None:
     """The warning for a latest version that holds ``active``'s key with whitespace around it."""
     if state.latest is None or state.latest.value is None or state.text_problem is None:
@@ -207,14 +281,18 @@ def _forced(state: AccountState, policy: Policy, now: datetime) -> bool:
 def _waiting_revoke(state: AccountState, policy: Policy) -> str | None:
     """The warning for an unfinished ``--revoke-previous`` this run does not finish."""
     latest = state.latest
-    if policy.revoke_previous or latest is None or latest.tags.get(REVOKE_TAG) != REVOKE_PENDING:
+    mode = latest.tags.get(REVOKE_TAG) if latest is not None else None
+    if latest is None or policy.revoke_previous or policy.when_moved:
+        return None
+    if mode not in (REVOKE_PENDING, REVOKE_WHEN_MOVED):
         return None
     active = state.active_slot
     slot = other_slot(active) if active is not None else "the previous key"
     since = latest.created.strftime("%Y-%m-%d %H:%M:%SZ") if latest.created else "?"
+    rerun = "now --confirm-revoke" if mode == REVOKE_PENDING else "when-moved"
     return (
         f"revoke of {slot} pending since {since} (requested when version {latest.version} was "
-        "stored): the previous key still works; rerun with --revoke-previous --confirm-revoke"
+        f"stored): the previous key still works; rerun with --revoke-previous {rerun}"
     )
 
 
@@ -225,7 +303,13 @@ def decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
     if decision.active is None:
         return decision
     warnings = [
-        w for w in (_padded_warning(state, decision.active), _waiting_revoke(state, policy)) if w
+        w
+        for w in (
+            decision.warning,
+            _padded_warning(state, decision.active),
+            _waiting_revoke(state, policy),
+        )
+        if w
     ]
     return replace(decision, warning="; ".join(warnings) or None)
 
@@ -257,10 +341,10 @@ def _decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
             f"account key{problem}: consumers reading it are already broken; nothing changed "
             "(store a working key with keyops rotate --repair --confirm-repair)",
         )
-    pending = _pending_revoke(state, active, policy)
+    pending = _pending_revoke(state, active, policy, now)
     if pending is not None:
         return pending
-    held = _age_rules(state, active, policy, now)
+    held = _age_rules(state, active, policy, now) or _in_use(state, active, policy)
     if held is not None:
         return held
     age = state.age(now)

@@ -21,6 +21,8 @@ from keyops.rotate import tags as T
 from keyops.rotate.copies import before_regenerate, store_copies
 from keyops.rotate.holder import default_holder
 from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease
+from keyops.rotate.lookback import with_evidence
+from keyops.rotate.moved import WhenMoved
 from keyops.rotate.plan import AccountState, Policy
 from keyops.targets import pick_deployment
 
@@ -49,8 +51,10 @@ class RotationOptions:
     force: bool = False
     #: Overrides each target's ``rotate_after``.
     if_older_than: timedelta | None = None
-    #: After storing, also regenerate the previously active slot (a leaked key).
+    #: ``--revoke-previous now``: after storing, also regenerate the previously active slot.
     revoke_previous: bool = False
+    #: ``--revoke-previous when-moved``: revoke it once the evidence shows consumers moved.
+    when_moved: WhenMoved | None = None
     #: Overrides each target's ``propagation_timeout``.
     propagation_timeout: timedelta | None = None
     lease_ttl: timedelta = DEFAULT_LEASE_TTL
@@ -95,6 +99,7 @@ class AccountRun:
             grace=self.target.grace,
             force=self.options.force,
             revoke_previous=self.options.revoke_previous,
+            when_moved=self.options.when_moved is not None,
             confirm_breaking=self.options.confirm_breaking_consumers,
         )
 
@@ -183,7 +188,8 @@ def read_state(run: AccountRun) -> AccountState:
             ).value
         except KeyopsError as exc:
             log.warning("%s: cannot read superseded version: %s", account.name, exc)
-    return AccountState(account, latest, keys, superseded)
+    state = AccountState(account, latest, keys, superseded)
+    return with_evidence(run, state) if run.options.when_moved else state
 
 
 def resolve_deployment(run: AccountRun) -> Deployment:
@@ -278,9 +284,10 @@ def store(
         supersedes=supersedes.version if supersedes else None,
         validity=validity,
         action=action,
-        revoke_pending=run.options.revoke_previous
-        and supersedes is not None
-        and action == "rotated",
+        revoke_pending=_revoke_mode(run)
+        if supersedes is not None and action == "rotated"
+        else None,
+        revoke_deadline=now + run.options.when_moved.max_wait if run.options.when_moved else None,
     )
     version = run.vault.set_secret(
         run.target.secret_name,
@@ -294,6 +301,13 @@ def store(
     run.record.fingerprint = key.fingerprint
     store_copies(run, key, tags, version.expires_on)
     return version
+
+
+def _revoke_mode(run: AccountRun) -> str | None:
+    """The ``RevokePrevious`` tag a rotation's new version carries, if any."""
+    if run.options.revoke_previous:
+        return T.REVOKE_PENDING
+    return T.REVOKE_WHEN_MOVED if run.options.when_moved else None
 
 
 def confirm(run: AccountRun, key: SecretValue, version: SecretVersion) -> None:

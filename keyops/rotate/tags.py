@@ -20,10 +20,14 @@ SUPERSEDES_TAG = "Supersedes"
 VALIDITY_TAG = "ValidityPeriodDays"
 MANAGED_BY_TAG = "ManagedBy"
 ACTION_TAG = "KeyopsAction"
-#: ``pending`` while a ``--revoke-previous`` of the superseded slot is not done yet.
+#: ``pending`` while a ``--revoke-previous now`` of the superseded slot is not done yet,
+#: ``when-moved`` while a ``--revoke-previous when-moved`` waits for consumers to move.
 REVOKE_TAG = "RevokePrevious"
 REVOKE_PENDING = "pending"
+REVOKE_WHEN_MOVED = "when-moved"
 REVOKE_DONE = "done"
+#: When a ``when-moved`` revoke stops waiting (``--max-wait`` after the store): RotatedAt format.
+REVOKE_DEADLINE_TAG = "RevokeDeadline"
 
 
 def version_tags(
@@ -35,7 +39,8 @@ def version_tags(
     supersedes: str | None,
     validity: timedelta | None,
     action: str,
-    revoke_pending: bool = False,
+    revoke_pending: str | None = None,
+    revoke_deadline: datetime | None = None,
 ) -> dict[str, str]:
     """Tags for a new secret version (all values well under Key Vault's 512 characters)."""
     tags = {
@@ -50,15 +55,16 @@ def version_tags(
     if validity is not None:
         tags[VALIDITY_TAG] = str(max(1, round(validity.total_seconds() / 86400)))
     if revoke_pending:
-        tags[REVOKE_TAG] = REVOKE_PENDING
+        tags[REVOKE_TAG] = revoke_pending
+    if revoke_pending and revoke_deadline is not None:
+        tags[REVOKE_DEADLINE_TAG] = revoke_deadline.strftime(ROTATED_AT_FORMAT)
     return tags
 
 
-def rotated_at_of(tags: Mapping[str, str]) -> datetime | None:
-    """The ``RotatedAt`` time of a version's tags (aware UTC), or None if absent or malformed."""
+def rotated_at_of(tags: Mapping[str, str], name: str = ROTATED_AT_TAG) -> datetime | None:
+    """The ``RotatedAt`` (or another time tag's) time of a version's tags (aware UTC), or None
+    if absent or malformed."""
     try:
-        return datetime.strptime(tags[ROTATED_AT_TAG], ROTATED_AT_FORMAT).replace(
-            tzinfo=timezone.utc
-        )
+        return datetime.strptime(tags[name], ROTATED_AT_FORMAT).replace(tzinfo=timezone.utc)
     except (KeyError, ValueError):
         return None

@@ -123,7 +123,7 @@ def test_a_waiting_revoke_is_a_skip_with_a_warning() -> None:
     latest = version(K2, timedelta(hours=2), **{REVOKE_TAG: REVOKE_PENDING, SUPERSEDES_TAG: "v0"})
     d = decide(state(latest, superseded_value=K1), POLICY, NOW)
     assert (d.step, d.code) == (Step.SKIP, "within-grace")
-    assert d.warning is not None and "--revoke-previous --confirm-revoke" in d.warning
+    assert d.warning is not None and "--revoke-previous now --confirm-revoke" in d.warning
 
 
 def test_a_secret_matching_neither_key_is_refused() -> None:
