@@ -10,15 +10,15 @@ Evidence` satisfies them as it is, so the decisions stay plain logic testable wi
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from keyops.errors import ConfigError
-
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from keyops.azure.logs import AzureLogSource
     from keyops.cloud import AzureEnvironment
     from keyops.targets import Target
 
@@ -100,6 +100,9 @@ class EvidenceReader(abc.ABC):
         """The evidence for ``target`` over ``[now - lookback, now]`` (missing logs are
         coverage findings, never exceptions)."""
 
+    def close(self) -> None:  # noqa: B027 (a reader without connections has nothing to close)
+        """Close whatever connections the reader holds."""
+
 
 def who(reader: ReaderView | CallerView) -> str:
     """A reader or caller as one short phrase: display hint or object id, and the IP."""
@@ -130,9 +133,48 @@ def ago(moment: datetime, now: datetime) -> str:
     return f"{format_duration(max(timedelta(0), now - moment))} ago"
 
 
+class LogsEvidence(EvidenceReader):
+    """The evidence of a real run: ``keyops consumers``' reading of Key Vault ``AuditEvent`` and
+    Azure OpenAI ``RequestResponse`` logs in Azure Monitor, one log source per subscription."""
+
+    def __init__(
+        self,
+        env: AzureEnvironment,
+        credential: TokenCredential,
+        ingestion_delay: timedelta | None = None,
+    ) -> None:
+        from keyops.consumers.evidence import INGESTION_DELAY
+
+        self._env, self._credential = env, credential
+        self._delay = ingestion_delay or INGESTION_DELAY
+        self._sources: dict[str, AzureLogSource] = {}
+        self._lock = threading.Lock()
+
+    def _source(self, subscription_id: str) -> AzureLogSource:
+        from keyops.azure.logs import AzureLogSource
+
+        with self._lock:
+            key = subscription_id.lower()
+            if key not in self._sources:
+                self._sources[key] = AzureLogSource(self._env, self._credential, subscription_id)
+            return self._sources[key]
+
+    def evidence(self, target: Target, lookback: timedelta, now: datetime) -> EvidenceView:
+        from keyops.consumers.evidence import gather_evidence
+        from keyops.consumers.run import log_target
+
+        source = self._source(target.account.subscription_id)
+        return gather_evidence(
+            source, log_target(target, source), lookback, now, ingestion_delay=self._delay
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for source in self._sources.values():
+                source.close()
+            self._sources.clear()
+
+
 def live_reader(env: AzureEnvironment, credential: TokenCredential) -> EvidenceReader:
-    """The evidence reader of a real run: Key Vault and Azure OpenAI logs in Azure Monitor."""
-    raise ConfigError(
-        "no evidence of who uses each key in this build (keyops consumers is not installed); "
-        "use --revoke-previous now --confirm-revoke"
-    )
+    """The evidence reader of a real run (Azure Monitor Logs)."""
+    return LogsEvidence(env, credential)

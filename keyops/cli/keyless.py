@@ -55,11 +55,12 @@ def plan(app: AppContext, /, output: str, lookback: Any, **selection: Any) -> No
                 clients[sub] = AuthorizationClient(app.env, azure.credential(), sub)
             return clients[sub]
 
+        reader = live_reader(app.env, azure.credential())
         try:
-            reader = live_reader(app.env, azure.credential())
             now = _server_now(azure, targets)
             plans = plan_targets(targets, reader, authorization_for, lookback, now)
         finally:
+            reader.close()
             for client in clients.values():
                 client.close()
     _render_plans(plans, output)
@@ -114,8 +115,8 @@ def apply(app: AppContext, /, output: str, **opts: Any) -> None:
         target = targets[0]
         arm = azure.accounts_for(target.account.subscription_id)
         metrics = MetricsClient(app.env, azure.credential(), target.account.subscription_id)
+        reader = live_reader(app.env, azure.credential())
         try:
-            reader = live_reader(app.env, azure.credential())
             result = apply_one(
                 target,
                 KeylessClients(arm, metrics, reader),
@@ -128,6 +129,7 @@ def apply(app: AppContext, /, output: str, **opts: Any) -> None:
                 ),
             )
         finally:
+            reader.close()
             metrics.close()
     _render_apply(result, output)
     click.get_current_context().exit(int(result.status))

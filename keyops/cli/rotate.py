@@ -281,6 +281,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
 
     with AzureSession(app) as azure:
         services = RotationServices(app.env, azure.credential(), concurrency=opts["concurrency"])
+        when_moved = _when_moved(app, opts, azure)
         try:
             targets = _targets(app, opts, services)
             if not targets:
@@ -291,7 +292,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 force=opts["force"],
                 if_older_than=opts["if_older_than"],
                 revoke_previous=opts["revoke_previous"] == "now",
-                when_moved=_when_moved(app, opts, azure),
+                when_moved=when_moved,
                 propagation_timeout=opts["propagation_timeout"],
                 lease_ttl=opts["lease_ttl"],
                 break_lease=opts["break_lease"],
@@ -304,6 +305,8 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 )
         finally:
             services.close()
+            if when_moved is not None:
+                when_moved.reader.close()
 
 
 def _when_moved(app: AppContext, opts: dict[str, Any], azure: Any) -> Any:
