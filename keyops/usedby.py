@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -133,9 +134,34 @@ def ago(moment: datetime, now: datetime) -> str:
     return f"{format_duration(max(timedelta(0), now - moment))} ago"
 
 
+@dataclass(frozen=True)
+class _Others:
+    readers: tuple[ReaderView, ...]
+    callers: tuple[CallerView, ...]
+    coverage: CoverageView
+
+
+def without(evidence: EvidenceView, object_id: str) -> EvidenceView:
+    """The evidence without keyops' own traces: its reads of the secret (a rotation reads the
+    versions it compares) and the key calls from the IPs it read from (a rotation tests each new
+    key on the data plane). Those are no consumer, and would otherwise always lag."""
+    own = object_id.lower()
+    mine = {r.ip for r in evidence.readers if (r.object_id or "").lower() == own}
+    return _Others(
+        tuple(r for r in evidence.readers if (r.object_id or "").lower() != own),
+        tuple(
+            c
+            for c in evidence.callers
+            if (c.object_id or "").lower() != own and not (c.auth == "key" and c.ip in mine)
+        ),
+        evidence.coverage,
+    )
+
+
 class LogsEvidence(EvidenceReader):
     """The evidence of a real run: ``keyops consumers``' reading of Key Vault ``AuditEvent`` and
-    Azure OpenAI ``RequestResponse`` logs in Azure Monitor, one log source per subscription."""
+    Azure OpenAI ``RequestResponse`` logs in Azure Monitor, one log source per subscription,
+    without keyops' own traces (:func:`without`)."""
 
     def __init__(
         self,
@@ -149,6 +175,7 @@ class LogsEvidence(EvidenceReader):
         self._delay = ingestion_delay or INGESTION_DELAY
         self._sources: dict[str, AzureLogSource] = {}
         self._lock = threading.Lock()
+        self._self_id: str | None = None
 
     def _source(self, subscription_id: str) -> AzureLogSource:
         from keyops.azure.logs import AzureLogSource
@@ -160,13 +187,17 @@ class LogsEvidence(EvidenceReader):
             return self._sources[key]
 
     def evidence(self, target: Target, lookback: timedelta, now: datetime) -> EvidenceView:
+        from keyops.azure.authorization import current_principal_id
         from keyops.consumers.evidence import gather_evidence
         from keyops.consumers.run import log_target
 
         source = self._source(target.account.subscription_id)
-        return gather_evidence(
+        found = gather_evidence(
             source, log_target(target, source), lookback, now, ingestion_delay=self._delay
         )
+        if self._self_id is None:
+            self._self_id = current_principal_id(self._credential, self._env)
+        return without(found, self._self_id)
 
     def close(self) -> None:
         with self._lock:
