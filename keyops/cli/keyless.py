@@ -80,10 +80,11 @@ def plan(app: AppContext, /, output: str, lookback: Any, **selection: Any) -> No
 @click.option(
     "--quiet-for",
     type=DURATION,
-    default="24h",
+    default="8d",
     show_default=True,
     envvar="KEYOPS_QUIET_FOR",
-    help="The last check: no key caller in the logs of this long.",
+    help="The last check: no key caller in the logs of this long (7d or more sees a weekly "
+    "one).",
 )
 @click.option(
     "--watch",
@@ -170,7 +171,7 @@ def _render_plans(plans: list[Any], output: str) -> None:
             p.verdict,
             str(len(p.key_callers)),
             "; ".join(p.blocked_by),
-            "\n".join(p.assignments_to_add),
+            "; ".join(p.assignments_to_add),
         )
         for p in plans
     ]

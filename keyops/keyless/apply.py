@@ -34,8 +34,9 @@ class ApplyOptions:
 
     confirm: bool = False
     rollback: bool = False
-    #: The last check: no key caller in the logs of this long before the switch.
-    quiet_for: timedelta = timedelta(hours=24)
+    #: The last check: no key caller in the logs of this long before the switch (8 days, so
+    #: that a weekly caller is seen).
+    quiet_for: timedelta = timedelta(days=8)
     #: How long after the switch 403s are watched for.
     watch: timedelta = timedelta(minutes=30)
     #: ``--rollback``: regenerate both keys right after keys are turned back on.

@@ -96,7 +96,7 @@ def plan_account(
         for c in key_callers(evidence)
     )
     consumers = _consumers(evidence, access)
-    blocked = [f"key caller {c}" for c in callers]
+    blocked = list(callers)
     blocked += [f"{c.seen_as} has no inference role" for c in consumers if not c.has_inference]
     gap = coverage_gap(evidence)
     if gap is not None:
