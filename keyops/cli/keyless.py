@@ -83,8 +83,7 @@ def plan(app: AppContext, /, output: str, lookback: Any, **selection: Any) -> No
     default="8d",
     show_default=True,
     envvar="KEYOPS_QUIET_FOR",
-    help="The last check: no key caller in the logs of this long (7d or more sees a weekly "
-    "one).",
+    help="The last check: no key caller in the logs of this long (7d or more sees a weekly one).",
 )
 @click.option(
     "--watch",

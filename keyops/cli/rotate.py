@@ -79,13 +79,21 @@ account not skipped (then one line on stderr says so).
     "for before the revoke is refused (6).",
 )
 @click.option(
+    "--check-consumers",
+    is_flag=True,
+    envvar="KEYOPS_CHECK_CONSUMERS",
+    help="Read Key Vault and Azure OpenAI logs first: refuse (6) to regenerate a key someone "
+    "read within --lookback, naming who, unless --confirm-breaking-consumers (on with "
+    "--revoke-previous when-moved).",
+)
+@click.option(
     "--lookback",
     type=DURATION,
     default="8d",
     show_default=True,
     envvar="KEYOPS_LOOKBACK",
-    help="--revoke-previous when-moved: how far back the logs are read for readers and key "
-    "callers (longer than the slowest consumer's cycle: 8d sees a weekly job).",
+    help="--check-consumers, --revoke-previous when-moved: how far back the logs are read "
+    "for readers and key callers (longer than the slowest consumer's cycle: 8d sees a weekly job).",
 )
 @click.option(
     "--propagation-timeout",
@@ -281,7 +289,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
 
     with AzureSession(app) as azure:
         services = RotationServices(app.env, azure.credential(), concurrency=opts["concurrency"])
-        when_moved = _when_moved(app, opts, azure)
+        consumers = _consumer_check(app, opts, azure)
         try:
             targets = _targets(app, opts, services)
             if not targets:
@@ -292,7 +300,8 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 force=opts["force"],
                 if_older_than=opts["if_older_than"],
                 revoke_previous=opts["revoke_previous"] == "now",
-                when_moved=when_moved,
+                revoke_when_moved=opts["revoke_previous"] == "when-moved",
+                consumers=consumers,
                 propagation_timeout=opts["propagation_timeout"],
                 lease_ttl=opts["lease_ttl"],
                 break_lease=opts["break_lease"],
@@ -305,19 +314,20 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
                 )
         finally:
             services.close()
-            if when_moved is not None:
-                when_moved.reader.close()
+            if consumers is not None:
+                consumers.reader.close()
 
 
-def _when_moved(app: AppContext, opts: dict[str, Any], azure: Any) -> Any:
-    """``--revoke-previous when-moved``: the evidence reader and its windows, else None."""
-    if opts["revoke_previous"] != "when-moved":
+def _consumer_check(app: AppContext, opts: dict[str, Any], azure: Any) -> Any:
+    """The evidence reader and its windows for ``--check-consumers`` or ``--revoke-previous
+    when-moved``, else None."""
+    if opts["revoke_previous"] != "when-moved" and not opts["check_consumers"]:
         return None
-    from keyops.rotate.moved import WhenMoved
+    from keyops.rotate.moved import ConsumerCheck
     from keyops.usedby import live_reader
 
     reader = live_reader(app.env, azure.credential())
-    return WhenMoved(reader, lookback=opts["lookback"], max_wait=opts["max_wait"])
+    return ConsumerCheck(reader, lookback=opts["lookback"], max_wait=opts["max_wait"])
 
 
 def _lease_ttl(value: Any) -> Any:

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 def with_evidence(run: AccountRun, state: AccountState) -> AccountState:
     """``state`` with the superseded value, the moved verdict and who holds the key the next
     rotation would regenerate, from the run's evidence reader (``state`` as is without one)."""
-    when_moved, latest, keys = run.options.when_moved, state.latest, state.keys
+    check, latest, keys = run.options.consumers, state.latest, state.keys
     previous = latest.tags.get(T.SUPERSEDES_TAG) if latest is not None else None
-    if when_moved is None or latest is None or keys is None or not previous:
+    if check is None or latest is None or keys is None or not previous:
         return state
     superseded = state.superseded_value
     if superseded is None:
@@ -33,7 +33,7 @@ def with_evidence(run: AccountRun, state: AccountState) -> AccountState:
         except KeyopsError:
             return state  # purged or unreadable: there is no previous version to reason about
     now = run.now()
-    evidence = when_moved.reader.evidence(run.target, when_moved.lookback, now)
+    evidence = check.reader.evidence(run.target, check.lookback, now)
     active = state.active_slot
     moved = None
     if latest.tags.get(T.REVOKE_TAG) == T.REVOKE_WHEN_MOVED and latest.created is not None:

@@ -24,8 +24,9 @@ UNPROVABLE = (
 
 
 @dataclass(frozen=True)
-class WhenMoved:
-    """How ``--revoke-previous when-moved`` reads the evidence and how long it waits."""
+class ConsumerCheck:
+    """How a rotation reads the evidence of who uses the key (``--check-consumers``,
+    ``--revoke-previous when-moved``), and how long a ``when-moved`` revoke waits."""
 
     reader: EvidenceReader
     #: How far back the logs are read (long enough to see a weekly consumer).

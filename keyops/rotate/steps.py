@@ -22,7 +22,7 @@ from keyops.rotate.copies import before_regenerate, store_copies
 from keyops.rotate.holder import default_holder
 from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease
 from keyops.rotate.lookback import with_evidence
-from keyops.rotate.moved import WhenMoved
+from keyops.rotate.moved import ConsumerCheck
 from keyops.rotate.plan import AccountState, Policy
 from keyops.targets import pick_deployment
 
@@ -54,7 +54,9 @@ class RotationOptions:
     #: ``--revoke-previous now``: after storing, also regenerate the previously active slot.
     revoke_previous: bool = False
     #: ``--revoke-previous when-moved``: revoke it once the evidence shows consumers moved.
-    when_moved: WhenMoved | None = None
+    revoke_when_moved: bool = False
+    #: Read the evidence of who uses the key (the grace guard; ``when-moved`` needs it).
+    consumers: ConsumerCheck | None = None
     #: Overrides each target's ``propagation_timeout``.
     propagation_timeout: timedelta | None = None
     lease_ttl: timedelta = DEFAULT_LEASE_TTL
@@ -99,7 +101,7 @@ class AccountRun:
             grace=self.target.grace,
             force=self.options.force,
             revoke_previous=self.options.revoke_previous,
-            when_moved=self.options.when_moved is not None,
+            when_moved=self.options.revoke_when_moved,
             confirm_breaking=self.options.confirm_breaking_consumers,
         )
 
@@ -189,7 +191,7 @@ def read_state(run: AccountRun) -> AccountState:
         except KeyopsError as exc:
             log.warning("%s: cannot read superseded version: %s", account.name, exc)
     state = AccountState(account, latest, keys, superseded)
-    return with_evidence(run, state) if run.options.when_moved else state
+    return with_evidence(run, state) if run.options.consumers else state
 
 
 def resolve_deployment(run: AccountRun) -> Deployment:
@@ -287,7 +289,7 @@ def store(
         revoke_pending=_revoke_mode(run)
         if supersedes is not None and action == "rotated"
         else None,
-        revoke_deadline=now + run.options.when_moved.max_wait if run.options.when_moved else None,
+        revoke_deadline=now + run.options.consumers.max_wait if run.options.consumers else None,
     )
     version = run.vault.set_secret(
         run.target.secret_name,
@@ -307,7 +309,7 @@ def _revoke_mode(run: AccountRun) -> str | None:
     """The ``RevokePrevious`` tag a rotation's new version carries, if any."""
     if run.options.revoke_previous:
         return T.REVOKE_PENDING
-    return T.REVOKE_WHEN_MOVED if run.options.when_moved else None
+    return T.REVOKE_WHEN_MOVED if run.options.revoke_when_moved else None
 
 
 def confirm(run: AccountRun, key: SecretValue, version: SecretVersion) -> None:

@@ -158,3 +158,21 @@ def test_a_revoke_now_breaks_the_lagging_reader_as_the_metrics_show(emu: Emulato
     assert result.exit_code == 0, result.stderr
     _advance(emu, 3 * HOUR)
     assert _rejected_since(emu, start) > 0
+
+
+def test_the_grace_guard_names_the_reader_of_the_key_a_rotation_would_kill(
+    emu: EmulatorHandle,
+) -> None:
+    args = ("rotate", "--vault-url", emu.vault_url(), "--account", WEU, "-o", "json")
+    first = invoke(emu, *args, "--force")
+    assert first.exit_code == 0, first.stderr
+    _advance(emu, 49 * HOUR)  # past the 48h grace period; the weekly reader still holds Key1
+    seq = emu.last_seq
+    refused = invoke(emu, *args, "--force", "--check-consumers")
+    (record,) = json.loads(refused.stdout)["accounts"]
+    assert (refused.exit_code, record["reason_code"]) == (6, "key-in-use"), refused.stderr
+    assert WEEKLY_OID in record["reason"] and APP_OID not in record["reason"]
+    assert not [e for e in emu.log_since(seq) if e["operation"] == "Accounts_RegenerateKey"]
+    confirmed = invoke(emu, *args, "--force", "--check-consumers", "--confirm-breaking-consumers")
+    assert confirmed.exit_code == 0, confirmed.stderr
+    assert json.loads(confirmed.stdout)["accounts"][0]["action"] == "rotated"
