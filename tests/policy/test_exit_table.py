@@ -24,10 +24,18 @@ from keyops.rotate import Action, RotationRecord, exit_status
 from keyops.rotate.copies import CopyMismatchError, StaleCopyError
 from keyops.rotate.holders import OtherHolderError
 from keyops.rotate.lease import LeaseHeldError, LeaseLostError
+from keyops.rotate.moved import MovedVerdict
 from keyops.rotate.plan import AccountState, Policy, Step, decide
 from keyops.rotate.protocol import _apply_held, _fail
 from keyops.rotate.steps import ConflictError, KeyTestFailedError
-from keyops.rotate.tags import REVOKE_DONE, REVOKE_PENDING, REVOKE_TAG, SUPERSEDES_TAG
+from keyops.rotate.tags import (
+    REVOKE_DEADLINE_TAG,
+    REVOKE_DONE,
+    REVOKE_PENDING,
+    REVOKE_TAG,
+    REVOKE_WHEN_MOVED,
+    SUPERSEDES_TAG,
+)
 from keyops.secret import SecretValue
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -92,6 +100,31 @@ def _done(action: Action, code: str, **fields: str) -> RotationRecord:
 
 
 PENDING = {REVOKE_TAG: REVOKE_PENDING, SUPERSEDES_TAG: "v1"}
+WHEN_MOVED = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=48), when_moved=True)
+
+
+def _moved(ready: bool, deadline: timedelta = timedelta(days=1)) -> RotationRecord:
+    tags = {
+        REVOKE_TAG: REVOKE_WHEN_MOVED,
+        SUPERSEDES_TAG: "v1",
+        REVOKE_DEADLINE_TAG: (NOW + deadline).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    from dataclasses import replace
+
+    state = replace(
+        _state(K1, timedelta(hours=5), **tags),
+        moved=MovedVerdict(ready, () if ready else ("app at 10.0.0.4",), "why"),
+    )
+    return _decided(state, WHEN_MOVED)
+
+
+def _in_use() -> RotationRecord:
+    from dataclasses import replace
+
+    state = replace(_state(K1, timedelta(days=40)), in_use_by=("app at 10.0.0.4 (read 1d ago)",))
+    return _decided(state, DUE)
+
+
 FORCE = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=48), force=True)
 REVOKE = Policy(rotate_after=timedelta(days=30), grace=timedelta(hours=48), revoke_previous=True)
 EXAMPLES: dict[str, Callable[[], RotationRecord]] = {
@@ -127,6 +160,10 @@ EXAMPLES: dict[str, Callable[[], RotationRecord]] = {
     ),
     "repair": lambda: RotationRecord("a", "a", "id", action=Action.REPAIRED, reason_code="repair"),
     "healthy": lambda: RotationRecord("a", "a", "id", action=Action.SKIPPED, reason_code="healthy"),
+    "revoke-moved": lambda: _moved(True),
+    "revoke-waiting": lambda: _moved(False),
+    "revoke-lagging": lambda: _moved(False, -timedelta(minutes=1)),
+    "key-in-use": _in_use,
 }
 
 
