@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -73,12 +74,12 @@ def _command_line(words: list[str]) -> str:
 
 
 @contextmanager
-def _emulator(state_dir: Path, propagation_delay: float) -> Iterator[Any]:
+def _emulator(state_dir: Path, propagation_delay: float, world: Any = None) -> Iterator[Any]:
     from keyops.emulator.server import EmulatorServer
 
     if state_dir.exists():
         shutil.rmtree(state_dir)
-    server = EmulatorServer(state_dir, port=0, propagation_delay=propagation_delay)
+    server = EmulatorServer(state_dir, port=0, propagation_delay=propagation_delay, world=world)
     server.start()
     try:
         yield server
@@ -205,10 +206,34 @@ def demo(app: AppContext, state_dir: str, propagation_delay: float) -> None:
         vault_url = conn["vaults"][0]["url"]
         # Paths are shown as the user typed them (the report opens from where they stand).
         _walk(app, server, conn, vault_url, Path(state_dir))
+    _evidence(app, directory / "evidence", propagation_delay)
     click.echo(
         f"Demo finished in {time.monotonic() - started:.1f} s. "
         f"Usage report: {Path(state_dir) / 'usage.html'}"
     )
+
+
+def _evidence(app: AppContext, state_dir: Path, propagation_delay: float) -> None:
+    """The evidence chapters, on an emulator whose world sends logs and declares consumers."""
+    import json
+    from importlib import resources
+
+    from keyops.cli.demo_evidence import add_evidence, walk_evidence
+    from keyops.emulator.world import parse_world
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+    text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
+    world = parse_world(add_evidence(tomllib.loads(text)), "<demo world with consumers>")
+    with _emulator(state_dir, propagation_delay, world) as server:
+        conn = json.loads(server.connection_path.read_text())
+        _point_at(conn, server.connection_path)
+        app.emulator = str(server.connection_path)
+        app.__dict__.pop("env", None)
+        walk_evidence(app, conn, conn["vaults"][0]["url"])
 
 
 def _walk(

@@ -329,9 +329,14 @@ def revoke(run: AccountRun, state: AccountState, slot: KeySlot, latest: SecretVe
     now = run.now()
     regenerate(run, state.keys, slot)
     age = format_duration(now - latest.created) if latest.created else "an unknown time"
+    who = (
+        "the logs show every consumer moved; one that read it once at start-up"
+        if run.record.reason_code == "revoke-moved"
+        else "every consumer still holding it"
+    )
     run.record.warnings.append(
-        f"account {run.target.account.name}: revoked {slot}: every consumer still holding it "
-        f"breaks now (it was superseded {age} ago)"
+        f"account {run.target.account.name}: revoked {slot}: {who} breaks now (it was "
+        f"superseded {age} ago)"
     )
     tags = {**latest.tags, T.REVOKE_TAG: T.REVOKE_DONE}
     run.vault.update_tags(run.target.secret_name, latest.version, tags)
