@@ -91,6 +91,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "audit": ("audit",),
     "usage": ("usage",),
     "scan": ("scan", "."),
+    "keyless": ("keyless", "plan"),
     # The demo runs its own emulator: one state directory per rendering ({mode}).
     "demo": ("demo", "--state-dir", "demo-{mode}", "--propagation-delay", "0.2"),
 }

@@ -159,6 +159,7 @@ def _server_now(azure: AzureSession, targets: list[Any]) -> datetime:
 
 
 def _render_plans(plans: list[Any], output: str) -> None:
+    from keyops.keyless.plan import INFERENCE_ROLE
     from keyops.render import Layout, info, print_json, print_table
 
     if output == "json":
@@ -170,23 +171,30 @@ def _render_plans(plans: list[Any], output: str) -> None:
             p.verdict,
             str(len(p.key_callers)),
             "; ".join(p.blocked_by),
-            "; ".join(p.assignments_to_add),
+            "; ".join(
+                f"{INFERENCE_ROLE} for {c.object_id}" for c in p.consumers if not c.has_inference
+            ),
         )
         for p in plans
     ]
     print_table(
-        ["account", "verdict", "key callers", "blocked by", "role assignments to add"],
+        ["account", "verdict", "key callers", "blocked by", "roles to assign"],
         rows,
         title=None if output == "tsv" else "keyops keyless plan",
-        layout=Layout(wrap=("blocked by", "role assignments to add")),
+        layout=Layout(
+            drop=("roles to assign", "key callers"), wrap=("blocked by", "roles to assign")
+        ),
         output=output,
     )
     ready = sum(1 for p in plans if p.verdict == "ready")
-    info(f"keyless plan: {ready} of {len(plans)} accounts ready")
+    info(
+        f"keyless plan: {ready} of {len(plans)} accounts ready; --output json lists the "
+        "az role assignment commands"
+    )
 
 
 def _render_apply(result: Any, output: str) -> None:
-    from keyops.render import diag, print_json, print_table
+    from keyops.render import Layout, diag, print_json, print_table
 
     for warning in result.warnings:
         diag(f"warning: {warning}")
@@ -207,5 +215,6 @@ def _render_apply(result: Any, output: str) -> None:
         ["account", "result", "reason"],
         [(result.account, result.code, result.reason)],
         title=None if output == "tsv" else "keyops keyless apply",
+        layout=Layout(wrap=("reason",)),
         output=output,
     )

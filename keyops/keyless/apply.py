@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from keyops.azure.arm import KEY_SLOTS
+from keyops.azure.arm import KEY_SLOTS, AccountChangedError
 from keyops.durations import format_duration
-from keyops.errors import RefusedError
+from keyops.errors import RefusedError, ServiceError
 from keyops.exitcodes import ExitStatus
 from keyops.usedby import EvidenceReader, ago, coverage_gap, key_callers, who
 
@@ -86,14 +86,26 @@ def apply(target: Target, clients: KeylessClients, options: ApplyOptions) -> App
             f"{format_duration(options.quiet_for)}: would set disableLocalAuth=true "
             f"(If-Match {account.etag}); add --confirm to do it",
         )
-    assert account.etag is not None, "ARM answers every account with its etag"
-    clients.arm.set_disable_local_auth(account.id, True, if_match=account.etag)
+    _switch(clients.arm, account, True)
     return ApplyResult(
         account.name,
         "disabled",
         "disableLocalAuth set: Azure applies it within minutes. Rerun this command after "
         f"{format_duration(options.watch)} to watch for 403s from callers still using a key",
     )
+
+
+def _switch(arm: AccountsClient, account: Account, disabled: bool) -> None:
+    """PATCH ``disableLocalAuth`` on the etag read. When the answer is lost (a dropped
+    connection, or a retry that met the etag the write itself made: 412), the account is read
+    again: already as asked means the write went through. Anything else is the error (a 412 on
+    an account changed otherwise is someone else's write: refused, 6)."""
+    assert account.etag is not None, "ARM answers every account with its etag"
+    try:
+        arm.set_disable_local_auth(account.id, disabled, if_match=account.etag)
+    except (AccountChangedError, ServiceError):
+        if arm.get_account(account.id).disable_local_auth is not disabled:
+            raise
 
 
 def _last_check(
@@ -170,8 +182,7 @@ def _rollback(account: Account, arm: AccountsClient, options: ApplyOptions) -> A
             "would-enable",
             f"would set disableLocalAuth=false: {live}; add --confirm to do it",
         )
-    assert account.etag is not None, "ARM answers every account with its etag"
-    arm.set_disable_local_auth(account.id, False, if_match=account.etag)
+    _switch(arm, account, False)
     result = ApplyResult(account.name, "enabled", "disableLocalAuth set to false")
     if options.regenerate_keys:
         for slot in KEY_SLOTS:

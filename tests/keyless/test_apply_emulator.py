@@ -161,3 +161,18 @@ def test_rollback_with_regenerated_keys_never_lets_the_old_key_back(
     for _ in range(2):
         assert chat(rig.emu, EUS, api_key=key).status_code in (401, 403)
         _advance(rig, DELAY + 1)
+
+
+def test_a_lost_answer_to_the_patch_is_not_taken_for_someone_elses_write(
+    rig: Rig, clients: KeylessClients
+) -> None:
+    """The PATCH is saved but its connection drops: the account read again says it is done."""
+    rig.emu.admin(
+        "POST", "faults", {"operation": "Accounts_Update", "kind": "drop_after", "times": 1}
+    )
+    seq = rig.emu.last_seq
+    done = apply(rig.target(EUS), clients, ApplyOptions(confirm=True))
+    assert done.code == "disabled"
+    updates = [e for e in rig.emu.log_since(seq) if e["operation"] == "Accounts_Update"]
+    assert len(updates) == 1  # never sent again on an etag it made itself
+    assert clients.arm.get_account(rig.target(EUS).account.id).disable_local_auth is True

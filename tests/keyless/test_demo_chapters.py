@@ -27,5 +27,5 @@ def test_the_demo_shows_both_chapters(tmp_path: Path) -> None:
     chapter11 = out[out.index("== 11. Keyless") :]
     assert "contoso-openai-eus      ready" in chapter11
     assert "disabled" in chapter11 and "no 403" in chapter11
-    last = chapter11[chapter11.rindex("$ keyops consumers") :]
-    assert "10.30.0.7  token" in last and "  key  " not in last
+    last = chapter11[chapter11.rindex("$ keyops keyless plan") :]
+    assert "contoso-openai-eus  keyless" in last

@@ -51,6 +51,8 @@ COVERED = (
     "export",
     "emulator",
     "demo",
+    "keyless",
+    "consumers",
 )
 
 
@@ -224,6 +226,18 @@ def _calls(c: Canary) -> list[Call]:
         Call("audit", ("audit",), fail, output="table"),
         Call("audit", ("audit",), fail, output="json"),
         Call("audit", ("audit", "--output", "sarif"), fail),
+        Call("keyless", ("keyless", "plan"), frozenset({0}), output="table"),
+        Call("keyless", ("keyless", "plan"), frozenset({0}), output="json"),
+        # The default world sends no logs: the last check cannot show there is no key caller.
+        Call("keyless", ("keyless", "apply", "--account", LEGACY, "--confirm"), frozenset({6})),
+        Call(
+            "keyless",
+            ("keyless", "apply", "--account", "contoso-openai-entra", "--rollback"),
+            frozenset({0}),
+            output="json",
+        ),
+        Call("consumers", ("consumers",), fail, output="table"),
+        Call("consumers", ("consumers",), fail, output="json"),
         Call("usage", ("usage",), some, output="table"),
         Call("usage", ("usage",), some, output="json"),
         # The default world sends no logs anywhere: every target says so, status 0.
