@@ -232,7 +232,7 @@ def _calls(c: Canary) -> list[Call]:
         Call("keyless", ("keyless", "apply", "--account", LEGACY, "--confirm"), frozenset({6})),
         Call(
             "keyless",
-            ("keyless", "apply", "--account", "contoso-openai-entra", "--rollback"),
+            ("keyless", "apply", "--account", EUS, "--rollback"),
             frozenset({0}),
             output="json",
         ),
