@@ -11,6 +11,7 @@ import click
 
 from keyops.cli.context import AppContext, output_option, pass_app
 from keyops.cli.params import DURATION, JSON_INPUT, confirmation_option
+from keyops.cli.revokeopts import consumer_check, revoke_options
 from keyops.cli.session import selection_options
 from keyops.errors import InputError, KeyopsError
 from keyops.exitcodes import ExitStatus
@@ -51,50 +52,7 @@ account not skipped (then one line on stderr says so).
     help="Confirm --force or --revoke-previous inside the grace period: consumers that "
     "fetched the secret less than grace ago hold the key regenerated and break now.",
 )
-@click.option(
-    "--revoke-previous",
-    type=click.Choice(["now", "when-moved"]),
-    is_flag=False,
-    flag_value="now",
-    default=None,
-    envvar=None,
-    allow_from_autoenv=False,
-    help="Also regenerate the previously active key. `now` (the bare flag): right after "
-    "storing (a leak); needs --confirm-revoke, inside the grace period also "
-    "--confirm-breaking-consumers. `when-moved`: tag the new version with a pending revoke "
-    "that later runs carry out once the logs show every consumer moved to it (exit 0 and a "
-    "warning naming who lags until --max-wait, then 6).",
-)
-@confirmation_option(
-    "--confirm-revoke",
-    help="Confirm --revoke-previous now: consumers still holding that key break now.",
-)
-@click.option(
-    "--max-wait",
-    type=DURATION,
-    default="7d",
-    show_default=True,
-    envvar="KEYOPS_MAX_WAIT",
-    help="--revoke-previous when-moved: how long after the store lagging consumers are waited "
-    "for before the revoke is refused (6).",
-)
-@click.option(
-    "--check-consumers",
-    is_flag=True,
-    envvar="KEYOPS_CHECK_CONSUMERS",
-    help="Read Key Vault and Azure OpenAI logs first: refuse (6) to regenerate a key someone "
-    "read within --lookback, naming who, unless --confirm-breaking-consumers (on with "
-    "--revoke-previous when-moved).",
-)
-@click.option(
-    "--lookback",
-    type=DURATION,
-    default="8d",
-    show_default=True,
-    envvar="KEYOPS_LOOKBACK",
-    help="--check-consumers, --revoke-previous when-moved: how far back the logs are read "
-    "for readers and key callers (longer than the slowest consumer's cycle: 8d sees a weekly job).",
-)
+@revoke_options
 @click.option(
     "--propagation-timeout",
     type=DURATION,
@@ -289,7 +247,7 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
 
     with AzureSession(app) as azure:
         services = RotationServices(app.env, azure.credential(), concurrency=opts["concurrency"])
-        consumers = _consumer_check(app, opts, azure)
+        consumers = consumer_check(app, opts, azure)
         try:
             targets = _targets(app, opts, services)
             if not targets:
@@ -316,18 +274,6 @@ def _run(app: AppContext, opts: dict[str, Any]) -> list[Any]:
             services.close()
             if consumers is not None:
                 consumers.reader.close()
-
-
-def _consumer_check(app: AppContext, opts: dict[str, Any], azure: Any) -> Any:
-    """The evidence reader and its windows for ``--check-consumers`` or ``--revoke-previous
-    when-moved``, else None."""
-    if opts["revoke_previous"] != "when-moved" and not opts["check_consumers"]:
-        return None
-    from keyops.rotate.moved import ConsumerCheck
-    from keyops.usedby import live_reader
-
-    reader = live_reader(app.env, azure.credential())
-    return ConsumerCheck(reader, lookback=opts["lookback"], max_wait=opts["max_wait"])
 
 
 def _lease_ttl(value: Any) -> Any:
