@@ -92,3 +92,18 @@ def test_the_ready_account_goes_keyless_and_its_token_caller_keeps_working(
     calls = invoke(emu, "consumers", "--vault-url", emu.vault_url(), "--account", EUS, "-o", "json")
     assert calls.exit_code == 0, calls.stderr
     assert '"token"' in calls.stdout and '"key"' not in calls.stdout
+
+
+def test_a_last_check_too_short_for_the_weekly_caller_is_caught_by_the_watch(
+    emu: EmulatorHandle,
+) -> None:
+    """--quiet-for 1d misses the weekly caller (last seen 5 days ago); its next call after the
+    switch is a 403, and the watch reports it (1) and names the rollback."""
+    status, doc, err = _apply(emu, WEU, "--confirm", "--quiet-for", "1d")
+    assert (status, doc["code"]) == (0, "disabled"), err
+    emu.admin("POST", "clock", {"advance": 2 * 24 * HOUR + HOUR})  # its weekly call is at +2d
+    status, doc, err = _apply(emu, WEU, "--watch", "30m")
+    assert (status, doc["code"]) == (1, "broke-callers"), err
+    assert doc["rejected"] >= 1 and "--rollback" in doc["reason"]
+    status, doc, err = _apply(emu, WEU, "--rollback", "--confirm")
+    assert (status, doc["code"]) == (0, "enabled") and "work again" in err, err
