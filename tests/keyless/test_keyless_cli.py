@@ -56,7 +56,7 @@ def test_weekly_and_delayed_key_callers_block_ready(emu: EmulatorHandle) -> None
     plans = _plan(emu)
     assert plans[EUS]["verdict"] == "ready", plans[EUS]
     assert plans[WEU]["verdict"] == "blocked"
-    assert any("10.60.0.3" in b and "5d" in b for b in plans[WEU]["blocked_by"])
+    assert any("10.60.0.3" in b and "5d" in b for b in plans[WEU]["blocked_by"]), plans[WEU]
     assert plans[LEGACY]["verdict"] == "blocked"
     assert any("10.70.0.8" in b and "ingestion delay" in b for b in plans[LEGACY]["blocked_by"])
     assert plans["contoso-openai-entra"]["verdict"] == "keyless"
