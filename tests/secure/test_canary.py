@@ -52,7 +52,6 @@ COVERED = (
     "emulator",
     "demo",
     "keyless",
-    "consumers",
 )
 
 
@@ -236,8 +235,6 @@ def _calls(c: Canary) -> list[Call]:
             frozenset({0}),
             output="json",
         ),
-        Call("consumers", ("consumers",), fail, output="table"),
-        Call("consumers", ("consumers",), fail, output="json"),
         Call("usage", ("usage",), some, output="table"),
         Call("usage", ("usage",), some, output="json"),
         # The default world sends no logs anywhere: every target says so, status 0.
