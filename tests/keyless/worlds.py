@@ -51,7 +51,7 @@ def keyless_world() -> Any:
             "auth": "key",
             "key_slot": "Key1",
             "calls_every": "7d",
-            "start": "-5d",
+            "start": "-122h",  # 5d2h: clear of whole-second Date headers at the 5d edge
         },
         {
             "name": "just-started",
