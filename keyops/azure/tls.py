@@ -14,8 +14,10 @@ turned off: a False ``verify`` anywhere is refused.
 
 from __future__ import annotations
 
+import collections
 import ipaddress
 import os
+import queue
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -191,11 +193,65 @@ def _adapter(context: ssl.SSLContext, pool_size: int) -> requests.adapters.HTTPA
             # every new connection (certifi's, by default, widening what is trusted).
             conn.ca_certs = conn.ca_cert_dir = None
 
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            _rotate_connections(self.poolmanager)
+
         def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
             proxy_kwargs.setdefault("proxy_ssl_context", context)
-            return super().proxy_manager_for(proxy, **proxy_kwargs)
+            return _rotate_connections(super().proxy_manager_for(proxy, **proxy_kwargs))
 
     return _TrustAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+
+
+def _rotate_connections(manager: Any) -> Any:
+    """Make ``manager``'s per-host pools hand out their idle connections in turn.
+
+    urllib3's pools are LIFO: the connection put back last goes out next, so after a burst
+    (every worker in the same step at once) the connections at the bottom sit idle until the
+    server's keep-alive timeout closes them, and the next burst pays a new TLS handshake for
+    each. Served oldest-idle first, every connection a fleet run opened carries traffic every
+    few seconds and stays open: a host sees at most the pool size in connections per run.
+    """
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class _Http(HTTPConnectionPool):
+        QueueCls = _RotatingQueue
+
+    class _Https(HTTPSConnectionPool):
+        QueueCls = _RotatingQueue
+
+    manager.pool_classes_by_scheme = {"http": _Http, "https": _Https}
+    return manager
+
+
+class _RotatingQueue(queue.LifoQueue[Any]):
+    """A pool's queue: open connections oldest-idle first, then free slots (``None``).
+
+    (A LifoQueue by type only, which is what urllib3 declares; every queue method is ours.)
+
+    A plain FIFO would hand out the free slots before any open connection and so open the
+    whole pool even for one worker; here a slot is used only when no open connection is idle.
+    """
+
+    def _init(self, maxsize: int) -> None:
+        self._idle: collections.deque[Any] = collections.deque()
+        self._slots = 0
+
+    def _qsize(self) -> int:
+        return len(self._idle) + self._slots
+
+    def _put(self, item: Any) -> None:
+        if item is None:
+            self._slots += 1
+        else:
+            self._idle.append(item)
+
+    def _get(self) -> Any:
+        if self._idle:
+            return self._idle.popleft()
+        self._slots -= 1
+        return None
 
 
 def _session(network: NetworkSettings) -> requests.Session:
