@@ -77,9 +77,14 @@ def world(accounts: int, idle: int = 0) -> dict[str, Any]:
                 "resource_group": "rg-idle",
                 "custom_subdomain": "idle",
                 "count": idle,
+                # Their own vault: the run reads every secret of the vault it writes to (the
+                # other-holder index), so idle secrets there would be work, not just world.
+                "vault_secret": "kv-idle",
             }
         )
     doc["vaults"] = [{"name": "kv-keyops-prod", "resource_group": "rg-keyops"}]
+    if idle:
+        doc["vaults"].append({"name": "kv-idle", "resource_group": "rg-idle"})
     return doc
 
 
@@ -199,7 +204,7 @@ def rotate_run(accounts: int, concurrency: int, mode: str, idle: int = 0) -> dic
                 "-g",
                 "rg-fleet",
                 "--vault-url",
-                next(v["url"] for v in emu.conn["vaults"]),
+                emu.conn["vaults"][0]["url"],
                 "--concurrency",
                 str(concurrency),
                 "-o",
@@ -292,7 +297,7 @@ def audit_run(accounts: int) -> dict[str, Any]:
                 "-g",
                 "rg-fleet",
                 "--vault-url",
-                next(v["url"] for v in emu.conn["vaults"]),
+                emu.conn["vaults"][0]["url"],
                 "-o",
                 "json",
             ]

@@ -184,3 +184,20 @@ def test_errors_never_carry_the_token(tokens: TokenService) -> None:
 )
 def test_bearer_from(header: str | None, expected: str | None) -> None:
     assert bearer_from(header) == expected
+
+
+def test_a_token_checked_before_is_still_checked_in_full_for_what_can_change(
+    tokens: TokenService, clock: Clock
+) -> None:
+    """The signature of a token seen before is remembered (by its exact text); its claims are
+    a copy, and audience and expiry are checked on every use."""
+    token = issue(tokens)
+    first = tokens.verify(token, [ARM])
+    first.claims["oid"] = "0fd630f1-f29d-4da9-953f-48f1a09f76b5"  # a caller edits its copy
+    assert tokens.verify(token, [ARM]).oid == OID
+    assert reason(tokens, token, ["https://vault.azure.net"]) == "invalid audience"
+    header, payload, sig = token.split(".")
+    other = issue(tokens, extra={"oid": "0fd630f1-f29d-4da9-953f-48f1a09f76b5"}).split(".")[1]
+    assert reason(tokens, ".".join([header, other, sig])) == "invalid signature"
+    clock.advance(3599 + 301)
+    assert reason(tokens, token) == "token expired"
