@@ -5,16 +5,13 @@ the slot a rotation is about to regenerate; its consumers would break with no wa
 regenerating, the rotation compares the key (by digest, never by tags) with the latest value of
 every other secret in the target's vaults. Each vault is listed and read once per run (the
 index is shared by the run's accounts and threads), not once per account, and its secrets are
-read by :data:`INDEX_READERS` threads at once (paced within Key Vault's limit): a third of the
-time one reader takes, while staying inside the run's connection pool (concurrency + 2), since
-a worker still busy elsewhere may hold a connection. Lease secrets and the target's
-own secret and ``also_store`` copies are not "others".
+read by the accounts waiting for it (paced within Key Vault's limit; see :class:`VaultIndex`).
+Lease secrets and the target's own secret and ``also_store`` copies are not "others".
 """
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,53 +40,142 @@ class HeldBy:
     digest: str
 
 
-#: Concurrent reads of one vault's index: with the run's concurrency - 1 other workers possibly
-#: mid-request, 3 keeps every request on one of the pool's concurrency + 2 connections.
-INDEX_READERS = 3
+#: Threads that help the accounts waiting for an index read it: with the run's other workers
+#: each holding at most one connection, 2 keeps every request on one of the pool's
+#: concurrency + 2 connections, and a lone account reads a big vault three at a time.
+INDEX_HELPERS = 2
 
 
 class VaultIndex:
-    """The key digests every secret of a vault holds, read once per run per vault."""
+    """The key digests every secret of a vault holds, read once per run per vault.
 
-    def __init__(self, workers: int = INDEX_READERS) -> None:
-        self._workers = max(1, min(workers, INDEX_READERS))
+    The first account to need a vault's index lists it; the secrets are then read by every
+    account waiting for that index (and :data:`INDEX_HELPERS` threads), each reading the next
+    unread secret until none is left. A waiting worker holds no other connection, so the
+    readers stay within the run's pool (concurrency + 2 per host) however many they are, and
+    the fleet's pause for the index shrinks as the concurrency grows: with three readers it
+    took ~20 s at 1,000 secrets, long enough for servers to close the idle connections of
+    every waiting worker (each then opened again, with a new TLS handshake).
+    """
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._vaults: dict[str, list[HeldBy]] = {}
-        self._reading: dict[str, threading.Lock] = {}
+        self._reading: dict[str, _Reading] = {}
 
     def held_in(self, vault: VaultClient) -> list[HeldBy]:
         """The secrets of ``vault`` with their digests (listed and read on first use)."""
         key = vault.vault_url.lower()
         with self._lock:
-            reading = self._reading.setdefault(key, threading.Lock())
-        with reading:  # one reader per vault; the others wait for its index
-            if key not in self._vaults:
-                self._vaults[key] = _read(vault, self._workers)
+            if key in self._vaults:
+                return self._vaults[key]
+            reading = self._reading.get(key)
+            if reading is None:
+                reading = self._reading[key] = _Reading(vault)
+        try:
+            found = reading.join()
+        except BaseException:
+            with self._lock:
+                if self._reading.get(key) is reading:
+                    del self._reading[key]  # the next account to need it starts afresh
+            raise
+        with self._lock:
+            self._vaults.setdefault(key, found)
+            if self._reading.get(key) is reading:
+                del self._reading[key]
             return self._vaults[key]
 
 
-def _read(vault: VaultClient, workers: int) -> list[HeldBy]:
-    names = [
-        props.name
-        for props in vault.list_secrets()
-        if props.enabled and not _is_lease(props.name, props.content_type)
-    ]
+class _Reading:
+    """One vault's index being read by the accounts that wait for it."""
 
-    def digest_of(name: str) -> HeldBy | None:
+    def __init__(self, vault: VaultClient) -> None:
+        self._vault = vault
+        self._lock = threading.Lock()
+        self._listed = threading.Event()
+        self._done = threading.Event()
+        self._names: list[str] = []
+        self._next = 0
+        self._left = 0
+        self._found: list[HeldBy | None] = []
+        self._error: BaseException | None = None
+        self._lister_chosen = False
+
+    @property
+    def over(self) -> bool:
+        """Whether the index is complete or has failed."""
+        return self._done.is_set()
+
+    def join(self) -> list[HeldBy]:
+        """Help read the index until it is complete; its entries (or the reading's error)."""
+        with self._lock:
+            lister, self._lister_chosen = not self._lister_chosen, True
+        if lister:
+            self._list()
+            for _ in range(min(INDEX_HELPERS, len(self._names) - 1)):
+                threading.Thread(target=self._read_all, name="keyops-index", daemon=True).start()
+        self._listed.wait()
+        self._read_all()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return [held for held in self._found if held is not None]
+
+    def _read_all(self) -> None:
+        """Read the next unread secret until none is left."""
+        while not self._done.is_set():
+            with self._lock:
+                at = self._next
+                self._next += 1
+            if at >= len(self._names):
+                return
+            self._read(at)
+
+    def _list(self) -> None:
         try:
-            latest = vault.get_latest(name)
-        except NotFoundError:  # deleted between the list and the read
-            return None
-        if latest is None or latest.value is None:
-            return None
-        return HeldBy(vault.vault_url, name, latest.value.strip().digest)
+            self._names = [
+                props.name
+                for props in self._vault.list_secrets()
+                if props.enabled and not _is_lease(props.name, props.content_type)
+            ]
+        except BaseException as err:
+            self._fail(err)
+        else:
+            self._found = [None] * len(self._names)
+            self._left = len(self._names)
+            if not self._names:
+                self._done.set()
+        finally:
+            self._listed.set()
 
-    if len(names) <= 1 or workers == 1:
-        found = [digest_of(name) for name in names]
-    else:
-        with ThreadPoolExecutor(max_workers=min(workers, len(names))) as pool:
-            found = list(pool.map(digest_of, names))
-    return [held for held in found if held is not None]
+    def _read(self, at: int) -> None:
+        try:
+            held = _digest_of(self._vault, self._names[at])
+        except BaseException as err:
+            self._fail(err)
+            return
+        with self._lock:
+            self._found[at] = held
+            self._left -= 1
+            if self._left == 0:
+                self._done.set()
+
+    def _fail(self, err: BaseException) -> None:
+        with self._lock:
+            if self._error is None:
+                self._error = err
+            self._next = len(self._names)  # no one starts another read
+        self._done.set()
+
+
+def _digest_of(vault: VaultClient, name: str) -> HeldBy | None:
+    try:
+        latest = vault.get_latest(name)
+    except NotFoundError:  # deleted between the list and the read
+        return None
+    if latest is None or latest.value is None:
+        return None
+    return HeldBy(vault.vault_url, name, latest.value.strip().digest)
 
 
 def _is_lease(name: str, content_type: str | None) -> bool:

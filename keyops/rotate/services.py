@@ -50,7 +50,7 @@ class RotationServices:
         self.arm_gate = RetryAfterGate()
         self.vault_gate = RetryAfterGate()
         #: Which secret holds which key, per vault, read once per run (see rotate.holders).
-        self.holders = VaultIndex(workers=concurrency)
+        self.holders = VaultIndex()
         self._lock = threading.Lock()
         self._accounts: dict[str, AccountsClient] = {}
         self._vaults: dict[str, VaultClient] = {}

@@ -196,7 +196,7 @@ def test_a_token_checked_before_is_still_checked_in_full_for_what_can_change(
     first.claims["oid"] = "0fd630f1-f29d-4da9-953f-48f1a09f76b5"  # a caller edits its copy
     assert tokens.verify(token, [ARM]).oid == OID
     assert reason(tokens, token, ["https://vault.azure.net"]) == "invalid audience"
-    header, payload, sig = token.split(".")
+    header, _, sig = token.split(".")
     other = issue(tokens, extra={"oid": "0fd630f1-f29d-4da9-953f-48f1a09f76b5"}).split(".")[1]
     assert reason(tokens, ".".join([header, other, sig])) == "invalid signature"
     clock.advance(3599 + 301)

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from keyops.rotate import Action, RotationServices, exit_status, rotate_fleet, select_shard
+from keyops.rotate import (
+    Action,
+    RotationRecord,
+    RotationServices,
+    exit_status,
+    rotate_fleet,
+    select_shard,
+)
+from keyops.secret import SecretValue
 from keyops.targets import Selection, Target
 from tests.rotate.conftest import Rig, options
 
@@ -121,3 +130,76 @@ def test_connections_are_reused_across_accounts(rig: Rig) -> None:
     for surface in ("arm", "keyvault", "openai"):
         assert any(k.startswith(f"{surface}@") for k in counts), counts
     assert all(n <= 12 + 2 for n in counts.values()), counts
+
+
+def _secret_of(path: str) -> str:
+    parts = path.split("/")
+    return parts[parts.index("secrets") + 1]
+
+
+def _rotate_again(rig: Rig, targets: list[Target], concurrency: int) -> list[RotationRecord]:
+    """A second run over adopted accounts (Key1 stored): each regenerates Key2."""
+    services = RotationServices(rig.env, rig.services.credential, concurrency=concurrency)
+    try:
+        return rotate_fleet(
+            targets,
+            services,
+            options(force=True, confirm_breaking_consumers=True),
+            concurrency=concurrency,
+        )
+    finally:
+        services.close()
+
+
+def test_the_vault_index_is_read_once_by_the_accounts_waiting_for_it(rig: Rig) -> None:
+    """16 workers need the vault's index at once: it is listed once and each secret read once,
+    and a second app's copy of one account's Key2 still stops that account alone."""
+    add_fleet(rig, 16, "rg-index")
+    targets = rig.targets(Selection(resource_group="rg-index"))
+    rotate_fleet(targets, rig.services, options(), concurrency=4)  # adopt: Key1 stored
+    victim = targets[5]
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret("other-app-key", rig.keys(victim).key2)
+    seq = rig.emu.last_seq
+    records = _rotate_again(rig, targets, concurrency=16)
+    by_account = {r.account: r for r in records}
+    refused = by_account.pop(victim.account.name)
+    assert refused.action is Action.REFUSED and "other-app-key" in refused.reason
+    assert {r.action for r in by_account.values()} == {Action.ROTATED}
+    reads = Counter(_secret_of(e["path"]) for e in rig.calls(seq, "GetSecret"))
+    assert reads["other-app-key"] == 1, reads  # read for the index once, not per account
+
+
+def test_a_failed_index_read_fails_its_waiting_accounts_and_the_next_reads_again(
+    rig: Rig,
+) -> None:
+    """One read of the index answers 403: no account regenerates on a partial index; those that
+    were waiting for it fail with the reason, and the next account to need it reads it whole."""
+    add_fleet(rig, 6, "rg-index-fault")
+    targets = rig.targets(Selection(resource_group="rg-index-fault"))
+    rotate_fleet(targets, rig.services, options(), concurrency=4)
+    rig.services.vault(rig.vault_url).set_secret("other-app-key", SecretValue("x" * 32))
+    rig.emu.admin(
+        "POST",
+        "faults",
+        {
+            "operation": "GetSecret",
+            "kind": "status",
+            "status": 403,
+            "code": "Forbidden",
+            "message": "Access denied.",
+            "match": "other-app-key",
+            "times": 1,
+        },
+    )
+    seq = rig.emu.last_seq
+    records = _rotate_again(rig, targets, concurrency=3)
+    failed = [r for r in records if r.action is Action.FAILED]
+    assert failed and all("other-app-key" in r.reason or "403" in r.reason for r in failed), [
+        r.reason for r in failed
+    ]
+    assert all(r.action in (Action.FAILED, Action.ROTATED) for r in records)
+    regenerated = {e["target"] for e in rig.calls(seq, "Accounts_RegenerateKey")}
+    assert len(regenerated) == len(records) - len(failed)
+    reads = Counter(_secret_of(e["path"]) for e in rig.calls(seq, "GetSecret"))
+    assert reads["other-app-key"] == 2, reads  # the failed reading, then a whole one
