@@ -308,6 +308,17 @@ def audit_run(accounts: int) -> dict[str, Any]:
     return result
 
 
+def revision() -> str:
+    """The commit measured, marked when keyops/ differs from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    dirty = " (modified)" if git("status", "--porcelain", "keyops") else ""
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + dirty
+
+
 def load() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
 
@@ -325,7 +336,7 @@ def main() -> None:
         help="comma-separated world growth: accounts (with secrets) not rotated; one run each",
     )
     args = ap.parse_args()
-    print(f"# fleet of {args.accounts}; load before: {load()}")
+    print(f"# fleet of {args.accounts}; keyops at {revision()}; load before: {load()}")
     if args.sdk_accounts:
         ref = sdk_reference(args.sdk_accounts)
         print(
