@@ -45,11 +45,12 @@ def test_ctrl_c_mid_fleet_exits_130_and_leaves_a_state_a_rerun_finishes(
 ) -> None:
     targets = rig.targets()
     assert len(targets) >= 2
-    # The key test is slow, so the run is surely mid-account when Ctrl-C arrives.
+    # Every key test is slow (longer than a loaded machine takes to notice the first
+    # regenerate and send SIGINT), so the run is surely mid-account when Ctrl-C arrives.
     rig.emu.admin(
         "POST",
         "faults",
-        {"operation": "ChatCompletions_Create", "kind": "latency", "latency_ms": 1500, "times": 4},
+        {"operation": "ChatCompletions_Create", "kind": "latency", "latency_ms": 4000, "times": 50},
     )
     seq = rig.emu.last_seq
     proc = subprocess.Popen(
@@ -73,6 +74,7 @@ def test_ctrl_c_mid_fleet_exits_130_and_leaves_a_state_a_rerun_finishes(
     if concurrency == 1:
         assert len(regenerated) == 1 and len(finished) < len(targets), finished
     # The rerun is not blocked by a lease left behind and converges.
+    rig.emu.admin("DELETE", "faults")
     rerun = run_cli(rig.emu, *_args(rig, concurrency))
     assert rerun.returncode == 0, rerun.stderr
     for target in (t for t in targets if not t.account.disable_local_auth):
