@@ -28,8 +28,9 @@ LEVEL_HALF_WINDOW = 36
 LEVEL_MIN_EXPECTED = 5.0
 LEVEL_MIN_HOURS = 12
 BATCH_SLACK_HOURS = 3
-#: An hour is a batch hour when it expects this many times the median of the 9 hours around it.
-BATCH_PEAK = 2.0
+#: An hour is a batch hour when it expects this many times the lower of the two troughs around it.
+BATCH_PEAK = 1.5
+#: How far each side the trough before and after a batch is looked for (a batch lasts up to 3 h).
 _AROUND = 4
 #: A level this far (either way) from the level before the window is reported as a new level.
 SHIFT_RATIO = 1.5
@@ -81,13 +82,29 @@ def level_shift(level: Sequence[float], first: int) -> Shift | None:
 
 
 def batch_part(expected: Sequence[float]) -> list[float]:
-    """Per hour, how much of its expected value is a batch peak over the hours around it."""
+    """Per hour, how much of its expected value is a batch peak over the troughs around it.
+
+    A nightly job stands above the hours on *both* sides of it: its value is compared with the
+    higher of the lowest hour in the :data:`_AROUND` hours before and the lowest in those after.
+    A ramp (the business morning) has one side as high as itself and a smooth daily peak is
+    well under :data:`BATCH_PEAK` over either trough, while a job at night on top of an evening-
+    heavy consumer curve still stands out (a median of the hours around would include the
+    evening and miss it).
+    """
     n = len(expected)
     out = [0.0] * n
+    # The hours after the data are what the same hours a week (or a day) before expected, so that
+    # a batch due in the last hours is known as one: missing, it is a late batch, not an outage.
+    period = 168 if n >= 168 + _AROUND else 24
+    ahead = [*expected, *(expected[n + k - period] for k in range(_AROUND))] if n >= period else []
     for t in range(n):
-        around = median(list(expected[max(0, t - _AROUND) : t + _AROUND + 1]))
-        if expected[t] > BATCH_PEAK * around:
-            out[t] = expected[t] - around
+        before = expected[max(0, t - _AROUND) : t]
+        after = ahead[t + 1 : t + 1 + _AROUND] or expected[t + 1 : t + 1 + _AROUND]
+        if not before or not after:
+            continue
+        trough = max(min(before), min(after))
+        if expected[t] > BATCH_PEAK * trough:
+            out[t] = expected[t] - trough
     return out
 
 

@@ -11,23 +11,41 @@ while a spike's total has the heavier real-world tail (batch jobs, load tests).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 from keyops.severity import Severity
 from keyops.usage import wording as w
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, from_epoch
 from keyops.usage.sensitivity import Sensitivity
+from keyops.usage.stats import surprise, z_score
 from keyops.usage.windows import Interval, WindowRule, find_intervals
 
 SPIKE_WINDOWS = (1, 2, 3, 4, 6)
-#: On a heavy-tailed account a spike of a single hour needs this many times usual (runs of
-#: hours do not).
+#: On a bursty account a spike resting on a single hour needs this many times usual.
 SINGLE_HOUR_RATIO = 20.0
+#: An isolated hour at least this many times usual (and clearly so for Poisson counts) with both
+#: neighbours under :data:`BURST_NEIGHBOUR_RATIO` is a burst; :data:`BURSTY_MIN` of them in the
+#: data make the account bursty.
+BURST_RATIO = 2.0
+BURST_NEIGHBOUR_RATIO = 1.5
+BURST_MIN_Z = 3.0
+BURSTY_MIN = 1
 DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
 
 
 def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
-    """Hours with far more authenticated calls than usual."""
+    """Runs of hours with far more authenticated calls than usual.
+
+    Multi-hour confirmation: the hours of a spike must themselves be past the ratio, at least two
+    of them, or it rests on one hour (a window of several hours can pass on one huge hour's
+    total). A spike resting on one hour is judged as a single hour, and on a bursty account
+    (:func:`bursty`: its own data hold lone hours far over usual) a single hour must be extreme:
+    a bursty agent's hour looks the same as a one-hour abuse until it is that large, while a
+    runaway client or a leaked key runs for hours.
+    """
     rule = WindowRule(
         up=True,
         ratio=sens.spike_ratio,
@@ -38,15 +56,41 @@ def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval
     found = find_intervals(
         m.calls, base.expected, base.noise, base.pooled, rule, hour_noise=base.hour_noise
     )
-    if not base.heavy_tailed:
-        return found
-    # Heavy tails: this account's own single hours stray beyond what four weeks can measure;
-    # one hour alone is evidence only when extreme.
-    return [
-        iv
-        for iv in found
-        if iv.end - iv.start > 1 or iv.observed >= SINGLE_HOUR_RATIO * max(iv.expected, 1e-9)
-    ]
+    out = []
+    for iv in found:
+        past = [t for t in range(iv.start, iv.end) if _past(m, base, t, sens.spike_ratio)]
+        extreme = any(_past(m, base, t, SINGLE_HOUR_RATIO) for t in past)
+        if len(past) >= 2 or extreme or not _wild(m, base, iv):
+            out.append(iv)
+    return out
+
+
+def _wild(m: HourlyMetrics, base: Baseline, iv: Interval) -> bool:
+    if base.heavy_tailed:
+        return True
+    return bursty(m.calls, base.expected, range(iv.start - 1, iv.end + 1))
+
+
+def _past(m: HourlyMetrics, base: Baseline, t: int, ratio: float) -> bool:
+    return m.calls[t] >= ratio * base.expected[t] and m.calls[t] > base.expected[t]
+
+
+def bursty(calls: Sequence[float], expected: Sequence[float], skip: range = range(0)) -> bool:
+    """True when the data outside *skip* hold :data:`BURSTY_MIN` lone hours far over usual.
+
+    This is the tail measured where :func:`keyops.usage.baseline.heavy_tailed` cannot (it needs
+    hundreds of busy hours): a quiet account's bursty client shows as lone hours at 2-4x usual
+    that Poisson counts cannot explain. A runaway of several hours
+    is not a lone hour and does not count; the hours under judgement (*skip*) do not either.
+    """
+    n, lone = len(calls), 0
+    for t in range(1, n - 1):
+        x, e = calls[t], expected[t]
+        if t in skip or x < BURST_RATIO * e or z_score(surprise(x, e, math.inf)) < BURST_MIN_Z:
+            continue
+        if all(calls[u] < BURST_NEIGHBOUR_RATIO * expected[u] + 1 for u in (t - 1, t + 1)):
+            lone += 1
+    return lone >= BURSTY_MIN
 
 
 def spike_finding(m: HourlyMetrics, iv: Interval) -> Finding:
