@@ -26,6 +26,7 @@ from keyops.usage.expect import batch_part, local_level, with_batch_slack
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, Rotation, UsageSeries
 from keyops.usage.sensitivity import Sensitivity
+from keyops.usage.throttling import is_throttling, throttling_finding
 from keyops.usage.windows import Interval
 
 
@@ -109,7 +110,10 @@ def detect_one(
         else rules_traffic.drop_finding(m, iv)
         for iv in drops
     ]
-    found += rules_errors.error_rate(m, sens)
+    found += [
+        throttling_finding(m, f) if is_throttling(m, f, calls.expected, level) else f
+        for f in rules_errors.error_rate(m, sens)
+    ]
     found += auth
     found += rules_tokens.token_spend(m, sens)
     found = ep.one_per_episode(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from keyops.severity import Severity
@@ -52,6 +53,12 @@ class HourlyMetrics:
             if total:
                 out[code] = total
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def hours_of(self, finding: Finding) -> tuple[int, int]:
+        """Hour indexes ``[start, end)`` a finding on this series covers."""
+        stamps = self.series.timestamps
+        start = bisect.bisect_left(stamps, finding.start.timestamp())
+        return start, max(bisect.bisect_left(stamps, finding.end.timestamp()), start + 1)
 
     def bounds(self, interval: Interval) -> tuple[int, int]:
         """Epoch seconds of an interval's first hour and its (exclusive) end."""

@@ -29,6 +29,7 @@ FindingKind = Literal[
     "unexpected_key_use",
     "level_shift",
     "quiet_day",
+    "throttling",
 ]
 FINDING_KINDS: tuple[FindingKind, ...] = (
     "spike",
@@ -39,6 +40,7 @@ FINDING_KINDS: tuple[FindingKind, ...] = (
     "unexpected_key_use",
     "level_shift",
     "quiet_day",
+    "throttling",
 )
 
 

@@ -59,8 +59,8 @@ def _rates(
     return daily, [median(v) for v in by_hod]
 
 
-def _usual_error_share(m: HourlyMetrics) -> tuple[float, float]:
-    """Usual share of failed calls, pooled over the hours that look normal, and its error count.
+def _usual_error_share(m: HourlyMetrics, errors: Sequence[float]) -> tuple[float, float]:
+    """Usual share of *errors* in the calls, pooled over the hours that look normal, and its count.
 
     A median of daily shares works when every day has errors to count, but at a few calls an
     hour most days have none and the median says 0 (then any error "surprises"). Pooling all
@@ -72,11 +72,11 @@ def _usual_error_share(m: HourlyMetrics) -> tuple[float, float]:
     usual = [True] * len(m.calls)
     for _ in range(3):
         calls = sum(c for c, u in zip(m.calls, usual, strict=True) if u)
-        kept = sum(x for x, u in zip(m.errors, usual, strict=True) if u)
+        kept = sum(x for x, u in zip(errors, usual, strict=True) if u)
         share = max(kept / calls if calls > 0 else 0.0, ERROR_RATE_FLOOR)
         usual = [
             z_score(surprise(x, share * c, 1 / RATE_NOISE**2)) < _MASK_SCORE
-            for x, c in zip(m.errors, m.calls, strict=True)
+            for x, c in zip(errors, m.calls, strict=True)
         ]
     return share, kept
 
@@ -99,12 +99,24 @@ def _expected(
 
 
 def error_rate(m: HourlyMetrics, sens: Sensitivity) -> list[Finding]:
-    """Hours where the share of failed calls jumped."""
+    """Hours where the share of failed calls jumped: 429s and other failures each on their own.
+
+    They have different usuals: 429s follow load (a quota-bound account throttles a few percent
+    at its daily peak, none at night), 5xx and 4xx are a flat share; pooled together, the peak's
+    429s would hide a night of 5xx.
+    """
+    s429 = list(m.series.status("429"))
+    other = [max(e - x, 0.0) for e, x in zip(m.errors, s429, strict=True)]
+    found = [iv for errors in (s429, other) for iv in _error_intervals(m, errors, sens)]
+    return [_error_finding(m, iv) for iv in found]
+
+
+def _error_intervals(m: HourlyMetrics, errors: list[float], sens: Sensitivity) -> list[Interval]:
     stamps = m.series.timestamps
-    pooled_share, count = _usual_error_share(m)
-    daily, hourly = _rates(m.errors, m.calls, stamps)
+    pooled_share, count = _usual_error_share(m, errors)
+    daily, hourly = _rates(errors, m.calls, stamps)
     share = [max(pooled_share, daily, hourly[(ts // 3600) % 24]) for ts in stamps]
-    expected = _expected(m.errors, share, m.calls, 0.0)
+    expected = _expected(errors, share, m.calls, 0.0)
     rule = WindowRule(
         up=True,
         ratio=sens.error_ratio,
@@ -113,8 +125,7 @@ def error_rate(m: HourlyMetrics, sens: Sensitivity) -> list[Finding]:
         min_observed=sens.error_min_count,
         min_share=sens.error_rate_min,
     )
-    ivs = find_intervals(m.errors, expected, RATE_NOISE, _pooled(stamps), rule, m.calls, count)
-    return [_error_finding(m, iv) for iv in ivs]
+    return find_intervals(errors, expected, RATE_NOISE, _pooled(stamps), rule, m.calls, count)
 
 
 def _error_finding(m: HourlyMetrics, iv: Interval) -> Finding:

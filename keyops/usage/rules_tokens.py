@@ -20,6 +20,10 @@ TOKEN_NOISE_FACTOR = 1.5
 #: a heavy tail (the odd 100k-token prompt) hides from a trimmed estimate.
 CV2_BOUNDS = (0.5, 4.0)
 CV2_DEFAULT = 1.0
+#: A token finding needs this many successful calls, and this many an hour on average: two calls
+#: of a heavy-tailed size say nothing about what calls usually cost (one long prompt is 6x).
+MIN_CALLS = 5.0
+MIN_CALLS_PER_HOUR = 1.5
 
 
 def call_size_cv2(m: HourlyMetrics, usual: list[float]) -> float:
@@ -70,7 +74,12 @@ def token_spend(m: HourlyMetrics, sens: Sensitivity) -> list[Finding]:
     noise = measure_noise(effective, by_calls, sens.default_noise * TOKEN_NOISE_FACTOR, 0.08)
     found = find_intervals(effective, by_calls, noise, max(m.series.hours / 24, 1.0), rule)
     expected = [e * unit for e in by_calls]
-    return [_finding(m, iv, expected) for iv in _union(found, m.tokens)]
+    return [_finding(m, iv, expected) for iv in _union(found, m.tokens) if _enough_calls(m, iv)]
+
+
+def _enough_calls(m: HourlyMetrics, iv: Interval) -> bool:
+    ok = sum(m.ok[iv.start : iv.end])
+    return ok >= max(MIN_CALLS, MIN_CALLS_PER_HOUR * (iv.end - iv.start))
 
 
 def _union(intervals: list[Interval], tokens: list[float]) -> list[Interval]:
