@@ -33,6 +33,12 @@ BURST_RATIO = 2.0
 BURST_NEIGHBOUR_RATIO = 1.5
 BURST_MIN_Z = 3.0
 BURSTY_MIN = 1
+#: A sustained rise: this share of the spike ratio for this many hours in a row or more, adding
+#: this many times the account's average hourly calls each hour (see :func:`sustained`).
+SUSTAINED_SHARE = 2 / 3
+SUSTAINED_HOURS = 3
+SUSTAINED_LEVELS = 2.0
+SUSTAINED_WINDOWS = (3, 4, 6)
 DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
 
 
@@ -62,7 +68,38 @@ def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval
         extreme = any(_past(m, base, t, SINGLE_HOUR_RATIO) for t in past)
         if len(past) >= 2 or extreme or not _wild(m, base, iv):
             out.append(iv)
-    return out
+    more = [iv for iv in sustained(m, base, sens) if not any(_overlap(iv, o) for o in out)]
+    return sorted(out + more, key=lambda iv: iv.start)
+
+
+def sustained(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
+    """Runs of :data:`SUSTAINED_HOURS` or more at :data:`SUSTAINED_SHARE` of the spike ratio,
+    each hour past it, adding :data:`SUSTAINED_LEVELS` x the account's average hourly calls.
+
+    A runaway client adds calls in proportion to the account's size, not to the hour's: at the
+    daily peak, five times the average on top of the peak's traffic is only twice the hour's
+    usual. Hours of it in a row, each that far up, are what no bursty hour or noisy day makes.
+    """
+    average = sum(base.expected) / max(len(base.expected), 1)
+    ratio = sens.spike_ratio * SUSTAINED_SHARE
+    rule = WindowRule(
+        up=True,
+        ratio=ratio,
+        min_score=sens.min_score,
+        windows=SUSTAINED_WINDOWS,
+        min_excess_per_hour=max(sens.spike_min_excess, SUSTAINED_LEVELS * average),
+        min_hours=SUSTAINED_HOURS,
+    )
+    found = find_intervals(m.calls, base.expected, base.noise, base.pooled, rule)
+    return [
+        iv
+        for iv in found
+        if sum(_past(m, base, t, ratio) for t in range(iv.start, iv.end)) >= SUSTAINED_HOURS
+    ]
+
+
+def _overlap(a: Interval, b: Interval) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 def _wild(m: HourlyMetrics, base: Baseline, iv: Interval) -> bool:

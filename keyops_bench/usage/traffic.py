@@ -34,7 +34,8 @@ included); 401 surges after a rotation (a consumer holding 10-60% of the calls k
 from the rotation on, retrying 1-3x, for 4-48 h; its successful calls drop away); runaway clients
 (5-20x the account's average hourly calls for 3-10 h, on top of traffic, 429s past the quota when
 the account has one); outages (calls to 0-3% for 2-6 h during busy hours); 5xx and 429 jumps
-(10-50% of calls for 1-6 h); tokens per call x8-12 with flat calls for 2-8 h. Anomalies other than
+(10-50% of calls for 1-6 h, over hours expecting 100 calls or more in total: ten failures at the
+smallest share); tokens per call x8-12 with flat calls for 2-8 h. Anomalies other than
 credential stuffing go to accounts of 20+ calls/h on average: below that a runaway or outage is a
 handful of calls that no one could call an anomaly with confidence.
 
@@ -69,6 +70,10 @@ ANOMALY_KINDS = (
 _ANCHOR = datetime(2025, 9, 1, tzinfo=timezone.utc)  # a Monday
 _RID = "/subscriptions/eval2/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts"
 _CALL_SIZE_CV = 0.8
+#: Calls an error jump's hours must expect in total: at the smallest share planted (10%), ten
+#: failed calls. Fewer (one 429 an hour on a quiet afternoon) is a jump no one could call one;
+#: before this, such plants were labelled anomalies that no detector can find.
+_NEED_TOTAL = {"error_5xx": 100.0, "error_429": 100.0}
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,7 @@ def _plant(rng: random.Random, acc: Account, kind: str, usual: list[float], w0: 
         span = usual[start:end]
         need = {"outage": 5.0, "error_5xx": 6.0, "error_429": 6.0, "token_x10": 3.0,
                 "rotation_401": 4.0}.get(kind, 0.0)  # fmt: skip
-        if min(span) >= need:
+        if min(span) >= need and sum(span) >= _NEED_TOTAL.get(kind, 0.0):
             break
     acc.planted = Planted(kind, start, end)
     acc.factor = {
