@@ -34,6 +34,8 @@ SILENT_RATIO = 0.1
 QUIET_DAY_SHARE = 0.6
 #: ... or sits in 24 h that together ran at most at this share of usual.
 QUIET_DAY_RATIO = 0.6
+#: A rise under the runaway ratio that ended fewer hours ago than this is still a new level.
+SETTLE_HOURS = 3
 #: Calls expected after a rise for "still above usual" to mean anything.
 _MIN_AFTER = 10.0
 _KIND_ORDER = ("auth_surge_401", "drop", "error_rate", "spike", "token_spend")
@@ -43,13 +45,17 @@ _GAP = timedelta(hours=1)
 def is_new_level(
     m: HourlyMetrics, iv: Interval, level: Sequence[float], expected: Sequence[float]
 ) -> bool:
-    """A rise at a launch's size that is still running at the end (the hours after it, if any,
-    still run well above usual in total), or after which the recent level stayed up (the
+    """A rise at a launch's size that is still running at the end (it ended under
+    :data:`SETTLE_HOURS` ago, or the hours after it still run well above usual in total), or
+    after which the recent level stayed up (the
     baseline took it over; the rise is where it had not yet)."""
     if iv.observed >= RUNAWAY_RATIO * iv.expected:
         return False
     after_x, after_e = sum(m.calls[iv.end :]), sum(expected[iv.end :])
-    if iv.end == m.series.hours or after_x >= SHIFT_RATIO * max(after_e, _MIN_AFTER):
+    # Ended less than a few hours ago: one quieter hour does not yet say the rise is over.
+    if m.series.hours - iv.end < SETTLE_HOURS:
+        return True
+    if after_x >= SHIFT_RATIO * max(after_e, _MIN_AFTER):
         return True
     return iv.start > 0 and level[-1] >= SHIFT_RATIO * level[iv.start - 1]
 

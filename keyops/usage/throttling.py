@@ -7,8 +7,9 @@ served (under :data:`THROTTLE_MAX_SHARE` failing), is **throttling** (info) when
 
 * it recurs at the same hours on a neighbouring day (:func:`recurs_daily`): the daily peak since
   a launch, not a one-off jump; or
-* calls ran at :data:`THROTTLE_LOAD` x the account's level before it, on an account whose 429s
-  rise with load day after day (:func:`throttles_under_load`).
+* calls ran at :data:`THROTTLE_LOAD` x the account's level before it, and either under
+  :data:`MILD_SHARE` failed or the account's 429s rise with load day after day
+  (:func:`throttles_under_load`).
 
 A runaway client behind the load is reported by the spike rule; a jump of 429s with calls as
 usual, or half the calls refused, stays an error-rate finding.
@@ -28,6 +29,9 @@ from keyops.usage.stats import median
 THROTTLE_LOAD = 1.5
 #: At or above this share failing, most calls are not served: not "the quota doing its job".
 THROTTLE_MAX_SHARE = 0.5
+#: Under this share failing, 429s with load are throttling even on an account never throttled
+#: before (a launch outgrowing its quota).
+MILD_SHARE = 0.1
 #: An account throttles under load when its busiest hours' 429 share is this many times its
 #: quiet hours' (the median over days).
 THROTTLE_PEAK_RATIO = 2.0
@@ -56,7 +60,7 @@ def is_throttling(
     )
     if sum(m.calls[start:end]) < THROTTLE_LOAD * usual:
         return False
-    return throttles_under_load(m, expected)
+    return f.observed < MILD_SHARE or throttles_under_load(m, expected)
 
 
 def recurs_daily(m: HourlyMetrics, start: int, end: int) -> bool:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 from keyops.usage import UsageSeries, detect
+from keyops.usage.episodes import SETTLE_HOURS
 from keyops.usage.rules_tokens import MIN_CALLS
 from keyops.usage.rules_traffic import SUSTAINED_LEVELS
-from keyops.usage.throttling import THROTTLE_MAX_SHARE
+from keyops.usage.throttling import MILD_SHARE, THROTTLE_MAX_SHARE
 from keyops_bench.usage.synth import binomial, poisson
 from tests.usage.factory import RID
 from tests.usage.test_real_patterns import DAYS, START, WINDOW, office, scored, traffic
@@ -126,3 +128,37 @@ def test_token_spend_needs_enough_calls() -> None:
     )
     assert all(kind != "token_spend" for kind, _ in scored(detect([few], since=WINDOW)))
     assert ("token_spend", at) in scored(detect([enough], since=WINDOW))
+
+
+def test_a_few_percent_429s_with_a_launchs_load_are_throttling_even_never_throttled_before() -> (
+    None
+):
+    launch = 23 * 24 + 9
+
+    def busy(t: int) -> float:
+        return office(t, 2000.0) * (2.5 if t >= launch else 1.0)
+
+    def s429(share: float) -> Share:
+        return lambda t: share if launch <= t < launch + 6 else 0.001
+
+    mild = detect([with_failures(busy, s429(MILD_SHARE - 0.04), lambda t: 0.001)], since=WINDOW)
+    jump = detect([with_failures(busy, s429(MILD_SHARE + 0.1), lambda t: 0.001)], since=WINDOW)
+    assert "throttling" in {f.kind for f in mild}
+    assert all(kind != "error_rate" for kind, _ in scored(mild))
+    assert "error_rate" in {kind for kind, _ in scored(jump)}
+
+
+def test_a_launch_rise_that_paused_for_an_hour_is_still_a_new_level() -> None:
+    step = 23 * 24 + 8
+
+    def launched(t: int) -> float:
+        dip = t == step + 6  # one quiet hour inside the first launch day
+        return office(t) * (2.4 if t >= step and not dip else 1.0)
+
+    s = traffic(launched)
+    for hours in range(step + 4, step + 6 + SETTLE_HOURS):
+        cut_ = replace(s, timestamps=s.timestamps[:hours], requests_total=s.requests_total[:hours],
+                       requests_by_status={k: v[:hours] for k, v in s.requests_by_status.items()},
+                       prompt_tokens=s.prompt_tokens[:hours],
+                       generated_tokens=s.generated_tokens[:hours])  # fmt: skip
+        assert scored(detect([cut_], since=WINDOW)) == [], hours
