@@ -24,6 +24,9 @@ PANEL_OF = {
     "drop": "calls",
     "error_rate": "calls",
     "unexpected_key_use": "calls",
+    "level_shift": "calls",
+    "quiet_day": "calls",
+    "throttling": "calls",
     "auth_surge_401": "auth",
     "token_spend": "tokens",
 }

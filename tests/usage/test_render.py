@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from keyops.severity import Severity
 from keyops.usage import KeyUsagePolicy, analyze
 from keyops.usage.detect import UsageReport
 from keyops.usage.html import render_html
@@ -86,3 +87,11 @@ def test_html_can_chart_only_resources_with_findings() -> None:
     clean = analyze([series("a", seed=1), series("b", seed=2)])
     assert render_html(clean, only_with_findings=True).count("<section") == 0
     assert "No anomalies found." in render_html(clean)
+
+
+@pytest.mark.parametrize("kind", ["level_shift", "quiet_day", "throttling"])
+def test_html_charts_info_findings_too(kind: str) -> None:
+    report = _report()
+    info = replace(report.findings[0], kind=kind, severity=Severity.INFO)
+    page = render_html(replace(report, findings=(info,)))
+    assert f'data-kind="{kind}"' in page
