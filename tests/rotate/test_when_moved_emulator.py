@@ -176,3 +176,37 @@ def test_the_grace_guard_names_the_reader_of_the_key_a_rotation_would_kill(
     confirmed = invoke(emu, *args, "--force", "--check-consumers", "--confirm-breaking-consumers")
     assert confirmed.exit_code == 0, confirmed.stderr
     assert json.loads(confirmed.stdout)["accounts"][0]["action"] == "rotated"
+
+
+def _statuses_since(emu: EmulatorHandle, start: datetime) -> dict[str, int]:
+    env = resolve_environment(str(emu.connection_path), None)
+    account = emu.account(WEU)
+    with emu.credential() as credential:
+        metrics = MetricsClient(env, credential, emu.conn["subscription_id"])
+        try:
+            return metrics.requests_by_status(account["id"], WEU, start, _now(emu))
+        finally:
+            metrics.close()
+
+
+def test_a_declared_key_consumer_is_refused_only_once_the_switch_reaches_the_data_plane(
+    emu: EmulatorHandle,
+) -> None:
+    from keyops.azure.arm import AccountsClient
+
+    emu.admin("POST", "settings", {"local_auth_delay": 3 * HOUR})
+    start = _now(emu)
+    env = resolve_environment(str(emu.connection_path), None)
+    with emu.credential() as credential:
+        arm = AccountsClient(env, credential, emu.conn["subscription_id"])
+        account = arm.get_account(emu.account(WEU)["id"])
+        assert account.etag is not None
+        arm.set_disable_local_auth(account.id, True, if_match=account.etag)
+    # One jump past two hours: the calls it replays were made before the switch arrived.
+    _advance(emu, 2 * HOUR)
+    early = _statuses_since(emu, start)
+    assert early.get("403", 0) == 0 and early.get("200", 0) >= 3, early
+    _advance(emu, 2 * HOUR)  # one jump across the switch's arrival at 3h
+    late = _statuses_since(emu, start)
+    assert late.get("403", 0) >= 1, late  # the calls after it
+    assert late.get("200", 0) >= early.get("200", 0) + 1, late  # the calls before it

@@ -157,11 +157,13 @@ def view(emu: Emulator, state: dict[str, Any]) -> AccountView:
     )
 
 
-def local_auth_enforced(emu: Emulator, state: dict[str, Any]) -> bool:
-    """The ``disableLocalAuth`` the data plane enforces now: the value before the last PATCH
-    until that change reaches it (``local_auth_delay`` after the PATCH), then the new one."""
+def local_auth_enforced(emu: Emulator, state: dict[str, Any], at: float | None = None) -> bool:
+    """The ``disableLocalAuth`` the data plane enforces now (or at ``at``, for a declared
+    consumer's call replayed late): the value before the last PATCH until that change reaches
+    it (``local_auth_delay`` after the PATCH), then the new one."""
     pending = state.get("local_auth_change")
-    if pending is not None and emu.clock.now() < float(pending["effective_at"]):
+    moment = emu.clock.now() if at is None else at
+    if pending is not None and moment < float(pending["effective_at"]):
         return bool(pending["before"])
     return bool(state["disable_local_auth"])
 

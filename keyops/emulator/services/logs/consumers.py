@@ -124,7 +124,12 @@ def _refresh(emu: Emulator, decl: ConsumerDecl, state: dict[str, Any], at: float
 
 
 def _call(emu: Emulator, decl: ConsumerDecl, state: dict[str, Any], at: float) -> None:
-    from keyops.emulator.services.arm.models import get_account, key_status
+    from keyops.emulator.services.arm.models import (
+        get_account,
+        key_status,
+        local_auth_enforced,
+        raw_account,
+    )
     from keyops.emulator.services.monitor.models import ServedCall, record_call
 
     assert decl.account is not None
@@ -136,8 +141,8 @@ def _call(emu: Emulator, decl: ConsumerDecl, state: dict[str, Any], at: float) -
         assert decl.principal is not None
         oid = emu.world.principal(decl.principal).object_id
         status = 200
-    elif account.disable_local_auth:
-        status = 403
+    elif local_auth_enforced(emu, raw_account(emu, account.name) or {"disable_local_auth": 0}, at):
+        status = 403  # as the data plane refuses it: local_auth_delay after the PATCH
     else:
         held = state.get("held")
         status = 200 if held and key_status(emu, account, str(held)) == "valid" else 401
