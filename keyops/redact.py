@@ -11,7 +11,10 @@ Two kinds of text are masked:
 - **Anything shaped like a secret**: the 84-character annotated Azure AI Services key format,
   bearer tokens, ``api-key``/``Ocp-Apim-Subscription-Key`` header values, OAuth form fields,
   SAS ``sig`` and a legacy 32-hex key right after a key-like word. Bare 32-hex strings are left
-  alone elsewhere because Key Vault version ids have that shape and debugging needs them.
+  alone elsewhere because Key Vault version ids have that shape and debugging needs them; and a
+  Key Vault version id keyops itself read from Key Vault (:func:`allow`) is left alone even
+  right after such a word (a ``Key2`` column next to a ``new version`` one). A key value
+  keyops has seen is masked first, whatever it looks like.
 
 :func:`install_streams` puts a :class:`RedactingStream` over ``sys.stdout`` and ``sys.stderr`` at
 the CLI entry point, so tables, JSON, SARIF, error lines, tracebacks and ``--debug`` logs are
@@ -57,15 +60,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REDACTED),
     # An annotated Azure AI Services key: 52 base62 characters, then the fixed "JQQJ99".
     (re.compile(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}"), REDACTED),
-    # A legacy 32-hex key right after a key-like word.
-    # (Not after "/": a Key Vault URL's version id follows a secret name ending in "-key".)
-    (
-        re.compile(
-            r"(?i)((?:key|secret|value|header|token)\d?[\s:=,'\"(\[]{1,10})(?<![0-9a-f])"
-            r"[0-9a-f]{32}(?![0-9a-f])"
-        ),
-        r"\1" + REDACTED,
-    ),
+)
+
+#: A legacy 32-hex key right after a key-like word (masked unless it is an identifier keyops
+#: was handed as one: see :meth:`Redactor.allow`).
+#: (Not after "/": a Key Vault URL's version id follows a secret name ending in "-key".)
+_LEGACY_KEY = re.compile(
+    r"(?i)((?:key|secret|value|header|token)\d?[\s:=,'\"(\[]{1,10})(?<![0-9a-f])"
+    r"([0-9a-f]{32})(?![0-9a-f])"
 )
 
 
@@ -105,6 +107,20 @@ class Redactor:
         self._values: set[str] = set()
         #: first MIN_REGISTERED characters -> the forms starting with them, longest first
         self._index: dict[str, tuple[str, ...]] = {}
+        #: 32-hex identifiers Azure handed keyops as identifiers (Key Vault version ids)
+        self._identifiers: set[str] = set()
+
+    def allow(self, identifier: str) -> None:
+        """Leave ``identifier`` (a Key Vault version id read from Key Vault) unmasked where
+        only its shape, not a known key value, would mask it."""
+        if len(identifier) == 32:
+            with self._lock:
+                self._identifiers.add(identifier.lower())
+
+    def _legacy(self, match: re.Match[str]) -> str:
+        if match.group(2).lower() in self._identifiers:
+            return match.group(0)
+        return match.group(1) + REDACTED
 
     def register(self, value: str) -> None:
         """Mask ``value`` (and its encoded forms) in everything redacted from now on."""
@@ -148,7 +164,7 @@ class Redactor:
                 text = "".join(pieces)
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
-        return text
+        return _LEGACY_KEY.sub(self._legacy, text)
 
 
 #: The process-wide redactor.
@@ -158,6 +174,12 @@ REDACTOR = Redactor()
 def register(value: str) -> None:
     """Register a key value with the process-wide redactor (see :meth:`Redactor.register`)."""
     REDACTOR.register(value)
+
+
+def allow(identifier: str) -> None:
+    """Leave a Key Vault version id keyops read from Key Vault unmasked (see
+    :meth:`Redactor.allow`)."""
+    REDACTOR.allow(identifier)
 
 
 def redact(text: str) -> str:

@@ -53,6 +53,13 @@ def test_rotate_prints_a_table_and_exits_0(rig: Rig) -> None:
     assert key not in result.stdout and key not in result.stderr
 
 
+def test_the_new_version_id_is_shown_next_to_its_slot(rig: Rig) -> None:
+    result = invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", WEU, "-o", "tsv")
+    assert result.exit_code == 0, result.stderr
+    version = rig.latest(rig.target(WEU).secret_name).version
+    assert f"Key2\t{version}\t" in result.stdout, result.stdout  # a 32-hex id, not a key
+
+
 def test_within_grace_is_a_skip_and_force_without_confirmation_exits_6(rig: Rig) -> None:
     rig.backdate(f"{WEU}-api-key", "-1h")
     args = ("rotate", "--vault-url", rig.vault_url, "--account", WEU)

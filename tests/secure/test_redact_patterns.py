@@ -59,3 +59,25 @@ def test_a_json_web_token_is_masked_anywhere() -> None:
 def test_ordinary_text_is_left_alone() -> None:
     text = "password policy: use a vault; key rotation every 30d; eyJust.kidding"
     assert Redactor().redact(text) == text
+
+
+#: A Key Vault version id's shape: 32 lowercase hex characters.
+VERSION_ID = "4f1c2a9be07d4c3f8a6b5e2d1c0f9a87"
+
+
+def test_a_version_id_keyops_read_from_key_vault_is_shown_next_to_a_key_word() -> None:
+    redactor = Redactor()
+    assert REDACTED in redactor.redact(f"Key2\t{VERSION_ID}")  # only the shape known: masked
+    redactor.allow(VERSION_ID)
+    assert redactor.redact(f"Key2\t{VERSION_ID}") == f"Key2\t{VERSION_ID}"
+    assert redactor.redact(f"Key2  {VERSION_ID.upper()}") == f"Key2  {VERSION_ID.upper()}"
+
+
+def test_a_legacy_key_of_the_same_shape_is_still_masked() -> None:
+    redactor = Redactor()
+    redactor.allow(VERSION_ID)
+    other = "0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a"  # not a version id keyops was handed
+    assert redactor.redact(f"key: {other}") == f"key: {REDACTED}"
+    # A key value keyops has seen is masked even if it equals an allowed identifier.
+    redactor.register(VERSION_ID)
+    assert VERSION_ID not in redactor.redact(f"Key2\t{VERSION_ID} and {VERSION_ID}")
