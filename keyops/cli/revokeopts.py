@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
 
 from keyops.cli.context import AppContext
 from keyops.cli.params import DURATION, confirmation_option
+from keyops.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +71,23 @@ _OPTIONS = [
         "weekly job).",
     ),
 ]
+
+
+#: The shortest ``--lookback`` a ``when-moved`` revoke decides on: a consumer that reads the key
+#: once a week reads it once in that window, so it is seen lagging rather than revoked.
+WHEN_MOVED_LOOKBACK = timedelta(days=7)
+
+
+def check_revoke_options(opts: dict[str, Any]) -> None:
+    """Refuse (2) revoke options that would revoke blind, before any call."""
+    from keyops.durations import format_duration
+
+    if opts["revoke_previous"] == "when-moved" and opts["lookback"] < WHEN_MOVED_LOOKBACK:
+        raise InputError(
+            f"--lookback {format_duration(opts['lookback'])} is too short for --revoke-previous "
+            "when-moved: a consumer that reads the key weekly would go unseen and its key "
+            "revoked; give 7d or more (default 8d)"
+        )
 
 
 def consumer_check(app: AppContext, opts: dict[str, Any], azure: Any) -> Any:

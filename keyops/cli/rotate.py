@@ -11,7 +11,7 @@ import click
 
 from keyops.cli.context import AppContext, output_option, pass_app
 from keyops.cli.params import DURATION, JSON_INPUT, confirmation_option
-from keyops.cli.revokeopts import consumer_check, revoke_options
+from keyops.cli.revokeopts import check_revoke_options, consumer_check, revoke_options
 from keyops.cli.session import selection_options
 from keyops.errors import InputError, KeyopsError
 from keyops.exitcodes import ExitStatus
@@ -139,6 +139,7 @@ def rotate(app: AppContext, /, output: str, **opts: Any) -> None:
             "--revoke-previous now breaks every consumer still holding the previous "
             "key; add --confirm-revoke to proceed (or use --revoke-previous when-moved)"
         )
+    check_revoke_options(opts)
     if opts["repair"] and not opts["confirm_repair"]:
         raise InputError("--repair writes a new secret version; add --confirm-repair to proceed")
     if opts["repair"] and (opts["revoke_previous"] or opts["force"]):
