@@ -141,19 +141,33 @@ class _Others:
     coverage: CoverageView
 
 
+#: How long after keyops last read the secret from an IP its own key tests from there may still
+#: call (a rotation tests each new key within its propagation timeout, 2 minutes by default).
+OWN_KEY_TESTS = timedelta(hours=1)
+
+
 def without(evidence: EvidenceView, object_id: str) -> EvidenceView:
     """The evidence without keyops' own traces: its reads of the secret (a rotation reads the
-    versions it compares) and the key calls from the IPs it read from (a rotation tests each new
-    key on the data plane). Those are no consumer, and would otherwise always lag."""
+    versions it compares) and its key tests (a rotation tests each new key on the data plane):
+    those are no consumer, and would otherwise always lag. A key caller at an IP keyops read
+    from is keyops' own only while its last call is within :data:`OWN_KEY_TESTS` of keyops'
+    last read there: one still calling after that shares the IP (a NAT gateway, the same VM)
+    and is a consumer like any other."""
     own = object_id.lower()
-    mine = {r.ip for r in evidence.readers if (r.object_id or "").lower() == own}
+    read: dict[str | None, datetime] = {}
+    for r in evidence.readers:
+        if (r.object_id or "").lower() == own:
+            read[r.ip] = max(read.get(r.ip, r.last_read), r.last_read)
+
+    def mine(c: CallerView) -> bool:
+        if (c.object_id or "").lower() == own:
+            return True
+        last = read.get(c.ip)
+        return c.auth == "key" and last is not None and c.last_seen <= last + OWN_KEY_TESTS
+
     return _Others(
         tuple(r for r in evidence.readers if (r.object_id or "").lower() != own),
-        tuple(
-            c
-            for c in evidence.callers
-            if (c.object_id or "").lower() != own and not (c.auth == "key" and c.ip in mine)
-        ),
+        tuple(c for c in evidence.callers if not mine(c)),
         evidence.coverage,
     )
 

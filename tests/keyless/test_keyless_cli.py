@@ -107,3 +107,39 @@ def test_a_last_check_too_short_for_the_weekly_caller_is_caught_by_the_watch(
     assert doc["rejected"] >= 1 and "--rollback" in doc["reason"]
     status, doc, err = _apply(emu, WEU, "--rollback", "--confirm")
     assert (status, doc["code"]) == (0, "enabled") and "work again" in err, err
+
+
+@pytest.fixture
+def shared_ip_emu(tmp_path: Path, tls_dir: Path) -> Iterator[EmulatorHandle]:
+    """The keyless world plus a process with a key pasted by hand that calls the ready account
+    hourly from the IP keyops itself runs from (one NAT gateway, or the same machine)."""
+    pasted = {
+        "name": "pasted-on-the-runner",
+        "ip": "127.0.0.1",
+        "account": EUS,
+        "auth": "key",
+        "key_slot": "Key1",
+        "calls_every": "1h",
+        "start": "-3d",
+    }
+    handle = start_emulator(tmp_path / "emulator", tls_dir, world=keyless_world(pasted))
+    yield handle
+    gc.collect()
+    handle.stop()
+
+
+def test_a_key_caller_sharing_keyops_ip_still_blocks_ready_and_apply(
+    shared_ip_emu: EmulatorHandle,
+) -> None:
+    emu = shared_ip_emu
+    for _ in range(2):  # adopt, then a rerun that reads the secret (keyops' own read, its IP)
+        ran = invoke(emu, "rotate", "--vault-url", emu.vault_url(), "--account", EUS)
+        assert ran.exit_code == 0, ran.stderr
+    emu.admin("POST", "clock", {"advance": 3 * HOUR})
+    plan = _plan(emu)[EUS]
+    assert plan["verdict"] == "blocked", plan
+    assert any("127.0.0.1" in b for b in plan["blocked_by"]), plan
+    seq = emu.last_seq
+    status, _, err = _apply(emu, EUS, "--confirm")
+    assert status == 6 and "127.0.0.1" in err, err
+    assert not [e for e in emu.log_since(seq) if e["operation"] == "Accounts_Update"]

@@ -14,8 +14,9 @@ EUS, WEU, LEGACY = "contoso-openai-eus", "contoso-aiservices-weu", "contoso-open
 EUS_ID = f"{RG}/rg-ai-prod/providers/Microsoft.CognitiveServices/accounts/{EUS}"
 
 
-def keyless_world() -> Any:
-    """The parsed world (Key Vault and Azure OpenAI records queryable 2 minutes late)."""
+def keyless_world(*extra: dict[str, Any]) -> Any:
+    """The parsed world (Key Vault and Azure OpenAI records queryable 2 minutes late), with
+    ``extra`` consumers declared after the others."""
     from keyops.emulator.world import parse_world
 
     doc = consumers_document(ingestion_delay="2m")
@@ -62,5 +63,6 @@ def keyless_world() -> Any:
             "calls_every": "1h",
             "start": "-4m",
         },
+        *extra,
     ]
     return parse_world(doc, "<keyless world>")
