@@ -60,6 +60,9 @@ class AccountState:
     moved: MovedVerdict | None = None
     #: Who read the key the rotation would regenerate within the lookback (the evidence).
     in_use_by: tuple[str, ...] = ()
+    #: Key callers at an IP where no reader reads the current version (a key pasted by hand?):
+    #: the logs never say which key they hold, so regenerating either may break them.
+    unread_key_callers: tuple[str, ...] = ()
 
     @property
     def active_slot(self) -> KeySlot | None:
@@ -296,6 +299,18 @@ def _waiting_revoke(state: AccountState, policy: Policy) -> str | None:
     )
 
 
+def _unread_warning(state: AccountState, decision: Decision) -> str | None:
+    """The warning for a regeneration that may break key callers the logs cannot tie to a
+    secret version (named, since the slot they hold is unknown: not a refusal)."""
+    if decision.step not in (Step.ROTATE, Step.REVOKE) or not state.unread_key_callers:
+        return None
+    return (
+        f"regenerating {decision.slot} breaks {', '.join(state.unread_key_callers)} if that is "
+        "the key they hold: they call with a key from an IP where no reader reads the current "
+        "version (a key pasted by hand?), and the logs do not say which key"
+    )
+
+
 def decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
     """The decision for one account at ``now`` (with the warnings a padded secret or a waiting
     revoke call for)."""
@@ -308,6 +323,7 @@ def decide(state: AccountState, policy: Policy, now: datetime) -> Decision:
             decision.warning,
             _padded_warning(state, decision.active),
             _waiting_revoke(state, policy),
+            _unread_warning(state, decision),
         )
         if w
     ]

@@ -25,7 +25,7 @@ WEEKLY_OID = PRINCIPALS["weekly-report"][1]
 HOUR = 3600.0
 
 
-def _world() -> object:
+def _world(*extra: dict[str, object]) -> object:
     from keyops.emulator.world import parse_world
 
     doc = consumers_document(ingestion_delay="5m")
@@ -49,6 +49,7 @@ def _world() -> object:
             "refresh": "7d",
             "start": "-1d",
         },
+        *extra,
     ]
     return parse_world(doc, "<when-moved world>")
 
@@ -210,3 +211,32 @@ def test_a_declared_key_consumer_is_refused_only_once_the_switch_reaches_the_dat
     late = _statuses_since(emu, start)
     assert late.get("403", 0) >= 1, late  # the calls after it
     assert late.get("200", 0) >= early.get("200", 0) + 1, late  # the calls before it
+
+
+@pytest.fixture
+def pasted_emu(tmp_path: Path, tls_dir: Path) -> Iterator[EmulatorHandle]:
+    """The world plus a process given Key1 by hand: it calls hourly and never reads the vault."""
+    pasted = {
+        "name": "pasted",
+        "ip": "10.99.0.9",
+        "account": WEU,
+        "auth": "key",
+        "key_slot": "Key1",
+        "calls_every": "1h",
+        "start": "-2d",
+    }
+    handle = start_emulator(tmp_path / "emulator", tls_dir, world=_world(pasted))
+    yield handle
+    gc.collect()
+    handle.stop()
+
+
+def test_the_grace_guard_names_a_key_caller_no_version_accounts_for(
+    pasted_emu: EmulatorHandle,
+) -> None:
+    emu = pasted_emu
+    args = ("rotate", "--vault-url", emu.vault_url(), "--account", WEU, "-o", "json")
+    first = invoke(emu, *args, "--force", "--check-consumers")
+    assert first.exit_code == 0, first.stderr
+    assert "10.99.0.9" in first.stderr and "regenerating Key2" in first.stderr, first.stderr
+    assert "warning:" in first.stderr
