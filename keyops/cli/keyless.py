@@ -74,8 +74,8 @@ def plan(app: AppContext, /, output: str, lookback: Any, **selection: Any) -> No
 )
 @confirmation_option(
     "--regenerate-keys",
-    help="With --rollback: regenerate both keys right after, before the data plane accepts "
-    "keys again (then store one with keyops rotate --repair).",
+    help="With --rollback: regenerate both keys first, while the account still refuses keys "
+    "(then store one with keyops rotate --repair).",
 )
 @click.option(
     "--quiet-for",

@@ -7,7 +7,9 @@ overwritten. Azure applies the switch within minutes; the watch is a later run o
 keyless account, which counts 403 answers in Azure Monitor since the switch (ARM's
 ``lastModifiedAt``): any is a key caller the switch broke. ``--rollback`` turns keys back on,
 and says that the keys of before are live again unless both are regenerated, which
-``regenerate_keys`` does right after the PATCH, while the data plane still refuses keys.
+``regenerate_keys`` does before the PATCH, while the account still refuses keys: a run stopped
+half-way leaves it keyless, and its rerun starts the rollback over (never keys on with an old
+one live).
 """
 
 from __future__ import annotations
@@ -171,7 +173,7 @@ def _rollback(account: Account, arm: AccountsClient, options: ApplyOptions) -> A
     if not account.disable_local_auth:
         return ApplyResult(account.name, "keys-enabled", "key authentication is already enabled")
     live = (
-        "both keys are regenerated right after, before the data plane accepts keys again"
+        "both keys are regenerated first, while the account still refuses keys"
         if options.regenerate_keys
         else "Key1 and Key2 as they were before the switch work again for anyone who kept them "
         "(add --regenerate-keys to regenerate both first)"
@@ -182,11 +184,13 @@ def _rollback(account: Account, arm: AccountsClient, options: ApplyOptions) -> A
             "would-enable",
             f"would set disableLocalAuth=false: {live}; add --confirm to do it",
         )
-    _switch(arm, account, False)
-    result = ApplyResult(account.name, "enabled", "disableLocalAuth set to false")
     if options.regenerate_keys:
         for slot in KEY_SLOTS:
             arm.regenerate_key(account.id, slot)
+        account = arm.get_account(account.id)  # the PATCH goes on the etag read after them
+    _switch(arm, account, False)
+    result = ApplyResult(account.name, "enabled", "disableLocalAuth set to false")
+    if options.regenerate_keys:
         result.warnings.append(
             f"account {account.name}: both keys regenerated; the vault's secret holds a dead "
             "key: store a working one with keyops rotate --repair --confirm-repair"

@@ -12,7 +12,7 @@ import pytest
 
 from keyops.azure.arm import AccountChangedError
 from keyops.azure.metrics import MetricsClient
-from keyops.errors import RefusedError
+from keyops.errors import KeyopsError, RefusedError
 from keyops.exitcodes import ExitStatus
 from keyops.keyless.apply import ApplyOptions, KeylessClients, apply
 from tests.emulator.openai_support import chat, token
@@ -161,6 +161,25 @@ def test_rollback_with_regenerated_keys_never_lets_the_old_key_back(
     for _ in range(2):
         assert chat(rig.emu, EUS, api_key=key).status_code in (401, 403)
         _advance(rig, DELAY + 1)
+
+
+def test_a_rollback_stopped_before_its_keys_are_regenerated_leaves_no_old_key_live(
+    rig: Rig, clients: KeylessClients
+) -> None:
+    """The first regeneration fails: keys stay off, and the rerun does the whole rollback."""
+    target, key = rig.target(EUS), _key(rig)
+    apply(target, clients, ApplyOptions(confirm=True))
+    _advance(rig, DELAY + 1)
+    rig.emu.admin(
+        "POST", "faults", {"operation": "Accounts_RegenerateKey", "status": 409, "times": 1}
+    )
+    rollback = ApplyOptions(rollback=True, confirm=True, regenerate_keys=True)
+    with pytest.raises(KeyopsError):
+        apply(target, clients, rollback)
+    again = apply(target, clients, rollback)
+    assert again.code == "enabled" and "--repair" in again.warnings[0]
+    _advance(rig, DELAY + 1)
+    assert chat(rig.emu, EUS, api_key=key).status_code == 401  # keys on, the old one dead
 
 
 def test_a_lost_answer_to_the_patch_is_not_taken_for_someone_elses_write(
