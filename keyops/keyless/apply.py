@@ -80,6 +80,7 @@ def apply(target: Target, clients: KeylessClients, options: ApplyOptions) -> App
     if account.disable_local_auth:
         return _watch(account, clients.metrics, options, now)
     _last_check(target, clients.evidence, options, now)
+    short = _short_check(account.name, options)
     if not options.confirm:
         return ApplyResult(
             account.name,
@@ -87,6 +88,7 @@ def apply(target: Target, clients: KeylessClients, options: ApplyOptions) -> App
             "no key caller in the last "
             f"{format_duration(options.quiet_for)}: would set disableLocalAuth=true "
             f"(If-Match {account.etag}); add --confirm to do it",
+            warnings=short,
         )
     _switch(clients.arm, account, True)
     return ApplyResult(
@@ -94,7 +96,23 @@ def apply(target: Target, clients: KeylessClients, options: ApplyOptions) -> App
         "disabled",
         "disableLocalAuth set: Azure applies it within minutes. Rerun this command after "
         f"{format_duration(options.watch)} to watch for 403s from callers still using a key",
+        warnings=short,
     )
+
+
+#: The shortest last check that sees a caller that calls once a week.
+WEEK = timedelta(days=7)
+
+
+def _short_check(name: str, options: ApplyOptions) -> list[str]:
+    """The warning for a last check too short to see a weekly key caller."""
+    if options.quiet_for >= WEEK:
+        return []
+    return [
+        f"account {name}: a last check of {format_duration(options.quiet_for)} cannot see a key "
+        "caller that calls weekly (keyless plan looks back 7d or more): the watch is what "
+        "would show it, after the switch broke it"
+    ]
 
 
 def _switch(arm: AccountsClient, account: Account, disabled: bool) -> None:

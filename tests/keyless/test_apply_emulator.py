@@ -71,6 +71,12 @@ def test_a_key_caller_in_the_quiet_window_refuses_and_writes_nothing(
     assert rig.writes_since(seq) == []
 
 
+def test_a_last_check_shorter_than_a_week_is_warned(rig: Rig, clients: KeylessClients) -> None:
+    short = apply(rig.target(EUS), clients, ApplyOptions(quiet_for=timedelta(days=1)))
+    assert short.code == "would-disable" and "weekly" in " ".join(short.warnings), short
+    assert apply(rig.target(EUS), clients, ApplyOptions()).warnings == []
+
+
 def test_logs_that_cannot_show_no_key_caller_refuse(rig: Rig, clients: KeylessClients) -> None:
     clients.evidence.current = evidence(  # type: ignore[attr-defined]
         _server_now(rig), gap="contoso-openai-eus: RequestResponse is not enabled"
