@@ -19,7 +19,8 @@ from keyops.usedby import EvidenceReader, EvidenceView, ago, coverage_gap, key_c
 
 #: Said with every verdict: logs show reads, not what a process holds in memory.
 UNPROVABLE = (
-    "processes that read the key once at start-up and never again cannot be proven to have moved"
+    "processes that read the key once at start-up and never again, and replicas sharing one "
+    "identity and IP with one that moved, cannot be proven to have moved"
 )
 
 
