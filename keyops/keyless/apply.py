@@ -211,7 +211,8 @@ def _rollback(account: Account, arm: AccountsClient, options: ApplyOptions) -> A
     if options.regenerate_keys:
         result.warnings.append(
             f"account {account.name}: both keys regenerated; the vault's secret holds a dead "
-            "key: store a working one with keyops rotate --repair --confirm-repair"
+            "key: once Azure applies the change (minutes; until then both keys are refused), "
+            "store a working one with keyops rotate --repair --confirm-repair"
         )
     else:
         result.warnings.append(f"account {account.name}: key authentication is on again: {live}")

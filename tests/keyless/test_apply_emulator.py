@@ -17,6 +17,7 @@ from keyops.exitcodes import ExitStatus
 from keyops.keyless.apply import ApplyOptions, KeylessClients, apply
 from tests.emulator.openai_support import chat, token
 from tests.rotate.conftest import Rig
+from tests.rotate.test_cli import invoke
 from tests.support.evidence import Caller, HandedEvidence, evidence
 
 EUS = "contoso-openai-eus"
@@ -160,13 +161,22 @@ def test_rollback_with_regenerated_keys_never_lets_the_old_key_back(
     rig: Rig, clients: KeylessClients
 ) -> None:
     target, key = rig.target(EUS), _key(rig)
+    assert invoke(rig.emu, "rotate", "--vault-url", rig.vault_url, "--account", EUS).exit_code == 0
     apply(target, clients, ApplyOptions(confirm=True))
     _advance(rig, DELAY + 1)
     back = apply(target, clients, ApplyOptions(rollback=True, confirm=True, regenerate_keys=True))
     assert "--repair" in back.warnings[0]
+    # A repair before the switch back reaches the data plane finds both keys refused: said so.
+    assert "once Azure applies the change" in back.warnings[0]
+    repair = ("rotate", "--vault-url", rig.vault_url, "--account", EUS, "--repair")
+    assert invoke(rig.emu, *repair, "--confirm-repair").exit_code == 1
     for _ in range(2):
         assert chat(rig.emu, EUS, api_key=key).status_code in (401, 403)
         _advance(rig, DELAY + 1)
+    # Keys on again: the repair stores a new key that works, the old one stays dead.
+    assert invoke(rig.emu, *repair, "--confirm-repair").exit_code == 0
+    stored = rig.latest(target.secret_name).value.reveal()
+    assert chat(rig.emu, EUS, api_key=stored).status_code == 200 and stored != key
 
 
 def test_a_rollback_stopped_before_its_keys_are_regenerated_leaves_no_old_key_live(
