@@ -1,7 +1,8 @@
 """What the evidence says about one account's rotation, read before the decision: whether the
-consumers moved off the superseded version (``--revoke-previous when-moved``) and who still read
-the key a rotation would regenerate (the grace guard). Read-only; the decision is
-:mod:`keyops.rotate.plan`'s, over :mod:`keyops.rotate.moved`'s verdicts.
+consumers moved off the superseded version (``--revoke-previous when-moved``), who still read
+the key a rotation would regenerate (the grace guard) and which key callers no secret version
+accounts for (named in a warning: the logs never say which key they hold). Read-only; the
+decision is :mod:`keyops.rotate.plan`'s, over :mod:`keyops.rotate.moved`'s verdicts.
 """
 
 from __future__ import annotations
