@@ -54,12 +54,14 @@ def attach_usage(
 
 
 def in_use_by(item: TargetEvidence) -> tuple[int, int, int]:
-    """(key callers, token callers, vault readers) seen."""
+    """(key callers, token callers, vault readers) that used the key: served calls and reads that
+    got the secret, keyops's own identity and unauthenticated 401 challenges left out."""
     ev = item.evidence
     if ev is None:
         return 0, 0, 0
-    keys = len(ev.key_callers)
-    return keys, len(ev.callers) - keys, len(ev.readers)
+    readers, callers = ev.consumers
+    keys = sum(1 for c in callers if c.auth == "key")
+    return keys, len(callers) - keys, len(readers)
 
 
 def used_by_cell(item: TargetEvidence | None) -> str:

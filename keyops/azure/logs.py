@@ -38,6 +38,8 @@ class AzureLogSource(LogSource):
         from azure.monitor.query import LogsQueryClient
 
         self._env = env
+        self._credential = credential
+        self._own: frozenset[str] | None = None
         self._subscription = subscription_id
         self._skew: timedelta | None = None
         self._arm = MonitorManagementClient(
@@ -87,6 +89,22 @@ class AzureLogSource(LogSource):
         if self._skew is None:
             self._get(f"/subscriptions/{self._subscription}", SUBSCRIPTION_API, "read clock", "ARM")
         return datetime.now(timezone.utc) + (self._skew or timedelta(0))
+
+    def own_identity(self) -> frozenset[str]:
+        """The object id in keyops's own management token, and its configured client id."""
+        if self._own is None:
+            import os
+
+            from keyops.azure.authorization import current_principal_id
+
+            ids = {current_principal_id(self._credential, self._env)}
+            client = os.environ.get("AZURE_CLIENT_ID") or (
+                self._env.emulator.raw.get("client_id") if self._env.emulator else None
+            )
+            if client:
+                ids.add(str(client))
+            self._own = frozenset(i.lower() for i in ids)
+        return self._own
 
     def diagnostic_settings(self, resource_id: str) -> list[LogDestination]:
         """``GET {resourceId}/providers/Microsoft.Insights/diagnosticSettings``."""

@@ -13,7 +13,7 @@ as findings with the fix (:mod:`keyops.consumers.coverage`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -43,6 +43,8 @@ class VaultReader:
     denied: int = 0
     #: False when its last read is later than the coverage end (inside the ingestion delay).
     settled: bool = True
+    #: The identity keyops itself runs as (its own reads are not a consumer's).
+    keyops: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class DataCaller:
     #: Calls refused with 401/403 (a key caller still holding a revoked key shows up here).
     rejected: int = 0
     settled: bool = True
+    #: keyops itself: a token caller with keyops's own object id, or a key caller at an IP
+    #: keyops's own identity read the vault from (its key tests; the logs name no key caller).
+    keyops: bool = False
 
 
 Source = Literal["vault", "account"]
@@ -94,11 +99,23 @@ class Evidence:
     readers: tuple[VaultReader, ...]
     callers: tuple[DataCaller, ...]
     coverage: Coverage
+    #: Secret reads Key Vault refused before any identity was presented: every Key Vault SDK
+    #: client's first request is an unauthenticated 401 challenge, which Key Vault logs. Not
+    #: consumers, so not in :attr:`readers`.
+    unauthenticated: int = 0
 
     @property
     def key_callers(self) -> tuple[DataCaller, ...]:
         """Callers that authenticate with a key (slot unknown)."""
         return tuple(c for c in self.callers if c.auth == "key")
+
+    @property
+    def consumers(self) -> tuple[tuple[VaultReader, ...], tuple[DataCaller, ...]]:
+        """The readers that got the secret and the callers the data plane served, keyops's own
+        identity left out: who would break if the key went away."""
+        readers = tuple(r for r in self.readers if r.reads > 0 and not r.keyops)
+        callers = tuple(c for c in self.callers if c.calls > c.rejected and not c.keyops)
+        return readers, callers
 
 
 @dataclass(frozen=True)
@@ -124,7 +141,11 @@ def gather_evidence(
     ``now - ingestion_delay``. Missing logs are findings, never exceptions. Pass ``now`` from
     :meth:`~keyops.consumers.source.LogSource.service_now` (Azure's clock, not this machine's)."""
     from keyops.consumers.coverage import read_log
-    from keyops.consumers.queries import callers_from_rows, readers_from_rows
+    from keyops.consumers.queries import (
+        callers_from_rows,
+        readers_from_rows,
+        unauthenticated_reads,
+    )
 
     start, end = now - window, now - ingestion_delay
     # The query reaches a little past now: ``now`` comes from a Date header (whole seconds) and
@@ -133,12 +154,15 @@ def gather_evidence(
     findings: list[CoverageFinding] = []
     tables: list[tuple[Source, str]] = []
     readers: tuple[VaultReader, ...] = ()
+    unauthenticated = 0
+    own = source.own_identity()
     if target.vault_id is not None and target.secret_name is not None:
         got = read_log(source, "vault", target, start, upto, window, resource_centric)
         findings.extend(got.findings)
         if got.table is not None:
             tables.append(("vault", got.table))
-            readers = readers_from_rows(got.rows, got.table, target.secret_name, end)
+            readers = readers_from_rows(got.rows, got.table, target.secret_name, end, own)
+            unauthenticated = unauthenticated_reads(got.rows, target.secret_name)
     else:
         findings.append(
             CoverageFinding(
@@ -153,6 +177,17 @@ def gather_evidence(
     callers: tuple[DataCaller, ...] = ()
     if got.table is not None:
         tables.append(("account", got.table))
-        callers = callers_from_rows(got.rows, end)
+        callers = _label_own_key_tests(callers_from_rows(got.rows, end, own), readers)
     coverage = Coverage(start, end, not findings, tuple(findings), ingestion_delay, tuple(tables))
-    return Evidence(readers, callers, coverage)
+    return Evidence(readers, callers, coverage, unauthenticated)
+
+
+def _label_own_key_tests(
+    callers: tuple[DataCaller, ...], readers: tuple[VaultReader, ...]
+) -> tuple[DataCaller, ...]:
+    # keyops tests keys with a data-plane call that the logs record only by IP; its own vault
+    # reads (identified by object id) show which IP that is.
+    mine = {r.ip for r in readers if r.keyops and r.ip}
+    return tuple(
+        replace(c, keyops=True) if c.auth == "key" and c.ip in mine else c for c in callers
+    )

@@ -114,19 +114,52 @@ def secret_version(object_id: str | None, secret: str) -> tuple[bool, str | None
     return True, rest[1] if len(rest) > 1 else None
 
 
-def readers_from_rows(
-    rows: Iterable[dict[str, Any]], table: str, secret: str, settled_until: datetime
-) -> tuple[VaultReader, ...]:
-    """One :class:`VaultReader` per (object id, app id, IP), with the version it read last."""
+def _challenge(key: tuple[str | None, str | None, str | None], ok: list[Any]) -> bool:
+    # No object id, no app id and nothing served: the 401 challenge every Key Vault SDK client
+    # gets on its first request, before it presents a token. Not a consumer.
+    return key[0] is None and key[1] is None and not ok
+
+
+def _groups(
+    rows: Iterable[dict[str, Any]], secret: str
+) -> dict[tuple[str | None, str | None, str | None], list[dict[str, Any]]]:
     groups: dict[tuple[str | None, str | None, str | None], list[dict[str, Any]]] = {}
     for row in rows:
         mine, _ = secret_version(_text(row.get("Id")), secret)
         if mine:
             key = (_text(row.get("ObjectId")), _text(row.get("AppId")), _text(row.get("Ip")))
             groups.setdefault(key, []).append(row)
+    return groups
+
+
+def _served(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in group if str(r.get("ResultSignature", "")).lower() not in _REJECTED]
+
+
+def unauthenticated_reads(rows: Iterable[dict[str, Any]], secret: str) -> int:
+    """Reads of ``secret`` refused before any identity was presented (401 challenges)."""
+    return sum(
+        int(r.get("Reads") or 0)
+        for key, group in _groups(rows, secret).items()
+        if _challenge(key, _served(group))
+        for r in group
+    )
+
+
+def readers_from_rows(
+    rows: Iterable[dict[str, Any]],
+    table: str,
+    secret: str,
+    settled_until: datetime,
+    own: frozenset[str] = frozenset(),
+) -> tuple[VaultReader, ...]:
+    """One :class:`VaultReader` per (object id, app id, IP), with the version it read last;
+    identity-less 401 challenges are left out, ``own`` ids (keyops's) are marked."""
     readers = []
-    for (oid, app, ip), group in groups.items():
-        ok = [r for r in group if str(r.get("ResultSignature", "")).lower() not in _REJECTED]
+    for (oid, app, ip), group in _groups(rows, secret).items():
+        ok = _served(group)
+        if _challenge((oid, app, ip), ok):
+            continue
         denied = sum(int(r.get("Reads") or 0) for r in group if r not in ok)
         latest = max(ok or group, key=lambda r: _time(r["LastRead"]))
         last = _time(latest["LastRead"])
@@ -141,13 +174,14 @@ def readers_from_rows(
                 reads=sum(int(r.get("Reads") or 0) for r in ok),
                 denied=denied,
                 settled=last <= settled_until,
+                keyops=bool({(oid or "").lower(), (app or "").lower()} & own),
             )
         )
     return tuple(sorted(readers, key=lambda r: (r.last_read, r.object_id or "", r.ip or "")))
 
 
 def callers_from_rows(
-    rows: Iterable[dict[str, Any]], settled_until: datetime
+    rows: Iterable[dict[str, Any]], settled_until: datetime, own: frozenset[str] = frozenset()
 ) -> tuple[DataCaller, ...]:
     """Token callers by object id, key callers by IP, with their call and rejection counts."""
     groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
@@ -174,6 +208,7 @@ def callers_from_rows(
                     if str(r.get("Status", "")).lower() in _REJECTED
                 ),
                 settled=last <= settled_until,
+                keyops=auth == "token" and (who or "").lower() in own,
             )
         )
     return tuple(sorted(callers, key=lambda c: (c.auth, c.object_id or "", c.ip or "")))

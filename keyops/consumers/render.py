@@ -33,6 +33,7 @@ def _reader(r: VaultReader) -> dict[str, Any]:
         "last_read": _iso(r.last_read),
         "reads": r.reads,
         "denied": r.denied,
+        "keyops": r.keyops,
         "visible": "settled" if r.settled else "within ingestion delay",
     }
 
@@ -45,6 +46,7 @@ def _caller(c: DataCaller) -> dict[str, Any]:
         "slot": "unknown" if c.auth == "key" else None,
         "calls": c.calls,
         "rejected": c.rejected,
+        "keyops": c.keyops,
         "first_seen": _iso(c.first_seen),
         "last_seen": _iso(c.last_seen),
         "visible": "settled" if c.settled else "within ingestion delay",
@@ -74,6 +76,7 @@ def target_json(item: TargetEvidence) -> dict[str, Any]:
             "tables": dict(cov.tables),
         },
         "readers": [_reader(r) for r in ev.readers],
+        "unauthenticated_401s": ev.unauthenticated,
         "callers": [_caller(c) for c in ev.callers],
         "findings": [
             {"source": f.source, "code": f.code, "message": f.message, "fix": f.fix}
@@ -93,6 +96,8 @@ def _short(value: str | None, keep: int = 8) -> str:
 
 def _identity(r: VaultReader) -> str:
     who = r.display or (f"oid {_short(r.object_id)}" if r.object_id else "unknown")
+    if r.keyops:
+        who = f"keyops itself: {who}"
     return f"{who} (app {_short(r.app_id)})" if r.app_id else who
 
 
@@ -112,7 +117,8 @@ def _reader_row(r: VaultReader) -> list[Any]:
 def _caller_row(c: DataCaller) -> list[Any]:
     return [
         "data plane",
-        f"oid {_short(c.object_id)}" if c.object_id else "-",
+        ("keyops itself: " if c.keyops else "")
+        + (f"oid {_short(c.object_id)}" if c.object_id else "-"),
         c.ip,
         c.auth,
         "slot unknown" if c.auth == "key" else "-",

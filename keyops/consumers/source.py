@@ -64,6 +64,11 @@ class LogSource(abc.ABC):
         """Now on the service's clock (windows are measured there); this machine's by default."""
         return datetime.now(timezone.utc)
 
+    def own_identity(self) -> frozenset[str]:
+        """The object id and client id keyops itself runs as (lower case), so its own reads and
+        calls are not taken for a consumer's; none by default."""
+        return frozenset()
+
     @abc.abstractmethod
     def diagnostic_settings(self, resource_id: str) -> list[LogDestination]:
         """The resource's diagnostic settings (``Microsoft.Insights/diagnosticSettings``)."""

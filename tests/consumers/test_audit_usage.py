@@ -84,3 +84,22 @@ def test_without_the_flag_the_logs_are_not_read(audited: EmulatorHandle) -> None
     assert json.loads(out)["accounts"][0]["consumers"] is None
     touched = {e["operation"] for e in audited.log_since(seq)}
     assert not touched & {"Query_Execute", "Query_ResourceExecute", "DiagnosticSettings_List"}
+
+
+def test_keyops_own_reads_and_401_challenges_are_not_consumers(audited: EmulatorHandle) -> None:
+    """Each audit reads the secret (a 401 challenge, then keyops's own read): once those records
+    are ingested, a second audit minutes later must count the same consumers."""
+    counts = []
+    for _ in range(2):
+        status, out, err = _audit(audited, "--output", "json", "--consumers", "--account", WEU)
+        assert status == 0, err
+        doc = json.loads(out)
+        counts.append(_by_account(doc, "AUD019")[WEU])
+        entry = doc["accounts"][0]["consumers"]
+        audited.admin("POST", "clock", {"advance": 11 * 60})
+    assert counts[0] == counts[1]
+    assert "in use by 5 caller(s)" in counts[1][0]
+    # The second run sees the first one's records: keyops's read labelled, the challenge apart.
+    assert entry["unauthenticated_401s"] >= 1
+    assert any(r["keyops"] for r in entry["readers"])
+    assert not any(r["object_id"] is None and r["reads"] == 0 for r in entry["readers"])
