@@ -122,13 +122,11 @@ def read_log(
     else:
         query = account_query(resource)
     found: list[CoverageFinding] = []
-    scope: Workspace | str = resource
     try:
-        workspace = source_api.workspace(dest.workspace_id)
-        if not resource_centric:
-            scope = workspace
-        if timedelta(days=workspace.retention_days) < window:
-            found.append(_retention(source, workspace, window))
+        scope, gaps = _scope(
+            source_api, source, dest.workspace_id, resource, window, resource_centric
+        )
+        found.extend(gaps)
         rows = source_api.query(scope, query, start, now)
     except WorkspaceForbidden as err:
         found.append(_forbidden(source, err))
@@ -143,6 +141,36 @@ def read_log(
             )
         )
     return LogRead(table, rows.rows, tuple(found))
+
+
+def _scope(
+    source_api: LogSource,
+    source: Source,
+    workspace_id: str,
+    resource: str,
+    window: timedelta,
+    resource_centric: bool,
+) -> tuple[Workspace | str, tuple[CoverageFinding, ...]]:
+    """Where to query (the workspace, or the resource when resource-centric) and what the
+    workspace's retention leaves out. In resource-centric mode a 403 on the workspace's ARM read
+    only makes its retention unknown: the query needs read on the resource, not the workspace."""
+    try:
+        workspace = source_api.workspace(workspace_id)
+    except WorkspaceForbidden as err:
+        if not resource_centric:
+            raise
+        return resource, (
+            _finding(
+                source,
+                "retention-unknown",
+                f"403 on workspace {_short(workspace_id)} ({err.detail}): its retention is "
+                "unknown, so consumers seen only before it would be missed",
+                "grant the identity Reader on the workspace, or keep --window within its retention",
+            ),
+        )
+    short = timedelta(days=workspace.retention_days) < window
+    gaps = (_retention(source, workspace, window),) if short else ()
+    return (resource if resource_centric else workspace), gaps
 
 
 def _retention(source: Source, workspace: Workspace, window: timedelta) -> CoverageFinding:

@@ -279,3 +279,18 @@ def test_an_identity_that_may_not_read_diagnostic_settings_is_status_4(
     assert result.exit_code == 4, result.stderr
     assert result.stdout == "" and result.stderr.count("\n") == 1
     assert "Reader" in result.stderr
+
+
+def test_resource_centric_reads_the_logs_even_when_the_workspace_is_forbidden(
+    logs_emulator: EmulatorHandle,
+) -> None:
+    """Resource-centric queries need read on the resource, not the workspace: a 403 on the
+    workspace's ARM read leaves only its retention unknown."""
+    account = "contoso-openai-entra"
+    status, doc, err = run_consumers(logs_emulator, "--account", account, "--resource-centric")
+    assert status == 0, err
+    entry = target(doc, account)
+    assert codes(entry) == {"no-vault", "retention-unknown"}
+    assert entry["coverage"]["tables"] == {"account": "AzureDiagnostics"}
+    found = next(f for f in entry["findings"] if f["code"] == "retention-unknown")
+    assert "sec-logs" in found["message"] and "403" in found["message"]
