@@ -22,7 +22,7 @@ from keyops.consumers.source import (
     Workspace,
     WorkspaceForbidden,
 )
-from keyops.errors import NotFoundError
+from keyops.errors import ConfigError, NotFoundError
 
 DIAGNOSTIC_API = "2021-05-01-preview"
 WORKSPACE_API = "2022-10-01"
@@ -35,7 +35,16 @@ class AzureLogSource(LogSource):
 
     def __init__(self, env: AzureEnvironment, credential: Any, subscription_id: str) -> None:
         from azure.mgmt.monitor import MonitorManagementClient
-        from azure.monitor.query import LogsQueryClient
+
+        try:
+            from azure.monitor.query import LogsQueryClient
+        except ImportError:
+            # A keyops dependency, but an environment synced before it was added lacks it: say
+            # what to install rather than fail as an internal error.
+            raise ConfigError(
+                "reading logs needs the azure-monitor-query package; install azure-monitor-query "
+                "(pip install 'azure-monitor-query>=2.0') or reinstall keyops"
+            ) from None
 
         self._env = env
         self._credential = credential

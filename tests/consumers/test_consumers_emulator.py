@@ -294,3 +294,31 @@ def test_resource_centric_reads_the_logs_even_when_the_workspace_is_forbidden(
     assert entry["coverage"]["tables"] == {"account": "AzureDiagnostics"}
     found = next(f for f in entry["findings"] if f["code"] == "retention-unknown")
     assert "sec-logs" in found["message"] and "403" in found["message"]
+
+
+def test_without_azure_monitor_query_installed_the_fix_is_one_line(
+    logs_emulator: EmulatorHandle,
+) -> None:
+    """A missing azure-monitor-query (a stale environment) is a configuration error naming the
+    package, not an internal error. A ``None`` in ``sys.modules`` is how Python reports a package
+    that cannot be imported, so the child process sees exactly what a missing install gives."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['azure.monitor.query'] = None\n"
+        "from keyops.cli.main import main; main()"
+    )
+    env = os.environ | {
+        "AZURE_CLIENT_ID": logs_emulator.conn["client_id"],
+        "AZURE_CLIENT_SECRET": logs_emulator.conn["client_secret"],
+        "AZURE_TENANT_ID": logs_emulator.conn["tenant_id"],
+    }
+    args = ["--emulator", str(logs_emulator.connection_path), "consumers", *WEU_ARGS]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == "" and done.stderr.count("\n") == 1
+    assert "install azure-monitor-query" in done.stderr
