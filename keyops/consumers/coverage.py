@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from keyops.consumers.source import LogDestination, LogSource, Workspace, WorkspaceForbidden
+from keyops.errors import AuthError, KeyopsError
 
 if TYPE_CHECKING:
     from keyops.consumers.evidence import CoverageFinding, LogTarget, Source
@@ -130,6 +131,20 @@ def read_log(
         rows = source_api.query(scope, query, start, now)
     except WorkspaceForbidden as err:
         found.append(_forbidden(source, err))
+        return LogRead(None, (), tuple(found))
+    except AuthError:
+        raise  # fails every target alike: the run's error, not this source's
+    except KeyopsError as err:
+        # One source's refused query (a 400, a service error) loses that source's evidence
+        # only: the other source's records still say who uses the key.
+        found.append(
+            _finding(
+                source,
+                "query-failed",
+                f"{_short(resource)}: the logs query failed ({err})",
+                "rerun later; if it persists, rerun with --debug and report the error",
+            )
+        )
         return LogRead(None, (), tuple(found))
     if rows.partial:
         found.append(

@@ -24,6 +24,9 @@ from keyops.consumers.evidence import DataCaller, VaultReader
 
 _OID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 _UPN_CLAIM = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+#: The same claims as AzureDiagnostics columns, in their long (URI) form.
+_OID_COLUMN = "identity_claim_http_schemas_microsoft_com_identity_claims_objectidentifier_g"
+_UPN_COLUMN = "identity_claim_http_schemas_xmlsoap_org_ws_2005_05_identity_claims_upn_s"
 _REJECTED = {"401", "403", "unauthorized", "forbidden"}
 
 
@@ -39,30 +42,48 @@ def _secret_filter(column: str, secret: str) -> str:
     return f"({column} contains {a} or {column} contains {b})"
 
 
+def _either(*forms: str) -> str:
+    # Claims come as short names in some records and as claim URIs in others (Microsoft's own
+    # samples show both); read whichever is there.
+    return "coalesce(" + ", ".join(f"tostring({f})" for f in forms) + ")"
+
+
+def _optional(column: str) -> str:
+    # AzureDiagnostics gains a column only once some record fills it; naming a column it lacks
+    # is a 400 SemanticError, so every column not filled by every record is read this way.
+    return f"column_ifexists({kql_string(column)}, '')"
+
+
 def vault_query(table: str, vault_id: str, secret: str) -> str:
     """Reads of ``secret`` in the vault, per identity, IP, returned object id and result."""
     rid = kql_string(vault_id)
     summary = "summarize Reads = count(), LastRead = max(TimeGenerated) by "
     if table == "AZKVAuditLogs":
+        oid = _either(f"Identity.claim[{kql_string(_OID_CLAIM)}]", "Identity.claim.oid")
+        upn = _either(f"Identity.claim[{kql_string(_UPN_CLAIM)}]", "Identity.claim.upn")
         return "\n".join(
             [
                 "AZKVAuditLogs",
                 f"| where OperationName == 'SecretGet' and _ResourceId =~ {rid}",
                 f"| where {_secret_filter('RequestUri', secret)}",
-                f"| extend ObjectId = tostring(Identity.claim[{kql_string(_OID_CLAIM)}]), "
-                "AppId = tostring(Identity.claim.appid), "
-                f"Upn = tostring(Identity.claim[{kql_string(_UPN_CLAIM)}])",
+                f"| extend ObjectId = {oid}, AppId = tostring(Identity.claim.appid), Upn = {upn}",
                 f"| {summary}ObjectId, AppId, Upn, Ip = CallerIpAddress, Id, ResultSignature",
             ]
         )
+    oid = _either(_optional("identity_claim_oid_g"), _optional(_OID_COLUMN))
+    upn = _either(_optional("identity_claim_upn_s"), _optional(_UPN_COLUMN))
     return "\n".join(
         [
             "AzureDiagnostics",
             "| where ResourceProvider == 'MICROSOFT.KEYVAULT' and Category == 'AuditEvent'",
             f"| where OperationName == 'SecretGet' and _ResourceId =~ {rid}",
-            f"| where {_secret_filter('requestUri_s', secret)}",
-            f"| {summary}ObjectId = identity_claim_oid_g, AppId = identity_claim_appid_g, "
-            "Upn = identity_claim_upn_s, Ip = CallerIPAddress, Id = id_s, ResultSignature",
+            f"| extend RequestUri = tostring({_optional('requestUri_s')})",
+            f"| where {_secret_filter('RequestUri', secret)}",
+            f"| extend ObjectId = {oid}, AppId = tostring({_optional('identity_claim_appid_g')}), "
+            f"Upn = {upn}, Ip = tostring({_optional('CallerIPAddress')}), "
+            f"Id = tostring({_optional('id_s')}), "
+            f"ResultSignature = tostring({_optional('ResultSignature')})",
+            f"| {summary}ObjectId, AppId, Upn, Ip, Id, ResultSignature",
         ]
     )
 
@@ -75,10 +96,11 @@ def account_query(account_id: str) -> str:
             "| where ResourceProvider == 'MICROSOFT.COGNITIVESERVICES' and "
             "Category == 'RequestResponse'",
             f"| where _ResourceId =~ {kql_string(account_id)}",
-            "| extend ObjectId = tostring(todynamic(properties_s).objectId)",
+            f"| extend ObjectId = tostring(todynamic({_optional('properties_s')}).objectId), "
+            f"Ip = tostring({_optional('CallerIPAddress')}), "
+            f"Status = tostring({_optional('ResultSignature')})",
             "| summarize Calls = count(), FirstSeen = min(TimeGenerated), "
-            "LastSeen = max(TimeGenerated) by ObjectId, Ip = CallerIPAddress, "
-            "Status = ResultSignature",
+            "LastSeen = max(TimeGenerated) by ObjectId, Ip, Status",
         ]
     )
 

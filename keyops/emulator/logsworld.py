@@ -11,6 +11,10 @@ consumer), plus one setting::
     resource_group = "rg-ops"
     retention_days = 30           # default 30
     readers = ["ops-reader"]      # principals allowed to query it (default: all principals)
+    claims = "uri"                # caller claims as claim URIs (..._objectidentifier_g) or
+                                  # "short" names (identity_claim_oid_g, claim.oid); real records
+                                  # show both. Default: URIs in AZKVAuditLogs, short names in
+                                  # AzureDiagnostics
 
     [[diagnostic_settings]]       # Microsoft.Insights/diagnosticSettings on a vault or account
     resource = "vault:kv-main"    # or "account:aoai-1"
@@ -59,6 +63,8 @@ class WorkspaceDecl:
     subscription_id: str
     retention_days: int
     readers: tuple[str, ...] | None
+    #: How Key Vault records name the caller's claims: "short", "uri", or None (per table).
+    claims: str | None = None
 
     @property
     def id(self) -> str:
@@ -130,7 +136,7 @@ def _opt(r: Any, key: str) -> str | None:
 
 
 def _workspace(r: Any, groups: dict[str, tuple[str, str]], principals: set[str]) -> WorkspaceDecl:
-    r.unknown({"name", "resource_group", "retention_days", "readers"})
+    r.unknown({"name", "resource_group", "retention_days", "readers", "claims"})
     rg = r.get("resource_group", str)
     if rg not in groups:
         raise WorldError(f"{r.at('resource_group')}: no resource group named {rg!r}")
@@ -148,7 +154,15 @@ def _workspace(r: Any, groups: dict[str, tuple[str, str]], principals: set[str])
         subscription_id=groups[rg][0],
         retention_days=days,
         readers=None if readers is None else tuple(readers),
+        claims=_claims(r),
     )
+
+
+def _claims(r: Any) -> str | None:
+    form = _opt(r, "claims")
+    if form not in (None, "short", "uri"):
+        raise WorldError(f"{r.at('claims')}: expected 'short' or 'uri'")
+    return form
 
 
 def _diagnostic(r: Any, vaults: set[str], accounts: set[str], spaces: set[str]) -> DiagnosticDecl:

@@ -149,18 +149,35 @@ def test_event_hub_only_is_a_finding(tmp_path: Path, tls_dir: Path) -> None:
     assert entry["callers"] == [] and entry["readers"]
 
 
-def test_azure_diagnostics_columns_give_the_same_readers(tmp_path: Path, tls_dir: Path) -> None:
-    handle = start_emulator(
-        tmp_path / "emu", tls_dir, world=consumers_world(vault_table="AzureDiagnostics")
-    )
+@pytest.mark.parametrize(
+    ("table", "claims"),
+    [
+        ("AzureDiagnostics", None),
+        ("AzureDiagnostics", "uri"),
+        ("AZKVAuditLogs", "short"),
+    ],
+)
+def test_either_table_and_either_claim_form_give_the_same_readers(
+    tmp_path: Path, tls_dir: Path, table: str, claims: str | None
+) -> None:
+    """Real Key Vault records name the caller's claims by short name (identity_claim_oid_g,
+    claim.oid) or by claim URI; both tables are read in both forms."""
+    from keyops.emulator.world import parse_world
+
+    doc = consumers_document(vault_table="Dedicated" if table == "AZKVAuditLogs" else table)
+    if claims is not None:
+        for space in doc["workspaces"]:
+            space["claims"] = claims
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=parse_world(doc, "<claims>"))
     try:
         entry = _weu(handle)
         version = _latest_version(handle)
     finally:
         handle.stop()
-    assert entry["coverage"]["tables"]["vault"] == "AzureDiagnostics"
+    assert entry["coverage"]["tables"]["vault"] == table
     billing = reader(entry, "billing-api")
     assert billing is not None and billing["version"] == version and billing["reads"] == 3
+    assert all(r["object_id"] for r in entry["readers"])
 
 
 def test_a_versionless_read_by_a_person_shows_the_version_returned(fresh: EmulatorHandle) -> None:
@@ -322,3 +339,22 @@ def test_without_azure_monitor_query_installed_the_fix_is_one_line(
     assert done.returncode == 3, done.stderr
     assert done.stdout == "" and done.stderr.count("\n") == 1
     assert "install azure-monitor-query" in done.stderr
+
+
+def test_a_failed_vault_query_is_a_finding_and_the_callers_are_still_read(
+    fresh: EmulatorHandle,
+) -> None:
+    """The vault's query is sent first; Azure refusing it (a 400, not retried) must not cost the
+    account's data-plane callers."""
+    fresh.admin(
+        "POST",
+        "faults",
+        {"operation": "Query_Execute", "status": 400, "code": "BadArgumentError", "times": 1},
+    )
+    status, doc, err = run_consumers(fresh, *WEU_ARGS, "--vault-url", fresh.vault_url())
+    assert status == 0, err
+    entry = target(doc, WEU)
+    assert "query-failed" in codes(entry) and not entry["coverage"]["complete"]
+    found = next(f for f in entry["findings"] if f["code"] == "query-failed")
+    assert found["source"] == "vault" and "kv-keyops-prod" in found["message"]
+    assert entry["readers"] == [] and key_caller(entry, "10.20.0.4") is not None

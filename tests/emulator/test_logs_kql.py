@@ -54,7 +54,7 @@ def _call(minutes_ago: float, oid: str | None, ip: str, status: int = 200) -> An
 
 def _run(query: str, events: list[Any], table: str) -> list[dict[str, Any]]:
     rows = [tables.render({**e, "table": table}, "tenant") for e in events]
-    columns = [c for c, _ in tables.COLUMNS[table]]
+    columns = [c for c, _ in tables.columns_of(table, rows)]
     _, result = kqleval.run(parse(query), rows, columns, NOW)
     return result
 
@@ -160,6 +160,30 @@ def test_unknown_columns_and_functions_are_semantic_errors(query: str) -> None:
     with pytest.raises(KqlError) as caught:
         _run(query, [], "AzureDiagnostics")
     assert caught.value.kind == "semantic"
+
+
+def test_a_column_no_record_filled_is_refused_unless_read_with_column_ifexists() -> None:
+    """AzureDiagnostics gains ``requestUri_s`` only once a Key Vault record fills it: with only
+    data-plane records, naming it fails as in Azure, and ``column_ifexists`` reads it as empty."""
+    events = [_call(5, None, "10.0.0.1")]
+    with pytest.raises(KqlError, match="Failed to resolve scalar expression named 'requestUri_s'"):
+        _run("AzureDiagnostics | where requestUri_s contains 'x'", events, "AzureDiagnostics")
+    rows = _run(
+        "AzureDiagnostics | extend U = column_ifexists('requestUri_s', 'none'), "
+        "O = coalesce(tostring(column_ifexists('identity_claim_oid_g', '')), 'fallback')",
+        events,
+        "AzureDiagnostics",
+    )
+    assert (rows[0]["U"], rows[0]["O"]) == ("none", "fallback")
+
+
+@pytest.mark.parametrize("claims", ["short", "uri"])
+def test_the_vault_query_reads_either_claim_form_in_both_tables(claims: str) -> None:
+    for table in ("AZKVAuditLogs", "AzureDiagnostics"):
+        events = [{**_read(10, "o1", "v1"), "claims": claims}]
+        rows = _run(vault_query(table, VAULT, "app-key"), events, table)
+        (found,) = readers_from_rows(rows, table, "app-key", NOW)
+        assert (found.object_id, found.app_id, found.version) == ("o1", "app-o1", "v1")
 
 
 def test_hostile_names_stay_string_literals() -> None:

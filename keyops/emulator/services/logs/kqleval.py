@@ -85,6 +85,7 @@ class Evaluator:
             "isempty": _empty,
             "isnotempty": lambda v: not _empty(v),
             "not": lambda v: not v,
+            "coalesce": lambda *vs: next((v for v in vs if not _empty(v)), vs[-1] if vs else None),
         }
 
     def value(self, node: Any, row: Row) -> Any:
@@ -110,6 +111,9 @@ class Evaluator:
 
     def call(self, node: Call, row: Row) -> Any:
         """A scalar function call (aggregates belong to summarize)."""
+        if node.name == "column_ifexists":
+            name = _column_name(node)
+            return row[name] if name in row else self.value(node.args[1], row)
         fn = self.functions.get(node.name)
         if fn is None:
             where = "only inside summarize" if node.name in _AGGREGATES else "not supported"
@@ -274,8 +278,21 @@ def _check(ev: Evaluator, node: Any, names: list[str]) -> None:
         _check(ev, node.left, names)
         _check(ev, node.right, names)
     if isinstance(node, Call):
+        if node.name == "column_ifexists":  # needs the row, so evaluated in Evaluator.call
+            _column_name(node)
+            _check(ev, node.args[1], names)
+            return
         if node.name not in ev.functions:
             where = "only inside summarize" if node.name in _AGGREGATES else "not supported"
             raise _semantic(f"Function '{node.name}' is {where}")
         for a in node.args:
             _check(ev, a, names)
+
+
+def _column_name(node: Call) -> str:
+    """column_ifexists(name, default): a literal column name and a default."""
+    if len(node.args) != 2 or not (
+        isinstance(node.args[0], Lit) and isinstance(node.args[0].value, str)
+    ):
+        raise _semantic("Function 'column_ifexists': expects a column name string and a default")
+    return node.args[0].value

@@ -142,8 +142,10 @@ def append(emu: Emulator, rid: str, kind: str, event: dict[str, Any]) -> int:
             continue
         dedicated = str(properties.get("logAnalyticsDestinationType") or "") == "Dedicated"
         table = "AZKVAuditLogs" if kind == "audit" and dedicated else "AzureDiagnostics"
+        space = workspace_by_id(emu, str(target))
         record = {
             **event,
+            "claims": space.claims if space is not None else None,
             "kind": kind,
             "table": table,
             "resource": rid,

@@ -57,15 +57,15 @@ def _answer(emu: Emulator, query: str, records: list[Any], start: float, end: fl
     now = emu.clock.now()
     try:
         parsed = parse(query)
-        columns = tables.COLUMNS.get(parsed.table)
-        if columns is None:
+        if parsed.table not in tables.COLUMNS:
             raise KqlError(
                 f"Failed to resolve table expression named '{parsed.table}'", kind="semantic"
             )
+        stored = [r for r in records if r["table"] == parsed.table]
+        rendered = [tables.render(r, emu.tenant_id) for r in stored]
+        columns = tables.columns_of(parsed.table, rendered)
         rows = [
-            tables.render(r, emu.tenant_id)
-            for r in records
-            if r["table"] == parsed.table and start <= float(r["t"]) <= end
+            row for r, row in zip(stored, rendered, strict=True) if start <= float(r["t"]) <= end
         ]
         names, result = kqleval.run(
             parsed, rows, [c for c, _ in columns], datetime.fromtimestamp(now, tz=timezone.utc)
@@ -76,7 +76,8 @@ def _answer(emu: Emulator, query: str, records: list[Any], start: float, end: fl
     kinds = {}
     for name in names:
         sample = next((r[name] for r in result if r.get(name) is not None), None)
-        kinds[name] = tables.kind_of(sample) if sample is not None else known.get(name, "string")
+        computed = tables.kind_of(sample) if sample is not None else "string"
+        kinds[name] = known.get(name, computed)
     return json_response(
         {
             "tables": [

@@ -17,6 +17,10 @@ from typing import Any
 _OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 _UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
 
+#: The long-form claim columns some workspaces' AzureDiagnostics records carry instead.
+URI_OID_COLUMN = "identity_claim_http_schemas_microsoft_com_identity_claims_objectidentifier_g"
+URI_UPN_COLUMN = "identity_claim_http_schemas_xmlsoap_org_ws_2005_05_identity_claims_upn_s"
+
 #: Columns (name, type) of each table, in Azure's order for those keyops reads.
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "AZKVAuditLogs": [
@@ -54,9 +58,11 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("DurationMs", "long"),
         ("CallerIPAddress", "string"),
         ("CorrelationId", "string"),
-        ("identity_claim_oid_g", "string"),
-        ("identity_claim_appid_g", "string"),
+        ("identity_claim_oid_g", "guid"),
+        (URI_OID_COLUMN, "guid"),
+        ("identity_claim_appid_g", "guid"),
         ("identity_claim_upn_s", "string"),
+        (URI_UPN_COLUMN, "string"),
         ("id_s", "string"),
         ("requestUri_s", "string"),
         ("httpStatusCode_d", "real"),
@@ -108,7 +114,12 @@ def render(event: dict[str, Any], tenant: str) -> dict[str, Any]:
 
 
 def _vault_columns(event: dict[str, Any], status: int) -> dict[str, Any]:
-    claims = ((_OID, event.get("oid")), ("appid", event.get("appid")), (_UPN, event.get("upn")))
+    uri = event.get("claims") != "short"
+    claims = (
+        (_OID if uri else "oid", event.get("oid")),
+        ("appid", event.get("appid")),
+        (_UPN if uri else "upn", event.get("upn")),
+    )
     claim = {k: v for k, v in claims if v}
     return {
         "OperationVersion": event.get("api", ""),
@@ -135,7 +146,8 @@ def _diagnostics_columns(event: dict[str, Any], status: int, rid: str) -> dict[s
     def audit_only(key: str) -> Any:
         return event.get(key, "") if audit else ""
 
-    return {
+    uri = event.get("claims") == "uri"
+    filled = {
         "ResourceId": rid.upper(),
         "Category": "AuditEvent" if audit else "RequestResponse",
         "ResourceGroup": group.upper(),
@@ -145,14 +157,27 @@ def _diagnostics_columns(event: dict[str, Any], status: int, rid: str) -> dict[s
         "ResourceType": rid.strip("/").split("/")[6].upper(),
         "ResultSignature": _kv_signature(status) if audit else str(status),
         "CallerIPAddress": event.get("ip", ""),
-        "identity_claim_oid_g": audit_only("oid"),
+        URI_OID_COLUMN if uri else "identity_claim_oid_g": audit_only("oid"),
         "identity_claim_appid_g": audit_only("appid"),
-        "identity_claim_upn_s": audit_only("upn"),
+        URI_UPN_COLUMN if uri else "identity_claim_upn_s": audit_only("upn"),
         "id_s": audit_only("object"),
         "requestUri_s": audit_only("uri"),
         "httpStatusCode_d": float(status),
         "properties_s": json.dumps(properties, separators=(",", ":")),
     }
+    # AzureDiagnostics has a column only once some record filled it.
+    return {k: v for k, v in filled.items() if v not in ("", None)}
+
+
+def columns_of(table: str, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The table's columns as a workspace has them: AzureDiagnostics has its fixed columns and
+    gains a resource-specific one (``_s``, ``_g``, ``_d``) only once a record fills it; a query
+    naming any other fails to resolve it, as in Azure."""
+    columns = COLUMNS[table]
+    if table != "AzureDiagnostics":
+        return columns
+    seen = {k for row in rows for k in row}
+    return [c for c in columns if c[0] in seen or not c[0].endswith(("_s", "_g", "_d"))]
 
 
 def wire_value(value: Any, kind: str) -> Any:
