@@ -68,11 +68,14 @@ class AzureLogSource(LogSource):
         )
 
     def _get(self, path: str, params: str, what: str, target: str) -> Any:
+        url = f"{self._env.resource_manager.rstrip('/')}{quote(path)}?api-version={params}"
+        return self._get_url(url, what, target)
+
+    def _get_url(self, url: str, what: str, target: str) -> Any:
         from azure.core.rest import HttpRequest
 
         from keyops.azure.errors import azure_errors
 
-        url = f"{self._env.resource_manager.rstrip('/')}{quote(path)}?api-version={params}"
         with azure_errors(what, target):
             response = self._arm._send_request(HttpRequest("GET", url))
             self._note_date(response.headers.get("Date"))
@@ -173,22 +176,46 @@ class AzureLogSource(LogSource):
         return LogTable(tuple(rows), partial)
 
     def vault_id(self, vault_url: str, subscription_id: str) -> str:
-        """A vault's ARM id from its URL (the subscription's vaults, by name)."""
-        if self._env.emulator is not None:
-            for vault in self._env.emulator.raw.get("vaults", []):
-                if str(vault.get("url", "")).rstrip("/") == vault_url.rstrip("/"):
-                    return str(vault["id"])
+        """A vault's ARM id from its URL: by name among the vaults of ``subscription_id``, then
+        of every other subscription the identity can see (a vault often lives in a shared one)."""
         name = (urlsplit(vault_url).hostname or "").split(".", 1)[0]
-        body = self._get(
+        if self._env.emulator is not None:  # its vault URLs are local: the name is listed
+            for vault in self._env.emulator.vaults:
+                if vault.url.rstrip("/") == vault_url.rstrip("/"):
+                    name = vault.name
+        found = self._vault_in(subscription_id, name)
+        if found is None:
+            others = self._list("/subscriptions", SUBSCRIPTION_API, "list subscriptions", "ARM")
+            for sub in others:
+                sid = str(sub.get("subscriptionId") or "")
+                if sid and sid.lower() != subscription_id.lower():
+                    found = self._vault_in(sid, name)
+                    if found is not None:
+                        break
+        if found is None:
+            raise NotFoundError(f"no vault named {name!r} in the subscriptions this identity sees")
+        return found
+
+    def _vault_in(self, subscription_id: str, name: str) -> str | None:
+        vaults = self._list(
             f"/subscriptions/{subscription_id}/resources",
             RESOURCES_API + "&$filter=" + quote("resourceType eq 'Microsoft.KeyVault/vaults'"),
             "list vaults",
             subscription_id,
         )
-        for item in body.get("value") or []:
+        for item in vaults:
             if str(item.get("name", "")).lower() == name.lower():
                 return str(item["id"])
-        raise NotFoundError(f"no vault named {name!r} in subscription {subscription_id}")
+        return None
+
+    def _list(self, path: str, params: str, what: str, target: str) -> list[dict[str, Any]]:
+        """Every page of an ARM list (``nextLink`` followed)."""
+        body = self._get(path, params, what, target)
+        items = list(body.get("value") or [])
+        while body.get("nextLink"):
+            body = self._get_url(str(body["nextLink"]), what, target)
+            items.extend(body.get("value") or [])
+        return items
 
     def close(self) -> None:
         """Close both pipelines."""

@@ -126,6 +126,8 @@ class LogTarget:
     account_id: str
     vault_id: str | None = None
     secret_name: str | None = None
+    #: Why the vault's ARM id could not be found (its reads are then unknown).
+    vault_error: str | None = None
 
 
 def gather_evidence(
@@ -163,6 +165,16 @@ def gather_evidence(
             tables.append(("vault", got.table))
             readers = readers_from_rows(got.rows, got.table, target.secret_name, end, own)
             unauthenticated = unauthenticated_reads(got.rows, target.secret_name)
+    elif target.vault_error is not None:
+        findings.append(
+            CoverageFinding(
+                "vault",
+                "vault-not-found",
+                f"{target.name}: its vault was not found ({target.vault_error}), so its secret's "
+                "readers are unknown",
+                "check vault_url, and grant the identity Reader on the vault's subscription",
+            )
+        )
     else:
         findings.append(
             CoverageFinding(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from keyops.consumers.evidence import INGESTION_DELAY, LogTarget, gather_evidence
 from keyops.consumers.render import TargetEvidence
+from keyops.consumers.source import LogSourceError
 from keyops.errors import AuthError, KeyopsError
 
 if TYPE_CHECKING:
@@ -17,15 +18,22 @@ if TYPE_CHECKING:
 
 
 def log_target(target: Target, source: LogSource) -> LogTarget:
-    """The account and, when the target has a vault, the vault's ARM id and the secret."""
-    vault_id = None
+    """The account and, when the target has a vault, the vault's ARM id and the secret. A vault
+    keyops cannot find is the target's ``vault_error``: its account's logs are still read."""
+    vault_id = error = None
     if target.vault_url:
-        vault_id = source.vault_id(target.vault_url, target.account.subscription_id)
+        try:
+            vault_id = source.vault_id(target.vault_url, target.account.subscription_id)
+        except AuthError:
+            raise
+        except (KeyopsError, LogSourceError) as err:
+            error = f"{target.vault_url}: {err}"
     return LogTarget(
         name=target.name,
         account_id=target.resource_id,
         vault_id=vault_id,
         secret_name=target.secret_name if vault_id else None,
+        vault_error=error,
     )
 
 

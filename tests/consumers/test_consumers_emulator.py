@@ -358,3 +358,60 @@ def test_a_failed_vault_query_is_a_finding_and_the_callers_are_still_read(
     found = next(f for f in entry["findings"] if f["code"] == "query-failed")
     assert found["source"] == "vault" and "kv-keyops-prod" in found["message"]
     assert entry["readers"] == [] and key_caller(entry, "10.20.0.4") is not None
+
+
+def test_a_vault_on_a_later_page_of_the_resource_list_is_found(
+    tmp_path: Path, tls_dir: Path
+) -> None:
+    """ARM lists resources a page at a time: the vault may be on any page."""
+    from keyops.emulator.world import parse_world
+
+    doc = consumers_document()
+    doc["vaults"][:0] = [{"name": f"kv-aaa-{i}", "resource_group": "rg-keyops"} for i in range(2)]
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=parse_world(doc, "<paged>"))
+    try:
+        handle.admin("POST", "arm/settings", {"page_size": 1})
+        entry = _weu(handle)
+    finally:
+        handle.stop()
+    assert entry["vault_id"].endswith("/vaults/kv-keyops-prod")
+    assert reader(entry, "billing-api") is not None
+
+
+def test_a_vault_keyops_cannot_find_is_a_finding_and_the_callers_are_still_read(
+    fresh: EmulatorHandle,
+) -> None:
+    fresh.admin(
+        "POST", "faults", {"operation": "Resources_List", "status": 404, "code": "NotFound"}
+    )
+    status, doc, err = run_consumers(fresh, *WEU_ARGS, "--vault-url", fresh.vault_url())
+    assert status == 0, err
+    entry = target(doc, WEU)
+    found = next(f for f in entry["findings"] if f["source"] == "vault")
+    assert found["code"] == "vault-not-found" and fresh.vault_url() in found["message"]
+    assert key_caller(entry, "10.20.0.4") is not None
+
+
+def test_a_vault_in_another_subscription_is_found(tmp_path: Path, tls_dir: Path) -> None:
+    """A shared vault often lives in another subscription than the accounts using it."""
+    from keyops.emulator.world import parse_world
+
+    doc = consumers_document()
+    shared = "0b5e7c1d-2f3a-4b6c-8d9e-1a2b3c4d5e6f"
+    doc["subscriptions"].append({"id": shared, "name": "Shared"})
+    doc["resource_groups"].append({"name": "rg-shared", "subscription": shared})
+    doc["vaults"].append({"name": "kv-shared", "resource_group": "rg-shared"})
+    doc["role_assignments"].append(
+        {"principal": "keyops-rotator", "role": "Reader", "scope": f"/subscriptions/{shared}"}
+    )
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=parse_world(doc, "<shared>"))
+    try:
+        status, out, err = run_consumers(
+            handle, *WEU_ARGS, "--vault-url", handle.vault_url("kv-shared")
+        )
+    finally:
+        handle.stop()
+    assert status == 0, err
+    entry = target(out, WEU)
+    assert entry["vault_id"].startswith(f"/subscriptions/{shared}/")
+    assert "vault-not-found" not in codes(entry)

@@ -204,4 +204,4 @@ async def list_resources(request: Request) -> Response:
         for rid, name, kind in pool
         if rid.lower().startswith(scope.lower() + "/") and wanted in (None, kind.lower())
     ]
-    return json_response({"value": value})
+    return json_response(armhttp.list_body(request, value))
