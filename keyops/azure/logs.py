@@ -244,4 +244,17 @@ def _destination(item: dict[str, Any]) -> LogDestination:
         storage_account_id=props.get("storageAccountId"),
         event_hub=props.get("eventHubAuthorizationRuleId") or props.get("eventHubName"),
         destination_type=props.get("logAnalyticsDestinationType"),
+        created_at=_created(item.get("systemData")),
     )
+
+
+def _created(system: Any) -> datetime | None:
+    text = system.get("createdAt") if isinstance(system, dict) else None
+    if not text:
+        return None
+    from keyops.consumers.queries import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None  # unknown is no claim: the start-late check is skipped

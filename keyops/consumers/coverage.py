@@ -146,6 +146,8 @@ def read_log(
             )
         )
         return LogRead(None, (), tuple(found))
+    if dest.created_at is not None and dest.created_at > start:
+        found.append(_started_late(source, resource, dest, start))
     if rows.partial:
         found.append(
             _finding(
@@ -186,6 +188,20 @@ def _scope(
     short = timedelta(days=workspace.retention_days) < window
     gaps = (_retention(source, workspace, window),) if short else ()
     return (resource if resource_centric else workspace), gaps
+
+
+def _started_late(
+    source: Source, resource: str, dest: LogDestination, start: datetime
+) -> CoverageFinding:
+    assert dest.created_at is not None
+    when = dest.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _finding(
+        source,
+        "logs-start-late",
+        f"{_short(resource)}: diagnostic setting {dest.name} was created {when}, after the "
+        f"window's start: consumers seen only before then are missed",
+        f"narrow --window to start after {when}",
+    )
 
 
 def _retention(source: Source, workspace: Workspace, window: timedelta) -> CoverageFinding:

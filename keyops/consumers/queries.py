@@ -105,7 +105,8 @@ def account_query(account_id: str) -> str:
     )
 
 
-def _time(value: Any) -> datetime:
+def parse_time(value: Any) -> datetime:
+    """A UTC datetime from a datetime or ISO 8601 text (Azure sends 7 fractional digits)."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     text = str(value).replace("Z", "+00:00")
@@ -183,8 +184,8 @@ def readers_from_rows(
         if _challenge((oid, app, ip), ok):
             continue
         denied = sum(int(r.get("Reads") or 0) for r in group if r not in ok)
-        latest = max(ok or group, key=lambda r: _time(r["LastRead"]))
-        last = _time(latest["LastRead"])
+        latest = max(ok or group, key=lambda r: parse_time(r["LastRead"]))
+        last = parse_time(latest["LastRead"])
         readers.append(
             VaultReader(
                 object_id=oid,
@@ -213,9 +214,9 @@ def callers_from_rows(
         groups.setdefault(key, []).append(row)
     callers = []
     for (auth, who), group in groups.items():
-        first = min(_time(r["FirstSeen"]) for r in group)
-        latest = max(group, key=lambda r: _time(r["LastSeen"]))
-        last = _time(latest["LastSeen"])
+        first = min(parse_time(r["FirstSeen"]) for r in group)
+        latest = max(group, key=lambda r: parse_time(r["LastSeen"]))
+        last = parse_time(latest["LastSeen"])
         callers.append(
             DataCaller(
                 auth="token" if auth == "token" else "key",

@@ -38,6 +38,9 @@ class LogDestination:
     #: "Dedicated" sends to resource-specific tables (AZKVAuditLogs); None/"AzureDiagnostics"
     #: to the AzureDiagnostics table.
     destination_type: str | None
+    #: When the setting was created (ARM's ``systemData.createdAt``), if ARM says: nothing was
+    #: sent before then.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

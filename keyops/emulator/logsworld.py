@@ -24,6 +24,8 @@ consumer), plus one setting::
     storage_account = "/subscriptions/.../storageAccounts/logs"   # optional
     event_hub = "/subscriptions/.../authorizationRules/send"      # optional
     destination_type = "Dedicated"  # AZKVAuditLogs; default "AzureDiagnostics"
+    created = "-2d"               # when it was created (systemData.createdAt); records from
+                                  # before then are not sent. Default: long before any record
 
     [[consumers]]                 # an app that reads a secret and calls the data plane
     name = "billing-api"
@@ -86,6 +88,8 @@ class DiagnosticDecl:
     storage_account: str | None
     event_hub: str | None
     destination_type: str | None
+    #: When it was created (relative like "-2d", or ISO 8601); None: before any record.
+    created: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ def _diagnostic(r: Any, vaults: set[str], accounts: set[str], spaces: set[str]) 
             "storage_account",
             "event_hub",
             "destination_type",
+            "created",
         }
     )
     resource = r.get("resource", str)
@@ -203,7 +208,17 @@ def _diagnostic(r: Any, vaults: set[str], accounts: set[str], spaces: set[str]) 
         destination_type=r.choice(
             "destination_type", ("Dedicated", "AzureDiagnostics"), "AzureDiagnostics"
         ),
+        created=_time(r, "created"),
     )
+
+
+def _time(r: Any, key: str) -> str | None:
+    from keyops.emulator.world import relative_time
+
+    value = _opt(r, key)
+    if value is not None:
+        relative_time(value, 0.0, r.at(key))  # refuses a malformed time now, not at start
+    return value
 
 
 def _consumer(r: Any, vaults: set[str], accounts: set[str], principals: set[str]) -> ConsumerDecl:

@@ -415,3 +415,41 @@ def test_a_vault_in_another_subscription_is_found(tmp_path: Path, tls_dir: Path)
     entry = target(out, WEU)
     assert entry["vault_id"].startswith(f"/subscriptions/{shared}/")
     assert "vault-not-found" not in codes(entry)
+
+
+def test_records_older_than_the_workspace_retention_are_gone(tmp_path: Path, tls_dir: Path) -> None:
+    """Azure purges records past the workspace's retention: weekly-report's only read (6 days
+    ago) is gone from a 2-day workspace, and the finding says why it may be missing."""
+    from keyops.emulator.world import parse_world
+
+    doc = consumers_document()
+    doc["workspaces"][0]["retention_days"] = 2
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=parse_world(doc, "<retention>"))
+    try:
+        entry = _weu(handle, "--window", "7d")
+    finally:
+        handle.stop()
+    assert "retention-short" in codes(entry)
+    assert reader(entry, "weekly-report") is None
+    assert reader(entry, "billing-api") is not None
+
+
+@pytest.mark.parametrize(("window", "late"), [("7d", True), ("12h", False)])
+def test_logging_that_started_inside_the_window_is_a_finding(
+    tmp_path: Path, tls_dir: Path, window: str, late: bool
+) -> None:
+    """A diagnostic setting created a day ago has sent nothing from before then: a 7-day window
+    is not complete, whatever the records say."""
+    from keyops.emulator.world import parse_world
+
+    doc = consumers_document()
+    for setting in doc["diagnostic_settings"]:
+        setting["created"] = "-1d"
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=parse_world(doc, "<late>"))
+    try:
+        entry = _weu(handle, "--window", window)
+    finally:
+        handle.stop()
+    assert ("logs-start-late" in codes(entry)) is late
+    assert entry["coverage"]["complete"] is not late
+    assert reader(entry, "weekly-report") is None  # its read 6 days ago was never sent

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keyops.emulator.core.clock import iso
 from keyops.emulator.core.errors import arm_error
 from keyops.emulator.core.operation import json_response, operation
 from keyops.emulator.core.tokens import Caller
@@ -50,14 +51,18 @@ def _preamble(request: Request, action: str, versions: tuple[str, ...]) -> tuple
     return caller, _known_resource(request, rid)
 
 
-def _setting_json(rid: str, name: str, properties: dict[str, Any]) -> dict[str, Any]:
-    return {
+def _setting_json(emu: Any, rid: str, name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "id": f"{rid}/providers/microsoft.insights/diagnosticSettings/{name}",
         "type": "Microsoft.Insights/diagnosticSettings",
         "name": name,
         "location": None,
         "properties": properties,
     }
+    created = models.created_at(emu, rid, name)
+    if created is not None:
+        body["systemData"] = {"createdAt": iso(created), "lastModifiedAt": iso(created)}
+    return body
 
 
 @operation("DiagnosticSettings_List", "arm")
@@ -65,8 +70,9 @@ def _setting_json(rid: str, name: str, properties: dict[str, Any]) -> dict[str, 
 async def list_settings(request: Request) -> Response:
     """``GET {resourceUri}/providers/Microsoft.Insights/diagnosticSettings``."""
     _, rid = _preamble(request, READ_SETTINGS, DIAGNOSTIC_API_VERSIONS)
-    settings = models.settings_of(armhttp.emulator(request), rid)
-    return json_response({"value": [_setting_json(rid, n, p) for n, p in settings.items()]})
+    emu = armhttp.emulator(request)
+    settings = models.settings_of(emu, rid)
+    return json_response({"value": [_setting_json(emu, rid, n, p) for n, p in settings.items()]})
 
 
 @operation("DiagnosticSettings_Get", "arm")
@@ -75,10 +81,11 @@ async def get_setting(request: Request) -> Response:
     """``GET .../diagnosticSettings/{name}``."""
     _, rid = _preamble(request, READ_SETTINGS, DIAGNOSTIC_API_VERSIONS)
     name = request.path_params["name"]
-    found = models.settings_of(armhttp.emulator(request), rid).get(name)
+    emu = armhttp.emulator(request)
+    found = models.settings_of(emu, rid).get(name)
     if found is None:
         raise arm_error(404, "ResourceNotFound", f"The diagnostic setting '{name}' doesn't exist.")
-    return json_response(_setting_json(rid, name, found))
+    return json_response(_setting_json(emu, rid, name, found))
 
 
 @operation("DiagnosticSettings_CreateOrUpdate", "arm", write=True)
@@ -105,9 +112,9 @@ async def put_setting(request: Request) -> Response:
             400, "BadRequest", "At least one destination (workspace, storage or Event Hub) needed."
         )
     name = request.path_params["name"]
-    models.put_setting(emu, rid, name, properties)
+    models.put_setting(emu, rid, name, properties, emu.clock.now())
     emu.commit(request)
-    return json_response(_setting_json(rid, name, models.settings_of(emu, rid)[name]))
+    return json_response(_setting_json(emu, rid, name, models.settings_of(emu, rid)[name]))
 
 
 @operation("DiagnosticSettings_Delete", "arm", write=True)

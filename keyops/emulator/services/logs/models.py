@@ -30,6 +30,7 @@ def logs_state(emu: Emulator) -> dict[str, Any]:
     section: dict[str, Any] = emu.store.section("logs")
     section.setdefault("diagnostic", {})
     section.setdefault("records", {})
+    section.setdefault("created", {})
     section.setdefault("consumers", {})
     section.setdefault("ingestion_delay", seconds(emu.world.logs.ingestion_delay, "ingestion"))
     return section
@@ -93,11 +94,18 @@ def setting_body(emu: Emulator, decl: DiagnosticDecl) -> dict[str, Any]:
 
 def seed(emu: Emulator) -> None:
     """Diagnostic settings from the world; consumers start at their declared times."""
-    state = logs_state(emu)
-    for decl in emu.world.logs.diagnostic_settings:
+    from keyops.emulator.world import relative_time
+
+    now = emu.clock.now()
+    for i, decl in enumerate(emu.world.logs.diagnostic_settings):
         rid = resource_id(emu, decl.resource)
         if rid is not None:
-            state["diagnostic"].setdefault(rid.lower(), {})[decl.name] = setting_body(emu, decl)
+            created = (
+                relative_time(decl.created, now, f"diagnostic_settings[{i}].created")
+                if decl.created
+                else None
+            )
+            put_setting(emu, rid, decl.name, setting_body(emu, decl), created)
     from keyops.emulator.services.logs.consumers import seed_consumers
 
     seed_consumers(emu)
@@ -109,9 +117,21 @@ def settings_of(emu: Emulator, rid: str) -> dict[str, Any]:
     return found
 
 
-def put_setting(emu: Emulator, rid: str, name: str, properties: dict[str, Any]) -> None:
-    """Create or replace a diagnostic setting."""
+def put_setting(
+    emu: Emulator, rid: str, name: str, properties: dict[str, Any], created: float | None
+) -> None:
+    """Create or replace a diagnostic setting; ``created`` (None: before any record) is kept
+    from its first creation, as ARM's ``systemData.createdAt``."""
     logs_state(emu)["diagnostic"].setdefault(rid.lower(), {})[name] = properties
+    made = logs_state(emu)["created"].setdefault(rid.lower(), {})
+    if name not in made:
+        made[name] = created
+
+
+def created_at(emu: Emulator, rid: str, name: str) -> float | None:
+    """When a setting was created (None: before any record)."""
+    found: float | None = logs_state(emu)["created"].get(rid.lower(), {}).get(name)
+    return found
 
 
 def delete_setting(emu: Emulator, rid: str, name: str) -> bool:
@@ -120,6 +140,7 @@ def delete_setting(emu: Emulator, rid: str, name: str) -> bool:
     if name not in settings:
         return False
     del settings[name]
+    logs_state(emu)["created"].get(rid.lower(), {}).pop(name, None)
     return True
 
 
@@ -136,10 +157,13 @@ def append(emu: Emulator, rid: str, kind: str, event: dict[str, Any]) -> int:
     its diagnostic settings name for that category; how many copies were kept."""
     state = logs_state(emu)
     kept = 0
-    for properties in settings_of(emu, rid).values():
+    for name, properties in settings_of(emu, rid).items():
         target = properties.get("workspaceId")
         if not target or not _sends(properties, kind):
             continue
+        since = created_at(emu, rid, name)
+        if since is not None and float(event["t"]) < since:
+            continue  # a replayed event from before the setting existed was never sent
         dedicated = str(properties.get("logAnalyticsDestinationType") or "") == "Dedicated"
         table = "AZKVAuditLogs" if kind == "audit" and dedicated else "AzureDiagnostics"
         space = workspace_by_id(emu, str(target))
@@ -160,3 +184,15 @@ def visible(emu: Emulator, workspace: WorkspaceDecl, table: str, now: float) -> 
     """The workspace's records of ``table`` that have been ingested by ``now``."""
     records = logs_state(emu)["records"].get(workspace.id.lower(), [])
     return [r for r in records if r["table"] == table and float(r["ingest"]) <= now]
+
+
+def queryable(emu: Emulator, workspace_id: str, now: float) -> list[Any]:
+    """The workspace's records a query sees at ``now``: ingested, and not older than its
+    retention (Azure purges them)."""
+    space = workspace_by_id(emu, workspace_id)
+    oldest = now - (space.retention_days if space else 30) * 86400.0
+    return [
+        r
+        for r in logs_state(emu)["records"].get(workspace_id.lower(), [])
+        if float(r["ingest"]) <= now and float(r["t"]) >= oldest
+    ]

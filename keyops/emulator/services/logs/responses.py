@@ -107,11 +107,7 @@ async def query_workspace(request: Request) -> Response:
         raise exc.forbidden()
     now = emu.clock.now()
     query, start, end = await _body(request, now)
-    records = [
-        r
-        for r in models.logs_state(emu)["records"].get(workspace.id.lower(), [])
-        if float(r["ingest"]) <= now
-    ]
+    records = models.queryable(emu, workspace.id, now)
     return _answer(emu, query, records, start, end)
 
 
@@ -131,9 +127,9 @@ async def query_resource(request: Request) -> Response:
     query, start, end = await _body(request, now)
     records = [
         r
-        for space in models.logs_state(emu)["records"].values()
-        for r in space
-        if str(r["resource"]).lower() == rid.lower() and float(r["ingest"]) <= now
+        for space in models.logs_state(emu)["records"]
+        for r in models.queryable(emu, space, now)
+        if str(r["resource"]).lower() == rid.lower()
     ]
     return _answer(emu, query, records, start, end)
 
