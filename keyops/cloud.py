@@ -202,7 +202,12 @@ def emulator_environment(conn: EmulatorConnection) -> AzureEnvironment:
         metrics_scope=public.metrics_scope,
         vault_dns_suffix=public.vault_dns_suffix,
         logs_endpoint=str(conn.raw.get("logs_endpoint") or conn.url),
-        logs_scope=public.logs_scope,
+        # The connection file names the audience its Logs API accepts (Azure's own by default).
+        logs_scope=(
+            f"{str(conn.raw['logs_audience']).rstrip('/')}/.default"
+            if conn.raw.get("logs_audience")
+            else public.logs_scope
+        ),
         ca_bundle=conn.ca_bundle,
         emulator=conn,
     )

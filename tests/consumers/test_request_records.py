@@ -126,3 +126,21 @@ def test_a_call_with_a_revoked_key_is_logged_as_its_401(served: EmulatorHandle) 
         " | project ResultSignature, _ResourceId",
     )
     assert [(r["ResultSignature"], r["_ResourceId"]) for r in rows] == [("401", WEU_ID.lower())]
+
+
+def test_the_connection_files_logs_audience_is_the_token_scope(
+    served: EmulatorHandle, tmp_path: Path
+) -> None:
+    """keyops asks for a Logs token for the audience the connection file names (a sovereign-cloud
+    emulator names its own), not always the public cloud's."""
+    from keyops.cloud import EmulatorConnection, emulator_environment
+
+    doc = json.loads(served.connection_path.read_text())
+    assert emulator_environment(
+        EmulatorConnection.load(str(served.connection_path))
+    ).logs_scope == (f"{doc['logs_audience']}/.default")
+    doc["logs_audience"] = "https://api.loganalytics.us"
+    other = tmp_path / "connection.json"
+    other.write_text(json.dumps(doc))
+    env = emulator_environment(EmulatorConnection.load(str(other)))
+    assert env.logs_scope == "https://api.loganalytics.us/.default"
