@@ -453,3 +453,26 @@ def test_logging_that_started_inside_the_window_is_a_finding(
     assert ("logs-start-late" in codes(entry)) is late
     assert entry["coverage"]["complete"] is not late
     assert reader(entry, "weekly-report") is None  # its read 6 days ago was never sent
+
+
+def test_a_token_consumer_without_its_role_is_logged_as_refused(
+    tmp_path: Path, tls_dir: Path
+) -> None:
+    """Declared token consumers are held to RBAC like any caller: without a data-plane role
+    every call is Azure OpenAI's 401 PermissionDenied, in the logs as such."""
+    from keyops.emulator.world import parse_world
+
+    doc = consumers_document()
+    doc["role_assignments"] = [
+        a
+        for a in doc["role_assignments"]
+        if not (a["principal"] == "chat-frontend" and "OpenAI" in a["role"])
+    ]
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=parse_world(doc, "<no-role>"))
+    try:
+        entry = _weu(handle)
+    finally:
+        handle.stop()
+    oid = PRINCIPALS["chat-frontend"][1]
+    token = next(c for c in entry["callers"] if c["object_id"] == oid)
+    assert token["calls"] > 0 and token["rejected"] == token["calls"]

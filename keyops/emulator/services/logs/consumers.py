@@ -131,6 +131,8 @@ def _call(emu: Emulator, decl: ConsumerDecl, state: dict[str, Any], at: float) -
         raw_account,
     )
     from keyops.emulator.services.monitor.models import ServedCall, record_call
+    from keyops.emulator.services.openai.exceptions import permission_denied
+    from keyops.emulator.services.openai.models import CHAT
 
     assert decl.account is not None
     account = get_account(emu, decl.account)
@@ -140,7 +142,9 @@ def _call(emu: Emulator, decl: ConsumerDecl, state: dict[str, Any], at: float) -
     if decl.auth == "token":
         assert decl.principal is not None
         oid = emu.world.principal(decl.principal).object_id
-        status = 200
+        # Held to RBAC as the data plane holds any token caller (401 PermissionDenied).
+        allowed = emu.rbac.allows(oid, CHAT.data_action, account.id, data=True)
+        status = 200 if allowed else permission_denied().status
     elif local_auth_enforced(emu, raw_account(emu, account.name) or {"disable_local_auth": 0}, at):
         status = 403  # as the data plane refuses it: local_auth_delay after the PATCH
     else:
