@@ -105,6 +105,21 @@ def test_a_refused_query_is_azures_bad_argument_error(logs_api: EmulatorHandle) 
     assert body["innererror"]["innererror"]["token"] == "join"
 
 
+def test_a_syntax_errors_place_is_its_line_and_position_in_that_line(
+    logs_api: EmulatorHandle,
+) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    with pytest.raises(HttpResponseError) as caught:
+        _client(logs_api).query_workspace(
+            _workspace(logs_api),
+            "AzureDiagnostics\n| where Category == 'AuditEvent'\n| join (AZKVAuditLogs) on Id",
+            timespan=timedelta(days=1),
+        )
+    place = caught.value.response.json()["error"]["innererror"]["innererror"]
+    assert (place["line"], place["pos"], place["token"]) == (3, 2, "join")
+
+
 def test_an_unknown_table_is_a_semantic_error(logs_api: EmulatorHandle) -> None:
     from azure.core.exceptions import HttpResponseError
 

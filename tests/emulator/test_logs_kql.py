@@ -54,8 +54,8 @@ def _call(minutes_ago: float, oid: str | None, ip: str, status: int = 200) -> An
 
 def _run(query: str, events: list[Any], table: str) -> list[dict[str, Any]]:
     rows = [tables.render({**e, "table": table}, "tenant") for e in events]
-    columns = [c for c, _ in tables.columns_of(table, rows)]
-    _, result = kqleval.run(parse(query), rows, columns, NOW)
+    schema = tables.columns_of(table, rows)
+    _, result = kqleval.run(parse(query), rows, [c for c, _ in schema], NOW, dict(schema))
     return result
 
 
@@ -154,6 +154,13 @@ def test_anything_else_is_refused_as_a_syntax_error(query: str, token: str) -> N
         "AzureDiagnostics | summarize percentile(DurationMs, 95)",
         "AzureDiagnostics | where count() > 1",
         "AzureDiagnostics | project Resource | where Category == 'x'",
+        # Refused by their types, whatever the rows (these run on none):
+        "AzureDiagnostics | where 1",
+        "AzureDiagnostics | where Category == 1",
+        "AzureDiagnostics | where TimeGenerated > 'yesterday'",
+        "AzureDiagnostics | where Category == 'x' and DurationMs",
+        "AzureDiagnostics | where Category == 'nope' | summarize foo(TimeGenerated) by Category",
+        "AzureDiagnostics | extend N = count() | where N == 'x'",
     ],
 )
 def test_unknown_columns_and_functions_are_semantic_errors(query: str) -> None:
@@ -184,6 +191,12 @@ def test_the_vault_query_reads_either_claim_form_in_both_tables(claims: str) -> 
         rows = _run(vault_query(table, VAULT, "app-key"), events, table)
         (found,) = readers_from_rows(rows, table, "app-key", NOW)
         assert (found.object_id, found.app_id, found.version) == ("o1", "app-o1", "v1")
+
+
+def test_summarize_by_alone_gives_the_distinct_groups() -> None:
+    events = [_call(m, None, ip) for m, ip in ((5, "10.0.0.1"), (6, "10.0.0.1"), (7, "10.0.0.2"))]
+    rows = _run("AzureDiagnostics | summarize by CallerIPAddress", events, "AzureDiagnostics")
+    assert sorted(r["CallerIPAddress"] for r in rows) == ["10.0.0.1", "10.0.0.2"]
 
 
 def test_hostile_names_stay_string_literals() -> None:

@@ -18,8 +18,11 @@ def _error(
     return EmulatorHTTPError(status, {"error": body})
 
 
-def bad_query(err: KqlError) -> EmulatorHTTPError:
-    """400 ``BadArgumentError`` for a query the interpreter refuses (Azure's nesting)."""
+def bad_query(err: KqlError, query: str) -> EmulatorHTTPError:
+    """400 ``BadArgumentError`` for a query the interpreter refuses (Azure's nesting); a syntax
+    error's place is its line and its position within that line, as Azure gives it."""
+    line = query.count("\n", 0, err.pos) + 1
+    column = err.pos - (query.rfind("\n", 0, err.pos) + 1)
     if err.kind == "syntax":
         inner = {
             "code": "SyntaxError",
@@ -27,8 +30,8 @@ def bad_query(err: KqlError) -> EmulatorHTTPError:
             "innererror": {
                 "code": "SYN0002",
                 "message": str(err),
-                "line": 1,
-                "pos": err.pos,
+                "line": line,
+                "pos": column,
                 "token": err.token,
             },
         }

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from keyops.emulator.services.logs import kqltypes
 from keyops.emulator.services.logs.kqlparse import (
     Assign,
     BinOp,
@@ -26,7 +27,6 @@ from keyops.emulator.services.logs.kqlparse import (
 )
 
 Row = dict[str, Any]
-_AGGREGATES = ("count", "min", "max", "sum", "dcount")
 
 
 def _semantic(message: str) -> KqlError:
@@ -116,7 +116,7 @@ class Evaluator:
             return row[name] if name in row else self.value(node.args[1], row)
         fn = self.functions.get(node.name)
         if fn is None:
-            where = "only inside summarize" if node.name in _AGGREGATES else "not supported"
+            where = "only inside summarize" if node.name in kqltypes.AGGREGATES else "not supported"
             raise _semantic(f"Function '{node.name}' is {where}")
         try:
             return fn(*(self.value(a, row) for a in node.args))
@@ -172,13 +172,10 @@ def _compare(op: str, a: Any, b: Any) -> Any:
 
 
 def _aggregate(ev: Evaluator, assign: Assign, rows: list[Row]) -> Any:
-    node = assign.expr
-    if not isinstance(node, Call) or node.name not in _AGGREGATES:
-        raise _semantic(f"summarize expects aggregation functions ({', '.join(_AGGREGATES)})")
+    node = assign.expr  # a known aggregation: kqltypes.check_aggregate vetted it
+    assert isinstance(node, Call)
     if node.name == "count":
         return len(rows)
-    if len(node.args) != 1:
-        raise _semantic(f"Function '{node.name}' expects one argument")
     values = [v for v in (ev.value(node.args[0], r) for r in rows) if v is not None]
     if node.name == "dcount":
         return len({_text(v) for v in values})
@@ -227,20 +224,29 @@ def _order(ev: Evaluator, stage: Stage, rows: list[Row]) -> list[Row]:
 
 
 def run(
-    query: Query, rows: Iterable[Row], columns: list[str], now: datetime
+    query: Query,
+    rows: Iterable[Row],
+    columns: list[str],
+    now: datetime,
+    types: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[Row]]:
-    """Run ``query`` over ``rows`` whose table has ``columns``; (result columns, result rows)."""
+    """Run ``query`` over ``rows`` whose table has ``columns`` (of ``types``, where known);
+    (result columns, result rows). Names and types are checked before any row is read."""
     ev = Evaluator(now)
     current = [dict.fromkeys(columns) | r for r in rows]
     names = list(columns)
+    kinds = dict(types or {})
     for stage in query.stages:
         if stage.op == "where":
             _check(ev, stage.items[0], names)
+            kqltypes.check_where(stage.items[0], kinds)
             current = [r for r in current if ev.value(stage.items[0], r) is True]
         elif stage.op in ("project", "extend"):
             for a in stage.items:
                 _check(ev, a.expr, names)
             added = [a.name for a in stage.items]
+            made = {a.name: kqltypes.kind_of(a.expr, kinds) for a in stage.items}
+            kinds = made if stage.op == "project" else kinds | made
             if stage.op == "project":
                 current = [{a.name: ev.value(a.expr, r) for a in stage.items} for r in current]
                 names = added
@@ -248,8 +254,11 @@ def run(
                 current = [r | {a.name: ev.value(a.expr, r) for a in stage.items} for r in current]
                 names = names + [n for n in added if n not in names]
         elif stage.op == "summarize":
+            for agg in stage.items:
+                kqltypes.check_aggregate(agg)
             for a in (*stage.by, *(x for agg in stage.items for x in _args(agg))):
                 _check(ev, a, names)
+            kinds = {a.name: kqltypes.kind_of(a.expr, kinds) for a in (*stage.by, *stage.items)}
             current = _summarize(ev, stage, current)
             names = [g.name for g in stage.by] + [a.name for a in stage.items]
         elif stage.op == "order":
@@ -283,7 +292,7 @@ def _check(ev: Evaluator, node: Any, names: list[str]) -> None:
             _check(ev, node.args[1], names)
             return
         if node.name not in ev.functions:
-            where = "only inside summarize" if node.name in _AGGREGATES else "not supported"
+            where = "only inside summarize" if node.name in kqltypes.AGGREGATES else "not supported"
             raise _semantic(f"Function '{node.name}' is {where}")
         for a in node.args:
             _check(ev, a, names)

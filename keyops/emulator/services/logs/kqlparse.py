@@ -185,7 +185,8 @@ class _Parser:
         if word.text in ("project", "extend"):
             return Stage(word.text, tuple(self.assignments()))
         if word.text == "summarize":
-            aggs = tuple(self.assignments())
+            # 'summarize by X' (distinct groups, no aggregation) is valid KQL.
+            aggs = () if self.tok.text == "by" else tuple(self.assignments())
             by = tuple(self.assignments()) if self.accept("by") else ()
             return Stage("summarize", aggs, by)
         if word.text in ("order", "sort"):

@@ -68,10 +68,14 @@ def _answer(emu: Emulator, query: str, records: list[Any], start: float, end: fl
             row for r, row in zip(stored, rendered, strict=True) if start <= float(r["t"]) <= end
         ]
         names, result = kqleval.run(
-            parsed, rows, [c for c, _ in columns], datetime.fromtimestamp(now, tz=timezone.utc)
+            parsed,
+            rows,
+            [c for c, _ in columns],
+            datetime.fromtimestamp(now, tz=timezone.utc),
+            dict(columns),
         )
     except KqlError as err:
-        raise exc.bad_query(err) from None
+        raise exc.bad_query(err, query) from None
     known = dict(columns)
     kinds = {}
     for name in names:
