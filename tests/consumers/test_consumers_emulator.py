@@ -476,3 +476,24 @@ def test_a_token_consumer_without_its_role_is_logged_as_refused(
     oid = PRINCIPALS["chat-frontend"][1]
     token = next(c for c in entry["callers"] if c["object_id"] == oid)
     assert token["calls"] > 0 and token["rejected"] == token["calls"]
+
+
+def test_the_readme_json_example_has_the_real_outputs_shape(
+    logs_emulator: EmulatorHandle,
+) -> None:
+    """The README's `keyops consumers --output json` example keeps the real document's keys and
+    its rule that coverage is complete exactly when there are no findings."""
+    import json
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"### `keyops consumers --output json`\s+```json\n(.*?)```", readme, re.S)
+    assert block is not None
+    shown = json.loads(block.group(1))["targets"][0]
+    real = _weu(logs_emulator)
+    assert set(shown) == set(real)
+    assert set(shown["coverage"]) == set(real["coverage"])
+    assert set(shown["readers"][0]) == set(real["readers"][0])
+    assert {k for c in shown["callers"] for k in c} == {k for c in real["callers"] for k in c}
+    for entry in (shown, real):
+        assert entry["coverage"]["complete"] is (entry["findings"] == [])
