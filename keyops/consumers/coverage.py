@@ -157,7 +157,33 @@ def read_log(
                 "narrow --window, or rerun later",
             )
         )
-    return LogRead(table, rows.rows, tuple(found))
+    extra: tuple[dict[str, Any], ...] = ()
+    if source == "vault":
+        assert target.secret_name is not None
+        extra = _other_table(source_api, scope, table, resource, target.secret_name, start, now)
+    return LogRead(table, rows.rows + extra, tuple(found))
+
+
+def _other_table(
+    source_api: LogSource,
+    scope: Workspace | str,
+    table: str,
+    resource: str,
+    secret: str,
+    start: datetime,
+    now: datetime,
+) -> tuple[dict[str, Any], ...]:
+    """The vault's reads in the table its setting does not name now: a setting switched between
+    AzureDiagnostics and resource-specific ("Dedicated") mode left the earlier records there."""
+    from keyops.consumers.queries import vault_query
+
+    other = "AzureDiagnostics" if table == "AZKVAuditLogs" else "AZKVAuditLogs"
+    try:
+        return source_api.query(scope, vault_query(other, resource, secret), start, now).rows
+    except AuthError:
+        raise
+    except (KeyopsError, WorkspaceForbidden):
+        return ()  # a table the workspace never had is Azure's 400: nothing was ever there
 
 
 def _scope(

@@ -497,3 +497,41 @@ def test_the_readme_json_example_has_the_real_outputs_shape(
     assert {k for c in shown["callers"] for k in c} == {k for c in real["callers"] for k in c}
     for entry in (shown, real):
         assert entry["coverage"]["complete"] is (entry["findings"] == [])
+
+
+def test_reads_logged_before_the_vault_setting_changed_mode_are_still_read(
+    tmp_path: Path, tls_dir: Path
+) -> None:
+    """A setting switched from AzureDiagnostics to resource-specific mode leaves the earlier
+    reads in AzureDiagnostics: both tables are read."""
+    import requests
+
+    from keyops.emulator.world import parse_world
+    from tests.consumers.worlds import KV
+
+    doc = consumers_document(vault_table="AzureDiagnostics")
+    doc["role_assignments"].append(
+        {"principal": "keyops-rotator", "role": "Contributor", "scope": KV}
+    )
+    handle = start_emulator(tmp_path / "emu", tls_dir, world=parse_world(doc, "<mode>"))
+    try:
+        before = reader(_weu(handle), "billing-api")
+        assert before is not None
+        url = f"{handle.url}{KV}/providers/Microsoft.Insights/diagnosticSettings/keyops-logs"
+        token = handle.credential().get_token("https://management.azure.com/.default").token
+        auth = {"Authorization": f"Bearer {token}"}
+        params = {"api-version": "2021-05-01-preview"}
+        got = requests.get(url, params=params, headers=auth, verify=handle.ca_bundle, timeout=30)
+        setting = got.json()
+        setting["properties"]["logAnalyticsDestinationType"] = "Dedicated"
+        put = requests.put(
+            url, params=params, headers=auth, json=setting, verify=handle.ca_bundle, timeout=30
+        )
+        assert put.status_code == 200, put.text
+        handle.admin("POST", "clock", {"advance": 25 * 3600})
+        after = _weu(handle)
+    finally:
+        handle.stop()
+    assert after["coverage"]["tables"]["vault"] == "AZKVAuditLogs"
+    billing = reader(after, "billing-api")
+    assert billing is not None and billing["reads"] > before["reads"]
