@@ -18,6 +18,7 @@ from keyops.cloud import AzureEnvironment
 from keyops.consumers.source import (
     LogDestination,
     LogSource,
+    LogSourceError,
     LogTable,
     Workspace,
     WorkspaceForbidden,
@@ -42,8 +43,9 @@ class AzureLogSource(LogSource):
             # A keyops dependency, but an environment synced before it was added lacks it: say
             # what to install rather than fail as an internal error.
             raise ConfigError(
-                "reading logs needs the azure-monitor-query package; install azure-monitor-query "
-                "(pip install 'azure-monitor-query>=2.0') or reinstall keyops"
+                "reading logs needs the azure-monitor-query package, which this environment "
+                "lacks: install azure-monitor-query (a keyops dependency: reinstalling keyops "
+                "brings it)"
             ) from None
 
         self._env = env
@@ -189,7 +191,10 @@ class AzureLogSource(LogSource):
             for sub in others:
                 sid = str(sub.get("subscriptionId") or "")
                 if sid and sid.lower() != subscription_id.lower():
-                    found = self._vault_in(sid, name)
+                    try:
+                        found = self._vault_in(sid, name)
+                    except LogSourceError:
+                        continue  # a subscription it may see but not list: search on
                     if found is not None:
                         break
         if found is None:
@@ -197,12 +202,18 @@ class AzureLogSource(LogSource):
         return found
 
     def _vault_in(self, subscription_id: str, name: str) -> str | None:
-        vaults = self._list(
-            f"/subscriptions/{subscription_id}/resources",
-            RESOURCES_API + "&$filter=" + quote("resourceType eq 'Microsoft.KeyVault/vaults'"),
-            "list vaults",
-            subscription_id,
-        )
+        try:
+            vaults = self._list(
+                f"/subscriptions/{subscription_id}/resources",
+                RESOURCES_API + "&$filter=" + quote("resourceType eq 'Microsoft.KeyVault/vaults'"),
+                "list vaults",
+                subscription_id,
+            )
+        except WorkspaceForbidden:
+            # _get's 403 names a workspace; here it is the subscription's resource list.
+            raise LogSourceError(
+                f"403 listing the vaults of subscription {subscription_id}: grant Reader on it"
+            ) from None
         for item in vaults:
             if str(item.get("name", "")).lower() == name.lower():
                 return str(item["id"])
