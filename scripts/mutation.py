@@ -5,14 +5,19 @@
     scripts/mutation --quick               # a seeded sample of 30 mutants per module
     scripts/mutation keyops/secret.py      # one module (or a folder: each file in it)
 
-For each module, cosmic-ray mutates the file in place, one mutant at a time, and runs the tests
-that scripts/mutation.toml names for it; a mutant is *killed* when those tests fail. The score
-is killed / (killed + survived). Left out of the score, each with its reason printed:
+For each module, cosmic-ray lists the mutants; each mutant is applied to the file in place and
+only the tests that execute the mutated statement run (``-x``, under ``--timeout``), chosen from
+per-test line coverage recorded once per test list (scripts/mutation_select.py says how). A
+mutant that survives its selection is run again against the module's whole test list in
+scripts/mutation.toml (``--no-confirm`` skips this), so a test that reaches the line only in a
+child process still counts. A mutant is *killed* when the tests fail or time out. The score is
+killed / (killed + survived), modules smallest first. Left out of the score, each with its
+reason printed:
 
 - mutants inside annotations: with ``from __future__ import annotations`` (every keyops module)
   an annotation is never evaluated, so ``str | None`` -> ``str // None`` cannot change behaviour;
-- equivalent mutants listed in scripts/mutation.toml ``[[equivalent]]``, each with a one-line
-  reason (a mutant no test could kill because behaviour is the same);
+- equivalent mutants listed in scripts/mutation.toml ``[[equivalent]]`` (matched by operator and
+  mutated line; ``line`` is where it was when listed), each with a one-line reason (a mutant no test could kill because behaviour is the same);
 - with ``--quick``, the mutants outside the sample.
 
 Survivors are printed as file:line, operator and the changed line. Exit 1 when a module scores
@@ -23,14 +28,13 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
-import os
 import random
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,8 @@ try:
     import tomllib
 except ImportError:  # Python 3.10
     import tomli as tomllib
+
+from mutation_select import Selection, load, record
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "scripts" / "mutation.toml"
@@ -53,6 +59,10 @@ class Score:
     survivors: list[str] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
     incompetent: int = 0
+    runs: int = 0
+    confirmations: int = 0
+    missed_by_selection: int = 0
+    timeouts: int = 0
 
     @property
     def scored(self) -> int:
@@ -118,24 +128,27 @@ def _mutated_line(diff: str | None) -> str:
 
 
 def run_module(
-    module: str, tests: list[str], args: argparse.Namespace, config: dict[str, Any]
+    module: str,
+    selection: Selection,
+    tests: list[str],
+    args: argparse.Namespace,
+    config: dict[str, Any],
 ) -> Score:
-    """Mutate one file, run its tests per mutant, and score it."""
+    """Mutate one file, run the tests that execute each mutant's line, and score it."""
+    from cosmic_ray.work_db import WorkDB, use_db
+
     path = ROOT / module
     backup = path.read_bytes()
     score = Score(module)
     with tempfile.TemporaryDirectory() as tmp:
         session = Path(tmp) / "session.sqlite"
         cfg = Path(tmp) / "cr.toml"
-        command = shlex.join(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
-        )
         cfg.write_text(
             "[cosmic-ray]\n"
             f'module-path = "{module}"\n'
             f"timeout = {args.timeout}\n"
             "excluded-modules = []\n"
-            f"test-command = {json.dumps(command)}\n"
+            'test-command = "false"\n'
             '[cosmic-ray.distributor]\nname = "local"\n'
         )
         done = _cr("init", str(cfg), str(session))
@@ -143,12 +156,63 @@ def run_module(
             raise SystemExit(f"mutation: cosmic-ray init failed for {module}: {done.stderr}")
         _mark_excluded(session, path, args, score)
         try:
-            _cr("exec", str(cfg), str(session))
+            with use_db(str(session), WorkDB.Mode.open) as db:
+                for item in list(db.pending_work_items):
+                    db.set_result(item.job_id, _test_one(item, selection, tests, args, score))
         finally:
             if path.read_bytes() != backup:
                 path.write_bytes(backup)
         _collect(session, score, _equivalents(config, module))
     return score
+
+
+def _pytest(tests: list[str]) -> str:
+    return shlex.join(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-x",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            *tests,
+        ]
+    )
+
+
+def _test_one(
+    item: Any, selection: Selection, tests: list[str], args: argparse.Namespace, score: Score
+) -> Any:
+    """One mutant: its selected tests first; a survivor again against the whole test list."""
+    from cosmic_ray.mutating import mutate_and_test
+    from cosmic_ray.work_item import TestOutcome
+
+    mutation = item.mutations[0]
+    chosen = selection.tests_for(mutation.start_pos[0], mutation.end_pos[0])
+    result = None
+    if chosen:
+        score.runs += 1
+        result = mutate_and_test(item.mutations, _pytest(chosen), args.timeout)
+        if result.test_outcome != TestOutcome.SURVIVED:
+            _note_timeout(result, score)
+            return result
+    if args.no_confirm:
+        # No confirmation: a mutant no test executes survives as it stands (nothing to run).
+        return result or mutate_and_test(item.mutations, "true", args.timeout)
+    score.confirmations += 1
+    result = mutate_and_test(item.mutations, _pytest(tests), args.full_timeout)
+    if result.test_outcome == TestOutcome.KILLED:
+        score.missed_by_selection += 1
+    _note_timeout(result, score)
+    return result
+
+
+def _note_timeout(result: Any, score: Score) -> None:
+    if result.output == "timeout":
+        score.timeouts += 1
 
 
 def _mark_excluded(session: Path, path: Path, args: argparse.Namespace, score: Score) -> None:
@@ -190,8 +254,10 @@ def _collect(session: Path, score: Score, equivalent: dict[tuple[int, str, str],
             else:
                 mutation = item.mutations[0]
                 changed = _mutated_line(result.diff)
-                where = (mutation.start_pos[0], mutation.operator_name, changed)
-                if where in equivalent:
+                # Matched by operator and mutated text, not line: the line moves as the file changes.
+                if any(
+                    (op, text) == (mutation.operator_name, changed) for _, op, text in equivalent
+                ):
                     score.excluded["equivalent"] = score.excluded.get("equivalent", 0) + 1
                     continue
                 score.survivors.append(
@@ -199,10 +265,11 @@ def _collect(session: Path, score: Score, equivalent: dict[tuple[int, str, str],
                 )
 
 
-def _targets(config: dict, wanted: list[str]) -> list[tuple[str, list[str]]]:
-    found: list[tuple[str, list[str]]] = []
-    for entry in config["module"]:
-        paths = [entry["path"]]
+def _targets(config: dict[str, Any], wanted: list[str]) -> list[tuple[str, int]]:
+    """(module, index of its config entry), smallest module first."""
+    found: list[tuple[str, int]] = []
+    for index, entry in enumerate(config["module"]):
+        paths = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob(entry["path"]))
         if (ROOT / entry["path"]).is_dir():
             paths = sorted(
                 str(p.relative_to(ROOT))
@@ -211,36 +278,66 @@ def _targets(config: dict, wanted: list[str]) -> list[tuple[str, list[str]]]:
             )
         for p in paths:
             if not wanted or any(p.startswith(w.rstrip("/")) for w in wanted):
-                found.append((p, list(entry["tests"])))
-    return found
+                found.append((p, index))
+    return sorted(found, key=lambda t: len((ROOT / t[0]).read_text().splitlines()))
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="files or folders (default: all configured)")
     parser.add_argument(
         "--quick", type=int, nargs="?", const=30, default=0, help="sample N mutants per module"
     )
     parser.add_argument("--seed", type=int, default=20261206)
-    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds for one mutant's selected tests"
+    )
+    parser.add_argument(
+        "--full-timeout", type=float, default=900.0, help="seconds for a survivor's whole list"
+    )
+    parser.add_argument(
+        "--no-confirm",
+        action="store_true",
+        help="do not rerun survivors against the module's whole test list (faster, may overcount)",
+    )
     parser.add_argument("--threshold", type=float, default=0.90)
-    args = parser.parse_args()
+    return parser
+
+
+def _report(score: Score, elapsed: float, equivalent: dict[tuple[int, str, str], str]) -> None:
+    excluded = ", ".join(f"{n} {why}" for why, n in sorted(score.excluded.items()))
+    print(
+        f"{score.module}: {score.rate:.0%} killed ({score.killed}/{score.scored}); "
+        f"{score.incompetent} incompetent; left out: {excluded or 'none'}; "
+        f"{score.runs} selected runs, {score.confirmations} whole-list reruns "
+        f"({score.missed_by_selection} killed only there), {score.timeouts} killed by timeout; "
+        f"{elapsed:.0f} s",
+        flush=True,
+    )
+    for line in score.survivors:
+        print(f"  survived {line}", flush=True)
+    for (line_no, operator, mutant), reason in sorted(equivalent.items()):
+        print(f"  equivalent {score.module}:{line_no} {operator}: {mutant} -- {reason}", flush=True)
+
+
+def main() -> int:
+    args = _parser().parse_args()
     if shutil.which("cosmic-ray", path=str(Path(sys.executable).parent)) is None:
         raise SystemExit("mutation: cosmic-ray is not installed (scripts/mutation installs it)")
     config = tomllib.loads(CONFIG.read_text())
-    os.environ.setdefault("KEYOPS_TEST_WORKERS", "1")
     low = 0
-    for module, tests in _targets(config, args.modules):
-        score = run_module(module, tests, args, config)
-        excluded = ", ".join(f"{n} {why}" for why, n in sorted(score.excluded.items()))
-        print(
-            f"{module}: {score.rate:.0%} killed ({score.killed}/{score.scored}); "
-            f"{score.incompetent} incompetent; left out: {excluded or 'none'}",
-            flush=True,
-        )
-        for line in score.survivors:
-            print(f"  survived {line}", flush=True)
-        low += score.rate < args.threshold
+    with tempfile.TemporaryDirectory() as tmp:
+        recorded: dict[int, Path] = {}
+        for module, index in _targets(config, args.modules):
+            started = time.monotonic()
+            tests = list(config["module"][index]["tests"])
+            if index not in recorded:
+                recorded[index] = Path(tmp) / f"coverage-{index}"
+                record(["keyops"], tests, recorded[index])
+            selection = load(recorded[index], ROOT / module)
+            score = run_module(module, selection, tests, args, config)
+            _report(score, time.monotonic() - started, _equivalents(config, module))
+            low += score.rate < args.threshold
     return 1 if low else 0
 
 

@@ -1,0 +1,114 @@
+"""Which tests can kill a mutant: per-test line coverage, recorded once per test list.
+
+scripts/mutation runs, for each mutant, only the tests that execute the mutated statement, so a
+module of a few hundred mutants costs minutes instead of hours. The map comes from one run of the
+module's test list under coverage.py with pytest-cov's per-test contexts (``--cov-context=test``):
+for every line, the node ids of the tests (setup, call or teardown) that executed it.
+
+A statement that runs at import (a module constant, a default argument, a decorator) executes
+before any test starts, so no test context holds it. Such a mutant gets every test that executes
+any line of the mutated function (for a signature) or of the module (for module-level code).
+A selection can still miss a test that reaches the line only in a child process (the CLI run as a
+real process); scripts/mutation therefore reruns each survivor against the module's whole test
+list before calling it a survivor.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Selection:
+    """For one module: test node ids by executed line, and every test that touched the module."""
+
+    by_line: dict[int, frozenset[str]]
+    any_line: frozenset[str]
+    tree: ast.Module
+
+    def tests_for(self, start: int, end: int) -> list[str]:
+        """Node ids of the tests that execute the statement holding lines ``start``..``end``."""
+        owner = _innermost_statement(self.tree, start)
+        if owner is None or _is_import_time(self.tree, owner):
+            if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef):
+                return self._lines(range(owner.body[0].lineno, _end(owner) + 1))
+            return sorted(self.any_line)
+        return self._lines(range(owner.lineno, max(end, start) + 1))
+
+    def _lines(self, lines: Iterable[int]) -> list[str]:
+        found: set[str] = set()
+        for line in lines:
+            found |= self.by_line.get(line, frozenset())
+        return sorted(found)
+
+
+def record(sources: list[str], tests: list[str], data_file: Path) -> None:
+    """Run ``tests`` once under coverage with per-test contexts, writing ``data_file``."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        *(f"--cov={s}" for s in sources),
+        "--cov-context=test",
+        "--cov-report=",
+        *tests,
+    ]
+    env = {**os.environ, "COVERAGE_FILE": str(data_file)}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.splitlines()[-15:])
+        raise SystemExit(f"mutation: the unmutated tests fail, so no score means anything:\n{tail}")
+
+
+def load(data_file: Path, module: Path) -> Selection:
+    """The selection map of one source file from a recorded coverage data file."""
+    from coverage import CoverageData
+
+    data = CoverageData(basename=str(data_file))
+    data.read()
+    path = str(module.resolve())
+    by_line: dict[int, frozenset[str]] = {}
+    for line, contexts in data.contexts_by_lineno(path).items():
+        tests = frozenset(c.rsplit("|", 1)[0] for c in contexts if c)
+        if tests:
+            by_line[line] = tests
+    every = frozenset().union(*by_line.values()) if by_line else frozenset()
+    return Selection(by_line, every, ast.parse(module.read_text()))
+
+
+def _end(node: ast.AST) -> int:
+    return int(getattr(node, "end_lineno", None) or getattr(node, "lineno", 0))
+
+
+def _innermost_statement(tree: ast.Module, line: int) -> ast.stmt | None:
+    """The deepest statement whose header or body spans ``line``."""
+    best: ast.stmt | None = None
+    for node in ast.walk(tree):
+        spans = isinstance(node, ast.stmt) and node.lineno <= line <= _end(node)
+        if spans and (best is None or (node.lineno, -_end(node)) >= (best.lineno, -_end(best))):
+            best = node  # type: ignore[assignment]
+    return best
+
+
+def _is_import_time(tree: ast.Module, owner: ast.stmt) -> bool:
+    """Whether ``owner`` runs when the module is imported (not inside a function body)."""
+    return not any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node is not owner
+        and node.body[0].lineno <= owner.lineno
+        and any(child is owner for child in ast.walk(node))
+        for node in ast.walk(tree)
+    )
