@@ -17,7 +17,8 @@ reason printed:
 - mutants inside annotations: with ``from __future__ import annotations`` (every keyops module)
   an annotation is never evaluated, so ``str | None`` -> ``str // None`` cannot change behaviour;
 - equivalent mutants listed in scripts/mutation.toml ``[[equivalent]]`` (matched by operator and
-  mutated line; ``line`` is where it was when listed), each with a one-line reason (a mutant no test could kill because behaviour is the same);
+  mutated line; ``line`` is where it was when listed), each with a one-line reason (a mutant
+  no test could kill because behaviour is the same);
 - with ``--quick``, the mutants outside the sample.
 
 Survivors are printed as file:line, operator and the changed line. Exit 1 when a module scores
@@ -254,7 +255,7 @@ def _collect(session: Path, score: Score, equivalent: dict[tuple[int, str, str],
             else:
                 mutation = item.mutations[0]
                 changed = _mutated_line(result.diff)
-                # Matched by operator and mutated text, not line: the line moves as the file changes.
+                # Matched by operator and mutated text: the line moves as the file changes.
                 if any(
                     (op, text) == (mutation.operator_name, changed) for _, op, text in equivalent
                 ):
