@@ -22,7 +22,8 @@ reason printed:
 - with ``--quick``, the mutants outside the sample.
 
 Survivors are printed as file:line, operator and the changed line. Exit 1 when a module scores
-below ``--threshold`` (default 0.90). Files are restored from a copy when a run is interrupted.
+below ``--threshold`` (default 0.90). Files are restored from a copy when a run is interrupted
+(SIGINT or SIGTERM).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import ast
 import random
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -321,8 +323,16 @@ def _report(score: Score, elapsed: float, equivalent: dict[tuple[int, str, str],
         print(f"  equivalent {score.module}:{line_no} {operator}: {mutant} -- {reason}", flush=True)
 
 
+def _stop(signum: int, _frame: object) -> None:
+    # SystemExit unwinds through run_module's finally, which puts the mutated file back; a
+    # background job starts with SIGINT ignored, so both signals are handled here.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     args = _parser().parse_args()
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     if shutil.which("cosmic-ray", path=str(Path(sys.executable).parent)) is None:
         raise SystemExit("mutation: cosmic-ray is not installed (scripts/mutation installs it)")
     config = tomllib.loads(CONFIG.read_text())
