@@ -1,0 +1,56 @@
+"""Audit rules at their edges: unknown (None) permissions, the default age policy, one
+permission alone, outcomes other than a refusal (pinned against mutation survivors)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from keyops.audit.model import CredentialCheck, IdentityView
+from keyops.audit.rules import AuditPolicy
+from tests.audit.test_rules import ME, _row, _rules, _secret
+
+
+def test_the_default_age_policy_is_90_days_exactly() -> None:
+    assert _rules(_row(secret=_secret(age_days=90))) == set()
+    assert _rules(_row(secret=_secret(age_days=91))) == {"AUD005"}
+
+
+def test_the_policy_cannot_be_changed_once_made() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        AuditPolicy().max_secret_age_days = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("read", "regenerate", "expected"),
+    [(True, False, {"AUD010"}), (False, True, {"AUD010"}), (False, False, set())],
+)
+def test_either_key_permission_alone_makes_an_identity_a_manager(
+    read: bool, regenerate: bool, expected: set[str]
+) -> None:
+    assert _rules(_row(identity=IdentityView(ME, read, regenerate, False))) == expected
+
+
+@pytest.mark.parametrize(("read", "regenerate"), [(False, None), (False, True), (None, False)])
+def test_an_inferer_is_keyless_only_when_both_key_permissions_are_known_absent(
+    read: bool | None, regenerate: bool | None
+) -> None:
+    """None is "could not tell": it never counts as "cannot"."""
+    assert _rules(_row(identity=IdentityView(ME, read, regenerate, True))) == set()
+
+
+def test_a_manager_whose_inference_is_unknown_is_not_flagged() -> None:
+    assert _rules(_row(identity=IdentityView(ME, True, True, None))) == set()
+
+
+@pytest.mark.parametrize("outcome", ["forbidden", "connection_error", "ok", "timeout"])
+def test_an_uncompared_secret_is_not_broken_unless_refused(outcome: str) -> None:
+    checks = dict(_row().checks, vault=CredentialCheck("vault", outcome, 0))
+    row = _row(checks=checks, secret=_secret(compared=False, matches=None))
+    assert "AUD001" not in _rules(row)
+
+
+def test_a_secret_of_unknown_state_without_expiry_is_flagged_as_such() -> None:
+    row = _row(secret=_secret(enabled=None, expires_on=None))
+    assert _rules(row) == {"AUD006"}
