@@ -54,3 +54,18 @@ def test_an_uncompared_secret_is_not_broken_unless_refused(outcome: str) -> None
 def test_a_secret_of_unknown_state_without_expiry_is_flagged_as_such() -> None:
     row = _row(secret=_secret(enabled=None, expires_on=None))
     assert _rules(row) == {"AUD006"}
+
+
+@pytest.mark.parametrize("outcome", ["forbidden", "connection_error", "deployment_not_found"])
+def test_a_key_is_reported_refused_only_for_invalid_key(outcome: str) -> None:
+    checks = dict(_row().checks, Key2=CredentialCheck("Key2", outcome, 0))
+    assert "AUD015" not in _rules(_row(checks=checks))
+
+
+def test_outcomes_are_compared_by_value_not_identity() -> None:
+    """An outcome read from JSON is a new string object, equal to the name but not it."""
+    refused = "".join(["invalid", "_key"])
+    checks = dict(_row().checks, Key1=CredentialCheck("Key1", refused, 401))
+    assert _rules(_row(checks=checks)) == {"AUD015"}
+    vault = dict(_row().checks, vault=CredentialCheck("vault", refused, 401))
+    assert "AUD001" in _rules(_row(checks=vault, secret=_secret(compared=False, matches=None)))
