@@ -69,3 +69,9 @@ def test_outcomes_are_compared_by_value_not_identity() -> None:
     assert _rules(_row(checks=checks)) == {"AUD015"}
     vault = dict(_row().checks, vault=CredentialCheck("vault", refused, 401))
     assert "AUD001" in _rules(_row(checks=vault, secret=_secret(compared=False, matches=None)))
+
+
+@pytest.mark.parametrize(("holds", "tag"), [("Key1", "Key2"), ("Key2", "Key1"), ("Key2", "key2")])
+def test_a_secret_tagged_with_the_other_slot_is_flagged_either_way(holds: str, tag: str) -> None:
+    row = _row(secret=_secret(matches=holds, credential_id_tag=tag))
+    assert _rules(row) == (set() if tag.lower() == holds.lower() else {"AUD007"})
