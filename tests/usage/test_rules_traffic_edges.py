@@ -63,7 +63,10 @@ def _interval(hours: int, observed_per_hour: float, end: int = 110) -> Interval:
     return Interval(start, end, observed_per_hour * hours, USUAL * hours, 9.0, start)
 
 
-@pytest.mark.parametrize(("times", "severity"), [(10.0, Severity.HIGH), (9.99, Severity.MEDIUM)])
+@pytest.mark.parametrize(
+    ("times", "severity"),
+    [(10.0, Severity.HIGH), (9.99, Severity.MEDIUM), (9.995, Severity.MEDIUM)],
+)
 def test_a_spike_is_high_from_ten_times_usual(times: float, severity: Severity) -> None:
     finding = spike_finding(_metrics([USUAL] * HOURS), _interval(3, USUAL * times))
     assert (finding.observed, finding.expected, finding.severity) == (
