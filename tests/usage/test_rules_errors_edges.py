@@ -11,8 +11,13 @@ import pytest
 
 from keyops.severity import Severity
 from keyops.usage.metrics import HourlyMetrics
-from keyops.usage.model import KeyUsagePolicy, from_epoch
-from keyops.usage.rules_errors import _error_finding, _rotation_before, unexpected_key_use
+from keyops.usage.model import KeyUsagePolicy, Rotation, from_epoch
+from keyops.usage.rules_errors import (
+    _auth_finding,
+    _error_finding,
+    _rotation_before,
+    unexpected_key_use,
+)
 from keyops.usage.windows import Interval
 from tests.usage.factory import RID, rotation, series
 
@@ -101,3 +106,42 @@ def test_key_use_is_counted_from_the_given_hour_over_its_busy_span() -> None:
     assert unexpected_key_use(m, policy, first=26) == []
     (whole,) = unexpected_key_use(m, policy)
     assert whole.observed == round(15.0 / 23, 4)
+
+
+def _auth(rotated: Rotation | None) -> str:
+    m = _metrics()
+    finding = _auth_finding(m, Interval(START_HOUR, START_HOUR + 2, 40.0, 2.0, 9.0, 30), rotated)
+    assert (finding.observed, finding.expected) == (20.0, 1.0)
+    return f"{finding.severity.name} {finding.message} {finding.recommendation}"
+
+
+def test_a_surge_after_a_rotation_names_the_slot_the_lag_and_the_versions() -> None:
+    m = _metrics()
+    begin = from_epoch(m.series.timestamps[START_HOUR])
+    text = _auth(replace(rotation("acct", 0), rotated_at=begin - timedelta(hours=3)))
+    assert text.startswith("HIGH ")
+    assert "starting 3 h after Key2 was regenerated" in text
+    assert "old Key2 value from version v6" in text and "(new version v8)" in text
+    assert "re-read openai-key" in text
+
+
+def test_a_rotation_recorded_just_after_the_surge_began_is_no_negative_lag() -> None:
+    m = _metrics()
+    begin = from_epoch(m.series.timestamps[START_HOUR])
+    late = replace(
+        rotation("acct", 0),
+        rotated_at=begin + timedelta(minutes=30),
+        slot="primary",
+        secret_name=None,
+        secret_version=None,
+        previous_version=None,
+    )
+    text = _auth(late)
+    assert "starting 0 h after primary was regenerated" in text
+    assert "old key value;" in text and "re-read the Key Vault secret" in text
+    assert "new version" not in text and "from version" not in text
+
+
+def test_a_surge_without_a_rotation_is_a_wrong_or_leaked_key() -> None:
+    text = _auth(None)
+    assert text.startswith("MEDIUM ") and "no key rotation in the day before" in text
