@@ -1,0 +1,73 @@
+"""scripts/mutation_select.py: which tests a mutant runs (the score's speed-up must not drop a
+test that executes the mutated statement)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+SOURCE = """\
+LIMIT = 3
+
+
+def check(value, bound=LIMIT):
+    if (value
+            > bound):
+        return "over"
+    return "ok"
+
+
+class Holder:
+    size = 2
+
+    def grow(self):
+        self.size += 1
+"""
+
+
+def _load() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "keyops_mutation_select", SCRIPTS / "mutation_select.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _selection() -> Any:
+    by_line = {
+        1: frozenset(),
+        5: frozenset({"t::over", "t::ok"}),
+        7: frozenset({"t::over"}),
+        8: frozenset({"t::ok"}),
+        15: frozenset({"t::grow"}),
+    }
+    touched = frozenset({"t::over", "t::ok", "t::grow"})
+    return _load().Selection(by_line, touched, ast.parse(SOURCE))
+
+
+def test_a_mutant_in_a_function_runs_the_tests_that_execute_its_statement() -> None:
+    selection = _selection()
+    assert selection.tests_for(7, 7) == ["t::over"]
+    assert selection.tests_for(8, 8) == ["t::ok"]
+    assert selection.tests_for(15, 15) == ["t::grow"]
+
+
+def test_a_mutant_on_a_continuation_line_runs_the_tests_of_the_statement_head() -> None:
+    """Coverage reports a multi-line condition on its first line."""
+    assert _selection().tests_for(6, 6) == ["t::ok", "t::over"]
+
+
+def test_import_time_code_runs_every_test_that_touches_the_module_or_function() -> None:
+    selection = _selection()
+    assert selection.tests_for(1, 1) == ["t::grow", "t::ok", "t::over"]
+    assert selection.tests_for(12, 12) == ["t::grow", "t::ok", "t::over"]
+    # A default argument is evaluated at import: the function's own tests run.
+    assert selection.tests_for(4, 4) == ["t::ok", "t::over"]
