@@ -225,22 +225,20 @@ def _mark_excluded(session: Path, path: Path, args: argparse.Namespace, score: S
     spans = annotation_spans(path)
     with use_db(str(session), WorkDB.Mode.open) as db:
         items = list(db.work_items)
-        rng = random.Random(args.seed)
-        sample = (
-            {i.job_id for i in rng.sample(items, min(args.quick, len(items)))}
-            if args.quick
-            else None
-        )
-        for item in items:
-            mutation = item.mutations[0]
-            reason = None
-            if in_annotation(spans, (mutation.start_pos[0], mutation.start_pos[1])):
-                reason = "annotation"
-            elif sample is not None and item.job_id not in sample:
-                reason = "outside the quick sample"
-            if reason:
-                score.excluded[reason] = score.excluded.get(reason, 0) + 1
-                db.set_result(item.job_id, WorkResult(WorkerOutcome.SKIPPED, output=reason))
+        reasons = {
+            i.job_id: "annotation"
+            for i in items
+            if in_annotation(spans, (i.mutations[0].start_pos[0], i.mutations[0].start_pos[1]))
+        }
+        if args.quick:
+            # The sample is drawn from the mutants that can count (annotations never do).
+            # Sorted by job id: cosmic-ray lists work items in no fixed order.
+            scored = sorted(i.job_id for i in items if i.job_id not in reasons)
+            sample = set(random.Random(args.seed).sample(scored, min(args.quick, len(scored))))
+            reasons |= {j: "outside the quick sample" for j in scored if j not in sample}
+        for job_id, reason in reasons.items():
+            score.excluded[reason] = score.excluded.get(reason, 0) + 1
+            db.set_result(job_id, WorkResult(WorkerOutcome.SKIPPED, output=reason))
 
 
 def _collect(session: Path, score: Score, equivalent: dict[tuple[int, str, str], str]) -> None:
