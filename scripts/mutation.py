@@ -218,6 +218,11 @@ def _note_timeout(result: Any, score: Score) -> None:
         score.timeouts += 1
 
 
+def _place(item: Any) -> tuple[tuple[int, int], str, int]:
+    mutation = item.mutations[0]
+    return (tuple(mutation.start_pos), mutation.operator_name, mutation.occurrence)
+
+
 def _mark_excluded(session: Path, path: Path, args: argparse.Namespace, score: Score) -> None:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
@@ -231,9 +236,9 @@ def _mark_excluded(session: Path, path: Path, args: argparse.Namespace, score: S
             if in_annotation(spans, (i.mutations[0].start_pos[0], i.mutations[0].start_pos[1]))
         }
         if args.quick:
-            # The sample is drawn from the mutants that can count (annotations never do).
-            # Sorted by job id: cosmic-ray lists work items in no fixed order.
-            scored = sorted(i.job_id for i in items if i.job_id not in reasons)
+            # The sample is drawn from the mutants that can count (annotations never do), in
+            # source order: job ids are random, so the same seed picks the same mutants.
+            scored = [i.job_id for i in sorted(items, key=_place) if i.job_id not in reasons]
             sample = set(random.Random(args.seed).sample(scored, min(args.quick, len(scored))))
             reasons |= {j: "outside the quick sample" for j in scored if j not in sample}
         for job_id, reason in reasons.items():
