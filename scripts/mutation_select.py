@@ -39,7 +39,11 @@ class Selection:
         owner = _innermost_statement(self.tree, start)
         if owner is None or _is_import_time(self.tree, owner):
             if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef):
-                return self._lines(range(owner.body[0].lineno, _end(owner) + 1))
+                # A signature (defaults, decorators) runs at import: the function's tests, or,
+                # for a body no test runs (a Protocol's), every test of the module.
+                return self._lines(range(owner.body[0].lineno, _end(owner) + 1)) or sorted(
+                    self.any_line
+                )
             return sorted(self.any_line)
         return self._lines(range(owner.lineno, max(end, start) + 1))
 
