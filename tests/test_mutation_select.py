@@ -27,6 +27,10 @@ class Holder:
 
     def grow(self):
         self.size += 1
+
+
+def declared(value, *, flag):
+    '''A Protocol's method: no test runs its body.'''
 """
 
 
@@ -71,3 +75,7 @@ def test_import_time_code_runs_every_test_that_touches_the_module_or_function() 
     assert selection.tests_for(12, 12) == ["t::grow", "t::ok", "t::over"]
     # A default argument is evaluated at import: the function's own tests run.
     assert selection.tests_for(4, 4) == ["t::ok", "t::over"]
+    # A signature whose body no test runs: every test of the module.
+    assert selection.tests_for(19, 19) == ["t::grow", "t::ok", "t::over"]
+    # A signature whose body no test runs: every test of the module.
+    assert selection.tests_for(18, 18) == ["t::grow", "t::ok", "t::over"]
