@@ -103,6 +103,8 @@ def test_key_use_is_counted_from_the_given_hour_over_its_busy_span() -> None:
     stamps = m.series.timestamps
     assert (finding.start, finding.end) == (from_epoch(stamps[20]), from_epoch(stamps[25] + 3600))
     assert (finding.observed, finding.severity) == (round(8.0 / 6, 4), Severity.INFO)
+    # Nothing is expected and no score measures it: a policy, not a statistic.
+    assert (finding.expected, finding.score, finding.ratio) == (0.0, 0.0, float("inf"))
     assert unexpected_key_use(m, policy, first=26) == []
     (whole,) = unexpected_key_use(m, policy)
     assert whole.observed == round(15.0 / 23, 4)
