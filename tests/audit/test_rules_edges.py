@@ -4,12 +4,15 @@ permission alone, outcomes other than a refusal (pinned against mutation survivo
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from keyops.audit.model import CredentialCheck, IdentityView
 from keyops.audit.rules import AuditPolicy
-from tests.audit.test_rules import ME, _row, _rules, _secret
+from keyops.consumers.evidence import Coverage, DataCaller, Evidence, LogTarget, VaultReader
+from keyops.consumers.render import TargetEvidence
+from tests.audit.test_rules import ACCOUNT, ME, _row, _rules, _secret
 
 
 def test_the_default_age_policy_is_90_days_exactly() -> None:
@@ -75,3 +78,32 @@ def test_outcomes_are_compared_by_value_not_identity() -> None:
 def test_a_secret_tagged_with_the_other_slot_is_flagged_either_way(holds: str, tag: str) -> None:
     row = _row(secret=_secret(matches=holds, credential_id_tag=tag))
     assert _rules(row) == (set() if tag.lower() == holds.lower() else {"AUD007"})
+
+
+NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+
+def _usage(keys: int, tokens: int, readers: int) -> TargetEvidence:
+    callers = tuple(
+        DataCaller("key" if i < keys else "token", None, "10.0.0.1", 3, NOW, NOW)
+        for i in range(keys + tokens)
+    )
+    read = tuple(VaultReader(f"oid-{i}", None, None, None, "v1", NOW) for i in range(readers))
+    coverage = Coverage(NOW - timedelta(days=30), NOW, True, ())
+    return TargetEvidence(LogTarget("acct", ACCOUNT), Evidence(read, callers, coverage))
+
+
+@pytest.mark.parametrize(
+    ("keys", "tokens", "readers", "expected"),
+    [
+        (1, 0, 0, {"AUD019"}),
+        (0, 0, 1, {"AUD019"}),
+        (2, 0, 3, {"AUD019"}),
+        (0, 4, 0, set()),
+        (0, 0, 0, set()),
+    ],
+)
+def test_keys_are_in_use_when_a_key_caller_or_a_vault_reader_is_seen(
+    keys: int, tokens: int, readers: int, expected: set[str]
+) -> None:
+    assert _rules(_row(usage=_usage(keys, tokens, readers))) == expected
