@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 
 from keyops.usage.metrics import HourlyMetrics
-from keyops.usage.rules_tokens import call_size_cv2
+from keyops.usage.rules_tokens import _finding, _union, call_size_cv2
+from keyops.usage.windows import Interval
 from tests.usage.factory import series
 
 HOURS = 48
@@ -55,3 +56,29 @@ def test_the_drift_of_busy_hours_from_50_calls_is_taken_off_quiet_hours() -> Non
     tokens = [c * PER_CALL * (1 + d) for c, d in zip(ok, devs, strict=True)]
     m = replace(HourlyMetrics.of(series(days=2)), ok=ok, tokens=tokens)
     assert call_size_cv2(m, [PER_CALL] * HOURS) == pytest.approx(2.0)
+
+
+def test_overlapping_token_intervals_become_one_with_the_best_score_and_widest_span() -> None:
+    tokens = [float(t) for t in range(HOURS)]
+    merged = _union(
+        [
+            Interval(10, 14, 5.0, 1.0, 6.0, 11),
+            Interval(12, 16, 5.0, 1.0, 9.0, 15),
+            Interval(20, 21, 5.0, 1.0, 7.0, 20),
+        ],
+        tokens,
+    )
+    assert [(iv.start, iv.end, iv.score, iv.peak) for iv in merged] == [
+        (10, 16, 9.0, 15),
+        (20, 21, 7.0, 20),
+    ]
+
+
+def test_a_token_finding_is_in_tokens_per_hour_against_the_usual() -> None:
+    m = _metrics(30, 2.0)
+    tokens = [0.0] * HOURS
+    tokens[5:8] = [9000.0, 12000.0, 6000.0]
+    usual = [1000.0] * HOURS
+    finding = _finding(replace(m, tokens=tokens), Interval(5, 8, 0.0, 0.0, 8.0, 6), usual)
+    assert (finding.observed, finding.expected, finding.unit) == (9000.0, 1000.0, "tokens/h")
+    assert finding.severity.name == "HIGH"

@@ -93,3 +93,10 @@ def test_a_drop_is_high_when_ongoing_or_near_zero_for_six_hours(
     finding = drop_finding(_metrics([USUAL] * HOURS), _interval(hours, USUAL * share, end))
     assert (finding.expected, finding.severity) == (USUAL, severity)
     assert finding.observed == round(USUAL * share, 4)
+
+
+def test_a_drop_below_one_call_an_hour_is_judged_on_its_real_ratio() -> None:
+    """Expected 0.5 calls/h, seen 0.04/h: 8% of usual, not 4% (no floor of one call)."""
+    m = _metrics([USUAL] * HOURS)
+    finding = drop_finding(m, Interval(100, 106, 0.24, 3.0, 9.0, 100))
+    assert finding.severity is Severity.MEDIUM and "8% of the usual" in finding.message
