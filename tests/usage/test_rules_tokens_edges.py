@@ -79,6 +79,8 @@ def test_a_token_finding_is_in_tokens_per_hour_against_the_usual() -> None:
     tokens = [0.0] * HOURS
     tokens[5:8] = [9000.0, 12000.0, 6000.0]
     usual = [1000.0] * HOURS
+    usual[7] = 1001.0  # a total that three hours do not divide: the average is not floored
     finding = _finding(replace(m, tokens=tokens), Interval(5, 8, 0.0, 0.0, 8.0, 6), usual)
-    assert (finding.observed, finding.expected, finding.unit) == (9000.0, 1000.0, "tokens/h")
+    expected = round(3001.0 / 3, 4)
+    assert (finding.observed, finding.expected, finding.unit) == (9000.0, expected, "tokens/h")
     assert finding.severity.name == "HIGH"
