@@ -60,10 +60,11 @@ from chaos_judge import fingerprint, judge  # noqa: E402
 from keyops.rotate.freshness import FRESH_FOR  # noqa: E402
 from keyops.rotate.hooks import BOUNDARIES as STEP_BOUNDARIES  # noqa: E402
 from tests.support.emulator import EmulatorHandle, start_emulator  # noqa: E402
+from tests.support.faketime import LIBFAKETIME as FAKETIME  # noqa: E402
+from tests.support.faketime import RunnerClock  # noqa: E402
 from tests.support.worlds import OPERATOR, operator_world  # noqa: E402
 
 CRASH_SITE = ROOT / "tests" / "support" / "crashsite"
-FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
 TTL = 60
 #: Without libfaketime, the least real time a paused runner stays stopped (see the docstring).
 PAUSE_HOLD = FRESH_FOR + 0.5
@@ -205,39 +206,6 @@ class Harness:
 
     def now(self) -> float:
         return float(self.emu.admin("GET", "clock")["now"])
-
-
-class RunnerClock:
-    """Runner A's clocks, offset by libfaketime from a file the harness rewrites.
-
-    The offset starts at the schedule's skew; :meth:`advance` moves the wall and monotonic clocks
-    together, as a real stall would (``FAKETIME_NO_CACHE``: the file is read at every call).
-    Not ``FAKETIME_DONT_FAKE_MONOTONIC``: with it, libfaketime makes every sleep fail (EINVAL).
-    """
-
-    def __init__(self, offset: int) -> None:
-        fd, name = tempfile.mkstemp(prefix="keyops-chaos-clock-")
-        os.close(fd)
-        self.path = Path(name)
-        self.offset = offset
-        self._write()
-
-    def _write(self) -> None:
-        self.path.write_text(f"{self.offset:+d}\n")
-
-    def env(self) -> dict[str, str]:
-        return {
-            "LD_PRELOAD": str(FAKETIME),
-            "FAKETIME_TIMESTAMP_FILE": str(self.path),
-            "FAKETIME_NO_CACHE": "1",
-        }
-
-    def advance(self, seconds: int) -> None:
-        self.offset += seconds
-        self._write()
-
-    def close(self) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 def wait_stopped(proc: subprocess.Popen[str]) -> bool:
