@@ -85,7 +85,7 @@ def fenced_write(run: AccountRun, write: Callable[[], T]) -> T:
     A stale fence is run again (at most :data:`REFENCES` times); a fence that fails raises as it
     always does. Without a fence (no lease, a repair over a dead key) the write is sent as is.
     """
-    for _ in range(REFENCES + 1):
+    for attempt in range(REFENCES + 1):
         fence = run.fence
         if fence is None:
             return write()
@@ -93,6 +93,8 @@ def fenced_write(run: AccountRun, write: Callable[[], T]) -> T:
             with guarded(lambda: _check(run)):
                 return write()
         except StaleFenceError:
+            if attempt == REFENCES:
+                break
             fence.redo()
     raise StaleFenceError(
         f"account {run.target.account.name}: the write was held up after each of "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +21,14 @@ import pytest
 from keyops.azure.writeguard import guarded
 from keyops.errors import KeyopsError
 from keyops.rotate import Action, rotate_account
+from keyops.rotate.freshness import (
+    FRESH_FOR,
+    REFENCES,
+    StaleFenceError,
+    fenced_write,
+    mark,
+    tick,
+)
 from keyops.secret import SecretValue
 from tests.rotate.conftest import Rig, needs_faketime, options
 from tests.rotate.runner import WEU, PausedRun, rotate_args
@@ -181,3 +190,41 @@ def test_the_check_runs_again_before_azure_cores_retry(rig: Rig) -> None:
     # The first attempt was sent (and answered 503); the retry was checked and never sent.
     assert sent(rig, seq) == [503]
     assert len(checks) == 2
+
+
+def _bare_run() -> Any:
+    """What :func:`fenced_write` reads of a run: its latest fence and the account's name."""
+    return SimpleNamespace(fence=None, target=SimpleNamespace(account=SimpleNamespace(name=WEU)))
+
+
+def test_a_fence_is_never_fresh_past_the_lease_less_the_write_budget(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.get_latest(SECRET)  # token and challenge first: the next request is the write
+    run = _bare_run()
+    redone: list[int] = []
+
+    def redo() -> None:  # the fence again: this time with a whole lease left
+        redone.append(1)
+        mark(run, redo, tick(), timedelta(minutes=1))
+
+    mark(run, redo, tick(), timedelta(0))  # just fenced, but no lease left beyond the budget
+    seq = rig.emu.last_seq
+    fenced_write(run, lambda: vault.set_secret("guarded", SecretValue("value-1")))
+    assert redone == [1] and sent(rig, seq) == [200]  # fenced once more, then sent once
+
+
+def test_a_write_held_up_after_every_fence_is_never_sent(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.get_latest(SECRET)
+    run = _bare_run()
+    redone: list[int] = []
+
+    def redo() -> None:  # every fence goes stale before its write leaves (a machine stalling)
+        redone.append(1)
+        mark(run, redo, tick() - 2 * FRESH_FOR, None)
+
+    redo()
+    seq = rig.emu.last_seq
+    with pytest.raises(StaleFenceError, match="fenced"):
+        fenced_write(run, lambda: vault.set_secret("guarded", SecretValue("value-1")))
+    assert len(redone) == 1 + REFENCES and sent(rig, seq) == []
