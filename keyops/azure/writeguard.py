@@ -4,9 +4,10 @@ Key Vault and ARM have no conditional write for what a rotation writes (a secret
 regenerated key), so keyops checks its preconditions just before each write. The check's answer
 ages: a paused VM, a long garbage collection, or azure-core sleeping before a retry can hold the
 request after the check while the world moves on. :func:`guarded` installs a check for the calls
-made inside it; the per-retry pipeline policy of every keyops SDK client runs it after every
-wait azure-core and keyops' pacing make, immediately before the transport sends the attempt.
-A check that raises stops the attempt unsent (azure-core does not retry a non-Azure error).
+made inside it; every keyops SDK client runs it on each attempt (azure-core's retries too), in
+its transport, after every wait azure-core and keyops' pacing make and immediately before the
+request is handed to the socket. A check that raises stops the attempt unsent (azure-core does
+not retry a non-Azure error).
 
 What remains is the time between this check and the bytes reaching Azure (the transport, the
 network): no client-side check can close it.
@@ -19,6 +20,7 @@ import contextvars
 from collections.abc import Callable, Iterator
 from typing import Any
 
+_ATTRIBUTE = "_keyops_write_check"
 _check: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
     "keyops_write_check", default=None
 )
@@ -35,13 +37,25 @@ def guarded(check: Callable[[], None]) -> Iterator[None]:
 
 
 def write_guard_policy() -> Any:
-    """The azure-core per-retry policy that runs the installed check (last, next to the send)."""
+    """The azure-core per-retry policy that hands the installed check to each attempt.
+
+    The check itself runs in keyops' transport (:func:`check_before_send`), the last step before
+    the socket: after the authentication, logging and tracing policies too.
+    """
     from azure.core.pipeline.policies import SansIOHTTPPolicy
 
     class _WriteGuardPolicy(SansIOHTTPPolicy[Any, Any]):
         def on_request(self, request: Any) -> None:
             check = _check.get()
             if check is not None:
-                check()
+                # On this request only: a token request made on its way is not the write.
+                setattr(request.http_request, _ATTRIBUTE, check)
 
     return _WriteGuardPolicy()
+
+
+def check_before_send(http_request: Any) -> None:
+    """Run the check a request carries, if any (raises to keep it unsent)."""
+    check = getattr(http_request, _ATTRIBUTE, None)
+    if check is not None:
+        check()
