@@ -138,16 +138,6 @@ def test_an_operator_regenerating_the_vaults_key_during_a_stall_before_the_store
     assert latest_works(rig, target)
 
 
-def test_a_fresh_fence_costs_no_extra_request(rig: Rig) -> None:
-    rig.backdate(SECRET, "-40d")
-    seq = rig.emu.last_seq
-    record = rotate_account(rig.target(WEU), rig.services, options(holder="a"))
-    assert record.action is Action.ROTATED, record.reason
-    # The lease is listed by the claim, by the fences before the regenerate and the store, and
-    # by the release: no fence ran twice.
-    assert len(rig.calls(seq, "GetSecretVersions")) == 4
-
-
 class Refused(KeyopsError):
     """The check's refusal in these tests."""
 
@@ -195,6 +185,24 @@ def test_the_check_runs_again_before_azure_cores_retry(rig: Rig) -> None:
 def _bare_run() -> Any:
     """What :func:`fenced_write` reads of a run: its latest fence and the account's name."""
     return SimpleNamespace(fence=None, target=SimpleNamespace(account=SimpleNamespace(name=WEU)))
+
+
+def test_a_fresh_fence_costs_no_extra_request(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.get_latest(SECRET)
+    run = _bare_run()
+    redone: list[int] = []
+
+    def redo() -> None:
+        redone.append(1)
+
+    mark(run, redo, tick() + 60, None)  # fresh for longer than any scheduler delay
+    seq = rig.emu.last_seq
+    fenced_write(run, lambda: vault.set_secret("guarded", SecretValue("value-1")))
+    assert redone == [] and sent(rig, seq) == [200]
+    assert [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"] == [
+        "SetSecret"
+    ]
 
 
 def test_a_fence_is_never_fresh_past_the_lease_less_the_write_budget(rig: Rig) -> None:
