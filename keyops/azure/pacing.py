@@ -324,11 +324,14 @@ def client_kwargs(
     size = DEFAULT_POOL_SIZE if pool_size is None else pool_size
     kwargs: dict[str, Any] = {"transport": sdk_transport(verify, pool_size=size, session=session)}
     kwargs.update((retry or RetrySettings()).sdk_kwargs())
+    from keyops.azure.writeguard import write_guard_policy
+
     policies = []
     if gate is not None:
         policies.append(gate_policy(gate))
     if budget is not None:
         policies.append(budget_policy(*budget))
-    if policies:
-        kwargs["per_retry_policies"] = policies
+    # Last: a write's precondition is checked after every wait above, right before the send.
+    policies.append(write_guard_policy())
+    kwargs["per_retry_policies"] = policies
     return kwargs

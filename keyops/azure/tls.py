@@ -287,9 +287,15 @@ def sdk_transport(
     """
     from azure.core.pipeline.transport import RequestsTransport
 
+    from keyops.azure.writeguard import check_before_send
+
     shared = session is not None
 
     class _Transport(RequestsTransport):  # type: ignore[misc]  # azure-core is untyped here
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            check_before_send(request)  # a guarded write's precondition, at the last moment
+            return super().send(request, **kwargs)
+
         def close(self) -> None:
             # Not the base close, which drops the session and later opens a plain one.
             if self.session is not None and not shared:

@@ -75,7 +75,9 @@ account not skipped (then one line on stderr says so).
     help="Withdraw a live lease left by a run that crashed, then rotate. A holder still "
     "alive finds at its next check, before each write, that its lease was broken and stops; a "
     "key it already regenerated is then never stored. Only a write already past its check goes "
-    "through, and the holder then repairs a dead latest version at once.",
+    "through (within a second of it): this run waits 2 s after breaking a claim that had not "
+    "ended, so that such a write lands before it reads, and the holder repairs a dead latest "
+    "version at once.",
 )
 @confirmation_option(
     "--repair",

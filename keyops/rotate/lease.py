@@ -33,12 +33,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from keyops.durations import format_duration
 from keyops.errors import InputError, KeyopsError, RefusedError, ServiceError
+from keyops.rotate.freshness import FRESH_FOR
 from keyops.rotate.holder import default_holder
 from keyops.secret import SecretValue
 
@@ -58,6 +60,9 @@ LEASE_CONTENT_TYPE = "application/x-keyops-lease"
 DEFAULT_LEASE_TTL = timedelta(minutes=15)
 MIN_LEASE_TTL = timedelta(minutes=1)
 MAX_LEASE_TTL = timedelta(hours=24)
+#: How long a run that broke a live claim waits before it reads: the broken holder's last fenced
+#: write is sent within FRESH_FOR of its fence; twice that covers its transit.
+BREAK_SETTLE = 2 * FRESH_FOR
 #: Release attempts (each is idempotent: disabling a disabled version changes nothing).
 RELEASE_ATTEMPTS = 4
 
@@ -205,15 +210,25 @@ class Lease:
 
         Only for an operator who knows the holder is gone (``--break-lease``): a run still alive
         finds at its next fence — before each write — that its lease was broken, and stops; a key
-        it had already regenerated is then never stored.
+        it had already regenerated is then never stored. A write it had fenced just before the
+        break may still be on its way: it is sent only within :data:`FRESH_FOR` of its fence, so
+        when a broken claim had not yet ended, this run waits that long (twice over, for the
+        write's transit) before it reads anything, and then sees that write.
         """
         broken = []
-        for v in self.vault.list_versions(self.name):
+        live = False
+        versions = self.vault.list_versions(self.name)
+        now = self.vault.clock.now()
+        for v in versions:
             if v.enabled:
                 self.vault.set_enabled(self.name, v.version, False)
                 broken.append(v.tags.get(HOLDER_TAG, "unknown holder"))
+                end = claim_end(v, self.ttl)
+                live = live or now is None or end is None or end > now
         for holder in broken:
             log.warning("account %s: broke the lease held by %s", self.account_name, holder)
+        if live:
+            time.sleep(BREAK_SETTLE)
         return broken
 
     def acquire(self) -> None:

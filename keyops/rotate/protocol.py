@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from keyops.azure.errors import BadRequestError
 from keyops.errors import ConfigError, KeyopsError, RefusedError, ServiceError
 from keyops.exitcodes import ExitStatus
+from keyops.rotate.copies import before_regenerate
 from keyops.rotate.fence import (
     fence_lease,
     fence_revoke,
@@ -23,6 +24,7 @@ from keyops.rotate.fence import (
     stored_is_live,
     write_budget,
 )
+from keyops.rotate.freshness import StaleFenceError
 from keyops.rotate.hooks import boundary
 from keyops.rotate.lease import Lease, LeaseHeldError, LeaseLostError
 from keyops.rotate.plan import AccountState, Decision, Step, decide
@@ -89,11 +91,14 @@ def execute(
 
 def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: Deployment) -> None:
     assert state.keys is not None and decision.slot is not None and decision.active is not None
+    with run.step("regenerate"):
+        # Read-only guards first (they may read a whole vault), so that the fence is fresh.
+        before_regenerate(run, state.keys, decision.slot)
     with run.step("fence"):
         fence_lease(run)  # a rival's claim still in flight at acquire time shows now
     boundary("before-regenerate")
     with run.step("regenerate"):
-        keys = regenerate(run, state.keys, decision.slot)
+        keys = regenerate(run, state.keys, decision.slot, guards_passed=True)
     boundary("after-regenerate")
     new_key = keys.slot(decision.slot)
     with run.step("test"):
@@ -101,15 +106,16 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
         left = run.lease.remaining() - write_budget(run) if run.lease is not None else None
         prove_key(run, deploy, new_key, left)
     boundary("after-test")
-    with run.step("fence"):
-        try:
+    try:
+        with run.step("fence"):
             fence_store(run, keys, decision.slot)
-        except (LeaseLostError, FencedError):
-            _repair_if_dead(run, deploy)
-            raise
-    boundary("before-store")
-    with run.step("store"):
-        version = store(run, new_key, decision.slot, state.latest, "rotated")
+        boundary("before-store")
+        with run.step("store"):
+            # A stall since the fence makes the store fence again, which may fail the same way.
+            version = store(run, new_key, decision.slot, state.latest, "rotated")
+    except (LeaseLostError, FencedError, StaleFenceError):
+        _repair_if_dead(run, deploy)
+        raise
     boundary("after-store")
     with run.step("confirm"):
         confirm(run, new_key, version)
@@ -286,7 +292,7 @@ def _code_of(exc: KeyopsError) -> str:
         return "lease-held"
     if isinstance(exc, KeyTestFailedError):
         return "test-failed"
-    if isinstance(exc, (LeaseLostError, FencedError)):
+    if isinstance(exc, (LeaseLostError, FencedError, StaleFenceError)):
         return "fenced"
     if isinstance(exc, ConflictError) or _is_conflict(exc):
         return "conflict"

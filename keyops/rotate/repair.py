@@ -65,7 +65,8 @@ def repair(run: AccountRun, deployment: Deployment, why: str) -> None:
             f"account {name}: neither key works on deployment {deployment.name}; nothing stored"
         )
     try:
-        store(run, keys.slot(slot), slot, latest, "repaired")
+        # Unfenced: any working key is better than the dead one the latest version holds.
+        store(run, keys.slot(slot), slot, latest, "repaired", fenced=False)
     except KeyopsError as exc:
         raise KeyopsError(f"account {name}: repair could not store {slot}: {exc}") from exc
     run.record.action, run.record.slot = Action.REPAIRED, slot

@@ -19,6 +19,7 @@ from keyops.durations import format_duration
 from keyops.errors import AuthError, ConfigError, KeyopsError, RefusedError
 from keyops.rotate import tags as T
 from keyops.rotate.copies import before_regenerate, store_copies
+from keyops.rotate.freshness import fenced_write
 from keyops.rotate.holder import default_holder
 from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease
 from keyops.rotate.lookback import with_evidence
@@ -29,6 +30,7 @@ from keyops.targets import pick_deployment
 if TYPE_CHECKING:
     from keyops.azure.arm import AccountKeys, AccountsClient, Deployment
     from keyops.azure.vault import SecretVersion, VaultClient
+    from keyops.rotate.freshness import FenceMark
     from keyops.rotate.records import RotationRecord
     from keyops.rotate.services import RotationServices
     from keyops.secret import SecretValue
@@ -93,6 +95,8 @@ class AccountRun:
     arm: AccountsClient
     vault: VaultClient
     lease: Lease | None = None
+    #: The latest fence's proof and its freshness (see :mod:`keyops.rotate.freshness`).
+    fence: FenceMark | None = None
 
     @property
     def policy(self) -> Policy:
@@ -210,16 +214,20 @@ def resolve_deployment(run: AccountRun) -> Deployment:
     return chosen
 
 
-def regenerate(run: AccountRun, keys: AccountKeys, slot: KeySlot) -> AccountKeys:
+def regenerate(
+    run: AccountRun, keys: AccountKeys, slot: KeySlot, *, guards_passed: bool = False
+) -> AccountKeys:
     """Regenerate ``slot``; note (never undo) a change of the other slot by someone else.
 
-    When the answer is lost, the keys are listed again so that the record says whether the slot
-    was regenerated.
+    The call is sent only on a fresh fence (:func:`~keyops.rotate.freshness.fenced_write`);
+    ``guards_passed``: the caller ran :func:`before_regenerate` before its fence. When the answer
+    is lost, the keys are listed again so that the record says whether the slot was regenerated.
     """
     keep = other_slot(slot)
-    before_regenerate(run, keys, slot)
+    if not guards_passed:
+        before_regenerate(run, keys, slot)
     try:
-        after = run.arm.regenerate_key(run.target.resource_id, slot)
+        after = fenced_write(run, lambda: run.arm.regenerate_key(run.target.resource_id, slot))
     except KeyopsError:
         now = run.arm.list_keys(run.target.resource_id)
         if now.slot(slot) != keys.slot(slot):
@@ -273,9 +281,18 @@ def prove_key(
 
 
 def store(
-    run: AccountRun, key: SecretValue, slot: KeySlot, supersedes: SecretVersion | None, action: str
+    run: AccountRun,
+    key: SecretValue,
+    slot: KeySlot,
+    supersedes: SecretVersion | None,
+    action: str,
+    *,
+    fenced: bool = True,
 ) -> SecretVersion:
-    """Write the key as a new secret version with its tags and expiry."""
+    """Write the key as a new secret version with its tags and expiry.
+
+    ``fenced``: sent only on a fresh fence (:func:`~keyops.rotate.freshness.fenced_write`);
+    a repair storing a working key over a dead one needs none."""
     now = run.now()
     validity = run.target.validity
     tags = T.version_tags(
@@ -291,13 +308,17 @@ def store(
         else None,
         revoke_deadline=now + run.options.consumers.max_wait if run.options.consumers else None,
     )
-    version = run.vault.set_secret(
-        run.target.secret_name,
-        key,
-        content_type=T.CONTENT_TYPE,
-        tags=tags,
-        expires_on=now + validity if validity else None,
-    )
+
+    def write() -> SecretVersion:
+        return run.vault.set_secret(
+            run.target.secret_name,
+            key,
+            content_type=T.CONTENT_TYPE,
+            tags=tags,
+            expires_on=now + validity if validity else None,
+        )
+
+    version = fenced_write(run, write) if fenced else write()
     run.record.secret_version = version.version
     run.record.supersedes = supersedes.version if supersedes else None
     run.record.fingerprint = key.fingerprint

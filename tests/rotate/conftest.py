@@ -18,7 +18,9 @@ from keyops.cloud import AzureEnvironment, resolve_environment
 from keyops.config import Config, Settings
 from keyops.rotate import RotationOptions, RotationServices
 from keyops.targets import Selection, Target, resolve_targets
+from tests.support import faketime
 from tests.support.emulator import EmulatorHandle
+from tests.support.faketime import RunnerClock
 
 #: Fast failures in tests; 429s are still retried with Retry-After.
 TEST_RETRY = RetrySettings(
@@ -88,6 +90,17 @@ class Rig:
     def calls(self, seq: int, operation: str) -> list[dict[str, Any]]:
         """Requests of one operation after ``seq``."""
         return [e for e in self.emu.log_since(seq) if e["operation"] == operation]
+
+
+needs_faketime = pytest.mark.skipif(not faketime.available(), reason="libfaketime not installed")
+
+
+@pytest.fixture
+def clock() -> Iterator[RunnerClock]:
+    """The clocks of a paused child run, moved from outside (libfaketime)."""
+    c = RunnerClock()
+    yield c
+    c.close()
 
 
 @pytest.fixture

@@ -56,10 +56,10 @@ def rotate_args(emu: EmulatorHandle, *extra: str, account: str = WEU) -> list[st
 class PausedRun:
     """``python -m keyops <args>`` stopped at ``stop_at``; :meth:`resume` lets it finish."""
 
-    def __init__(self, emu: EmulatorHandle, stop_at: str, args: list[str]) -> None:
+    def __init__(self, emu: EmulatorHandle, stop_at: str, args: list[str], **env: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "keyops", *args],
-            env=cli_env(emu, KEYOPS_TEST_STOP_AT=stop_at),
+            env=cli_env(emu, KEYOPS_TEST_STOP_AT=stop_at, **env),
             cwd=emu.connection_path.parent,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

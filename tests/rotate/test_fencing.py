@@ -8,6 +8,7 @@ what the run says about itself alone.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -16,8 +17,9 @@ from keyops.azure.probe import NO_RETRY, KeyAuth, probe
 from keyops.rotate import Action, rotate_account
 from keyops.rotate.lease import CLAIM_TAG, UNTIL_TAG, lease_secret_name
 from keyops.targets import Target
-from tests.rotate.conftest import Rig, options
+from tests.rotate.conftest import Rig, needs_faketime, options
 from tests.rotate.runner import WEU, PausedRun, rotate_args, run_once
+from tests.support.faketime import RunnerClock
 from tests.support.worlds import OPERATOR
 
 SECRET = f"{WEU}-api-key"
@@ -182,15 +184,23 @@ def test_a_key_regenerated_right_after_the_store_is_repaired(rig: Rig) -> None:
     assert latest_works(rig, target) and live_claims(rig, target) == []
 
 
-def test_a_run_paused_between_its_fence_and_its_store_repairs_what_it_wrote(rig: Rig) -> None:
+@needs_faketime
+def test_a_stall_unseen_between_the_fence_and_the_store_is_repaired(
+    rig: Rig, clock: RunnerClock
+) -> None:
     target = rig.target(WEU)
     rig.backdate(SECRET, "-40d")
-    a = PausedRun(rig.emu, "before-store", rotate_args(rig.emu, "--if-older-than", "30d"))
+    a = PausedRun(rig.emu, "before-store", rotate_args(rig.emu, "--if-older-than", "30d"),
+                  **clock.env())  # fmt: skip
+    stopped = time.monotonic()
     rig.emu.admin("POST", "clock", {"advance": 61})
     b = rotate_account(target, rig.services, options(holder="runner-b", lease_ttl=_minute()))
     assert b.action is Action.ROTATED, b.reason
-    # Key Vault has no conditional write: A's store lands with B's key regenerated away. A
-    # finds its stored key in neither slot at once and stores a working one again.
+    # A stall A's clock never saw (a suspend CLOCK_MONOTONIC skips; the residual window between
+    # the last check and the bytes leaving): the store goes out on its stale fence, and Key
+    # Vault has no conditional write. A finds its stored key in neither slot at once and
+    # stores a working one again.
+    clock.hide_since(stopped)
     done = a.resume()
     assert (done.code, done.record["action"]) == (1, "repaired"), done.stderr
     assert latest_works(rig, target)
@@ -202,15 +212,21 @@ def _minute() -> Any:
     return timedelta(seconds=60)
 
 
-def test_a_run_paused_before_its_regenerate_repairs_the_key_it_killed(rig: Rig) -> None:
+@needs_faketime
+def test_a_stall_unseen_before_the_regenerate_repairs_the_key_it_killed(
+    rig: Rig, clock: RunnerClock
+) -> None:
     target = rig.target(WEU)
     rig.backdate(SECRET, "-40d")
-    a = PausedRun(rig.emu, "before-regenerate", rotate_args(rig.emu, "--if-older-than", "30d"))
+    a = PausedRun(rig.emu, "before-regenerate", rotate_args(rig.emu, "--if-older-than", "30d"),
+                  **clock.env())  # fmt: skip
+    stopped = time.monotonic()
     rig.emu.admin("POST", "clock", {"advance": 61})
     b = rotate_account(target, rig.services, options(holder="runner-b", lease_ttl=_minute()))
     assert b.action is Action.ROTATED, b.reason
-    # No write is conditional: A's regenerate kills the key B stored. A is fenced at its store
-    # and, finding the vault's latest dead, stores a working key before it stops.
+    # A stall A's clock never saw: its regenerate goes out and kills the key B stored. A is
+    # fenced at its store and, finding the vault's latest dead, stores a working key.
+    clock.hide_since(stopped)
     done = a.resume()
     assert (done.code, done.record["reason_code"]) == (1, "fenced"), done.stderr
     assert "held a dead key" in done.stderr

@@ -126,3 +126,22 @@ def test_break_lease_takes_over_a_crashed_runs_lease_and_a_live_holder_stops(rig
     # The broken holder, if it was still alive, stops at its next check.
     with pytest.raises(LeaseLostError, match="was broken by another run"):
         stale.fence(timedelta(0))
+
+
+def test_breaking_a_live_claim_waits_out_the_holders_last_fenced_write(rig: Rig) -> None:
+    from keyops.rotate.lease import BREAK_SETTLE
+
+    target = rig.target(WEU)
+    vault = rig.services.vault(rig.vault_url)
+    holder = Lease(vault, target.resource_id, target.account.name, "live", timedelta(minutes=15))
+    holder.acquire()
+    rival = Lease(vault, target.resource_id, target.account.name, "rival", timedelta(minutes=15))
+    seq = rig.emu.last_seq
+    assert rival.break_live() == ["live"]
+    rival.acquire()
+    # The holder may have sent one write it fenced just before the break: the rival's next
+    # request (its claim, and every read after it) comes only after that write has landed.
+    log = [e for e in rig.emu.log_since(seq) if e["surface"] == "keyvault"]
+    (broke,) = [e for e in log if e["operation"] == "UpdateSecret"]
+    claim = next(e for e in log if e["operation"] == "SetSecret" and e["seq"] > broke["seq"])
+    assert claim["time"] - broke["time"] >= BREAK_SETTLE - 0.05
