@@ -95,13 +95,16 @@ def detect_one(
     batch = batch_part(calls.expected)
     upper, lower = with_batch_slack(calls.expected, batch)
     calls = _batch_aware_noise(m.calls, calls, upper, lower, sens.default_noise)
-    spike_ivs = rules_traffic.spikes(m, replace(calls, expected=tuple(upper)), sens)
+    spike_base = replace(calls, expected=tuple(upper))
+    spike_ivs = rules_traffic.spikes(m, spike_base, sens)
     auth = rules_errors.auth_surges(m, calls, rotations, sens)
     drop_ivs = rules_traffic.drops(m, replace(calls, expected=tuple(lower)), sens)
     drops = [iv for iv in drop_ivs if not _explained_by_401(iv, m, auth)]
     found = [
         ep.new_level_finding(m, iv)
         if ep.is_new_level(m, iv, level, upper)
+        else rules_traffic.burst_finding(m, iv)
+        if rules_traffic.is_lone_burst(m, spike_base, iv, sens)
         else rules_traffic.spike_finding(m, iv)
         for iv in spike_ivs
     ]
@@ -116,7 +119,7 @@ def detect_one(
         for f in rules_errors.error_rate(m, sens)
     ]
     found += auth
-    found += rules_tokens.token_spend(m, sens)
+    found += rules_tokens.token_spend(m, sens, calls.expected, batch)
     found = ep.one_per_episode(found)
     if since is None:
         return found + rules_errors.unexpected_key_use(m, policy)

@@ -119,7 +119,7 @@ def with_batch_slack(
 
 
 def tokens_per_call(
-    tokens: Sequence[float], ok: Sequence[float], timestamps: Sequence[int]
+    tokens: Sequence[float], ok: Sequence[float], timestamps: Sequence[int], slack: bool = True
 ) -> list[float]:
     """Usual tokens per successful call at each hour: by hour of day, weekday/weekend apart.
 
@@ -144,5 +144,45 @@ def tokens_per_call(
         kept = ratios[cut : len(ratios) - cut] or ratios
         usual[key] = sum(t for t, _ in kept) / sum(c for _, c in kept)
     base = [usual.get(k, overall) for k in keys]
+    if not slack:
+        return base
     s = BATCH_SLACK_HOURS
     return [max(base[max(0, t - s) : t + s + 1]) for t in range(len(base))]
+
+
+def batch_priced_tokens(
+    plain: Sequence[float],
+    slacked: Sequence[float],
+    ok: Sequence[float],
+    expected: Sequence[float],
+    batch: Sequence[float],
+) -> list[float]:
+    """Usual tokens of each hour's successful calls, a batch's calls priced as batch calls.
+
+    *plain* and *slacked* are :func:`tokens_per_call` without and with the slack; *expected* the
+    hour's expected calls and *batch* their batch part (:func:`batch_part`). Away from batch
+    hours every call costs the slacked usual. Within the slack of a batch hour, the hour's
+    regular calls (its expected calls less their batch part) cost the hour's own usual, and only
+    calls beyond them cost what one batch call costs: a late batch brings its calls with it,
+    while the same calls each costing ten times more is a token anomaly, not a late batch.
+    """
+    n, s = len(plain), BATCH_SLACK_HOURS
+    regular = sorted(plain[t] for t in range(n) if batch[t] <= 0) or list(plain)
+    rate = regular[len(regular) // 2]
+    per_batch_call = [
+        (plain[t] * expected[t] - rate * (expected[t] - batch[t])) / batch[t]
+        for t in range(n)
+        if batch[t] > 0
+    ]
+    near = [any(batch[max(0, t - s) : t + s + 1]) for t in range(n)]
+    if not per_batch_call:
+        return [c * u for c, u in zip(ok, slacked, strict=True)]
+    batch_rate = max(max(per_batch_call), rate)
+    out = []
+    for t in range(n):
+        if not near[t]:
+            out.append(ok[t] * slacked[t])
+            continue
+        extra = max(ok[t] - (expected[t] - batch[t]), 0.0)
+        out.append((ok[t] - extra) * plain[t] + extra * max(batch_rate, plain[t]))
+    return out

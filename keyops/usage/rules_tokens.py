@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from keyops.severity import Severity
 from keyops.usage import wording as w
 from keyops.usage.baseline import measure_noise
-from keyops.usage.expect import tokens_per_call
+from keyops.usage.expect import batch_priced_tokens, tokens_per_call
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, from_epoch
 from keyops.usage.sensitivity import Sensitivity
@@ -47,14 +49,21 @@ def call_size_cv2(m: HourlyMetrics, usual: list[float]) -> float:
     return min(max(trimmed_mean(quiet, 0.05), CV2_BOUNDS[0]), CV2_BOUNDS[1])
 
 
-def token_spend(m: HourlyMetrics, sens: Sensitivity) -> list[Finding]:
+def token_spend(
+    m: HourlyMetrics,
+    sens: Sensitivity,
+    expected: Sequence[float] | None = None,
+    batch: Sequence[float] | None = None,
+) -> list[Finding]:
     """Hours whose successful calls cost far more tokens than calls at that hour usually do.
 
     The usual is tokens per call by hour of day (:func:`keyops.usage.expect.tokens_per_call`),
     so nightly batches with large prompts are their own usual. Only the intensity counts: more
     tokens because of more calls is a spike of calls, which the call rules report. Tokens are
     counted in units chosen so that their noise is Poisson-like again: with the number of calls
-    known, a sum of calls of varying size has variance ``cv2 x size x mean``.
+    known, a sum of calls of varying size has variance ``cv2 x size x mean``. With the calls'
+    *expected* curve and its *batch* part, calls near batch hours are priced by
+    :func:`keyops.usage.expect.batch_priced_tokens`.
     """
     usual = tokens_per_call(m.tokens, m.ok, m.series.timestamps)
     per_call = median([u for u, c in zip(usual, m.ok, strict=True) if c >= 1])
@@ -63,7 +72,12 @@ def token_spend(m: HourlyMetrics, sens: Sensitivity) -> list[Finding]:
     cv2 = call_size_cv2(m, usual)
     unit = per_call * cv2
     effective = [t / unit for t in m.tokens]
-    by_calls = [ok * u / unit for ok, u in zip(m.ok, usual, strict=True)]
+    if expected is None or batch is None:
+        usual_tokens = [ok * u for ok, u in zip(m.ok, usual, strict=True)]
+    else:
+        plain = tokens_per_call(m.tokens, m.ok, m.series.timestamps, slack=False)
+        usual_tokens = batch_priced_tokens(plain, usual, m.ok, expected, batch)
+    by_calls = [u / unit for u in usual_tokens]
     rule = WindowRule(
         up=True,
         ratio=sens.token_ratio,

@@ -40,6 +40,16 @@ SUSTAINED_HOURS = 3
 SUSTAINED_LEVELS = 2.0
 SUSTAINED_WINDOWS = (3, 4, 6)
 DROP_WINDOWS = (2, 3, 4, 6, 8, 12, 24)
+#: A lone burst (see :func:`is_lone_burst`) is still an alarm when its tokens per call are this
+#: many times the account's recent ones or fewer by the same factor (on :data:`BURST_MIN_CALLS`
+#: calls or more), or when its failed share rose by :data:`BURST_ERROR_RISE` on
+#: :data:`BURST_MIN_ERRORS` failures or more.
+BURST_TOKEN_FACTOR = 2.0
+BURST_MIN_CALLS = 5.0
+BURST_ERROR_RISE = 0.1
+BURST_MIN_ERRORS = 10.0
+#: Tokens per call are compared with the median of the hours in this many hours before the burst.
+BURST_TOKEN_HISTORY = 168
 
 
 def spikes(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Interval]:
@@ -96,6 +106,62 @@ def sustained(m: HourlyMetrics, base: Baseline, sens: Sensitivity) -> list[Inter
         for iv in found
         if sum(_past(m, base, t, ratio) for t in range(iv.start, iv.end)) >= SUSTAINED_HOURS
     ]
+
+
+def is_lone_burst(m: HourlyMetrics, base: Baseline, iv: Interval, sens: Sensitivity) -> bool:
+    """True when a spike is a lone burst on a bursty account: information, not an alarm.
+
+    It rests on one hour past the spike ratio, the account's own data already hold such lone
+    hours (:func:`_wild`), it is no part of a :func:`sustained` rise, and nothing but the volume
+    moved: tokens per call and the failed share are what they usually are. A bursty client
+    sends more of its ordinary calls for an hour; a leaked key or a broken client shows in what
+    the calls are or in how they fail, or lasts.
+    """
+    past = [t for t in range(iv.start, iv.end) if _past(m, base, t, sens.spike_ratio)]
+    if len(past) >= 2 or not _wild(m, base, iv):
+        return False
+    if any(_overlap(iv, run) for run in sustained(m, base, sens)):
+        return False
+    return not _tokens_moved(m, iv) and not _errors_moved(m, iv)
+
+
+def _tokens_moved(m: HourlyMetrics, iv: Interval) -> bool:
+    calls = sum(m.calls[iv.start : iv.end])
+    tokens = sum(m.tokens[iv.start : iv.end])
+    lo = max(iv.start - BURST_TOKEN_HISTORY, 0)
+    before = sorted(
+        m.tokens[t] / m.calls[t] for t in range(lo, iv.start) if m.calls[t] >= BURST_MIN_CALLS
+    )
+    if calls < BURST_MIN_CALLS or not before or before[len(before) // 2] <= 0:
+        return False
+    ratio = (tokens / calls) / before[len(before) // 2]
+    return ratio >= BURST_TOKEN_FACTOR or ratio <= 1 / BURST_TOKEN_FACTOR
+
+
+def _errors_moved(m: HourlyMetrics, iv: Interval) -> bool:
+    calls = sum(m.calls[iv.start : iv.end])
+    errors = sum(m.errors[iv.start : iv.end])
+    usual_calls = sum(m.calls) - calls
+    usual = (sum(m.errors) - errors) / usual_calls if usual_calls > 0 else 0.0
+    if errors < BURST_MIN_ERRORS or calls <= 0:
+        return False
+    return errors / calls >= usual + BURST_ERROR_RISE
+
+
+def burst_finding(m: HourlyMetrics, iv: Interval) -> Finding:
+    """Word a lone burst (severity info)."""
+    hours = iv.end - iv.start
+    obs, exp = iv.observed / hours, iv.expected / hours
+    first, last = m.bounds(iv)
+    message = (
+        f"Calls rose to {w.count(obs)}/h, {w.against_usual(obs, exp)} for "
+        f"{w.span(from_epoch(first), from_epoch(last))}, in one hour (peak "
+        f"{w.count(m.calls[iv.peak])} at {w.when(from_epoch(m.series.timestamps[iv.peak]))}), "
+        "with the usual tokens per call and failure rate. This account's history already holds "
+        "such lone bursts; reported for information."
+    )
+    advice = "Nothing to do unless bursts like this are new to you or keep coming back."
+    return m.make(iv, "spike", Severity.INFO, obs, exp, "calls/h", (message, advice))
 
 
 def _overlap(a: Interval, b: Interval) -> bool:
