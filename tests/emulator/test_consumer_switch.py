@@ -33,7 +33,7 @@ def emulator(tmp_path: Path, tls_dir: Path) -> Iterator[EmulatorHandle]:
     handle.stop()
 
 
-def _billing_calls(emulator: EmulatorHandle) -> list[tuple[datetime, int, str]]:
+def _query(emulator: EmulatorHandle, query: str) -> list[Any]:
     from azure.monitor.query import LogsQueryClient
 
     world = emulator.server.emulator.world
@@ -45,22 +45,32 @@ def _billing_calls(emulator: EmulatorHandle) -> list[tuple[datetime, int, str]]:
         connection_verify=emulator.ca_bundle,
         retry_total=0,
     )
+    now = datetime.now(timezone.utc) + timedelta(days=4)  # the emulator's clock runs ahead
+    rows = client.query_workspace(workspace, query, timespan=(now - timedelta(days=12), now))
+    return [list(r) for r in rows.tables[0].rows]
+
+
+def _billing_calls(emulator: EmulatorHandle) -> list[tuple[datetime, int, str]]:
     query = (
         "AzureDiagnostics | where Category == 'RequestResponse' "
         "and CallerIPAddress == '10.20.0.4' "
         "| project TimeGenerated, ResultSignature, properties_s | order by TimeGenerated asc"
     )
-    now = datetime.now(timezone.utc) + timedelta(days=1)  # the emulator's clock runs ahead
-    rows = client.query_workspace(workspace, query, timespan=(now - timedelta(days=9), now))
-    return [(r[0], int(r[1]), json.loads(r[2]).get("objectId", "")) for r in rows.tables[0].rows]
+    return [
+        (r[0], int(r[1]), json.loads(r[2]).get("objectId", "")) for r in _query(emulator, query)
+    ]
+
+
+def _switched_at(emulator: EmulatorHandle) -> datetime:
+    answer = emulator.admin("POST", "consumers/billing-api", {"auth": "token"})
+    assert answer == {"name": "billing-api", "auth": "token"}
+    return datetime.fromtimestamp(emulator.admin("GET", "clock")["now"], timezone.utc)
 
 
 def test_a_consumer_moved_to_token_calls_with_its_object_id_and_no_key(
     emulator: EmulatorHandle,
 ) -> None:
-    answer = emulator.admin("POST", "consumers/billing-api", {"auth": "token"})
-    switched = datetime.fromtimestamp(emulator.admin("GET", "clock")["now"], timezone.utc)
-    assert answer == {"name": "billing-api", "auth": "token"}
+    switched = _switched_at(emulator)
     emulator.admin("POST", "clock", {"advance": 6 * 3600})
     calls = _billing_calls(emulator)
     before = [c for c in calls if c[0] <= switched]
@@ -71,11 +81,14 @@ def test_a_consumer_moved_to_token_calls_with_its_object_id_and_no_key(
 
 
 def test_a_consumer_moved_to_token_stops_reading_the_secret(emulator: EmulatorHandle) -> None:
-    emulator.admin("POST", "consumers/billing-api", {"auth": "token"})
+    switched = _switched_at(emulator)
     emulator.admin("POST", "clock", {"advance": 3 * 86400})
-    from keyops.emulator.services.logs.models import logs_state
-
-    assert logs_state(emulator.server.emulator)["consumers"]["billing-api"]["next_read"] is None
+    query = (
+        "AZKVAuditLogs | where OperationName == 'SecretGet' and CallerIpAddress == '10.20.0.4' "
+        "| project TimeGenerated"
+    )
+    reads = [r[0] for r in _query(emulator, query)]
+    assert reads and all(t <= switched for t in reads)  # daily reads until, none after
 
 
 @pytest.mark.parametrize(
