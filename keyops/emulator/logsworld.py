@@ -43,7 +43,10 @@ consumer), plus one setting::
 Consumers act as the emulator clock advances (lazily, when a request comes; no threads): each
 refresh is a ``SecretGet`` in the vault's ``AuditEvent`` log; each call a ``RequestResponse`` record
 on the account, answered 200 while the key it holds is one of the account's keys and 401 once it
-is not (a premature revoke shows up as its 401s, in logs and metrics).
+is not (a premature revoke shows up as its 401s, in logs and metrics). Its owner moves it to Entra
+ID (or back) with the admin API, as a human changes the app's config: ``POST
+/_emulator/consumers/{name}`` ``{"auth": "token"}``; later calls carry its principal's token
+(its object id in the logs) and it stops reading the secret.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The demo's evidence chapters: a consumer on the previous key holds the revoke back, its
-refresh lets it through, and the ready account is switched to keyless and watched clean.
+refresh lets it through; the keyless account is blocked by an app calling with its key until the
+app moves to a token, then, its key callers at zero, it is switched and watched clean.
 
 The demo runs in its own process: it points its process's environment at its emulators, which
 must not leak into the tests that run after it."""
@@ -39,8 +40,13 @@ def test_the_demo_shows_both_chapters(tmp_path: Path) -> None:
     assert "skipped" in chapter10 and "revoke of Key1 waits" in err and "10.20.0.4" in err
     chapter10b = out[out.index("== 10b.") : out.index("== 11. Keyless")]
     assert "revoked" in chapter10b and "consumers moved" in chapter10b
-    chapter11 = out[out.index("== 11. Keyless") :]
-    assert re.search(r"contoso-openai-eus\s+ready", chapter11)
-    assert "disabled" in chapter11 and "no 403" in chapter11
-    last = chapter11[chapter11.rindex("$ keyops keyless plan") :]
-    assert re.search(r"contoso-openai-eus\s+keyless", last)
+    # The key caller blocks the plan, named; once it moved to a token its key calls drop to zero.
+    chapter11 = out[out.index("== 11. Keyless") : out.index("== 11b.")]
+    assert re.search(r"contoso-openai-eus\s+blocked\s+1\s+a key caller at 10\.40\.0\.9", chapter11)
+    chapter11b = out[out.index("== 11b.") : out.index("== 11c.")]
+    assert re.search(r"contoso-openai-eus\s+ready\s+0\s", chapter11b)
+    assert "disabled" in chapter11b and "10.40.0.9" not in chapter11b
+    chapter11c = out[out.index("== 11c.") :]
+    assert "no 403" in chapter11c
+    last = chapter11c[chapter11c.rindex("$ keyops keyless plan") :]
+    assert re.search(r"contoso-openai-eus\s+keyless\s+0\s", last)

@@ -7,6 +7,12 @@ the vault holds it then (RBAC and all) and leaves a ``SecretGet`` audit event; a
 the key the consumer holds — the one it last read, or a slot's value pasted by hand — and is
 answered 200 while that key is one of the account's and 401 once it is not, in the logs and in
 the metrics alike.
+
+An app's owner can move it between key and Entra ID as a human changes its config:
+:func:`switch_auth` (``POST /_emulator/consumers/{name}`` ``{"auth": "token"}``) first replays
+everything due up to now under the old auth, then every later call is made the new way. A
+consumer moved to ``token`` calls with its principal's token (logged with its object id) and no
+longer reads the secret; moved back to ``key``, it reads the secret again from that moment.
 """
 
 from __future__ import annotations
@@ -58,6 +64,31 @@ def advance(emu: Emulator, until: float) -> int:
         if state is not None:
             made += _advance_one(emu, decl, state, until)
     return made
+
+
+def switch_auth(emu: Emulator, name: str, auth: str) -> dict[str, Any]:
+    """Move consumer ``name`` to ``auth`` ("key" or "token") from now on; its new state.
+
+    LookupError: no such consumer; ValueError: an auth it cannot use (each names which)."""
+    decl = next((d for d in emu.world.logs.consumers if d.name == name), None)
+    state = logs_state(emu)["consumers"].get(name)
+    if decl is None or state is None:
+        raise LookupError(f"no consumer named {name!r}")
+    if auth not in ("key", "token"):
+        raise ValueError("auth: expected 'key' or 'token'")
+    if auth == "token" and decl.principal is None:
+        raise ValueError(f"{name} has no principal to get a token for")
+    if auth == "key" and decl.secret is None and state.get("held") is None:
+        raise ValueError(f"{name} has no secret to read and no key pasted by hand")
+    now = emu.clock.now()
+    advance(emu, now)  # what was due before the change happened the old way
+    if auth != state.get("auth", decl.auth):
+        state["auth"] = auth
+        if auth == "token":
+            state["next_read"] = None  # its config no longer names the secret
+        elif decl.secret is not None:
+            state["next_read"] = now
+    return {"name": name, "auth": auth}
 
 
 def _advance_one(emu: Emulator, decl: ConsumerDecl, state: dict[str, Any], until: float) -> int:
@@ -139,7 +170,7 @@ def _call(emu: Emulator, decl: ConsumerDecl, state: dict[str, Any], at: float) -
     if account is None:
         return
     oid = None
-    if decl.auth == "token":
+    if state.get("auth", decl.auth) == "token":
         assert decl.principal is not None
         oid = emu.world.principal(decl.principal).object_id
         # Held to RBAC as the data plane holds any token caller (401 PermissionDenied).

@@ -156,3 +156,21 @@ async def admin_logs(request: Request) -> Response:
             "records": {ws: len(recs) for ws, recs in state["records"].items()},
         }
     )
+
+
+@operation("Admin_SwitchConsumer", "admin")
+async def admin_consumer(request: Request) -> Response:
+    """POST ``{auth: "key" | "token"}``: a declared consumer's owner changes how it calls."""
+    from keyops.emulator.services.logs.consumers import switch_auth
+
+    emu = admin_emulator(request)
+    body = await json_body(request)
+    name = request.path_params["name"]
+    try:
+        answer = switch_auth(emu, name, str(body.get("auth", "")))
+    except LookupError as err:
+        raise EmulatorHTTPError(404, {"error": {"code": "NotFound", "message": str(err)}}) from None
+    except ValueError as err:
+        raise bad_request(str(err)) from None
+    emu.commit(request)
+    return json_response(answer)

@@ -39,5 +39,9 @@ def arm_routes() -> list[ArmRoute]:
 
 
 def admin_routes() -> list[BaseRoute]:
-    """``/_emulator/logs``: the ingestion delay and record counts."""
-    return [Route("/_emulator/logs", responses.admin_logs, methods=["GET", "POST"])]
+    """``/_emulator/logs``: the ingestion delay and record counts; ``/_emulator/consumers/{name}``:
+    a declared consumer moves between key and token."""
+    return [
+        Route("/_emulator/logs", responses.admin_logs, methods=["GET", "POST"]),
+        Route("/_emulator/consumers/{name}", responses.admin_consumer, methods=["POST"]),
+    ]
