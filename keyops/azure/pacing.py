@@ -178,6 +178,9 @@ class Budget:
         waited = bucket.take()
         with self._lock:
             self.waited += waited
+        from keyops.azure.writeguard import note_pacing
+
+        note_pacing(waited)
         return bucket
 
 

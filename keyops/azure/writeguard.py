@@ -24,16 +24,36 @@ _ATTRIBUTE = "_keyops_write_check"
 _check: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
     "keyops_write_check", default=None
 )
+#: Seconds the guarded calls of this block spent in keyops' own pacing (its client-side share
+#: of Azure's request budget): a wait keyops chose, not a stall (see :func:`paced`).
+_paced: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "keyops_write_paced", default=None
+)
 
 
 @contextlib.contextmanager
 def guarded(check: Callable[[], None]) -> Iterator[None]:
     """Run ``check`` before every attempt of every SDK request made in this block (this thread)."""
     token = _check.set(check)
+    waited = _paced.set([0.0])
     try:
         yield
     finally:
+        _paced.reset(waited)
         _check.reset(token)
+
+
+def note_pacing(seconds: float) -> None:
+    """Record a wait keyops' own pacing made before a request of a guarded block."""
+    box = _paced.get()
+    if box is not None and seconds > 0:
+        box[0] += seconds
+
+
+def paced() -> float:
+    """Seconds the current guarded block has waited in keyops' own pacing (0 outside one)."""
+    box = _paced.get()
+    return box[0] if box is not None else 0.0
 
 
 def write_guard_policy() -> Any:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from keyops.azure.writeguard import guarded
+from keyops.azure.writeguard import guarded, paced
 from keyops.errors import KeyopsError
 
 if TYPE_CHECKING:
@@ -62,9 +62,17 @@ class StaleFenceError(KeyopsError):
 
 @dataclass(frozen=True)
 class FenceMark:
-    """What the latest fence proved, until when, and how to prove it again."""
+    """What the latest fence proved, until when, and how to prove it again.
 
-    until: float
+    ``fresh_until`` is the answer's own age limit, which a wait in keyops' own pacing (its share
+    of ARM's and Key Vault's budgets, queued in arrival order) does not use up: a fleet at
+    Azure's write budget would otherwise wait longer than :data:`FRESH_FOR` before every write,
+    fence again, and wait again. ``lease_until`` (the lease's end less the write's budget) is
+    never stretched: no wait of any kind sends a write past it.
+    """
+
+    fresh_until: float
+    lease_until: float
     redo: Callable[[], object]
 
 
@@ -73,10 +81,8 @@ def mark(
 ) -> None:
     """Record a fence that just passed: its last answer arrived at ``answered`` (:func:`tick`),
     and ``left`` is the lease left beyond the write's budget (None: no lease)."""
-    until = answered + FRESH_FOR
-    if left is not None:
-        until = min(until, tick() + left.total_seconds())
-    run.fence = FenceMark(until, redo)
+    lease_until = tick() + left.total_seconds() if left is not None else float("inf")
+    run.fence = FenceMark(answered + FRESH_FOR + paced(), lease_until, redo)
 
 
 def fenced_write(run: AccountRun, write: Callable[[], T]) -> T:
@@ -104,7 +110,8 @@ def fenced_write(run: AccountRun, write: Callable[[], T]) -> T:
 
 def _check(run: AccountRun) -> None:
     fence = run.fence
-    if fence is not None and tick() > fence.until:
+    now = tick()
+    if fence is not None and (now - paced() > fence.fresh_until or now > fence.lease_until):
         raise StaleFenceError(
             f"account {run.target.account.name}: the fence before this write is too old to "
             "trust; fencing again before sending"
