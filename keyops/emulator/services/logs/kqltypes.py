@@ -9,10 +9,10 @@ where evaluating row by row would never reach them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from keyops.emulator.services.logs.kqlparse import Assign, BinOp, Call, Col, KqlError, Lit, Member
+from keyops.emulator.services.logs.tables import kind_of as value_kind
 
 #: Aggregation functions ``summarize`` knows, and the type each gives (None: its argument's).
 AGGREGATES: dict[str, str | None] = {
@@ -51,22 +51,10 @@ def _family(kind: str) -> str:
     return _FAMILY.get(kind, kind)
 
 
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "long"
-    if isinstance(value, float):
-        return "real"
-    if isinstance(value, timedelta):
-        return "timespan"
-    return "string"
-
-
 def kind_of(node: Any, schema: Mapping[str, str]) -> str:
     """The type ``node`` evaluates to ("dynamic" where only the data can tell)."""
     if isinstance(node, Lit):
-        return _literal(node.value)
+        return value_kind(node.value)
     if isinstance(node, Col):
         return schema.get(node.name, "dynamic")
     if isinstance(node, Member):
