@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from click.testing import CliRunner
-
-from keyops.cli.main import cli
 from tests.consumers.worlds import PRINCIPALS
+from tests.support.cli import invoke_json
 from tests.support.emulator import EmulatorHandle
 
 
 def run_consumers(emulator: EmulatorHandle, *args: str) -> tuple[int, dict[str, Any], str]:
     """Exit status, parsed JSON (``{}`` when none) and stderr of ``keyops consumers -o json``."""
-    result = CliRunner().invoke(
-        cli,
-        ["--emulator", str(emulator.connection_path), "consumers", "--output", "json", *args],
-        env={
-            "AZURE_CLIENT_ID": emulator.conn["client_id"],
-            "AZURE_CLIENT_SECRET": emulator.conn["client_secret"],
-            "AZURE_TENANT_ID": emulator.conn["tenant_id"],
-        },
-    )
-    doc = json.loads(result.stdout) if result.stdout.strip() else {}
-    return result.exit_code, doc, result.stderr
+    return invoke_json(emulator, "consumers", *args)
 
 
 def target(doc: dict[str, Any], account: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from keyops.cli.main import cli
 from tests.consumers.worlds import WEU, consumers_world
+from tests.support.cli import principal_env
 from tests.support.emulator import EmulatorHandle, start_emulator
 
 
@@ -30,12 +31,7 @@ def _audit(emulator: EmulatorHandle, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(
         cli,
         ["--emulator", str(emulator.connection_path), "audit", *args],
-        env={
-            "AZURE_CLIENT_ID": emulator.conn["client_id"],
-            "AZURE_CLIENT_SECRET": emulator.conn["client_secret"],
-            "AZURE_TENANT_ID": emulator.conn["tenant_id"],
-            "KEYOPS_VAULT_URL": emulator.vault_url(),
-        },
+        env={**principal_env(emulator), "KEYOPS_VAULT_URL": emulator.vault_url()},
     )
     return result.exit_code, result.stdout, result.stderr
 

@@ -11,23 +11,14 @@ import requests
 from click.testing import CliRunner
 
 from keyops.cli.main import cli
+from tests.support.cli import invoke_json
 from tests.support.emulator import EmulatorHandle
 
 EUS = "contoso-openai-eus"
 
 
 def _usage(emulator: EmulatorHandle, *args: str) -> tuple[int, dict[str, Any], str]:
-    result = CliRunner().invoke(
-        cli,
-        ["--emulator", str(emulator.connection_path), "usage", "--output", "json", *args],
-        env={
-            "AZURE_CLIENT_ID": emulator.conn["client_id"],
-            "AZURE_CLIENT_SECRET": emulator.conn["client_secret"],
-            "AZURE_TENANT_ID": emulator.conn["tenant_id"],
-        },
-    )
-    doc = json.loads(result.stdout) if result.stdout.strip() else {}
-    return result.exit_code, doc, result.stderr
+    return invoke_json(emulator, "usage", *args)
 
 
 def _findings(doc: dict[str, Any]) -> list[dict[str, Any]]:
