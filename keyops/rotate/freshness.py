@@ -82,7 +82,9 @@ def mark(
     """Record a fence that just passed: its last answer arrived at ``answered`` (:func:`tick`),
     and ``left`` is the lease left beyond the write's budget (None: no lease)."""
     lease_until = tick() + left.total_seconds() if left is not None else float("inf")
-    run.fence = FenceMark(answered + FRESH_FOR + paced(), lease_until, redo)
+    # The check excuses the pacing its guarded block has waited in all (``paced()``); pacing
+    # waited before this answer arrived is not a wait after it, so it is taken off here.
+    run.fence = FenceMark(answered + FRESH_FOR - paced(), lease_until, redo)
 
 
 def fenced_write(run: AccountRun, write: Callable[[], T]) -> T:

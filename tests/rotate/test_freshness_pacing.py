@@ -48,3 +48,13 @@ def test_pacing_outside_a_guarded_write_is_not_counted() -> None:
     run = _run(fresh_age=2.0, lease_left=60.0)
     with guarded(lambda: None), pytest.raises(StaleFenceError):
         freshness._check(run)
+
+
+def test_pacing_before_the_fence_answered_is_not_excused_after_it() -> None:
+    # A fence made inside a guarded block, after that block had already queued 5 s: only
+    # pacing after the fence's answer may be excused, so 2 s later it is stale.
+    with guarded(lambda: None), pytest.raises(StaleFenceError):
+        note_pacing(5.0)
+        run = SimpleNamespace(target=SimpleNamespace(account=SimpleNamespace(name="a")))
+        freshness.mark(run, lambda: None, tick() - 2.0, None)  # type: ignore[arg-type]
+        freshness._check(run)  # type: ignore[arg-type]
