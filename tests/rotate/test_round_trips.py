@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from keyops.rotate import Action, rotate_account
+from keyops.secret import SecretValue
 from tests.rotate.conftest import Rig, options
 from tests.rotate.runner import WEU, PausedRun, rotate_args
 
@@ -90,3 +91,26 @@ def test_a_rival_rotating_after_the_first_read_is_seen_under_the_lease(rig: Rig)
     reads = [e for e in rig.calls(seq, "GetSecret") if SECRET in e["path"]]
     assert len(reads) == 1  # the read under the lease (A's first was before seq)
     assert rig.latest(SECRET).version == stored.version
+
+
+def test_the_keys_still_decide_before_a_bad_deployment_on_a_due_account(rig: Rig) -> None:
+    target = rig.target(WEU, rotate_after=timedelta(days=30), deployment="no-such-deployment")
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret(SECRET, SecretValue("x" * 84))  # a value matching neither key
+    rig.backdate(SECRET, "-40d")
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options())
+    # Due by the vault alone, then the deployment check fails: the keys are read to decide
+    # which answer stands, and a mismatch is refused (6) as it always was; no lease, no write.
+    assert (record.action, record.reason_code) == (Action.REFUSED, "mismatch"), record.reason
+    assert rig.writes_since(seq) == []
+
+
+def test_a_bad_deployment_on_a_due_account_writes_nothing(rig: Rig) -> None:
+    target = rig.target(WEU, rotate_after=timedelta(days=30), deployment="no-such-deployment")
+    rig.backdate(SECRET, "-40d")
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options())
+    assert (record.action, record.reason_code) == (Action.FAILED, "config"), record.reason
+    assert "no-such-deployment" in record.reason
+    assert rig.writes_since(seq) == []
