@@ -24,8 +24,11 @@ while it works (before each write, when less than half its TTL is left); a renew
 after the claim had already ended does not count. A run that cannot finish its next write before
 the claim ends stops before that write.
 
-Release disables the run's versions, retried through throttling, server errors and dropped
-connections; a crashed run's claim simply ends by its TTL and names its host, pid and start time.
+Release disables the run's versions (those its last look listed), retried through throttling,
+server errors and dropped connections; a crashed run's claim simply ends by its TTL and names its
+host, pid and start time. The looks also tell whether any other run's claim was written, released
+or live since a given time (:meth:`Lease.quiet_since`), which spares the rotation a second read of
+its secret.
 """
 
 from __future__ import annotations
