@@ -1,11 +1,12 @@
-"""``keyops emulator serve|env``: run the local Azure emulator and point a shell at it."""
+"""``keyops emulator serve|env``: run the local Azure emulator and point a shell at it.
+
+json and shlex are imported where they are used: ``keyops emulator --help`` needs neither.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ def _env_command(state_dir: str | None) -> str:
     """The ``keyops emulator env`` command that finds this emulator from any shell: a state
     directory given by option or environment goes on it, absolute and shell-quoted (the other
     shell may have another working directory and no ``KEYOPS_EMULATOR_HOME``)."""
+    import shlex
+
     if state_dir is None:
         return "keyops emulator env"
     return f"keyops emulator env --state-dir {shlex.quote(str(Path(state_dir).absolute()))}"
@@ -40,6 +43,8 @@ def emulator() -> None:
 def _running(directory: Path) -> tuple[int, str] | None:
     """(pid, url) of a live emulator serving ``directory``, from its connection.json (a file
     left by a killed emulator names a pid that is gone)."""
+    import json
+
     try:
         conn = json.loads((directory / "connection.json").read_text(encoding="utf-8"))
         pid, url = int(conn["pid"]), str(conn["url"])
@@ -55,6 +60,8 @@ def _running(directory: Path) -> tuple[int, str] | None:
 
 
 def _refuse_if_running(directory: Path) -> None:
+    import shlex
+
     running = _running(directory)
     if running is not None:
         pid, url = running
@@ -143,6 +150,9 @@ def serve(
 )
 def env(state_dir: str | None) -> None:
     """Print `export` lines that point a shell (and the Azure SDKs) at a running emulator."""
+    import json
+    import shlex
+
     path = _state_dir(state_dir) / "connection.json"
     try:
         conn = json.loads(path.read_text(encoding="utf-8"))

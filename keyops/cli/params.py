@@ -4,7 +4,6 @@ command accepts, and refuses, the same text in the same words."""
 from __future__ import annotations
 
 import io
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -75,6 +74,8 @@ class JsonInputType(click.ParamType[io.StringIO]):
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start})") from None
+        import json  # here: every command's ``--help`` imports this module, and needs no json
+
         try:
             json.loads(text)
         except RecursionError:

@@ -24,8 +24,11 @@ while it works (before each write, when less than half its TTL is left); a renew
 after the claim had already ended does not count. A run that cannot finish its next write before
 the claim ends stops before that write.
 
-Release disables the run's versions, retried through throttling, server errors and dropped
-connections; a crashed run's claim simply ends by its TTL and names its host, pid and start time.
+Release disables the run's versions (those its last look listed), retried through throttling,
+server errors and dropped connections; a crashed run's claim simply ends by its TTL and names its
+host, pid and start time. The looks also tell whether any other run's claim was written, released
+or live since a given time (:meth:`Lease.quiet_since`), which spares the rotation a second read of
+its secret.
 """
 
 from __future__ import annotations
@@ -132,6 +135,8 @@ class Lease:
     claim_id: str = field(default_factory=lambda: secrets.token_hex(8))
     _until: datetime | None = None
     _released: bool = False
+    #: The lease secret's versions as the latest look listed them (None: no look yet).
+    _listing: list[SecretVersion] | None = None
 
     def __post_init__(self) -> None:
         check_lease_ttl(self.ttl)
@@ -158,7 +163,7 @@ class Lease:
         return self._until - self._now()
 
     def _look(self, ties_lose: bool) -> None:
-        versions = self.vault.list_versions(self.name)
+        versions = self._listing = self.vault.list_versions(self.name)
         now = self._now()
         mine = [v for v in versions if v.tags.get(CLAIM_TAG) == self.claim_id]
         held = [v for v in mine if v.enabled]
@@ -189,6 +194,27 @@ class Lease:
             if rival.created < first.created or (ties_lose and rival.created == first.created):
                 self.release()
                 raise self._refuse(rival) if ties_lose else self._overtaken(rival)
+
+    def quiet_since(self, since: datetime) -> bool:
+        """Whether, by the latest look, no other run's claim was written, changed or live at or
+        after ``since`` (Key Vault's clock).
+
+        Only a run holding a live claim writes to the account or its secret, so then none did
+        since ``since``, and what was read then still stands against other runs. A claim
+        disabled since (released or broken) has its ``updated`` at or after it; one that ended
+        by its TTL, its end. Whole-second stamps: a tie counts as not quiet.
+        """
+        if self._listing is None:
+            return False
+        for v in self._listing:
+            if v.tags.get(CLAIM_TAG) == self.claim_id:
+                continue
+            last = [v.created, v.updated]
+            if v.enabled:
+                last.append(claim_end(v, self.ttl))
+            if any(stamp is None or stamp >= since for stamp in last):
+                return False
+        return True
 
     def _refuse(self, winner: SecretVersion) -> LeaseHeldError:
         holder = winner.tags.get(HOLDER_TAG, "another run")
@@ -310,6 +336,14 @@ class Lease:
             return
 
     def _disable_mine(self) -> None:
-        for v in self.vault.list_versions(self.name):
+        # After a look, this run's versions are the ones it listed: each was written by the
+        # claim's PUT or azure-core's resend of it, both answered before the first look. Only
+        # a first attempt the server processes after the last look (a read timeout on a stalled
+        # server) is missed: its claim ends by its TTL, as a crashed run's does, and never
+        # lets two runs write. Without a look (the claim's answer was lost) they are listed.
+        listing = self._listing
+        if listing is None:
+            listing = self.vault.list_versions(self.name)
+        for v in listing:
             if v.enabled and v.tags.get(CLAIM_TAG) == self.claim_id:
                 self.vault.set_enabled(self.name, v.version, False)

@@ -221,6 +221,24 @@ def _age_rules(
     return None
 
 
+def due_by_vault(state: AccountState, policy: Policy, now: datetime) -> bool:
+    """Whether the vault alone (``state.keys`` not read) says a write may follow: no secret
+    yet, or a latest version past the age rules (due, or an explicit flag past its grace).
+
+    False: the keys are read before the lease and :func:`decide` says exactly what happens (a
+    skip, a refusal, a revoke). True never skips a check: the decision under the lease reads
+    the keys and still refuses a mismatch, a key in use or anything else :func:`decide` does.
+    A revoke run (its decision rests on the keys and the superseded value) is never due by the
+    vault alone.
+    """
+    if state.account.disable_local_auth or policy.revoke_previous or policy.when_moved:
+        return False
+    if state.latest is None:
+        return True
+    # The slot named is only what a held decision would report; due or not does not depend on it.
+    return _age_rules(state, "Key1", policy, now) is None
+
+
 def _within_grace(active: KeySlot, policy: Policy, age: timedelta) -> Decision | None:
     """Inside the grace period the inactive slot holds the key consumers fetched less than
     grace ago: skip, or refuse an explicit request that is not typed-confirmed."""

@@ -39,6 +39,7 @@ from keyops.rotate.steps import (
     check_validity,
     confirm,
     prove_key,
+    read_first,
     read_state,
     regenerate,
     resolve_deployment,
@@ -118,7 +119,10 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
         raise
     boundary("after-store")
     with run.step("confirm"):
-        confirm(run, new_key, version)
+        # No read-back of the version: the store's answer names it, and under the lease no
+        # other run writes the secret; a later writer would be no different from one a moment
+        # after this run ends. What can still kill the stored key is an outside regenerate
+        # between the fence and the store, which only the keys show.
         if not stored_is_live(run, new_key):
             repair(run, deploy, f"the key stored ({new_key.fingerprint}) was regenerated at once")
             run.record.reason_code = "repaired"
@@ -203,31 +207,61 @@ def _acquire(run: AccountRun, lease: Lease) -> None:
     boundary("after-lease")
 
 
+def _before_lease(run: AccountRun) -> tuple[AccountState, Deployment | None] | None:
+    """The read and checks before the lease; None when there is nothing to execute.
+
+    A due account's target is checked here (its deployment), so a bad one writes nothing.
+    """
+    with run.step("read"):
+        state = read_first(run)
+    boundary("after-read")
+    if state.keys is None and state.latest is not None and not state.account.disable_local_auth:
+        try:  # due by the vault alone: the decision under the lease is ROTATE or a refusal
+            with run.step("deployment"):
+                return state, resolve_deployment(run)
+        except ConfigError:
+            # A skip or refusal the keys call for stands before this error, as it always did.
+            with run.step("read"):
+                state = read_state(run, state)
+            if _held_or_planned(run, decide(state, run.policy, run.now())):
+                return None
+            raise
+    if state.keys is None and not state.account.disable_local_auth:
+        return state, None  # no secret yet: ADOPT, decided under the lease
+    decision = decide(state, run.policy, run.now())
+    if _held_or_planned(run, decision):
+        return None
+    if decision.step is not Step.ROTATE:
+        return state, None
+    with run.step("deployment"):  # checked before the lease: a bad target writes nothing
+        return state, resolve_deployment(run)
+
+
 def _run_account(run: AccountRun) -> None:
     check_validity(run)
     if run.options.repair:
         _run_repair(run)
         return
-    with run.step("read"):
-        state = read_state(run)
-    boundary("after-read")
-    decision = decide(state, run.policy, run.now())
-    if _held_or_planned(run, decision):
+    before = _before_lease(run)
+    if before is None:
         return
-    deployment = None
-    if decision.step is Step.ROTATE:  # checked before the lease: a bad target writes nothing
-        with run.step("deployment"):
-            deployment = resolve_deployment(run)
+    first, deployment = before
     lease = _take_lease(run)
     try:
         _acquire(run, lease)
         # Decide again on what is true now that no other run can act on this account: the
-        # keys are always listed again (a human may have regenerated one since the first read).
+        # keys are always listed here (a human may have regenerated one since any earlier
+        # read); the latest version is read again unless no other run held a claim since the
+        # first read (:meth:`Lease.quiet_since`: only a run holding the lease writes it).
+        seen = first.latest.read_at if first.latest is not None else None
         with run.step("read"):
-            state = read_state(run)
+            state = read_state(run, first if seen and lease.quiet_since(seen) else None)
         decision = decide(state, run.policy, run.now())
         if _held_or_planned(run, decision):
             return
+        if decision.step is Step.ROTATE and deployment is None:
+            with run.step("deployment"):  # a secret appeared since the first read
+                deployment = resolve_deployment(run)
         run.record.reason, run.record.reason_code = decision.reason, decision.code
         run.record.previous_slot = decision.active
         execute(run, state, decision, deployment)

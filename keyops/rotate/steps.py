@@ -24,7 +24,7 @@ from keyops.rotate.holder import default_holder
 from keyops.rotate.lease import DEFAULT_LEASE_TTL, Lease
 from keyops.rotate.lookback import with_evidence
 from keyops.rotate.moved import ConsumerCheck
-from keyops.rotate.plan import AccountState, Policy
+from keyops.rotate.plan import AccountState, Policy, due_by_vault
 from keyops.targets import pick_deployment
 
 if TYPE_CHECKING:
@@ -172,14 +172,40 @@ def soft_deleted_error(run: AccountRun, purge_on: datetime | None) -> RefusedErr
     )
 
 
-def read_state(run: AccountRun) -> AccountState:
-    """Read the latest secret version and both keys (Key Vault first: no write before this)."""
-    account = run.target.account
-    if account.disable_local_auth:
-        return AccountState(account, None, None)
+def read_latest(run: AccountRun) -> SecretVersion | None:
+    """The secret's latest version (a soft-deleted name is refused here, before any write)."""
     latest = run.vault.get_latest(run.target.secret_name)
     if latest is None:
         refuse_soft_deleted(run)
+    return latest
+
+
+def read_first(run: AccountRun) -> AccountState:
+    """The read before the lease: the latest version, and the keys only when the vault alone
+    does not say the account is due (:func:`~keyops.rotate.plan.due_by_vault`).
+
+    A due account's keys are listed once, under the lease (:func:`read_state`), where the
+    decision that leads to a write is made; listing them before it as well would only decide
+    the same thing on an older answer. A dry run reads everything: its plan is the decision.
+    """
+    if run.target.account.disable_local_auth:
+        return read_state(run)
+    state = AccountState(run.target.account, read_latest(run), None)
+    if run.options.dry_run or not due_by_vault(state, run.policy, run.now()):
+        return read_state(run, state)
+    return state
+
+
+def read_state(run: AccountRun, known: AccountState | None = None) -> AccountState:
+    """Read the latest secret version and both keys (Key Vault first: no write before this).
+
+    ``known``: a state whose latest version is still the latest (no other run wrote since it
+    was read, :meth:`~keyops.rotate.lease.Lease.quiet_since`): it is used instead of a read.
+    """
+    account = run.target.account
+    if account.disable_local_auth:
+        return AccountState(account, None, None)
+    latest = known.latest if known is not None else read_latest(run)
     keys = run.arm.list_keys(account.id)
     superseded = None
     if (

@@ -147,7 +147,14 @@ def test_missing_permissions_exit_4_without_writing(rig: Rig, principal: str, ac
     assert result.exit_code == 4, result.stderr
     line = one_line(result)
     assert "access denied" in line or "could not get a token" in line
-    assert rig.writes_since(seq) == []
+    attempted = rig.writes_since(seq)
+    assert not any(e["changed"] for e in attempted), attempted
+    # A due account's keys are listed under its lease (README, "Requests per account"): the
+    # only write tried is the lease claim, which a principal without secret writes is denied.
+    assert all(
+        (e["operation"], e["status"]) == ("SetSecret", 403) and "keyops-lease-" in e["path"]
+        for e in attempted
+    ), attempted
 
 
 def failed_alike(result: Result, status: int, cause: str) -> None:

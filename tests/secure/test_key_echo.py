@@ -69,16 +69,16 @@ SMOKE_ARM = ("smoke", "--key-from", "arm", "--slot", "Key1")
 MATRIX: tuple[Case, ...] = (
     *(Case(ROTATE, op, TJ, seen=False) for op in ("Accounts_ListByResourceGroup", "GetSecret")),
     Case(ROTATE, "Accounts_ListKeys", TJ, seen=False),
+    # A forced rotation is due by the vault alone, so its keys are first listed under the lease
+    # (README, "Requests per account"): the deployment, the lease's claim and look, and the
+    # withdrawal of a claim left live by an earlier case come before keyops holds the keys.
+    *(
+        Case(ROTATE, op, TJ, seen=False)
+        for op in ("Deployments_List", "SetSecret", "GetSecretVersions", "UpdateSecret")
+    ),
     *(
         Case(ROTATE, op, TJ, seen=True)
-        for op in (
-            "SetSecret",
-            "GetSecretVersions",
-            "Deployments_List",
-            "Accounts_RegenerateKey",
-            "ChatCompletions_Create",
-            "UpdateSecret",
-        )
+        for op in ("Accounts_RegenerateKey", "ChatCompletions_Create")
     ),
     Case(ROTATE, "SetSecret", TJ, seen=True, match=f"/secrets/{EUS}-api-key"),
     *(
