@@ -207,6 +207,7 @@ def batch_priced_tokens(
     ok: Sequence[float],
     expected: Sequence[float],
     batch: Sequence[float],
+    noise: float = 0.0,
 ) -> list[float]:
     """Usual tokens of each hour's successful calls, a batch's calls priced as batch calls.
 
@@ -216,6 +217,10 @@ def batch_priced_tokens(
     regular calls (its expected calls less their batch part) cost the hour's own usual, and only
     calls beyond them cost what one batch call costs: a late batch brings its calls with it,
     while the same calls each costing ten times more is a token anomaly, not a late batch.
+    Regular calls are known only to the calls' *noise* (relative, per hour): a late batch in an
+    hour whose interactive calls ran a little low hides among them, so the regular calls are
+    taken a noise below expected (``exp(-noise)``), and the calls beyond them, at most the
+    largest batch that could run in the hour, are priced as batch calls.
 
     "A batch hour" is an hour of the day with a batch on any day (the series' hours are
     consecutive, so ``t % 24`` is the hour of day): the hour-of-week fit knows a batch only on
@@ -230,8 +235,8 @@ def batch_priced_tokens(
         for t in range(n)
         if batch[t] > 0
     ]
-    daily = [any(b > 0 for b in batch[h::24]) for h in range(24)]
-    near = [any(daily[u % 24] for u in range(n)[slack_hours(t)]) for t in range(n)]
+    daily = [max(batch[h::24], default=0.0) for h in range(24)]
+    near = [max(daily[u % 24] for u in range(n)[slack_hours(t)]) for t in range(n)]
     if not per_batch_call:
         return [c * u for c, u in zip(ok, slacked, strict=True)]
     batch_rate = max(max(per_batch_call), rate)
@@ -240,6 +245,7 @@ def batch_priced_tokens(
         if not near[t]:
             out.append(ok[t] * slacked[t])
             continue
-        extra = max(ok[t] - (expected[t] - batch[t]), 0.0)
+        known = (expected[t] - batch[t]) * math.exp(-noise)
+        extra = min(max(ok[t] - known, 0.0), near[t], ok[t])
         out.append((ok[t] - extra) * plain[t] + extra * max(batch_rate, plain[t]))
     return out

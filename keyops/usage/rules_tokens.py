@@ -58,6 +58,7 @@ def token_spend(
     sens: Sensitivity,
     expected: Sequence[float] | None = None,
     batch: Sequence[float] | None = None,
+    calls_noise: float = 0.0,
 ) -> list[Finding]:
     """Hours whose successful calls cost far more tokens than calls at that hour usually do.
 
@@ -81,7 +82,7 @@ def token_spend(
     if expected is None or batch is None:
         usual_tokens = [ok * u for ok, u in zip(m.ok, usual, strict=True)]
     else:
-        usual_tokens = batch_priced_tokens(plain, usual, m.ok, expected, batch)
+        usual_tokens = batch_priced_tokens(plain, usual, m.ok, expected, batch, calls_noise)
     by_calls = [u / unit for u in usual_tokens]
     lowest = [ok * u / unit for ok, u in zip(m.ok, lowest_per_call(plain), strict=True)]
     rule = WindowRule(

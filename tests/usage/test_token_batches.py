@@ -8,6 +8,7 @@ on a day a weekday-only batch does not run, and on a busy account whose batch is
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -228,3 +229,24 @@ def test_a_batch_seen_on_one_day_may_run_late_on_another(hour: int, batch_priced
     ok[hour] += BATCH
     out = batch_priced_tokens(plain, plain, ok, expected, batch)
     assert out[hour] == pytest.approx(REGULAR + BATCH * (10.0 if batch_priced else 1.0))
+
+
+@pytest.mark.parametrize(
+    ("ok", "batch_calls"),
+    [
+        (REGULAR * math.exp(-0.2) - 1, 0.0),
+        (REGULAR * math.exp(-0.2), 0.0),
+        (REGULAR * math.exp(-0.2) + 1, 1.0),
+        (REGULAR, REGULAR * (1 - math.exp(-0.2))),
+        (REGULAR + BATCH, BATCH),
+        (REGULAR + BATCH + 1, BATCH),  # no more than the largest batch is a batch's
+    ],
+)
+def test_regular_calls_are_known_to_the_calls_noise(ok: float, batch_calls: float) -> None:
+    expected, batch = _batch_day()
+    plain = [1.0] * 24
+    plain[AT] = (REGULAR + BATCH * 10.0) / (REGULAR + BATCH)
+    calls = list(expected)
+    calls[AT + 1] = ok
+    out = batch_priced_tokens(plain, plain, calls, expected, batch, noise=0.2)
+    assert out[AT + 1] == pytest.approx(ok + 9.0 * batch_calls)
