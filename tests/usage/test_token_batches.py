@@ -139,62 +139,45 @@ def test_token_noise_is_measured_outside_the_batch_band(observed: float, banded:
     assert batch_band([observed], [10.0], [80.0]) == [banded]
 
 
-def _with_batch(
-    batch_at: int, days: tuple[int, ...] = tuple(range(7))
-) -> tuple[Callable[[int], float], Callable[[int], bool]]:
-    """Calls and tokens per call of office traffic with a batch at *batch_at* UTC on *days*."""
-
-    def is_batch(t: int) -> bool:
-        return t % 24 == batch_at and (t // 24) % 7 in days
+def _found(
+    is_batch: Callable[[int], bool], batch: tuple[float, float], at: int, hours: int
+) -> list[tuple[str, int]]:
+    """Scored findings of office traffic with a batch (calls, tokens per call) where *is_batch*,
+    and tokens per call ten times usual in the *hours* from *at*, calls flat."""
 
     def calls(t: int) -> float:
-        return office(t, 2000.0) + (600.0 if is_batch(t) else 0.0)
-
-    return calls, is_batch
-
-
-def test_ten_times_tokens_two_hours_before_a_batch_is_token_spend() -> None:
-    calls, is_batch = _with_batch(2)
-    at = 23 * 24 + 0  # Wednesday of the week reported, 00:00-02:00, just before the batch
+        return office(t, 2000.0) + (batch[0] if is_batch(t) else 0.0)
 
     def size(t: int) -> float:
         if is_batch(t):
-            return 9000.0
-        return 8000.0 if at <= t < at + 2 else 800.0
+            return batch[1]
+        return 8000.0 if at <= t < at + hours else 800.0
 
-    found = detect([traffic(calls, tokens_per_call=size)], since=WINDOW)
-    assert scored(found) == [("token_spend", at)]
+    return scored(detect([traffic(calls, tokens_per_call=size)], since=WINDOW))
+
+
+def test_ten_times_tokens_two_hours_before_a_batch_is_token_spend() -> None:
+    at = 23 * 24 + 0  # Wednesday of the week reported, 00:00-02:00, just before the batch
+    assert _found(lambda t: t % 24 == 2, (600.0, 9000.0), at, 2) == [("token_spend", at)]
 
 
 def test_ten_times_tokens_on_a_day_the_weekday_batch_skips_is_token_spend() -> None:
     # A batch at 03:00 local on local weekdays, nine hours ahead of UTC: 18:00 UTC, Sunday to
     # Thursday. Hour of day with UTC weekdays pooled would call Friday 18:00 a batch hour.
-    calls, is_batch = _with_batch(18, days=(6, 0, 1, 2, 3))
+    def is_batch(t: int) -> bool:
+        return t % 24 == 18 and (t // 24) % 7 in (6, 0, 1, 2, 3)
+
     at = 25 * 24 + 17  # Friday of the week reported, 17:00-20:00 UTC
-
-    def size(t: int) -> float:
-        if is_batch(t):
-            return 9000.0
-        return 8000.0 if at <= t < at + 3 else 800.0
-
-    found = detect([traffic(calls, tokens_per_call=size)], since=WINDOW)
-    assert scored(found) == [("token_spend", at)]
+    assert _found(is_batch, (600.0, 9000.0), at, 3) == [("token_spend", at)]
 
 
 def test_a_batch_often_late_does_not_hide_ten_times_tokens_in_the_day() -> None:
-    late = {d: d % 3 for d in range(28)}  # on time, an hour late, two hours late, in turn
+    # On time, an hour late, two hours late, in turn.
+    def is_batch(t: int) -> bool:
+        return t % 24 == 1 + (t // 24) % 3
+
     at = 22 * 24 + 11  # Tuesday of the week reported, 11:00-13:00 UTC
-
-    def calls(t: int) -> float:
-        return office(t, 2000.0) + (3000.0 if t % 24 == 1 + late[t // 24] else 0.0)
-
-    def size(t: int) -> float:
-        if t % 24 == 1 + late[t // 24]:
-            return 12000.0
-        return 8000.0 if at <= t < at + 2 else 800.0
-
-    found = detect([traffic(calls, tokens_per_call=size)], since=WINDOW)
-    assert scored(found) == [("token_spend", at)]
+    assert _found(is_batch, (3000.0, 12000.0), at, 2) == [("token_spend", at)]
 
 
 @pytest.mark.parametrize(("calls", "as_usual"), [(49.0, False), (50.0, True), (51.0, True)])
