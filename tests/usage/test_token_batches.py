@@ -157,8 +157,10 @@ def _found(
 
 
 def test_ten_times_tokens_two_hours_before_a_batch_is_token_spend() -> None:
-    at = 23 * 24 + 0  # Wednesday of the week reported, 00:00-02:00, just before the batch
-    assert _found(lambda t: t % 24 == 2, (600.0, 9000.0), at, 2) == [("token_spend", at)]
+    # The batch at 08:00 runs into the office morning: its calls are no peak in the calls (the
+    # hours after are as busy), only its tokens per call are. A batch never runs hours early.
+    at = 23 * 24 + 5  # Wednesday of the week reported, 05:00-07:00, up to 3 h before the batch
+    assert _found(lambda t: t % 24 == 8, (600.0, 9000.0), at, 2) == [("token_spend", at)]
 
 
 def test_ten_times_tokens_on_a_day_the_weekday_batch_skips_is_token_spend() -> None:
