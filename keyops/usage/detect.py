@@ -119,7 +119,7 @@ def detect_one(
         for f in rules_errors.error_rate(m, sens)
     ]
     found += auth
-    found += rules_tokens.token_spend(m, sens, calls.expected, batch)
+    found += rules_tokens.token_spend(m, sens, calls.expected, batch, calls.noise)
     found = ep.one_per_episode(found)
     if since is None:
         return found + rules_errors.unexpected_key_use(m, policy)

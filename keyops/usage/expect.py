@@ -8,11 +8,12 @@ The seasonal fit (:mod:`keyops.usage.baseline`) knows the hour of week; real acc
   an outage, but follows growth and, a day and a half after it, a launch step. The shift itself is
   reported once, as info ("new level since ..."), by :func:`level_shift`.
 * **Batch hours.** A nightly job is an hour or three far busier than the hours around it. Such
-  hours are learned from the expected curve; a run moved by up to :data:`BATCH_SLACK_HOURS` or
-  skipped is not a spike or a drop (the batch part of an hour is added to the neighbouring hours'
-  upper bound and taken out of its own lower bound).
-* **Tokens per call** by hour of day (weekday and weekend apart when both have traffic), since a
-  batch's prompts are far larger than interactive ones; the same slack applies.
+  hours are learned from the expected curve; a run up to :data:`BATCH_LATE_HOURS` late (an hour
+  early) or skipped is not a spike or a drop (the batch part of an hour is added to the upper
+  bound of the hours it could run in and taken out of its own lower bound).
+* **Tokens per call** by hour of week (by hour of day, weekday and weekend apart, where the data
+  are too few), since a batch's prompts are far larger than interactive ones; the same slack
+  applies.
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ LEVEL_HALF_WINDOW = 36
 #: Hours with fewer expected calls than this say too little about the level to count.
 LEVEL_MIN_EXPECTED = 5.0
 LEVEL_MIN_HOURS = 12
-BATCH_SLACK_HOURS = 3
+#: A batch may run up to this many hours late, and this many early (a job scheduled in local
+#: time moves an hour in UTC when daylight saving time starts or ends). Schedulers start jobs
+#: late (queued, waiting on an upstream job), never hours early: an hour two or three before a
+#: batch's time is not one it could run in.
+BATCH_LATE_HOURS = 3
+BATCH_EARLY_HOURS = 1
+#: Tokens per call by hour of week: from this many days of data, for an hour of the week with
+#: this many samples (weeks) and calls in total (fewer: its hour of day speaks for it).
+WEEK_MIN_DAYS = 21
+WEEK_MIN_SAMPLES = 3
+WEEK_MIN_CALLS = 100.0
 #: An hour is a batch hour when it expects this many times the lower of the two troughs around it.
 BATCH_PEAK = 1.5
 #: How far each side the trough before and after a batch is looked for (a batch lasts up to 3 h).
@@ -108,12 +119,16 @@ def batch_part(expected: Sequence[float]) -> list[float]:
     return out
 
 
+def slack_hours(t: int) -> slice:
+    """The hours whose batch could have run in hour *t* (late or early, see the constants)."""
+    return slice(max(0, t - BATCH_LATE_HOURS), t + BATCH_EARLY_HOURS + 1)
+
+
 def with_batch_slack(
     expected: Sequence[float], batch: Sequence[float]
 ) -> tuple[list[float], list[float]]:
-    """(upper, lower) expectations: a batch may run up to the slack late or early, or not at all."""
-    n, s = len(expected), BATCH_SLACK_HOURS
-    upper = [expected[t] - batch[t] + max(batch[max(0, t - s) : t + s + 1]) for t in range(n)]
+    """(upper, lower) expectations: a batch may run late (or an hour early), or not at all."""
+    upper = [expected[t] - batch[t] + max(batch[slack_hours(t)]) for t in range(len(expected))]
     lower = [e - b for e, b in zip(expected, batch, strict=True)]
     return upper, lower
 
@@ -121,12 +136,52 @@ def with_batch_slack(
 def tokens_per_call(
     tokens: Sequence[float], ok: Sequence[float], timestamps: Sequence[int], slack: bool = True
 ) -> list[float]:
-    """Usual tokens per successful call at each hour: by hour of day, weekday/weekend apart.
+    """Usual tokens per successful call at each hour, by hour of week where the data allow.
+
+    With :data:`WEEK_MIN_DAYS` of data, an hour of the week that saw :data:`WEEK_MIN_CALLS`
+    calls over at least three weeks takes the median of its hours' ratios: a batch that runs on
+    (local) weekdays only, or a UTC day that is a weekday here and the weekend there, differs by
+    hour of week, and with three or four samples a median keeps one week's anomaly from becoming
+    its own usual. Other hours fall back to the hour of day, weekday/weekend apart
+    (:func:`_by_hour_of_day`), then to the account's overall ratio. Then each hour takes the
+    largest value within the batch slack, so a late batch's large prompts are not an anomaly.
+    """
+    base = _by_hour_of_day(tokens, ok, timestamps)
+    if len(timestamps) >= WEEK_MIN_DAYS * 24:
+        weekly = _by_hour_of_week(tokens, ok, timestamps)
+        base = [weekly.get(_week_key(ts), b) for ts, b in zip(timestamps, base, strict=True)]
+    if not slack:
+        return base
+    return [max(base[slack_hours(t)]) for t in range(len(base))]
+
+
+def _week_key(ts: int) -> int:
+    return ((ts // 86400 + 3) % 7) * 24 + (ts // 3600) % 24
+
+
+def _by_hour_of_week(
+    tokens: Sequence[float], ok: Sequence[float], timestamps: Sequence[int]
+) -> dict[int, float]:
+    """Median tokens per call of each hour of the week with enough calls (see the caller)."""
+    per_key: dict[int, list[tuple[float, float]]] = {}
+    for ts, t, c in zip(timestamps, tokens, ok, strict=True):
+        if c >= 1:
+            per_key.setdefault(_week_key(ts), []).append((t, c))
+    return {
+        key: median([t / c for t, c in pairs])
+        for key, pairs in per_key.items()
+        if len(pairs) >= WEEK_MIN_SAMPLES and sum(c for _, c in pairs) >= WEEK_MIN_CALLS
+    }
+
+
+def _by_hour_of_day(
+    tokens: Sequence[float], ok: Sequence[float], timestamps: Sequence[int]
+) -> list[float]:
+    """Usual tokens per call by hour of day, weekday/weekend (UTC) apart, for every hour.
 
     Each key's value is the ratio of sums over its hours after dropping the days whose ratio is
     in the top or bottom tenth (a token anomaly must not become its own usual); a key with too
-    little traffic falls back to the account's overall ratio. Then each hour takes the largest
-    value within the batch slack, so a late batch's large prompts are not an anomaly.
+    little traffic falls back to the account's overall ratio.
     """
     keys = [((ts // 3600) % 24, (ts // 86400 + 3) % 7 >= 5) for ts in timestamps]
     per_key: dict[tuple[int, bool], list[tuple[float, float]]] = {}
@@ -143,11 +198,7 @@ def tokens_per_call(
         cut = math.ceil(0.1 * len(ratios)) if len(ratios) >= 5 else 0
         kept = ratios[cut : len(ratios) - cut] or ratios
         usual[key] = sum(t for t, _ in kept) / sum(c for _, c in kept)
-    base = [usual.get(k, overall) for k in keys]
-    if not slack:
-        return base
-    s = BATCH_SLACK_HOURS
-    return [max(base[max(0, t - s) : t + s + 1]) for t in range(len(base))]
+    return [usual.get(k, overall) for k in keys]
 
 
 def batch_priced_tokens(
@@ -156,6 +207,7 @@ def batch_priced_tokens(
     ok: Sequence[float],
     expected: Sequence[float],
     batch: Sequence[float],
+    noise: float = 0.0,
 ) -> list[float]:
     """Usual tokens of each hour's successful calls, a batch's calls priced as batch calls.
 
@@ -165,8 +217,17 @@ def batch_priced_tokens(
     regular calls (its expected calls less their batch part) cost the hour's own usual, and only
     calls beyond them cost what one batch call costs: a late batch brings its calls with it,
     while the same calls each costing ten times more is a token anomaly, not a late batch.
+    Regular calls are known only to the calls' *noise* (relative, per hour): a late batch in an
+    hour whose interactive calls ran a little low hides among them, so the regular calls are
+    taken a noise below expected (``exp(-noise)``), and the calls beyond them, at most the
+    largest batch that could run in the hour, are priced as batch calls.
+
+    "A batch hour" is an hour of the day with a batch on any day (the series' hours are
+    consecutive, so ``t % 24`` is the hour of day): the hour-of-week fit knows a batch only on
+    the weekdays it usually ran, and a job skipped the same weekday a few weeks running is still
+    the account's job when it runs there again.
     """
-    n, s = len(plain), BATCH_SLACK_HOURS
+    n = len(plain)
     regular = sorted(plain[t] for t in range(n) if batch[t] <= 0) or list(plain)
     rate = regular[len(regular) // 2]
     per_batch_call = [
@@ -174,7 +235,8 @@ def batch_priced_tokens(
         for t in range(n)
         if batch[t] > 0
     ]
-    near = [any(batch[max(0, t - s) : t + s + 1]) for t in range(n)]
+    daily = [max(batch[h::24], default=0.0) for h in range(24)]
+    near = [max(daily[u % 24] for u in range(n)[slack_hours(t)]) for t in range(n)]
     if not per_batch_call:
         return [c * u for c, u in zip(ok, slacked, strict=True)]
     batch_rate = max(max(per_batch_call), rate)
@@ -183,6 +245,7 @@ def batch_priced_tokens(
         if not near[t]:
             out.append(ok[t] * slacked[t])
             continue
-        extra = max(ok[t] - (expected[t] - batch[t]), 0.0)
+        known = (expected[t] - batch[t]) * math.exp(-noise)
+        extra = min(max(ok[t] - known, 0.0), near[t], ok[t])
         out.append((ok[t] - extra) * plain[t] + extra * max(batch_rate, plain[t]))
     return out

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from keyops.severity import Severity
 from keyops.usage import wording as w
 from keyops.usage.baseline import measure_noise
-from keyops.usage.expect import batch_priced_tokens, tokens_per_call
+from keyops.usage.expect import batch_priced_tokens, slack_hours, tokens_per_call
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, from_epoch
 from keyops.usage.sensitivity import Sensitivity
@@ -26,6 +26,10 @@ CV2_DEFAULT = 1.0
 #: of a heavy-tailed size say nothing about what calls usually cost (one long prompt is 6x).
 MIN_CALLS = 5.0
 MIN_CALLS_PER_HOUR = 1.5
+#: ... and calls at this share of their usual at least. In an outage the few calls left are
+#: whichever consumer still gets through (a batch's large prompts, say): what they cost says
+#: nothing about call sizes, and the drop is the finding that matters.
+MIN_CALL_SHARE = 0.25
 
 
 def call_size_cv2(m: HourlyMetrics, usual: list[float]) -> float:
@@ -54,16 +58,18 @@ def token_spend(
     sens: Sensitivity,
     expected: Sequence[float] | None = None,
     batch: Sequence[float] | None = None,
+    calls_noise: float = 0.0,
 ) -> list[Finding]:
     """Hours whose successful calls cost far more tokens than calls at that hour usually do.
 
-    The usual is tokens per call by hour of day (:func:`keyops.usage.expect.tokens_per_call`),
+    The usual is tokens per call by hour of week (:func:`keyops.usage.expect.tokens_per_call`),
     so nightly batches with large prompts are their own usual. Only the intensity counts: more
     tokens because of more calls is a spike of calls, which the call rules report. Tokens are
     counted in units chosen so that their noise is Poisson-like again: with the number of calls
     known, a sum of calls of varying size has variance ``cv2 x size x mean``. With the calls'
     *expected* curve and its *batch* part, calls near batch hours are priced by
-    :func:`keyops.usage.expect.batch_priced_tokens`.
+    :func:`keyops.usage.expect.batch_priced_tokens`, and an interval whose calls fell under
+    :data:`MIN_CALL_SHARE` of *expected* is left to the drop rule.
     """
     usual = tokens_per_call(m.tokens, m.ok, m.series.timestamps)
     per_call = median([u for u, c in zip(usual, m.ok, strict=True) if c >= 1])
@@ -72,12 +78,13 @@ def token_spend(
     cv2 = call_size_cv2(m, usual)
     unit = per_call * cv2
     effective = [t / unit for t in m.tokens]
+    plain = tokens_per_call(m.tokens, m.ok, m.series.timestamps, slack=False)
     if expected is None or batch is None:
         usual_tokens = [ok * u for ok, u in zip(m.ok, usual, strict=True)]
     else:
-        plain = tokens_per_call(m.tokens, m.ok, m.series.timestamps, slack=False)
-        usual_tokens = batch_priced_tokens(plain, usual, m.ok, expected, batch)
+        usual_tokens = batch_priced_tokens(plain, usual, m.ok, expected, batch, calls_noise)
     by_calls = [u / unit for u in usual_tokens]
+    lowest = [ok * u / unit for ok, u in zip(m.ok, lowest_per_call(plain), strict=True)]
     rule = WindowRule(
         up=True,
         ratio=sens.token_ratio,
@@ -85,10 +92,46 @@ def token_spend(
         windows=WINDOWS,
         min_excess_per_hour=sens.token_min_excess / unit,
     )
-    noise = measure_noise(effective, by_calls, sens.default_noise * TOKEN_NOISE_FACTOR, 0.08)
+    noise = measure_noise(
+        effective,
+        batch_band(effective, lowest, by_calls),
+        sens.default_noise * TOKEN_NOISE_FACTOR,
+        0.08,
+    )
     found = find_intervals(effective, by_calls, noise, max(m.series.hours / 24, 1.0), rule)
-    expected = [e * unit for e in by_calls]
-    return [_finding(m, iv, expected) for iv in _union(found, m.tokens) if _enough_calls(m, iv)]
+    priced = [e * unit for e in by_calls]
+    return [
+        _finding(m, iv, priced)
+        for iv in _union(found, m.tokens)
+        if _enough_calls(m, iv) and (expected is None or _calls_as_usual(m, iv, expected))
+    ]
+
+
+def lowest_per_call(plain: Sequence[float]) -> list[float]:
+    """Per hour, the lowest usual tokens per call (*plain*: no slack) within the batch slack.
+
+    Near a batch hour the usual is a batch call's cost (a batch may run late); the calls of an
+    hour whose batch ran elsewhere, or not at all, cost what the hours around usually do.
+    """
+    return [min(plain[slack_hours(t)]) for t in range(len(plain))]
+
+
+def batch_band(
+    observed: Sequence[float], lower: Sequence[float], upper: Sequence[float]
+) -> list[float]:
+    """*observed* moved into ``[lower, upper]``: what to measure the token noise against.
+
+    Near batch hours the usual is a band (a batch's large prompts may come up to the slack late,
+    or not at all); measured against its top, every skipped or moved batch and every ordinary
+    hour beside one reads as an eight-fold deviation. Those hours made a busy account's noise
+    100% and hid a real ten-fold jump. Inside the band the residual is 0, as for calls.
+    """
+    return [min(max(x, lo), max(lo, up)) for x, lo, up in zip(observed, lower, upper, strict=True)]
+
+
+def _calls_as_usual(m: HourlyMetrics, iv: Interval, calls: Sequence[float]) -> bool:
+    """The interval's calls are at least :data:`MIN_CALL_SHARE` of their usual (*calls*)."""
+    return sum(m.calls[iv.start : iv.end]) >= MIN_CALL_SHARE * sum(calls[iv.start : iv.end])
 
 
 def _enough_calls(m: HourlyMetrics, iv: Interval) -> bool:

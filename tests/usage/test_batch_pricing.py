@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from keyops.usage.expect import BATCH_SLACK_HOURS, batch_priced_tokens
+from keyops.usage.expect import BATCH_LATE_HOURS, batch_priced_tokens
 
 RATE, BATCH_RATE, REGULAR, BATCH_CALLS, AT = 100.0, 1000.0, 10.0, 100.0, 2
 
@@ -31,7 +31,7 @@ def _usual(ok: list[float]) -> list[float]:
 
 
 def test_a_late_batch_costs_what_the_batch_costs() -> None:
-    late = AT + BATCH_SLACK_HOURS
+    late = AT + BATCH_LATE_HOURS
     ok = [REGULAR] * 24
     ok[late] += BATCH_CALLS
     usual = _usual(ok)
@@ -47,7 +47,7 @@ def test_flat_calls_near_a_batch_hour_cost_the_hour_s_own_rate() -> None:
 
 
 def test_away_from_batch_hours_calls_cost_the_slacked_usual() -> None:
-    far = AT + BATCH_SLACK_HOURS + 1
+    far = AT + BATCH_LATE_HOURS + 1
     usual = _usual([REGULAR] * 24)
     assert usual[far] == pytest.approx(REGULAR * RATE)
 
