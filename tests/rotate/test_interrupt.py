@@ -31,6 +31,13 @@ def _args(rig: Rig, concurrency: int) -> list[str]:
     ]
 
 
+def _default_sigint() -> None:
+    # A job a non-interactive shell starts in the background (``pytest … &``) inherits SIGINT
+    # ignored, and Python then leaves it ignored: the child would never see the Ctrl-C. A user's
+    # terminal always delivers it, so the child gets the default disposition back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(rig: Rig, seq: int, operation: str) -> None:
     """Poll the request log (no sleep for time to pass: each poll is a request)."""
     for _ in range(2000):
@@ -60,6 +67,7 @@ def test_ctrl_c_mid_fleet_exits_130_and_leaves_a_state_a_rerun_finishes(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
     _wait_for(rig, seq, "Accounts_RegenerateKey")
     proc.send_signal(signal.SIGINT)
