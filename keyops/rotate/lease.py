@@ -26,9 +26,7 @@ the claim ends stops before that write.
 
 Release disables the run's versions (those its last look listed), retried through throttling,
 server errors and dropped connections; a crashed run's claim simply ends by its TTL and names its
-host, pid and start time. The looks also tell whether any other run's claim was written, released
-or live since a given time (:meth:`Lease.quiet_since`), which spares the rotation a second read of
-its secret.
+host, pid and start time.
 """
 
 from __future__ import annotations
@@ -194,27 +192,6 @@ class Lease:
             if rival.created < first.created or (ties_lose and rival.created == first.created):
                 self.release()
                 raise self._refuse(rival) if ties_lose else self._overtaken(rival)
-
-    def quiet_since(self, since: datetime) -> bool:
-        """Whether, by the latest look, no other run's claim was written, changed or live at or
-        after ``since`` (Key Vault's clock).
-
-        Only a run holding a live claim writes to the account or its secret, so then none did
-        since ``since``, and what was read then still stands against other runs. A claim
-        disabled since (released or broken) has its ``updated`` at or after it; one that ended
-        by its TTL, its end. Whole-second stamps: a tie counts as not quiet.
-        """
-        if self._listing is None:
-            return False
-        for v in self._listing:
-            if v.tags.get(CLAIM_TAG) == self.claim_id:
-                continue
-            last = [v.created, v.updated]
-            if v.enabled:
-                last.append(claim_end(v, self.ttl))
-            if any(stamp is None or stamp >= since for stamp in last):
-                return False
-        return True
 
     def _refuse(self, winner: SecretVersion) -> LeaseHeldError:
         holder = winner.tags.get(HOLDER_TAG, "another run")
