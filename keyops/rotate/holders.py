@@ -6,7 +6,9 @@ regenerating, the rotation compares the key (by digest, never by tags) with the 
 every other secret in the target's vaults. Each vault is listed and read once per run (the
 index is shared by the run's accounts and threads), not once per account, and its secrets are
 read by the accounts waiting for it (paced within Key Vault's limit; see :class:`VaultIndex`).
-Lease secrets and the target's own secret and ``also_store`` copies are not "others".
+The same one listing per vault also tells the rotation which accounts are due before it reads
+their secrets (:meth:`VaultIndex.listing`). Lease secrets and the target's own secret and
+``also_store`` copies are not "others".
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from keyops.errors import NotFoundError, RefusedError
 from keyops.rotate.lease import LEASE_CONTENT_TYPE, LEASE_PREFIX
 
 if TYPE_CHECKING:
-    from keyops.azure.vault import VaultClient
+    from collections.abc import Callable
+
+    from keyops.azure.vault import SecretVersion, VaultClient
     from keyops.secret import SecretValue
     from keyops.targets import Target
 
@@ -62,6 +66,26 @@ class VaultIndex:
         self._lock = threading.Lock()
         self._vaults: dict[str, list[HeldBy]] = {}
         self._reading: dict[str, _Reading] = {}
+        self._listings: dict[str, dict[str, SecretVersion]] = {}
+        self._listers: dict[str, threading.Lock] = {}
+
+    def listing(self, vault: VaultClient) -> dict[str, SecretVersion]:
+        """Every secret of ``vault`` (its latest version's attributes and tags, no value), by
+        lower-case name: listed by the first caller, once per run; the others wait for it.
+
+        A failed listing is not kept: the next caller lists again.
+        """
+        key = vault.vault_url.lower()
+        with self._lock:
+            lister = self._listers.setdefault(key, threading.Lock())
+        with lister:
+            with self._lock:
+                if key in self._listings:
+                    return self._listings[key]
+            found = {v.name.lower(): v for v in vault.list_secrets()}
+            with self._lock:
+                self._listings[key] = found
+            return found
 
     def held_in(self, vault: VaultClient) -> list[HeldBy]:
         """The secrets of ``vault`` with their digests (listed and read on first use)."""
@@ -71,7 +95,7 @@ class VaultIndex:
                 return self._vaults[key]
             reading = self._reading.get(key)
             if reading is None:
-                reading = self._reading[key] = _Reading(vault)
+                reading = self._reading[key] = _Reading(vault, self.listing)
         try:
             found = reading.join()
         except BaseException:
@@ -89,8 +113,11 @@ class VaultIndex:
 class _Reading:
     """One vault's index being read by the accounts that wait for it."""
 
-    def __init__(self, vault: VaultClient) -> None:
+    def __init__(
+        self, vault: VaultClient, listing: Callable[[VaultClient], dict[str, SecretVersion]]
+    ) -> None:
         self._vault = vault
+        self._listing = listing
         self._lock = threading.Lock()
         self._listed = threading.Event()
         self._done = threading.Event()
@@ -135,7 +162,7 @@ class _Reading:
         try:
             self._names = [
                 props.name
-                for props in self._vault.list_secrets()
+                for props in self._listing(self._vault).values()
                 if props.enabled and not _is_lease(props.name, props.content_type)
             ]
         except BaseException as err:

@@ -24,11 +24,9 @@ while it works (before each write, when less than half its TTL is left); a renew
 after the claim had already ended does not count. A run that cannot finish its next write before
 the claim ends stops before that write.
 
-Release disables the run's versions (those its last look listed), retried through throttling,
-server errors and dropped connections; a crashed run's claim simply ends by its TTL and names its
-host, pid and start time. The looks also tell whether any other run's claim was written, released
-or live since a given time (:meth:`Lease.quiet_since`), which spares the rotation a second read of
-its secret.
+Release disables the run's versions (those its last look listed, or listed again when the claim
+PUT was sent more than once), retried through throttling, server errors and dropped connections;
+a crashed run's claim simply ends by its TTL and names its host, pid and start time.
 """
 
 from __future__ import annotations
@@ -41,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from keyops.azure.writeguard import guarded
 from keyops.durations import format_duration
 from keyops.errors import InputError, KeyopsError, RefusedError, ServiceError
 from keyops.rotate.freshness import FRESH_FOR
@@ -137,6 +136,8 @@ class Lease:
     _released: bool = False
     #: The lease secret's versions as the latest look listed them (None: no look yet).
     _listing: list[SecretVersion] | None = None
+    #: Whether the claim PUT was sent more than once (azure-core retried it).
+    _resent: bool = False
 
     def __post_init__(self) -> None:
         check_lease_ttl(self.ttl)
@@ -195,27 +196,6 @@ class Lease:
                 self.release()
                 raise self._refuse(rival) if ties_lose else self._overtaken(rival)
 
-    def quiet_since(self, since: datetime) -> bool:
-        """Whether, by the latest look, no other run's claim was written, changed or live at or
-        after ``since`` (Key Vault's clock).
-
-        Only a run holding a live claim writes to the account or its secret, so then none did
-        since ``since``, and what was read then still stands against other runs. A claim
-        disabled since (released or broken) has its ``updated`` at or after it; one that ended
-        by its TTL, its end. Whole-second stamps: a tie counts as not quiet.
-        """
-        if self._listing is None:
-            return False
-        for v in self._listing:
-            if v.tags.get(CLAIM_TAG) == self.claim_id:
-                continue
-            last = [v.created, v.updated]
-            if v.enabled:
-                last.append(claim_end(v, self.ttl))
-            if any(stamp is None or stamp >= since for stamp in last):
-                return False
-        return True
-
     def _refuse(self, winner: SecretVersion) -> LeaseHeldError:
         holder = winner.tags.get(HOLDER_TAG, "another run")
         return LeaseHeldError(
@@ -273,9 +253,12 @@ class Lease:
         }
         if now is not None:
             tags[UNTIL_TAG] = str(int((now + self.ttl).timestamp()))
-        self.version = self.vault.set_secret(
-            self.name, token, content_type=LEASE_CONTENT_TYPE, tags=tags
-        )
+        sent: list[None] = []
+        with guarded(lambda: sent.append(None)):  # called before each attempt of the PUT
+            self.version = self.vault.set_secret(
+                self.name, token, content_type=LEASE_CONTENT_TYPE, tags=tags
+            )
+        self._resent = len(sent) > 1
         if self.version.created is None:
             raise ServiceError(f"lease {self.name}: Key Vault returned no created time")
         self._look(ties_lose=True)
@@ -336,12 +319,13 @@ class Lease:
             return
 
     def _disable_mine(self) -> None:
-        # After a look, this run's versions are the ones it listed: each was written by the
-        # claim's PUT or azure-core's resend of it, both answered before the first look. Only
-        # a first attempt the server processes after the last look (a read timeout on a stalled
-        # server) is missed: its claim ends by its TTL, as a crashed run's does, and never
-        # lets two runs write. Without a look (the claim's answer was lost) they are listed.
-        listing = self._listing
+        # A claim PUT sent once is one version, in every look's listing: the last look's is
+        # used. One that azure-core sent again (an attempt timed out or lost its answer) may
+        # have left a version the server wrote after that look, so the versions are listed
+        # again, as they are without a look (the claim's answer was lost). An attempt processed
+        # even after this listing ends by its TTL, as a crashed run's claim does: it holds
+        # other runs off, and never lets two runs write.
+        listing = None if self._resent else self._listing
         if listing is None:
             listing = self.vault.list_versions(self.name)
         for v in listing:

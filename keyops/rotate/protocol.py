@@ -11,6 +11,7 @@ version stored, and a rerun with the same flag finishes it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keyops.azure.errors import BadRequestError
@@ -27,9 +28,10 @@ from keyops.rotate.fence import (
 from keyops.rotate.freshness import StaleFenceError
 from keyops.rotate.hooks import boundary
 from keyops.rotate.lease import Lease, LeaseHeldError, LeaseLostError
+from keyops.rotate.listed import due_by_listing
 from keyops.rotate.plan import AccountState, Decision, Step, decide
 from keyops.rotate.records import Action, RotationRecord
-from keyops.rotate.repair import repair
+from keyops.rotate.repair import repair, repair_if_dead
 from keyops.rotate.steps import (
     AccountRun,
     ConflictError,
@@ -115,14 +117,20 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
             # A stall since the fence makes the store fence again, which may fail the same way.
             version = store(run, new_key, decision.slot, state.latest, "rotated")
     except (LeaseLostError, FencedError, StaleFenceError):
-        _repair_if_dead(run, deploy)
+        repair_if_dead(run, deploy)
         raise
     boundary("after-store")
     with run.step("confirm"):
-        # No read-back of the version: the store's answer names it, and under the lease no
-        # other run writes the secret; a later writer would be no different from one a moment
-        # after this run ends. What can still kill the stored key is an outside regenerate
-        # between the fence and the store, which only the keys show.
+        # The version is read back: a rival's store that was on its way when its lease ended
+        # (a stall its clock did not see) can land on top of this one, with a key this run's
+        # regenerate killed. Then a working key is stored again if the latest holds none, and
+        # the run still fails (conflict): two writers met. The keys show the other way the
+        # stored key dies, an outside regenerate between the fence and the store.
+        try:
+            confirm(run, new_key, version)
+        except ConflictError:
+            repair_if_dead(run, deploy, "another writer stored over this run's version")
+            raise
         if not stored_is_live(run, new_key):
             repair(run, deploy, f"the key stored ({new_key.fingerprint}) was regenerated at once")
             run.record.reason_code = "repaired"
@@ -139,20 +147,6 @@ def _rotate(run: AccountRun, state: AccountState, decision: Decision, deploy: De
         with run.step("revoke"):
             revoke(run, AccountState(state.account, version, live), decision.active, version)
         boundary("after-revoke")
-
-
-def _repair_if_dead(run: AccountRun, deploy: Deployment) -> None:
-    """A fenced run whose own regenerate killed the vault's latest key (it was paused past its
-    lease between its fence and its regenerate) stores a working key before it stops."""
-    latest = run.vault.get_latest(run.target.secret_name)
-    keys = run.arm.list_keys(run.target.resource_id)
-    if latest is None or latest.value is None or keys.slot_held_by(latest.value) is not None:
-        return
-    repair(run, deploy, "fenced, and the vault's latest version held a dead key")
-    run.record.warnings.append(
-        f"account {run.target.account.name}: fenced, and the vault's latest version held a dead "
-        f"key: stored the working {run.record.slot} before stopping"
-    )
 
 
 def _apply_held(record: RotationRecord, decision: Decision) -> None:
@@ -188,6 +182,13 @@ def _held_or_planned(run: AccountRun, decision: Decision) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Go:
+    """The run goes on to the lease; the deployment its key test uses, when already checked."""
+
+    deployment: Deployment | None
+
+
 def _take_lease(run: AccountRun) -> Lease:
     run.lease = Lease(
         run.vault,
@@ -207,34 +208,50 @@ def _acquire(run: AccountRun, lease: Lease) -> None:
     boundary("after-lease")
 
 
-def _before_lease(run: AccountRun) -> tuple[AccountState, Deployment | None] | None:
-    """The read and checks before the lease; None when there is nothing to execute.
+def _checked_target(run: AccountRun, state: AccountState | None) -> _Go | None:
+    """A due account's deployment, checked before the lease so that a bad one writes nothing.
 
-    A due account's target is checked here (its deployment), so a bad one writes nothing.
+    When it is bad, a skip or refusal the keys call for stands before the error, as it always
+    did: the keys (and, without ``state``, the latest version) are read to decide which.
     """
-    with run.step("read"):
-        state = read_first(run)
+    try:
+        with run.step("deployment"):
+            return _Go(resolve_deployment(run))
+    except ConfigError:
+        with run.step("read"):
+            state = read_state(run, state)
+        if _held_or_planned(run, decide(state, run.policy, run.now())):
+            return None
+        raise
+
+
+def _before_lease(run: AccountRun) -> _Go | None:
+    """The reads and checks before the lease; None when there is nothing to execute.
+
+    An account the run's vault listing shows as due is not read here at all (its latest
+    version and keys are read under the lease, where they decide); any other is read first,
+    its keys too unless the latest version alone says it is due.
+    """
+    with run.step("list"):  # the run's one listing per vault: its wait is not a read's time
+        listed_due = due_by_listing(run)
+    state = None
+    if not listed_due:
+        with run.step("read"):
+            state = read_first(run)
     boundary("after-read")
-    if state.keys is None and state.latest is not None and not state.account.disable_local_auth:
-        try:  # due by the vault alone: the decision under the lease is ROTATE or a refusal
-            with run.step("deployment"):
-                return state, resolve_deployment(run)
-        except ConfigError:
-            # A skip or refusal the keys call for stands before this error, as it always did.
-            with run.step("read"):
-                state = read_state(run, state)
-            if _held_or_planned(run, decide(state, run.policy, run.now())):
-                return None
-            raise
+    if state is None or (
+        state.keys is None and state.latest is not None and not state.account.disable_local_auth
+    ):
+        return _checked_target(run, state)  # due: under the lease, ROTATE or a refusal
     if state.keys is None and not state.account.disable_local_auth:
-        return state, None  # no secret yet: ADOPT, decided under the lease
+        return _Go(None)  # no secret yet: ADOPT, decided under the lease
     decision = decide(state, run.policy, run.now())
     if _held_or_planned(run, decision):
         return None
     if decision.step is not Step.ROTATE:
-        return state, None
+        return _Go(None)
     with run.step("deployment"):  # checked before the lease: a bad target writes nothing
-        return state, resolve_deployment(run)
+        return _Go(resolve_deployment(run))
 
 
 def _run_account(run: AccountRun) -> None:
@@ -242,20 +259,20 @@ def _run_account(run: AccountRun) -> None:
     if run.options.repair:
         _run_repair(run)
         return
-    before = _before_lease(run)
-    if before is None:
+    go = _before_lease(run)
+    if go is None:
         return
-    first, deployment = before
+    deployment = go.deployment
     lease = _take_lease(run)
     try:
         _acquire(run, lease)
         # Decide again on what is true now that no other run can act on this account: the
-        # keys are always listed here (a human may have regenerated one since any earlier
-        # read); the latest version is read again unless no other run held a claim since the
-        # first read (:meth:`Lease.quiet_since`: only a run holding the lease writes it).
-        seen = first.latest.read_at if first.latest is not None else None
+        # latest version and the keys are read here, after the lease's first look, whatever
+        # was read before it. Not only a run holding the lease writes the secret: an operator's
+        # manual rotation (regenerate the unused key, store it as the new version) does too,
+        # and deciding on an earlier read would regenerate the key the vault now serves.
         with run.step("read"):
-            state = read_state(run, first if seen and lease.quiet_since(seen) else None)
+            state = read_state(run)
         decision = decide(state, run.policy, run.now())
         if _held_or_planned(run, decision):
             return

@@ -72,3 +72,19 @@ def repair(run: AccountRun, deployment: Deployment, why: str) -> None:
     run.record.action, run.record.slot = Action.REPAIRED, slot
     run.record.reason = f"{why}; stored the working {slot}"
     run.record.reason_code = "repair"  # asked for; a rotation's own repair says "repaired"
+
+
+def repair_if_dead(run: AccountRun, deploy: Deployment, cause: str = "fenced") -> None:
+    """A run that stops after its regenerate stores a working key first if the vault's latest
+    version holds a dead one: fenced (paused past its lease between its fence and its
+    regenerate, its regenerate killed the latest key), or another writer's store landed on top
+    of this run's with a key that regenerate killed."""
+    latest = run.vault.get_latest(run.target.secret_name)
+    keys = run.arm.list_keys(run.target.resource_id)
+    if latest is None or latest.value is None or keys.slot_held_by(latest.value) is not None:
+        return
+    repair(run, deploy, f"{cause}, and the vault's latest version held a dead key")
+    run.record.warnings.append(
+        f"account {run.target.account.name}: {cause}, and the vault's latest version held a "
+        f"dead key: stored the working {run.record.slot} before stopping"
+    )

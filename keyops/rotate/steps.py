@@ -199,8 +199,8 @@ def read_first(run: AccountRun) -> AccountState:
 def read_state(run: AccountRun, known: AccountState | None = None) -> AccountState:
     """Read the latest secret version and both keys (Key Vault first: no write before this).
 
-    ``known``: a state whose latest version is still the latest (no other run wrote since it
-    was read, :meth:`~keyops.rotate.lease.Lease.quiet_since`): it is used instead of a read.
+    ``known``: a state whose latest version was just read (before the lease, where no write
+    follows this read): it is used instead of a second read.
     """
     account = run.target.account
     if account.disable_local_auth:

@@ -10,7 +10,9 @@ import requests
 
 from keyops.errors import InputError
 from keyops.rotate import Action, rotate_account
+from keyops.rotate.hooks import install_hook
 from keyops.rotate.lease import CLAIM_TAG, HOLDER_TAG, Lease, lease_secret_name
+from keyops.secret import SecretValue
 from keyops.targets import Target
 from tests.rotate.conftest import Rig, options, run_cli
 
@@ -120,3 +122,39 @@ def test_the_emulator_dates_answers_on_its_own_clock(rig: Rig) -> None:
     vault.list_versions("anything")
     seen = vault.clock.now()
     assert seen is not None and seen.timestamp() >= before + 7200 - 2
+
+
+def test_a_claim_attempt_written_after_the_last_look_is_released_too(rig: Rig) -> None:
+    """The claim PUT's answer is lost and azure-core sends it again; one attempt is written by
+    the server only after the run's last look (a stalled server: here the hook writes it, with
+    the claim's own tags). A claim sent twice is listed again at release, and that version is
+    disabled too: it does not hold the next run off (6) until the lease's TTL."""
+    target = rig.target(WEU, rotate_after=timedelta(days=7))
+    name = lease_secret_name(target.resource_id, target.account.name)
+    vault = rig.services.vault(rig.vault_url)
+    fault(rig, operation="SetSecret", kind="drop_after", match="keyops-lease", times=1)
+
+    def late_attempt(boundary: str) -> None:
+        if boundary == "after-confirm":  # after the fence before the store: the last look
+            (claim, *_) = vault.list_versions(name)
+            vault.set_secret(name, SecretValue("late-attempt"), tags=claim.tags)
+
+    install_hook(late_attempt)
+    try:
+        record = rotate_account(target, rig.services, options())
+    finally:
+        install_hook(None)
+    assert record.action is Action.ROTATED, record.reason
+    written = claims(rig, target)
+    assert len(written) == 3 and not any(c.enabled for c in written)  # type: ignore[attr-defined]
+    following = Lease(vault, target.resource_id, target.account.name, "the next run")
+    following.acquire()  # not held off
+    following.release()
+
+
+def test_a_claim_sent_once_is_released_without_listing_again(rig: Rig) -> None:
+    target = rig.target(WEU, rotate_after=timedelta(days=7))
+    seq = rig.emu.last_seq
+    assert rotate_account(target, rig.services, options(force=True)).action is Action.ROTATED
+    last = [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] == "keyvault"][-2:]
+    assert last == ["GetSecret", "UpdateSecret"]  # the read-back, then the release alone

@@ -1,9 +1,9 @@
 """Round trips per rotated account: the README's sequence, and the reads it leaves out.
 
-A due account is rotated in 15 requests (16 when the first key test meets propagation), each
-named in README.md ("Requests per account"). A read left out must not let a stale answer through:
-here a rival rotates between the first read and the lease, and the run decides on the rival's
-version, not on what it read first.
+A due account is rotated in 14 requests (15 when the first key test meets propagation), each
+named in README.md ("Requests per account"), after the run's one listing of the vault. A read
+left out must not let a stale answer through: here a rival rotates between the listing and the
+lease, and the run decides on the rival's version, read under the lease, not on the listing.
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ from tests.rotate.runner import WEU, PausedRun, rotate_args
 SECRET = f"{WEU}-api-key"
 #: One due rotation, in order, key tests aside (README.md, "Requests per account").
 SEQUENCE = [
-    ("keyvault", "GetSecret"),  # the first read: due by the vault alone
-    ("arm", "Deployments_List"),  # the deployment the key test uses, before any write
+    ("arm", "Deployments_List"),  # due by the run's vault listing: the key test's deployment
     ("keyvault", "SetSecret"),  # the lease claim
     ("keyvault", "GetSecretVersions"),  # the lease's first look
-    ("arm", "Accounts_ListKeys"),  # the keys, once, under the lease
+    ("keyvault", "GetSecret"),  # the latest version, read under the lease...
+    ("arm", "Accounts_ListKeys"),  # ...and the keys: they decide
     ("keyvault", "GetSecretVersions"),  # fence before regenerating
     ("arm", "Accounts_RegenerateKey"),
     ("keyvault", "GetSecretVersions"),  # fence before storing: the lease...
     ("arm", "Accounts_ListKeys"),  # ...and the tested key still in its slot
     ("keyvault", "SetSecret"),  # the store
+    ("keyvault", "GetSecret"),  # the read-back: no other writer's store on top of it
     ("arm", "Accounts_ListKeys"),  # the stored key still live
     ("keyvault", "UpdateSecret"),  # the release
 ]
@@ -50,7 +51,7 @@ def test_a_due_rotation_makes_the_readme_sequence_of_requests(rig: Rig) -> None:
     tests = [e for e in calls if e["surface"] == "openai"]
     assert [(e["surface"], e["operation"]) for e in calls if e not in tests] == SEQUENCE
     assert 1 <= len(tests) <= 2 and tests[-1]["status"] == 200
-    assert len(calls) <= 16
+    assert len(calls) <= 15
     # The writes the README names are the only ones, and all succeeded.
     assert all(e["status"] < 300 for e in calls if e not in tests)
 
@@ -58,12 +59,12 @@ def test_a_due_rotation_makes_the_readme_sequence_of_requests(rig: Rig) -> None:
 def test_a_fresh_account_is_decided_before_any_lease(rig: Rig) -> None:
     target = rig.target(WEU, rotate_after=timedelta(days=30))
     rig.backdate(SECRET, "-10d")
-    rig.latest(SECRET)  # the client's one-time auth challenge (401), before counting
+    rig.services.holders.listing(rig.services.vault(rig.vault_url))  # listed once per run
     seq = rig.emu.last_seq
     record = rotate_account(target, rig.services, options())
     assert (record.action, record.reason_code) == (Action.SKIPPED, "fresh")
-    # Not due by the vault: the keys are listed so that the skip is exact (a mismatch would
-    # still be refused); no lease, no write.
+    # Not due by the listing, nor by the latest version: the keys are listed so that the skip
+    # is exact (a mismatch would still be refused); no lease, no write.
     ops = [(e["surface"], e["operation"]) for e in account_calls(rig, seq)]
     assert ops == [("keyvault", "GetSecret"), ("arm", "Accounts_ListKeys")]
     assert rig.writes_since(seq) == []
@@ -72,16 +73,15 @@ def test_a_fresh_account_is_decided_before_any_lease(rig: Rig) -> None:
 def test_a_rival_rotating_after_the_first_read_is_seen_under_the_lease(rig: Rig) -> None:
     target = rig.target(WEU, rotate_after=timedelta(days=30))
     rig.backdate(SECRET, "-40d")
-    # A reads the old version (due), then stalls before taking the lease.
+    # A lists the vault (its secret due), then stalls before taking the lease.
     a = PausedRun(rig.emu, "after-read", rotate_args(rig.emu, "--if-older-than", "30d"))
     rival = rotate_account(target, rig.services, options())
     assert rival.action is Action.ROTATED, rival.reason
     stored = rig.latest(SECRET)
     seq = rig.emu.last_seq
     done = a.resume()
-    # A's first read is stale: the rival's claim in the lease's listing makes A read again, so
-    # it skips the new version (within its grace) instead of regenerating the slot the rival
-    # just stored.
+    # A's listing is stale: the read under its lease finds the rival's version, so it skips it
+    # (within its grace) instead of regenerating the slot the rival just stored.
     assert (done.code, done.record["action"], done.record["reason_code"]) == (
         0,
         "skipped",
@@ -89,7 +89,7 @@ def test_a_rival_rotating_after_the_first_read_is_seen_under_the_lease(rig: Rig)
     ), done.stderr
     assert rig.calls(seq, "Accounts_RegenerateKey") == []
     reads = [e for e in rig.calls(seq, "GetSecret") if SECRET in e["path"]]
-    assert len(reads) == 1  # the read under the lease (A's first was before seq)
+    assert len(reads) == 1  # the read under the lease, the only one
     assert rig.latest(SECRET).version == stored.version
 
 
