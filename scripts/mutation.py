@@ -7,12 +7,14 @@
 
 For each module, cosmic-ray lists the mutants; each mutant is applied to the file in place and
 only the tests that execute the mutated statement run (``-x``, under ``--timeout``), chosen from
-per-test line coverage recorded once per test list (scripts/mutation_select.py says how). A
-mutant that survives its selection is run again against the module's whole test list in
-scripts/mutation.toml (``--no-confirm`` skips this), so a test that reaches the line only in a
-child process still counts. A mutant is *killed* when the tests fail or time out. The score is
-killed / (killed + survived), modules smallest first. Left out of the score, each with its
-reason printed:
+per-test line coverage recorded once per test list (scripts/mutation_select.py says how). Those
+tests run fastest first in two stages: the ``--first`` fastest (by the seconds recorded with the
+coverage), then, only if the mutant survived them, the rest. With ``--confirm`` a mutant that
+survives its selection is run again against the module's whole test list in
+scripts/mutation.toml, so a test that reaches the line only in a child process still counts;
+without it the printed score is a lower bound (a survivor may still die in a child process). A
+mutant is *killed* when the tests fail or time out. The score is killed / (killed + survived),
+modules smallest first. Left out of the score, each with its reason printed:
 
 - mutants inside annotations: with ``from __future__ import annotations`` (every keyops module)
   an annotation is never evaluated, so ``str | None`` -> ``str // None`` cannot change behaviour;
@@ -63,6 +65,8 @@ class Score:
     excluded: dict[str, int] = field(default_factory=dict)
     incompetent: int = 0
     runs: int = 0
+    second_stages: int = 0
+    killed_in_second: int = 0
     confirmations: int = 0
     missed_by_selection: int = 0
     timeouts: int = 0
@@ -189,21 +193,29 @@ def _pytest(tests: list[str]) -> str:
 def _test_one(
     item: Any, selection: Selection, tests: list[str], args: argparse.Namespace, score: Score
 ) -> Any:
-    """One mutant: its selected tests first; a survivor again against the whole test list."""
+    """One mutant: its fastest selected tests, then the rest of its selection, then (with
+    ``--confirm``) the module's whole test list; it stops at the first stage that kills it."""
     from cosmic_ray.mutating import mutate_and_test
     from cosmic_ray.work_item import TestOutcome
 
     mutation = item.mutations[0]
-    chosen = selection.tests_for(mutation.start_pos[0], mutation.end_pos[0])
+    first, rest = selection.stages(
+        selection.tests_for(mutation.start_pos[0], mutation.end_pos[0]), args.first
+    )
     result = None
-    if chosen:
+    for stage, chosen in enumerate((first, rest)):
+        if not chosen:
+            continue
         score.runs += 1
+        score.second_stages += stage
         result = mutate_and_test(item.mutations, _pytest(chosen), args.timeout)
         if result.test_outcome != TestOutcome.SURVIVED:
+            if stage and result.test_outcome == TestOutcome.KILLED:
+                score.killed_in_second += 1
             _note_timeout(result, score)
             return result
-    if args.no_confirm:
-        # No confirmation: a mutant no test executes survives as it stands (nothing to run).
+    if not args.confirm:
+        # Not confirmed: a mutant no test executes survives as it stands (nothing to run).
         return result or mutate_and_test(item.mutations, "true", args.timeout)
     score.confirmations += 1
     result = mutate_and_test(item.mutations, _pytest(tests), args.full_timeout)
@@ -302,22 +314,35 @@ def _parser() -> argparse.ArgumentParser:
         "--full-timeout", type=float, default=900.0, help="seconds for a survivor's whole list"
     )
     parser.add_argument(
-        "--no-confirm",
+        "--first",
+        type=int,
+        default=8,
+        help="how many of a mutant's fastest tests run before the rest of its selection",
+    )
+    parser.add_argument(
+        "--confirm",
         action="store_true",
-        help="do not rerun survivors against the module's whole test list (faster, may overcount)",
+        help="rerun survivors against the module's whole test list (without: a lower bound)",
     )
     parser.add_argument("--threshold", type=float, default=0.90)
     return parser
 
 
-def _report(score: Score, elapsed: float, equivalent: dict[tuple[int, str, str], str]) -> None:
+def _report(
+    score: Score, elapsed: float, equivalent: dict[tuple[int, str, str], str], confirmed: bool
+) -> None:
     excluded = ", ".join(f"{n} {why}" for why, n in sorted(score.excluded.items()))
+    reruns = (
+        f"{score.confirmations} whole-list reruns ({score.missed_by_selection} killed only there)"
+        if confirmed
+        else "not confirmed on the whole list: a lower bound"
+    )
     print(
         f"{score.module}: {score.rate:.0%} killed ({score.killed}/{score.scored}); "
         f"{score.incompetent} incompetent; left out: {excluded or 'none'}; "
-        f"{score.runs} selected runs, {score.confirmations} whole-list reruns "
-        f"({score.missed_by_selection} killed only there), {score.timeouts} killed by timeout; "
-        f"{elapsed:.0f} s",
+        f"{score.runs} selected runs ({score.second_stages} second stages, "
+        f"{score.killed_in_second} killed there), {reruns}, "
+        f"{score.timeouts} killed by timeout; {elapsed:.0f} s",
         flush=True,
     )
     for line in score.survivors:
@@ -350,7 +375,8 @@ def main() -> int:
                 record(["keyops"], tests, recorded[index])
             selection = load(recorded[index], ROOT / module)
             score = run_module(module, selection, tests, args, config)
-            _report(score, time.monotonic() - started, _equivalents(config, module))
+            elapsed = time.monotonic() - started
+            _report(score, elapsed, _equivalents(config, module), args.confirm)
             low += score.rate < args.threshold
     return 1 if low else 0
 
