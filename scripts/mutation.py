@@ -366,14 +366,15 @@ def main() -> int:
     config = tomllib.loads(CONFIG.read_text())
     low = 0
     with tempfile.TemporaryDirectory() as tmp:
-        recorded: dict[int, Path] = {}
+        # Keyed by the test list: modules that share one (the scan's) share its recording.
+        recorded: dict[tuple[str, ...], Path] = {}
         for module, index in _targets(config, args.modules):
             started = time.monotonic()
             tests = list(config["module"][index]["tests"])
-            if index not in recorded:
-                recorded[index] = Path(tmp) / f"coverage-{index}"
-                record(["keyops"], tests, recorded[index])
-            selection = load(recorded[index], ROOT / module)
+            if tuple(tests) not in recorded:
+                recorded[tuple(tests)] = Path(tmp) / f"coverage-{len(recorded)}"
+                record(["keyops"], tests, recorded[tuple(tests)])
+            selection = load(recorded[tuple(tests)], ROOT / module)
             score = run_module(module, selection, tests, args, config)
             elapsed = time.monotonic() - started
             _report(score, elapsed, _equivalents(config, module), args.confirm)
