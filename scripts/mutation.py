@@ -18,6 +18,8 @@ modules smallest first. Left out of the score, each with its reason printed:
 
 - mutants inside annotations: with ``from __future__ import annotations`` (every keyops module)
   an annotation is never evaluated, so ``str | None`` -> ``str // None`` cannot change behaviour;
+  likewise ``if TYPE_CHECKING:`` -> ``if not TYPE_CHECKING:``, which imports at run time the
+  names only annotations use;
 - equivalent mutants listed in scripts/mutation.toml ``[[equivalent]]`` (matched by operator and
   mutated line; ``line`` is where it was when listed), each with a one-line reason (a mutant
   no test could kill because behaviour is the same);
@@ -83,8 +85,12 @@ class Score:
 Span = tuple[tuple[int, int], tuple[int, int]]
 
 
+_TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
 def annotation_spans(path: Path) -> list[Span]:
-    """Source ranges ((line, col), (end line, end col)) of every annotation in a module."""
+    """Source ranges ((line, col), (end line, end col)) of every annotation in a module, and of
+    each ``if TYPE_CHECKING:`` test (its block holds imports for annotations only)."""
     tree = ast.parse(path.read_text())
     spans: list[Span] = []
 
@@ -101,6 +107,10 @@ def annotation_spans(path: Path) -> list[Span]:
                     cover(arg.annotation)
         elif isinstance(node, ast.AnnAssign):
             cover(node.annotation)
+        elif isinstance(node, ast.If) and ast.unparse(node.test) in _TYPE_CHECKING:
+            # From the ``if`` keyword: where a mutant of the test is placed depends on its node.
+            test = node.test
+            spans.append(((node.lineno, node.col_offset), (test.lineno, test.end_col_offset or 0)))
     return spans
 
 
@@ -124,14 +134,13 @@ def _equivalents(config: dict[str, Any], module: str) -> dict[tuple[int, str, st
 
 
 def _mutated_line(diff: str | None) -> str:
-    return next(
-        (
-            ln[1:].strip()
-            for ln in (diff or "").splitlines()
-            if ln.startswith("+") and not ln.startswith("+++")
-        ),
-        "?",
-    )
+    """The line a mutant adds, or ``(removed) line`` for one that only deletes (a decorator)."""
+    lines = (diff or "").splitlines()
+    added = [ln[1:].strip() for ln in lines if ln.startswith("+") and not ln.startswith("+++")]
+    removed = [ln[1:].strip() for ln in lines if ln.startswith("-") and not ln.startswith("---")]
+    if added:
+        return added[0]
+    return f"(removed) {removed[0]}" if removed else "?"
 
 
 def run_module(
