@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import ast
 import random
+import resource
 import shlex
 import shutil
 import signal
@@ -337,8 +338,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds used so far by this run's finished children (the tests): unlike wall time,
+    comparable between runs on a machine shared with other work."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def _report(
-    score: Score, elapsed: float, equivalent: dict[tuple[int, str, str], str], confirmed: bool
+    score: Score,
+    elapsed: tuple[float, float],
+    equivalent: dict[tuple[int, str, str], str],
+    confirmed: bool,
 ) -> None:
     excluded = ", ".join(f"{n} {why}" for why, n in sorted(score.excluded.items()))
     reruns = (
@@ -351,7 +362,7 @@ def _report(
         f"{score.incompetent} incompetent; left out: {excluded or 'none'}; "
         f"{score.runs} selected runs ({score.second_stages} second stages, "
         f"{score.killed_in_second} killed there), {reruns}, "
-        f"{score.timeouts} killed by timeout; {elapsed:.0f} s",
+        f"{score.timeouts} killed by timeout; {elapsed[0]:.0f} s, {elapsed[1]:.0f} s CPU",
         flush=True,
     )
     for line in score.survivors:
@@ -378,14 +389,14 @@ def main() -> int:
         # Keyed by the test list: modules that share one (the scan's) share its recording.
         recorded: dict[tuple[str, ...], Path] = {}
         for module, index in _targets(config, args.modules):
-            started = time.monotonic()
+            started, cpu = time.monotonic(), _cpu_seconds()
             tests = list(config["module"][index]["tests"])
             if tuple(tests) not in recorded:
                 recorded[tuple(tests)] = Path(tmp) / f"coverage-{len(recorded)}"
                 record(["keyops"], tests, recorded[tuple(tests)])
             selection = load(recorded[tuple(tests)], ROOT / module)
             score = run_module(module, selection, tests, args, config)
-            elapsed = time.monotonic() - started
+            elapsed = (time.monotonic() - started, _cpu_seconds() - cpu)
             _report(score, elapsed, _equivalents(config, module), args.confirm)
             low += score.rate < args.threshold
     return 1 if low else 0
