@@ -6,10 +6,13 @@
     scripts/mutation keyops/secret.py      # one module (or a folder: each file in it)
 
 For each module, cosmic-ray lists the mutants; each mutant is applied to the file in place and
-only the tests that execute the mutated statement run (``-x``, under ``--timeout``), chosen from
+only the tests that execute the mutated statement run (``-x``, under a timeout), chosen from
 per-test line coverage recorded once per test list (scripts/mutation_select.py says how). Those
 tests run fastest first in two stages: the ``--first`` fastest (by the seconds recorded with the
-coverage), then, only if the mutant survived them, the rest. With ``--confirm`` a mutant that
+coverage), then, only if the mutant survived them, the rest. A stage's timeout is
+``--timeout-factor`` times its tests' recorded seconds plus a start-up allowance, within
+``--min-timeout``..``--timeout``: a mutant that loops forever costs seconds, not minutes. With
+``--confirm`` a mutant that
 survives its selection is run again against the module's whole test list in
 scripts/mutation.toml, so a test that reaches the line only in a child process still counts;
 without it the printed score is a lower bound (a survivor may still die in a child process). A
@@ -223,7 +226,7 @@ def _test_one(
             continue
         score.runs += 1
         score.second_stages += stage
-        result = mutate_and_test(item.mutations, _pytest(chosen), args.timeout)
+        result = mutate_and_test(item.mutations, _pytest(chosen), _timeout(selection, chosen, args))
         if result.test_outcome != TestOutcome.SURVIVED:
             if stage and result.test_outcome == TestOutcome.KILLED:
                 score.killed_in_second += 1
@@ -238,6 +241,13 @@ def _test_one(
         score.missed_by_selection += 1
     _note_timeout(result, score)
     return result
+
+
+def _timeout(selection: Selection, tests: list[str], args: argparse.Namespace) -> float:
+    """Seconds a stage may take: a loop the mutant made endless is killed by this timeout, so it
+    scales with what the tests took unmutated (as recorded, under coverage)."""
+    recorded = sum(selection.seconds.get(t, args.timeout) for t in tests)
+    return min(args.timeout, max(args.min_timeout, args.timeout_factor * recorded + 5.0))
 
 
 def _note_timeout(result: Any, score: Score) -> None:
@@ -323,7 +333,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=20261206)
     parser.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds for one mutant's selected tests"
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="most seconds for one stage of a mutant's tests",
+    )
+    parser.add_argument(
+        "--min-timeout", type=float, default=20.0, help="least seconds for one stage"
+    )
+    parser.add_argument(
+        "--timeout-factor",
+        type=float,
+        default=5.0,
+        help="a stage's timeout: this times its tests' recorded seconds, plus 5 s for start-up",
     )
     parser.add_argument(
         "--full-timeout", type=float, default=900.0, help="seconds for a survivor's whole list"
