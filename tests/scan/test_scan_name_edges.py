@@ -1,0 +1,28 @@
+"""The key name before a 32-hex token, read back to the start of its identifier: at the first
+byte of a file, and at even and odd offsets (pinned against mutation survivors)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from keyops.scan.detectors import LEGACY, scan_bytes
+from keyops_bench.scan.keys import make_legacy_key
+
+HEX = make_legacy_key(random.Random(18))
+
+
+@pytest.mark.parametrize("tail", ["", "\n", " z", " z\n"])
+def test_a_key_name_at_the_first_byte_is_read_whole(tail: str) -> None:
+    """The walk back stops at the file's first byte, whatever the file's last byte is."""
+    hits = scan_bytes(f"apikey: {HEX}{tail}".encode())
+    assert [(h.key_format, h.detail) for h in hits] == [(LEGACY, "32-hex key next to 'apikey'")]
+
+
+@pytest.mark.parametrize("prefix", ["ids ", "id ", "x ids ", "x id "])
+def test_the_name_is_the_identifier_holding_key_and_no_word_before_it(prefix: str) -> None:
+    """``key1`` is a key name only alone (``az ... keys list``): the word before it, at an even
+    or an odd offset, is another identifier and must not join it."""
+    hits = scan_bytes(f"{prefix}key1: {HEX}\n".encode())
+    assert [(h.key_format, h.detail) for h in hits] == [(LEGACY, "32-hex key next to 'key1'")]
