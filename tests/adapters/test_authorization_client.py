@@ -90,19 +90,19 @@ def test_the_data_flag_and_client_settings_are_named_not_positional() -> None:
     block = Permission(data_actions=("*",))
     role = RoleDefinition("id", "name", "CustomRole", (block,))
     with pytest.raises(TypeError):
-        block.grants("x", True)  # type: ignore[misc]
+        block.grants("x", True)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        role.grants("x", True)  # type: ignore[misc]
+        role.grants("x", True)  # type: ignore[call-arg]
     assert block.grants("x", data=True) and role.grants("x", data=True)
     env = resolve_environment(None, None)
     with pytest.raises(TypeError):
-        AuthorizationClient(env, object(), "sub", RetryAfterGate())  # type: ignore[arg-type,misc]
+        AuthorizationClient(env, object(), "sub", RetryAfterGate())  # type: ignore[arg-type,call-arg]
 
 
 def test_the_values_are_immutable_and_hashable() -> None:
     """Role definitions are cached per client and shared by parallel workers."""
     block = Permission(actions=("*/read",))
-    values = [
+    values: list[Any] = [
         block,
         RoleDefinition("id", "Reader", "BuiltInRole", (block,)),
         RoleAssignment("id", "/", "oid", "User", "def"),

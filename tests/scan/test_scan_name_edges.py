@@ -3,11 +3,13 @@ byte of a file, and at even and odd offsets (pinned against mutation survivors).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
 
 from keyops.scan.detectors import LEGACY, scan_bytes
+from keyops.scan.rules import Span
 from keyops_bench.scan.keys import make_legacy_key
 
 HEX = make_legacy_key(random.Random(18))
@@ -26,3 +28,13 @@ def test_the_name_is_the_identifier_holding_key_and_no_word_before_it(prefix: st
     or an odd offset, is another identifier and must not join it."""
     hits = scan_bytes(f"{prefix}key1: {HEX}\n".encode())
     assert [(h.key_format, h.detail) for h in hits] == [(LEGACY, "32-hex key next to 'key1'")]
+
+
+def test_spans_and_hits_are_immutable_values() -> None:
+    """A span found in a decoded blob is shared with the outer scan, and hits are set members."""
+    span = Span(0, 32, LEGACY, "detail", HEX.encode())
+    (hit,) = scan_bytes(f"apikey: {HEX}".encode())
+    for value in (span, hit):
+        assert hash(value) == hash(dataclasses.replace(value))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.detail = "changed"  # type: ignore[misc]
