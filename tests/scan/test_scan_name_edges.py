@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from keyops.scan.detectors import LEGACY, scan_bytes
+from keyops.scan.detectors import ANNOTATED, LEGACY, scan_bytes
 from keyops.scan.rules import Span
-from keyops_bench.scan.keys import make_legacy_key
+from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 
 HEX = make_legacy_key(random.Random(18))
 
@@ -38,3 +38,17 @@ def test_spans_and_hits_are_immutable_values() -> None:
         assert hash(value) == hash(dataclasses.replace(value))
         with pytest.raises(dataclasses.FrozenInstanceError):
             value.detail = "changed"  # type: ignore[misc]
+
+
+def test_a_long_key_name_is_shown_by_its_last_40_characters() -> None:
+    name = "service_one_two_three_four_five_six_seven_openai_api_key"  # 56 characters
+    (hit,) = scan_bytes(f"{name} = {HEX}".encode())
+    assert hit.detail == "32-hex key next to 'three_four_five_six_seven_openai_api_key'"
+
+
+@pytest.mark.parametrize("before", [0, 1, 255, 256, 300])
+def test_an_annotated_key_is_found_as_the_last_bytes_of_a_file_of_any_length(before: int) -> None:
+    """At the end of the data the right boundary is the end itself (no byte after it to read)."""
+    key = make_annotated_key(random.Random(18))
+    data = b"#" * before + key.encode()
+    assert [(h.key_format, h.line) for h in scan_bytes(data)] == [(ANNOTATED, 1)]
