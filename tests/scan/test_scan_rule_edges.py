@@ -1,5 +1,6 @@
-"""The key name before a 32-hex token, read back to the start of its identifier: at the first
-byte of a file, and at even and odd offsets (pinned against mutation survivors)."""
+"""The rules at their edges (pinned against mutation survivors): the key name before a 32-hex
+token, read back to the start of its identifier at the first byte of a file and at even and odd
+offsets; annotated keys at the end of a file and side by side; the values the rules hand on."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from keyops.scan.detectors import ANNOTATED, LEGACY, scan_bytes
 from keyops.scan.rules import Span
+from keyops.secret import fingerprint_of
 from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 
 HEX = make_legacy_key(random.Random(18))
@@ -52,3 +54,18 @@ def test_an_annotated_key_is_found_as_the_last_bytes_of_a_file_of_any_length(bef
     key = make_annotated_key(random.Random(18))
     data = b"#" * before + key.encode()
     assert [(h.key_format, h.line) for h in scan_bytes(data)] == [(ANNOTATED, 1)]
+
+
+def test_a_key_name_that_is_the_first_word_of_a_file_is_found() -> None:
+    """``key1`` (``az ... keys list`` output) as the file's first three bytes."""
+    (hit,) = scan_bytes(f"key1: {HEX}\n".encode())
+    assert hit.detail == "32-hex key next to 'key1'"
+
+
+@pytest.mark.parametrize("before", [0, 200])
+def test_annotated_keys_side_by_side_are_each_found(before: int) -> None:
+    """The next marker is searched from just after the last one, wherever that is."""
+    rng = random.Random(7)
+    keys = [make_annotated_key(rng) for _ in range(3)]
+    data = (" " * before + " ".join(keys)).encode()
+    assert [h.key_fingerprint for h in scan_bytes(data)] == [fingerprint_of(k) for k in keys]
