@@ -141,7 +141,9 @@ def _mutated_line(diff: str | None) -> str:
     """The line a mutant adds, or ``(removed) line`` for one that only deletes (a decorator)."""
     lines = (diff or "").splitlines()
     added = [ln[1:].strip() for ln in lines if ln.startswith("+") and not ln.startswith("+++")]
+    # cosmic-ray's RemoveDecorator also drops the blank lines above the decorator.
     removed = [ln[1:].strip() for ln in lines if ln.startswith("-") and not ln.startswith("---")]
+    removed = [ln for ln in removed if ln]
     if added:
         return added[0]
     return f"(removed) {removed[0]}" if removed else "?"

@@ -47,7 +47,7 @@ def test_a_type_checking_test_is_left_out_like_an_annotation(tmp_path: Path) -> 
 def test_a_mutant_is_named_by_the_line_it_adds_or_else_removes() -> None:
     module = _load()
     changed = "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
-    removed = "--- a/m.py\n+++ b/m.py\n@@ -1,2 +1 @@\n-@lru_cache(maxsize=512)\n def f():\n"
+    removed = "--- a/m.py\n+++ b/m.py\n@@ -1,4 +1 @@\n-\n-\n-@lru_cache(maxsize=512)\n def f():\n"
     assert module._mutated_line(changed) == "x = 2"
     assert module._mutated_line(removed) == "(removed) @lru_cache(maxsize=512)"
     assert module._mutated_line(None) == "?"
