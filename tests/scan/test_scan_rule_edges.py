@@ -11,7 +11,7 @@ import pytest
 
 from keyops.scan.detectors import ANNOTATED, LEGACY, scan_bytes
 from keyops.scan.rules import Span
-from keyops.secret import fingerprint_of
+from keyops.secret import SecretValue, fingerprint_of
 from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 
 HEX = make_legacy_key(random.Random(18))
@@ -69,3 +69,13 @@ def test_annotated_keys_side_by_side_are_each_found(before: int) -> None:
     keys = [make_annotated_key(rng) for _ in range(3)]
     data = (" " * before + " ".join(keys)).encode()
     assert [h.key_fingerprint for h in scan_bytes(data)] == [fingerprint_of(k) for k in keys]
+
+
+@pytest.mark.parametrize("tail", ["", "\n", " x"])
+def test_a_nameless_live_hex_key_is_found_as_the_files_last_bytes_too(tail: str) -> None:
+    """The live rule's 32-hex token runs to the end of the data when nothing follows it."""
+    live = frozenset({SecretValue(HEX).digest})
+    hits = scan_bytes(f"value = {HEX}{tail}".encode(), live)
+    assert [(h.key_format, h.live, h.detail) for h in hits] == [
+        (LEGACY, True, "matches a live key")
+    ]
