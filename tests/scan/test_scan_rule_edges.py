@@ -1,6 +1,7 @@
 """The rules at their edges (pinned against mutation survivors): the key name before a 32-hex
 token, read back to the start of its identifier at the first byte of a file and at even and odd
-offsets; annotated keys at the end of a file and side by side; the values the rules hand on."""
+offsets; annotated keys and nameless live keys at the end of a file, annotated keys side by side;
+the values the rules hand on."""
 
 from __future__ import annotations
 
