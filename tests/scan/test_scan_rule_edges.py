@@ -80,3 +80,22 @@ def test_a_nameless_live_hex_key_is_found_as_the_files_last_bytes_too(tail: str)
     assert [(h.key_format, h.live, h.detail) for h in hits] == [
         (LEGACY, True, "matches a live key")
     ]
+
+
+@pytest.mark.parametrize("length", [31, 33, 40])
+def test_a_live_digest_of_a_hex_token_of_another_length_is_not_a_live_key(length: int) -> None:
+    """Only key-shaped tokens are compared: a 40-hex commit id is never a live key, whatever
+    digests the caller passes."""
+    token = (HEX * 2)[:length]
+    assert scan_bytes(f"value = {token}\n".encode(), frozenset({SecretValue(token).digest})) == []
+
+
+def test_a_key_found_by_a_rule_and_a_form_is_one_hit_after_other_keys_too() -> None:
+    """Overlaps are dropped against the last kept span, not only the file's first one."""
+    other = make_legacy_key(random.Random(3))
+    data = f"key1: {other}\nGET /chat?api-key={HEX} 200\n".encode()
+    hits = scan_bytes(data)
+    assert [(h.line, h.form, h.key_fingerprint) for h in hits] == [
+        (1, "plain", fingerprint_of(other)),
+        (2, "url-query", fingerprint_of(HEX)),
+    ]
