@@ -99,3 +99,10 @@ def test_a_key_found_by_a_rule_and_a_form_is_one_hit_after_other_keys_too() -> N
         (1, "plain", fingerprint_of(other)),
         (2, "url-query", fingerprint_of(HEX)),
     ]
+
+
+@pytest.mark.parametrize(("before", "line"), [("", 1), ("\n", 2), ("\n\n", 3), ("x\n", 2)])
+def test_a_hit_is_on_the_line_counted_from_the_first_byte(before: str, line: int) -> None:
+    """A newline as the file's first byte counts: the key after it is on line 2."""
+    (hit,) = scan_bytes(f"{before}apikey: {HEX}\n".encode())
+    assert hit.line == line
