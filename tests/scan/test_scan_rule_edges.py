@@ -5,6 +5,7 @@ the values the rules hand on."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import random
 
@@ -106,3 +107,27 @@ def test_a_hit_is_on_the_line_counted_from_the_first_byte(before: str, line: int
     """A newline as the file's first byte counts: the key after it is on line 2."""
     (hit,) = scan_bytes(f"{before}apikey: {HEX}\n".encode())
     assert hit.line == line
+
+
+@pytest.mark.parametrize(("levels", "found"), [(1, True), (2, True), (3, False)])
+def test_base64_inside_base64_is_followed_two_levels_from_the_top(levels: int, found: bool) -> None:
+    """A file is scanned at depth 0; MAX_DEPTH (2) levels of encoding are decoded, no more. Each
+    level is a Kubernetes-style data map whose value is the next level, base64-encoded."""
+    entry = b"data:\n  AZURE_OPENAI_API_KEY: "
+    value = base64.b64encode(make_annotated_key(random.Random(18)).encode())
+    for _ in range(levels - 1):
+        value = base64.b64encode(entry + value + b"\n")
+    hits = scan_bytes(entry + value + b"\n")
+    assert [h.form for h in hits] == (["base64"] if found else [])
+
+
+def test_a_key_right_after_the_end_of_another_finding_is_its_own_hit() -> None:
+    """Spans end where the next may begin: a key straight after a joined literal's quote."""
+    rng = random.Random(5)
+    joined, after = make_annotated_key(rng), make_annotated_key(rng)
+    data = f"k = '{joined[:40]}' + '{joined[40:]}'{after}\n".encode()
+    hits = scan_bytes(data)
+    assert [(h.form, h.key_fingerprint) for h in hits] == [
+        ("concatenated", fingerprint_of(joined)),
+        ("plain", fingerprint_of(after)),
+    ]
