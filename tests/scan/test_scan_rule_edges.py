@@ -131,3 +131,11 @@ def test_a_key_right_after_the_end_of_another_finding_is_its_own_hit() -> None:
         ("concatenated", fingerprint_of(joined)),
         ("plain", fingerprint_of(after)),
     ]
+
+
+@pytest.mark.parametrize("width", [0, 26, 30, 60])
+def test_a_nameless_live_hex_key_is_found_at_any_offset(width: int) -> None:
+    """The search for the end of a 32-hex run starts 32 bytes on, wherever the run starts."""
+    live = frozenset({SecretValue(HEX).digest})
+    hits = scan_bytes(f"{'v' * width} = {HEX}\n".encode(), live)
+    assert [(h.live, h.detail) for h in hits] == [(True, "matches a live key")]
