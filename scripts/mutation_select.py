@@ -5,11 +5,12 @@ module of a few hundred mutants costs minutes instead of hours. The map comes fr
 module's test list under coverage.py with pytest-cov's per-test contexts (``--cov-context=test``):
 for every line, the node ids of the tests (setup, call or teardown) that executed it.
 
-A statement that runs at import (a module constant, a default argument, a decorator) executes
-before any test starts, so no test context holds it. Such a mutant gets every test that executes
-any line of the mutated function (for a signature) or of the module (for module-level code).
-A selection can still miss a test that reaches the line only in a child process (the CLI run as a
-real process); ``scripts/mutation --confirm`` therefore reruns each survivor against the module's
+A statement that runs at import (a module constant, a signature, a decorator) executes before
+any test starts, so no test context holds it, and a test can depend on it without executing a
+line of the module (``frozen=True`` is checked by code the dataclass generates; a keyword-only
+parameter by the call itself). Such a mutant gets every test of the recorded list. A selection
+can still miss a test that reaches the line only in a child process (the CLI run as a real
+process); ``scripts/mutation --confirm`` therefore reruns each survivor against the module's
 whole test list before calling it a survivor.
 
 The same run records each test's seconds (scripts/mutation_timing.py), so a mutant's selection
@@ -46,13 +47,8 @@ class Selection:
         """Node ids of the tests that execute the statement holding lines ``start``..``end``."""
         owner = _innermost_statement(self.tree, start)
         if owner is None or _is_import_time(self.tree, owner):
-            if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef):
-                # A signature (defaults, decorators) runs at import: the function's tests, or,
-                # for a body no test runs (a Protocol's), every test of the module.
-                return self._lines(range(owner.body[0].lineno, _end(owner) + 1)) or sorted(
-                    self.any_line
-                )
-            return sorted(self.any_line)
+            # Every test the recording ran (timed), or that touched the module (untimed maps).
+            return sorted(self.any_line | self.seconds.keys())
         return self._lines(range(owner.lineno, max(end, start) + 1))
 
     def stages(self, tests: list[str], first: int) -> tuple[list[str], list[str]]:
