@@ -6,16 +6,23 @@
     scripts/mutation keyops/secret.py      # one module (or a folder: each file in it)
 
 For each module, cosmic-ray lists the mutants; each mutant is applied to the file in place and
-only the tests that execute the mutated statement run (``-x``, under ``--timeout``), chosen from
-per-test line coverage recorded once per test list (scripts/mutation_select.py says how). A
-mutant that survives its selection is run again against the module's whole test list in
-scripts/mutation.toml (``--no-confirm`` skips this), so a test that reaches the line only in a
-child process still counts. A mutant is *killed* when the tests fail or time out. The score is
-killed / (killed + survived), modules smallest first. Left out of the score, each with its
-reason printed:
+only the tests that execute the mutated statement run (``-x``, under a timeout), chosen from
+per-test line coverage recorded once per test list (scripts/mutation_select.py says how). Those
+tests run fastest first in two stages: the ``--first`` fastest (by the seconds recorded with the
+coverage), then, only if the mutant survived them, the rest. A stage's timeout is
+``--timeout-factor`` times its tests' recorded seconds plus a start-up allowance, within
+``--min-timeout``..``--timeout``: a mutant that loops forever costs seconds, not minutes. With
+``--confirm`` a mutant that
+survives its selection is run again against the module's whole test list in
+scripts/mutation.toml, so a test that reaches the line only in a child process still counts;
+without it the printed score is a lower bound (a survivor may still die in a child process). A
+mutant is *killed* when the tests fail or time out. The score is killed / (killed + survived),
+modules smallest first. Left out of the score, each with its reason printed:
 
 - mutants inside annotations: with ``from __future__ import annotations`` (every keyops module)
   an annotation is never evaluated, so ``str | None`` -> ``str // None`` cannot change behaviour;
+  likewise ``if TYPE_CHECKING:`` -> ``if not TYPE_CHECKING:``, which imports at run time the
+  names only annotations use;
 - equivalent mutants listed in scripts/mutation.toml ``[[equivalent]]`` (matched by operator and
   mutated line; ``line`` is where it was when listed), each with a one-line reason (a mutant
   no test could kill because behaviour is the same);
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import ast
 import random
+import resource
 import shlex
 import shutil
 import signal
@@ -63,6 +71,8 @@ class Score:
     excluded: dict[str, int] = field(default_factory=dict)
     incompetent: int = 0
     runs: int = 0
+    second_stages: int = 0
+    killed_in_second: int = 0
     confirmations: int = 0
     missed_by_selection: int = 0
     timeouts: int = 0
@@ -79,8 +89,12 @@ class Score:
 Span = tuple[tuple[int, int], tuple[int, int]]
 
 
+_TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
 def annotation_spans(path: Path) -> list[Span]:
-    """Source ranges ((line, col), (end line, end col)) of every annotation in a module."""
+    """Source ranges ((line, col), (end line, end col)) of every annotation in a module, and of
+    each ``if TYPE_CHECKING:`` test (its block holds imports for annotations only)."""
     tree = ast.parse(path.read_text())
     spans: list[Span] = []
 
@@ -97,6 +111,10 @@ def annotation_spans(path: Path) -> list[Span]:
                     cover(arg.annotation)
         elif isinstance(node, ast.AnnAssign):
             cover(node.annotation)
+        elif isinstance(node, ast.If) and ast.unparse(node.test) in _TYPE_CHECKING:
+            # From the ``if`` keyword: where a mutant of the test is placed depends on its node.
+            test = node.test
+            spans.append(((node.lineno, node.col_offset), (test.lineno, test.end_col_offset or 0)))
     return spans
 
 
@@ -120,14 +138,15 @@ def _equivalents(config: dict[str, Any], module: str) -> dict[tuple[int, str, st
 
 
 def _mutated_line(diff: str | None) -> str:
-    return next(
-        (
-            ln[1:].strip()
-            for ln in (diff or "").splitlines()
-            if ln.startswith("+") and not ln.startswith("+++")
-        ),
-        "?",
-    )
+    """The line a mutant adds, or ``(removed) line`` for one that only deletes (a decorator)."""
+    lines = (diff or "").splitlines()
+    added = [ln[1:].strip() for ln in lines if ln.startswith("+") and not ln.startswith("+++")]
+    # cosmic-ray's RemoveDecorator also drops the blank lines above the decorator.
+    removed = [ln[1:].strip() for ln in lines if ln.startswith("-") and not ln.startswith("---")]
+    removed = [ln for ln in removed if ln]
+    if added:
+        return added[0]
+    return f"(removed) {removed[0]}" if removed else "?"
 
 
 def run_module(
@@ -181,6 +200,11 @@ def _pytest(tests: list[str]) -> str:
             "no:cacheprovider",
             "-p",
             "no:xdist",
+            # Plugins no test here uses: about a fifth of a small run's start-up.
+            "-p",
+            "no:cov",
+            "-p",
+            "no:anyio",
             *tests,
         ]
     )
@@ -189,21 +213,29 @@ def _pytest(tests: list[str]) -> str:
 def _test_one(
     item: Any, selection: Selection, tests: list[str], args: argparse.Namespace, score: Score
 ) -> Any:
-    """One mutant: its selected tests first; a survivor again against the whole test list."""
+    """One mutant: its fastest selected tests, then the rest of its selection, then (with
+    ``--confirm``) the module's whole test list; it stops at the first stage that kills it."""
     from cosmic_ray.mutating import mutate_and_test
     from cosmic_ray.work_item import TestOutcome
 
     mutation = item.mutations[0]
-    chosen = selection.tests_for(mutation.start_pos[0], mutation.end_pos[0])
+    first, rest = selection.stages(
+        selection.tests_for(mutation.start_pos[0], mutation.end_pos[0]), args.first
+    )
     result = None
-    if chosen:
+    for stage, chosen in enumerate((first, rest)):
+        if not chosen:
+            continue
         score.runs += 1
-        result = mutate_and_test(item.mutations, _pytest(chosen), args.timeout)
+        score.second_stages += stage
+        result = mutate_and_test(item.mutations, _pytest(chosen), _timeout(selection, chosen, args))
         if result.test_outcome != TestOutcome.SURVIVED:
+            if stage and result.test_outcome == TestOutcome.KILLED:
+                score.killed_in_second += 1
             _note_timeout(result, score)
             return result
-    if args.no_confirm:
-        # No confirmation: a mutant no test executes survives as it stands (nothing to run).
+    if not args.confirm:
+        # Not confirmed: a mutant no test executes survives as it stands (nothing to run).
         return result or mutate_and_test(item.mutations, "true", args.timeout)
     score.confirmations += 1
     result = mutate_and_test(item.mutations, _pytest(tests), args.full_timeout)
@@ -211,6 +243,13 @@ def _test_one(
         score.missed_by_selection += 1
     _note_timeout(result, score)
     return result
+
+
+def _timeout(selection: Selection, tests: list[str], args: argparse.Namespace) -> float:
+    """Seconds a stage may take: a loop the mutant made endless is killed by this timeout, so it
+    scales with what the tests took unmutated (as recorded, under coverage)."""
+    recorded = sum(selection.seconds.get(t, args.timeout) for t in tests)
+    return min(args.timeout, max(args.min_timeout, args.timeout_factor * recorded + 5.0))
 
 
 def _note_timeout(result: Any, score: Score) -> None:
@@ -296,28 +335,63 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=20261206)
     parser.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds for one mutant's selected tests"
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="most seconds for one stage of a mutant's tests",
+    )
+    parser.add_argument(
+        "--min-timeout", type=float, default=20.0, help="least seconds for one stage"
+    )
+    parser.add_argument(
+        "--timeout-factor",
+        type=float,
+        default=5.0,
+        help="a stage's timeout: this times its tests' recorded seconds, plus 5 s for start-up",
     )
     parser.add_argument(
         "--full-timeout", type=float, default=900.0, help="seconds for a survivor's whole list"
     )
     parser.add_argument(
-        "--no-confirm",
+        "--first",
+        type=int,
+        default=8,
+        help="how many of a mutant's fastest tests run before the rest of its selection",
+    )
+    parser.add_argument(
+        "--confirm",
         action="store_true",
-        help="do not rerun survivors against the module's whole test list (faster, may overcount)",
+        help="rerun survivors against the module's whole test list (without: a lower bound)",
     )
     parser.add_argument("--threshold", type=float, default=0.90)
     return parser
 
 
-def _report(score: Score, elapsed: float, equivalent: dict[tuple[int, str, str], str]) -> None:
+def _cpu_seconds() -> float:
+    """CPU seconds used so far by this run's finished children (the tests): unlike wall time,
+    comparable between runs on a machine shared with other work."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _report(
+    score: Score,
+    elapsed: tuple[float, float],
+    equivalent: dict[tuple[int, str, str], str],
+    confirmed: bool,
+) -> None:
     excluded = ", ".join(f"{n} {why}" for why, n in sorted(score.excluded.items()))
+    reruns = (
+        f"{score.confirmations} whole-list reruns ({score.missed_by_selection} killed only there)"
+        if confirmed
+        else "not confirmed on the whole list: a lower bound"
+    )
     print(
         f"{score.module}: {score.rate:.0%} killed ({score.killed}/{score.scored}); "
         f"{score.incompetent} incompetent; left out: {excluded or 'none'}; "
-        f"{score.runs} selected runs, {score.confirmations} whole-list reruns "
-        f"({score.missed_by_selection} killed only there), {score.timeouts} killed by timeout; "
-        f"{elapsed:.0f} s",
+        f"{score.runs} selected runs ({score.second_stages} second stages, "
+        f"{score.killed_in_second} killed there), {reruns}, "
+        f"{score.timeouts} killed by timeout; {elapsed[0]:.0f} s, {elapsed[1]:.0f} s CPU",
         flush=True,
     )
     for line in score.survivors:
@@ -341,16 +415,18 @@ def main() -> int:
     config = tomllib.loads(CONFIG.read_text())
     low = 0
     with tempfile.TemporaryDirectory() as tmp:
-        recorded: dict[int, Path] = {}
+        # Keyed by the test list: modules that share one (the scan's) share its recording.
+        recorded: dict[tuple[str, ...], Path] = {}
         for module, index in _targets(config, args.modules):
-            started = time.monotonic()
+            started, cpu = time.monotonic(), _cpu_seconds()
             tests = list(config["module"][index]["tests"])
-            if index not in recorded:
-                recorded[index] = Path(tmp) / f"coverage-{index}"
-                record(["keyops"], tests, recorded[index])
-            selection = load(recorded[index], ROOT / module)
+            if tuple(tests) not in recorded:
+                recorded[tuple(tests)] = Path(tmp) / f"coverage-{len(recorded)}"
+                record(["keyops"], tests, recorded[tuple(tests)])
+            selection = load(recorded[tuple(tests)], ROOT / module)
             score = run_module(module, selection, tests, args, config)
-            _report(score, time.monotonic() - started, _equivalents(config, module))
+            elapsed = (time.monotonic() - started, _cpu_seconds() - cpu)
+            _report(score, elapsed, _equivalents(config, module), args.confirm)
             low += score.rate < args.threshold
     return 1 if low else 0
 

@@ -5,22 +5,29 @@ module of a few hundred mutants costs minutes instead of hours. The map comes fr
 module's test list under coverage.py with pytest-cov's per-test contexts (``--cov-context=test``):
 for every line, the node ids of the tests (setup, call or teardown) that executed it.
 
-A statement that runs at import (a module constant, a default argument, a decorator) executes
-before any test starts, so no test context holds it. Such a mutant gets every test that executes
-any line of the mutated function (for a signature) or of the module (for module-level code).
-A selection can still miss a test that reaches the line only in a child process (the CLI run as a
-real process); scripts/mutation therefore reruns each survivor against the module's whole test
-list before calling it a survivor.
+A statement that runs at import (a module constant, a signature, a decorator) executes before
+any test starts, so no test context holds it, and a test can depend on it without executing a
+line of the module (``frozen=True`` is checked by code the dataclass generates; a keyword-only
+parameter by the call itself). Such a mutant gets every test of the recorded list. A selection
+can still miss a test that reaches the line only in a child process (the CLI run as a real
+process); ``scripts/mutation --confirm`` therefore reruns each survivor against the module's
+whole test list before calling it a survivor.
+
+The same run records each test's seconds (scripts/mutation_timing.py), so a mutant's selection
+runs in two stages: the fastest few first, and the rest only when those all pass. Most mutants
+die in the first stage, and a test that needs its own emulator runs only for the few that the
+quick tests cannot kill.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,24 +35,30 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Selection:
-    """For one module: test node ids by executed line, and every test that touched the module."""
+    """For one module: test node ids by executed line, every test that touched the module, and
+    each test's recorded seconds."""
 
     by_line: dict[int, frozenset[str]]
     any_line: frozenset[str]
     tree: ast.Module
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def tests_for(self, start: int, end: int) -> list[str]:
         """Node ids of the tests that execute the statement holding lines ``start``..``end``."""
         owner = _innermost_statement(self.tree, start)
         if owner is None or _is_import_time(self.tree, owner):
-            if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef):
-                # A signature (defaults, decorators) runs at import: the function's tests, or,
-                # for a body no test runs (a Protocol's), every test of the module.
-                return self._lines(range(owner.body[0].lineno, _end(owner) + 1)) or sorted(
-                    self.any_line
-                )
-            return sorted(self.any_line)
+            # Every test the recording ran (timed), or that touched the module (untimed maps).
+            return sorted(self.any_line | self.seconds.keys())
         return self._lines(range(owner.lineno, max(end, start) + 1))
+
+    def stages(self, tests: list[str], first: int) -> tuple[list[str], list[str]]:
+        """``tests`` split into the ``first`` fastest and the rest, each fastest first.
+
+        A stage keeps a file's tests together (files in the order of their fastest test), so a
+        fixture of module scope is set up once per stage, not once per interleaved test.
+        """
+        by_speed = sorted(tests, key=lambda t: (self.seconds.get(t, float("inf")), t))
+        return _grouped(by_speed[:first]), _grouped(by_speed[first:])
 
     def _lines(self, lines: Iterable[int]) -> list[str]:
         found: set[str] = set()
@@ -54,8 +67,21 @@ class Selection:
         return sorted(found)
 
 
+def _grouped(tests: list[str]) -> list[str]:
+    """Tests in the given order, each file's tests moved up to its first one."""
+    files: dict[str, list[str]] = {}
+    for test in tests:
+        files.setdefault(test.split("::", 1)[0], []).append(test)
+    return [test for group in files.values() for test in group]
+
+
+def _seconds_file(data_file: Path) -> Path:
+    return data_file.with_name(data_file.name + ".seconds.json")
+
+
 def record(sources: list[str], tests: list[str], data_file: Path) -> None:
-    """Run ``tests`` once under coverage with per-test contexts, writing ``data_file``."""
+    """Run ``tests`` once under coverage with per-test contexts, writing ``data_file`` (and each
+    test's seconds beside it)."""
     command = [
         sys.executable,
         "-m",
@@ -65,12 +91,20 @@ def record(sources: list[str], tests: list[str], data_file: Path) -> None:
         "no:cacheprovider",
         "-p",
         "no:xdist",
+        "-p",
+        "mutation_timing",
         *(f"--cov={s}" for s in sources),
         "--cov-context=test",
         "--cov-report=",
         *tests,
     ]
-    env = {**os.environ, "COVERAGE_FILE": str(data_file)}
+    scripts = str(Path(__file__).resolve().parent)
+    env = {
+        **os.environ,
+        "COVERAGE_FILE": str(data_file),
+        "KEYOPS_MUTATION_TIMES": str(_seconds_file(data_file)),
+        "PYTHONPATH": os.pathsep.join(filter(None, [scripts, os.environ.get("PYTHONPATH")])),
+    }
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join(done.stdout.splitlines()[-15:])
@@ -90,7 +124,9 @@ def load(data_file: Path, module: Path) -> Selection:
         if tests:
             by_line[line] = tests
     every = frozenset().union(*by_line.values()) if by_line else frozenset()
-    return Selection(by_line, every, ast.parse(module.read_text()))
+    timed = _seconds_file(data_file)
+    seconds = json.loads(timed.read_text()) if timed.exists() else {}
+    return Selection(by_line, every, ast.parse(module.read_text()), seconds)
 
 
 def _end(node: ast.AST) -> int:

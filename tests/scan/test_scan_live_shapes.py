@@ -45,3 +45,15 @@ def test_a_live_digest_of_a_token_that_is_not_base62_is_not_a_live_key() -> None
     token = FIRST[:10] + "-" + FIRST[11:]
     data = f"{token}\n".encode()
     assert scan_bytes(data, frozenset({SecretValue(token).digest})) == []
+
+
+def test_live_annotated_shapes_side_by_side_are_each_found() -> None:
+    """After padding, so that each next signature lies before twice the last one's offset: the
+    search resumes just after the last signature, not further on."""
+    shapes = [_unparsed(make_annotated_key(RNG)) for _ in range(3)]
+    data = (" " * 200 + " ".join(shapes) + "\n").encode()
+    live = frozenset(SecretValue(s).digest for s in shapes)
+    hits = scan_bytes(data, live)
+    assert [(h.live, h.key_fingerprint) for h in hits] == [
+        (True, SecretValue(s).fingerprint) for s in shapes
+    ]

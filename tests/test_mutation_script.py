@@ -1,0 +1,64 @@
+"""scripts/mutation.py: what it leaves out of a score, how it names a mutant, and the timeout it
+gives a stage of tests."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+SOURCE = """\
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+if FLAG:
+    x: int = 1
+"""
+
+
+def _load() -> Any:
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        return importlib.import_module("mutation")
+    finally:
+        sys.path.remove(str(SCRIPTS))
+
+
+def test_a_type_checking_test_is_left_out_like_an_annotation(tmp_path: Path) -> None:
+    module = _load()
+    source = tmp_path / "m.py"
+    source.write_text(SOURCE)
+    spans = module.annotation_spans(source)
+    # 'if TYPE_CHECKING' from the keyword to the end of its test; not its body, not another if.
+    assert module.in_annotation(spans, (3, 0)) and module.in_annotation(spans, (3, 3))
+    assert not module.in_annotation(spans, (4, 4))
+    assert not module.in_annotation(spans, (6, 3))
+    assert module.in_annotation(spans, (7, 7))  # the annotation 'int'
+    assert not module.in_annotation(spans, (7, 13))  # its value
+
+
+def test_a_mutant_is_named_by_the_line_it_adds_or_else_removes() -> None:
+    module = _load()
+    changed = "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    removed = "--- a/m.py\n+++ b/m.py\n@@ -1,4 +1 @@\n-\n-\n-@lru_cache(maxsize=512)\n def f():\n"
+    assert module._mutated_line(changed) == "x = 2"
+    assert module._mutated_line(removed) == "(removed) @lru_cache(maxsize=512)"
+    assert module._mutated_line(None) == "?"
+
+
+def test_a_stage_timeout_scales_with_its_recorded_seconds_within_bounds() -> None:
+    module = _load()
+    selection = module.Selection({}, frozenset(), ast.parse(""), {"a": 1.0, "b": 30.0})
+    args = argparse.Namespace(timeout=120.0, min_timeout=20.0, timeout_factor=5.0)
+    assert module._timeout(selection, ["a"], args) == 20.0  # 5 x 1 + 5 is under the floor
+    assert module._timeout(selection, ["a", "a", "a", "a"], args) == 25.0
+    assert module._timeout(selection, ["b"], args) == 120.0  # 5 x 30 + 5 is over the cap
+    # A test with no recorded time gets the whole cap.
+    assert module._timeout(selection, ["unknown"], args) == 120.0
