@@ -146,20 +146,23 @@ def cli_env(emu: Emulator) -> dict[str, str]:
 
 
 def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    """Run a child; its wall time, CPU seconds, peak RSS (MB) and exit status."""
+    """Run a Python child (``[python, *args]``); its wall time, CPU seconds, peak RSS (MB, its
+    own: see scripts/_peak_rss.py) and exit status."""
+    peak = cwd / "peak-rss"
+    wrapped = [cmd[0], str(REPO / "scripts" / "_peak_rss.py"), str(peak), *cmd[1:]]
     start = time.monotonic()
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    with tempfile.TemporaryFile() as err:  # not a pipe: a long stderr would block the child
+        proc = subprocess.Popen(wrapped, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        err.seek(0)
+        text = err.read().decode(errors="replace")
     return {
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
+        "rss_mb": float(peak.read_text()) if peak.exists() else float("nan"),
         "exit": os.waitstatus_to_exitcode(status),
-        "stderr": err[-500:],
+        "stderr": text[-500:],
     }
 
 
