@@ -3,14 +3,17 @@
 
     .venv/bin/python scripts/bench_fleet.py --accounts 200 --concurrency 8,32
     .venv/bin/python scripts/bench_fleet.py --accounts 1000 --concurrency 32,64 --audit
+    .venv/bin/python scripts/bench_fleet.py --accounts 100,1000,5000 --per-subscription 50
 
-For each mode and concurrency: a fresh emulator (its own process) with an N-account world
-declared compactly (``count`` + ``vault_secret``), the latency model below, and ``keyops rotate``
-in its own process. ``latency`` mode: ARM throttling off; ``budget`` mode: the emulator enforces
+For each fleet, mode and concurrency: a fresh emulator (its own process) with an N-account world
+declared compactly (``count`` + ``vault_secret``) over ``--subscriptions`` (keyops.toml targets
+when more than one), the latency model (keyops_bench.fleet_bound), and ``keyops rotate`` in its
+own process. ``latency`` mode: ARM throttling off; ``budget`` mode: the emulator enforces
 ARM's buckets at Azure's numbers (writes 200 burst, 10/s; reads 250, 25/s). Printed per run:
-wall time; bound/actual, where bound = max(per-account chain x ceil(N/c), (ARM writes - 200)/10
-s, Key Vault operations / 400 per s); round trips per account by operation; 429s answered; new
-connections per emulated host (counted by the emulator); keyops CPU and peak RSS; emulator CPU.
+wall time; bound/actual, where bound = max(per-account chain x ceil(N/c), (ARM writes of the
+busiest subscription - 200)/10 s, Key Vault operations / 400 per s); round trips per account by
+operation; 429s answered; new connections per emulated host (counted by the emulator); keyops
+CPU and peak RSS; emulator CPU (by thread; ``--profile DIR``: a cProfile of its event loop).
 Also timed: a plain sequential SDK script on ``--sdk-accounts`` accounts (the per-account
 reference) and ``keyops audit`` of the fleet (wall, peak RSS). Not a test: no assertion.
 """
@@ -21,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -36,16 +38,11 @@ import _bench_path  # noqa: F401  (repo root on sys.path: keyops_bench)
 import requests
 
 from keyops_bench.fleet import fleet_config, fleet_world
+from keyops_bench.fleet_bound import OPERATION_EXTRA_MS, SURFACE_MS, summarise
 
 REPO = Path(__file__).resolve().parent.parent
-#: Modelled latency per surface (ms) and the extra of slower ARM operations on top of ARM's.
-SURFACE_MS = {"arm": 100, "keyvault": 60, "openai": 300, "entra": 100}
-OPERATION_EXTRA_MS = {"Accounts_RegenerateKey": 200, "Accounts_ListKeys": 50}
+#: Seconds before a regenerated key is accepted by the data plane.
 PROPAGATION_S = 1.0
-#: The key test's first back-off (keyops.rotate.smoke): a refused first attempt waits this long.
-TEST_BACKOFF_S = 0.5
-KV_PER_S = 400.0
-ARM_WRITE_BURST, ARM_WRITE_RATE = 200, 10.0
 
 
 def _toml(doc: dict[str, Any]) -> str:
@@ -166,17 +163,6 @@ def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, An
     }
 
 
-def chain_seconds(per_account: dict[str, float]) -> float:
-    """The modelled time of one account's sequential round trips, plus the key test's back-off
-    between its attempts (the first test of a new key meets propagation and is refused)."""
-    total = 0.0
-    for op, n in per_account.items():
-        surface, name = op.split(":", 1)
-        total += n * (SURFACE_MS.get(surface, 0) + OPERATION_EXTRA_MS.get(name, 0)) / 1000
-    retries = per_account.get("openai:ChatCompletions_Create", 1.0) - 1
-    return total + TEST_BACKOFF_S * max(0.0, retries)
-
-
 @dataclass(frozen=True)
 class Fleet:
     """What a rotate run acts on: N accounts over K subscriptions, plus idle ones."""
@@ -218,41 +204,6 @@ def rotate_run(
         finally:
             emu.stop()
     return {**result, **summarise(log, fleet.accounts, concurrency)}
-
-
-_SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
-
-
-def summarise(log: list[dict[str, Any]], n: int, c: int) -> dict[str, Any]:
-    ops = Counter(f"{e['surface']}:{e['operation']}" for e in log if e["surface"] != "admin")
-    per_account = {op: k / n for op, k in ops.items()}
-    # Token requests and per-run reads are not on an account's chain: count what scales with N.
-    chain_ops = {op: k for op, k in per_account.items() if k >= 0.5 and not op.startswith("entra")}
-    chain = chain_seconds(chain_ops)
-    # ARM's write bucket is per subscription (and principal: one run has one).
-    writes: Counter[str] = Counter()
-    for e in log:
-        if e["surface"] == "arm" and e["method"] not in ("GET", "HEAD"):
-            m = _SUBSCRIPTION.match(e["path"])
-            writes[m.group(1).lower() if m else "tenant"] += 1
-    busiest = max(writes.values(), default=0)
-    kv_ops = sum(1 for e in log if e["surface"] == "keyvault")
-    bound = max(
-        chain * math.ceil(n / c),
-        (busiest - ARM_WRITE_BURST) / ARM_WRITE_RATE,
-        kv_ops / KV_PER_S,
-    )
-    answered_429 = sum(1 for e in log if e["status"] == 429)
-    return {
-        "requests": len(log),
-        "per_account": dict(sorted(per_account.items())),
-        "round_trips_per_account": sum(chain_ops.values()),
-        "chain_s": chain,
-        "bound_s": bound,
-        "answered_429": answered_429,
-        "arm_writes": sum(writes.values()),
-        "busiest_subscription_writes": busiest,
-    }
 
 
 def sdk_reference(accounts: int) -> dict[str, Any]:

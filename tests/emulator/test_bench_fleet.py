@@ -1,4 +1,4 @@
-"""The fleet benchmark's world: N accounts over K subscriptions, each reachable by its target."""
+"""The fleet benchmark: its world (N accounts over K subscriptions) and its bound."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sys
 
 from keyops.emulator.world import parse_world
 from keyops_bench.fleet import fleet_config, fleet_world
+from keyops_bench.fleet_bound import summarise
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,3 +37,31 @@ def test_one_subscription_keeps_the_discovery_names() -> None:
     world = parse_world(fleet_world(3))
     assert [a.name for a in world.accounts] == ["fleet-0001", "fleet-0002", "fleet-0003"]
     assert {a.resource_group for a in world.accounts} == {"rg-fleet"}
+
+
+def _entry(path: str, operation: str, method: str = "POST", status: int = 200) -> dict[str, object]:
+    surface = "keyvault" if path.startswith("/secrets") else "arm"
+    return {
+        "surface": surface,
+        "operation": operation,
+        "method": method,
+        "path": path,
+        "status": status,
+    }
+
+
+def test_the_write_budget_bound_is_per_subscription() -> None:
+    """600 ARM writes in one subscription take (600 - 200)/10 = 40 s at least; the same writes
+    over two subscriptions only (300 - 200)/10 = 10 s; reads and 429s are counted apart."""
+    one = [_entry("/subscriptions/A/x/listKeys", "Accounts_ListKeys") for _ in range(600)]
+    two = [
+        _entry(f"/subscriptions/{s}/x/listKeys", "Accounts_ListKeys")
+        for s in "AB"
+        for _ in range(300)
+    ]
+    extra = [_entry("/subscriptions/A/x", "Accounts_Get", "GET", 429)]
+    slow = summarise(one + extra, n=600, c=600)
+    fast = summarise(two, n=600, c=600)
+    assert slow["bound_s"] == 40.0 and slow["busiest_subscription_writes"] == 600
+    assert fast["bound_s"] == 10.0 and fast["arm_writes"] == 600
+    assert slow["answered_429"] == 1 and fast["answered_429"] == 0
