@@ -3,14 +3,17 @@
 
     .venv/bin/python scripts/bench_fleet.py --accounts 200 --concurrency 8,32
     .venv/bin/python scripts/bench_fleet.py --accounts 1000 --concurrency 32,64 --audit
+    .venv/bin/python scripts/bench_fleet.py --accounts 100,1000,5000 --per-subscription 50
 
-For each mode and concurrency: a fresh emulator (its own process) with an N-account world
-declared compactly (``count`` + ``vault_secret``), the latency model below, and ``keyops rotate``
-in its own process. ``latency`` mode: ARM throttling off; ``budget`` mode: the emulator enforces
+For each fleet, mode and concurrency: a fresh emulator (its own process) with an N-account world
+declared compactly (``count`` + ``vault_secret``) over ``--subscriptions`` (keyops.toml targets
+when more than one), the latency model (keyops_bench.fleet_bound), and ``keyops rotate`` in its
+own process. ``latency`` mode: ARM throttling off; ``budget`` mode: the emulator enforces
 ARM's buckets at Azure's numbers (writes 200 burst, 10/s; reads 250, 25/s). Printed per run:
-wall time; bound/actual, where bound = max(per-account chain x ceil(N/c), (ARM writes - 200)/10
-s, Key Vault operations / 400 per s); round trips per account by operation; 429s answered; new
-connections per emulated host (counted by the emulator); keyops CPU and peak RSS; emulator CPU.
+wall time; bound/actual, where bound = max(per-account chain x ceil(N/c), (ARM writes of the
+busiest subscription - 200)/10 s, Key Vault operations / 400 per s); round trips per account by
+operation; 429s answered; new connections per emulated host (counted by the emulator); keyops
+CPU and peak RSS; emulator CPU (by thread; ``--profile DIR``: a cProfile of its event loop).
 Also timed: a plain sequential SDK script on ``--sdk-accounts`` accounts (the per-account
 reference) and ``keyops audit`` of the fleet (wall, peak RSS). Not a test: no assertion.
 """
@@ -21,71 +24,25 @@ import argparse
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _bench_path  # noqa: F401  (repo root on sys.path: keyops_bench)
 import requests
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+from keyops_bench.fleet import fleet_config, fleet_world
+from keyops_bench.fleet_bound import OPERATION_EXTRA_MS, SURFACE_MS, summarise
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WORLD = REPO / "keyops" / "emulator" / "data" / "default-world.toml"
-#: Modelled latency per surface (ms) and the extra of slower ARM operations on top of ARM's.
-SURFACE_MS = {"arm": 100, "keyvault": 60, "openai": 300, "entra": 100}
-OPERATION_EXTRA_MS = {"Accounts_RegenerateKey": 200, "Accounts_ListKeys": 50}
+#: Seconds before a regenerated key is accepted by the data plane.
 PROPAGATION_S = 1.0
-#: The key test's first back-off (keyops.rotate.smoke): a refused first attempt waits this long.
-TEST_BACKOFF_S = 0.5
-KV_PER_S = 400.0
-ARM_WRITE_BURST, ARM_WRITE_RATE = 200, 10.0
-
-
-def world(accounts: int, idle: int = 0) -> dict[str, Any]:
-    """The default world's tenant, principals and roles with an N-account fleet and its vault,
-    plus ``idle`` accounts (with secrets) that are not rotated: the world grows, the work not."""
-    doc = tomllib.loads(DEFAULT_WORLD.read_text())
-    doc["resource_groups"] = [
-        {"name": "rg-fleet", "location": "eastus"},
-        {"name": "rg-keyops", "location": "eastus"},
-    ]
-    doc["accounts"] = [
-        {
-            "name": "fleet",
-            "resource_group": "rg-fleet",
-            "kind": "OpenAI",
-            "custom_subdomain": "fleet",
-            "keys_created": "-100d",
-            "count": accounts,
-            "vault_secret": "kv-keyops-prod",
-            "deployments": [{"name": "gpt-4o-mini", "model": "gpt-4o-mini", "api": "chat"}],
-        }
-    ]
-    if idle:
-        doc["resource_groups"].append({"name": "rg-idle", "location": "eastus"})
-        doc["accounts"].append(
-            {
-                **doc["accounts"][0],
-                "name": "idle",
-                "resource_group": "rg-idle",
-                "custom_subdomain": "idle",
-                "count": idle,
-                # Their own vault: the run reads every secret of the vault it writes to (the
-                # other-holder index), so idle secrets there would be work, not just world.
-                "vault_secret": "kv-idle",
-            }
-        )
-    doc["vaults"] = [{"name": "kv-keyops-prod", "resource_group": "rg-keyops"}]
-    if idle:
-        doc["vaults"].append({"name": "kv-idle", "resource_group": "rg-idle"})
-    return doc
 
 
 def _toml(doc: dict[str, Any]) -> str:
@@ -93,16 +50,26 @@ def _toml(doc: dict[str, Any]) -> str:
     return json.dumps(doc)
 
 
+def _cpu(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Emulator:
     """An emulator process on a fresh state directory."""
 
-    def __init__(self, root: Path, accounts: int, idle: int = 0) -> None:
+    def __init__(self, root: Path, doc: dict[str, Any], profile: Path | None = None) -> None:
         self.state = root / "emulator"
         world_path = root / "world.json"
-        world_path.write_text(_toml(world(accounts, idle)))
-        cmd = [sys.executable, "-m", "keyops", "emulator", "serve", "--state-dir", str(self.state)]
-        cmd += ["--world", str(world_path), "--propagation-delay", str(PROPAGATION_S)]
-        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL)
+        world_path.write_text(_toml(doc))
+        serve = ["-m", "keyops", "emulator", "serve", "--state-dir", str(self.state)]
+        serve += ["--world", str(world_path), "--propagation-delay", str(PROPAGATION_S)]
+        # Profiled: the emulator's main thread (its event loop) between profile_start/_stop.
+        wrap = [str(REPO / "scripts" / "_profiled.py"), str(profile)] if profile else []
+        self.profile = profile
+        self.proc = subprocess.Popen(
+            [sys.executable, *wrap, *serve], cwd=root, stdout=subprocess.DEVNULL
+        )
         conn = self.state / "connection.json"
         while not conn.exists():
             if self.proc.poll() is not None:
@@ -126,8 +93,15 @@ class Emulator:
 
     def cpu(self) -> float:
         """CPU seconds the emulator process has used."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu(Path(f"/proc/{self.proc.pid}/stat"))
+
+    def thread_cpu(self) -> dict[str, float]:
+        """CPU seconds per thread: the event loop (``main``) and the others by name."""
+        out: Counter[str] = Counter()
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            name = "main" if task.name == str(self.proc.pid) else (task / "comm").read_text()
+            out[name.strip()] += _cpu(task / "stat")
+        return dict(out)
 
     def latency_model(self) -> None:
         for surface, ms in SURFACE_MS.items():
@@ -138,6 +112,18 @@ class Emulator:
                 "faults",
                 {"kind": "latency", "operation": op, "latency_ms": ms, "times": None},
             )
+
+    def profile_start(self) -> None:
+        if self.profile is not None:
+            self.proc.send_signal(signal.SIGUSR1)
+
+    def profile_stop(self) -> None:
+        """Stop profiling and wait for the profile file."""
+        if self.profile is None:
+            return
+        self.proc.send_signal(signal.SIGUSR2)
+        while not self.profile.exists():
+            time.sleep(0.1)
 
     def stop(self) -> None:
         self.proc.kill()
@@ -157,98 +143,74 @@ def cli_env(emu: Emulator) -> dict[str, str]:
 
 
 def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    """Run a child; its wall time, CPU seconds, peak RSS (MB) and exit status."""
+    """Run a Python child (``[python, *args]``); its wall time, CPU seconds, peak RSS (MB, its
+    own: see scripts/_peak_rss.py) and exit status."""
+    peak = cwd / "peak-rss"
+    wrapped = [cmd[0], str(REPO / "scripts" / "_peak_rss.py"), str(peak), *cmd[1:]]
     start = time.monotonic()
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    with tempfile.TemporaryFile() as err:  # not a pipe: a long stderr would block the child
+        proc = subprocess.Popen(wrapped, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        err.seek(0)
+        text = err.read().decode(errors="replace")
     return {
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
+        "rss_mb": float(peak.read_text()) if peak.exists() else float("nan"),
         "exit": os.waitstatus_to_exitcode(status),
-        "stderr": err[-500:],
+        "stderr": text[-500:],
     }
 
 
-def chain_seconds(per_account: dict[str, float]) -> float:
-    """The modelled time of one account's sequential round trips, plus the key test's back-off
-    between its attempts (the first test of a new key meets propagation and is refused)."""
-    total = 0.0
-    for op, n in per_account.items():
-        surface, name = op.split(":", 1)
-        total += n * (SURFACE_MS.get(surface, 0) + OPERATION_EXTRA_MS.get(name, 0)) / 1000
-    retries = per_account.get("openai:ChatCompletions_Create", 1.0) - 1
-    return total + TEST_BACKOFF_S * max(0.0, retries)
+@dataclass(frozen=True)
+class Fleet:
+    """What a rotate run acts on: N accounts over K subscriptions, plus idle ones."""
+
+    accounts: int
+    subscriptions: int = 1
+    idle: int = 0
 
 
-def rotate_run(accounts: int, concurrency: int, mode: str, idle: int = 0) -> dict[str, Any]:
+def rotate_run(
+    fleet: Fleet, concurrency: int, mode: str, profile: Path | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         root = Path(tmp)
-        emu = Emulator(root, accounts, idle)
+        doc = fleet_world(fleet.accounts, fleet.subscriptions, fleet.idle)
+        emu = Emulator(root, doc, profile)
         try:
             emu.latency_model()
             if mode == "budget":
                 emu.admin("POST", "arm/settings", {"buckets": True})
             seq = emu.admin("GET", "requests?since=999999999")["last_seq"]
             emu.admin("DELETE", "connections")
-            cpu0 = emu.cpu()
-            cmd = [
-                sys.executable,
-                "-m",
-                "keyops",
-                "rotate",
-                "-g",
-                "rg-fleet",
-                "--vault-url",
-                emu.conn["vaults"][0]["url"],
-                "--concurrency",
-                str(concurrency),
-                "-o",
-                "json",
-            ]
+            cmd = [sys.executable, "-m", "keyops", "rotate", "--concurrency", str(concurrency)]
+            cmd += ["--vault-url", emu.conn["vaults"][0]["url"], "-o", "json"]
+            if fleet.subscriptions == 1:
+                cmd += ["-g", "rg-fleet"]  # discovery: one subscription's group
+            else:
+                (root / "keyops.toml").write_text(fleet_config(doc))
+            emu.profile_start()
+            cpu0, threads0 = emu.cpu(), emu.thread_cpu()
             result = run_measured(cmd, cli_env(emu), root)
             result["emulator_cpu"] = emu.cpu() - cpu0
+            result["emulator_threads"] = {
+                k: v - threads0.get(k, 0.0) for k, v in emu.thread_cpu().items()
+            }
+            emu.profile_stop()
             log = emu.admin("GET", f"requests?since={seq}")["entries"]
             result["connections"] = emu.admin("GET", "connections")["connections"]
         finally:
             emu.stop()
-    return {**result, **summarise(log, accounts, concurrency)}
-
-
-def summarise(log: list[dict[str, Any]], n: int, c: int) -> dict[str, Any]:
-    ops = Counter(f"{e['surface']}:{e['operation']}" for e in log if e["surface"] != "admin")
-    per_account = {op: k / n for op, k in ops.items()}
-    # Token requests and per-run reads are not on an account's chain: count what scales with N.
-    chain_ops = {op: k for op, k in per_account.items() if k >= 0.5 and not op.startswith("entra")}
-    chain = chain_seconds(chain_ops)
-    arm_writes = sum(1 for e in log if e["surface"] == "arm" and e["method"] not in ("GET", "HEAD"))
-    kv_ops = sum(1 for e in log if e["surface"] == "keyvault")
-    bound = max(
-        chain * math.ceil(n / c),
-        (arm_writes - ARM_WRITE_BURST) / ARM_WRITE_RATE,
-        kv_ops / KV_PER_S,
-    )
-    answered_429 = sum(1 for e in log if e["status"] == 429)
-    return {
-        "requests": len(log),
-        "per_account": dict(sorted(per_account.items())),
-        "round_trips_per_account": sum(chain_ops.values()),
-        "chain_s": chain,
-        "bound_s": bound,
-        "answered_429": answered_429,
-        "arm_writes": arm_writes,
-    }
+    return {**result, **summarise(log, fleet.accounts, concurrency)}
 
 
 def sdk_reference(accounts: int) -> dict[str, Any]:
     """A user's plain script: listKeys, regenerate, set the secret, read it back — in sequence."""
     with tempfile.TemporaryDirectory(prefix="bench-sdk-") as tmp:
         root = Path(tmp)
-        emu = Emulator(root, accounts)
+        emu = Emulator(root, fleet_world(accounts))
         try:
             emu.latency_model()
             script = root / "plain.py"
@@ -286,7 +248,7 @@ for a in conn["accounts"]:
 def audit_run(accounts: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
         root = Path(tmp)
-        emu = Emulator(root, accounts)
+        emu = Emulator(root, fleet_world(accounts))
         try:
             cpu0 = emu.cpu()
             cmd = [
@@ -323,17 +285,68 @@ def load() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
 
 
+def fleets(args: argparse.Namespace) -> list[Fleet]:
+    """One fleet per ``--accounts`` size and ``--idle`` growth, spread over subscriptions."""
+    out = []
+    for n in (int(x) for x in args.accounts.split(",")):
+        subs = math.ceil(n / args.per_subscription) if args.per_subscription else args.subscriptions
+        out += [Fleet(n, subs, int(idle)) for idle in args.idle.split(",")]
+    return out
+
+
+def print_rotate(r: dict[str, Any], fleet: Fleet, mode: str, c: int) -> None:
+    ratio = r["bound_s"] / r["wall"] if r["wall"] else 0.0
+    world = f"  world {fleet.accounts + fleet.idle} accounts" if fleet.idle else ""
+    print(
+        f"\n## rotate {fleet.accounts} accounts in {fleet.subscriptions} subscription(s)  "
+        f"mode={mode}  --concurrency {c}{world}  exit {r['exit']}  load {load()}"
+    )
+    print(
+        f"wall {r['wall']:.1f} s   bound {r['bound_s']:.1f} s   bound/actual "
+        f"{ratio:.2f}   chain {r['chain_s']:.2f} s/account "
+        f"({r['round_trips_per_account']:.1f} round trips)"
+    )
+    share = r["answered_429"] / max(1, r["requests"])
+    print(
+        f"requests {r['requests']}  429s {r['answered_429']} ({share:.2%})  "
+        f"ARM writes {r['arm_writes']} (busiest subscription {r['busiest_subscription_writes']})"
+    )
+    print(
+        f"keyops CPU {r['cpu']:.1f} s  peak RSS {r['rss_mb']:.0f} MB   emulator CPU "
+        f"{r['emulator_cpu']:.1f} s ({1000 * r['emulator_cpu'] / fleet.accounts:.1f} "
+        f"ms/account; by thread: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in r["emulator_threads"].items() if v >= 0.05)
+        + ")"
+    )
+    print("new connections per host: " + ", ".join(f"{k} {v}" for k, v in r["connections"].items()))
+    print(
+        "round trips per account: " + ", ".join(f"{k} {v:.2f}" for k, v in r["per_account"].items())
+    )
+    if r["exit"] != 0:
+        print("stderr: " + r["stderr"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--accounts", type=int, default=200)
+    ap.add_argument("--accounts", default="200", help="fleet size; comma-separated: one run each")
     ap.add_argument("--concurrency", default="8,32,64")
     ap.add_argument("--modes", default="latency,budget")
+    spread = ap.add_mutually_exclusive_group()
+    spread.add_argument(
+        "--subscriptions", type=int, default=1, help="spread the fleet over this many"
+    )
+    spread.add_argument(
+        "--per-subscription", type=int, default=0, help="or: this many accounts per subscription"
+    )
     ap.add_argument("--sdk-accounts", type=int, default=50)
     ap.add_argument("--audit", action="store_true", help="also time keyops audit of the fleet")
     ap.add_argument(
         "--idle",
         default="0",
         help="comma-separated world growth: accounts (with secrets) not rotated; one run each",
+    )
+    ap.add_argument(
+        "--profile", type=Path, help="write the emulator's cProfile of each run into this folder"
     )
     args = ap.parse_args()
     print(f"# fleet of {args.accounts}; keyops at {revision()}; load before: {load()}")
@@ -343,50 +356,24 @@ def main() -> None:
             f"plain SDK script, {args.sdk_accounts} accounts in sequence: {ref['wall']:.1f} s "
             f"({ref['per_account_s']:.2f} s/account), exit {ref['exit']}; load {load()}"
         )
-    runs = [
-        (mode, int(c), int(idle))
-        for mode in args.modes.split(",")
-        for c in args.concurrency.split(",")
-        for idle in args.idle.split(",")
-    ]
-    for mode, c, idle in runs:
-        r = rotate_run(args.accounts, c, mode, idle)
-        ratio = r["bound_s"] / r["wall"] if r["wall"] else 0.0
-        world = f"  world {args.accounts + idle} accounts" if idle else ""
-        print(
-            f"\n## rotate  mode={mode}  --concurrency {c}{world}  exit {r['exit']}  load {load()}"
-        )
-        print(
-            f"wall {r['wall']:.1f} s   bound {r['bound_s']:.1f} s   bound/actual "
-            f"{ratio:.2f}   chain {r['chain_s']:.2f} s/account "
-            f"({r['round_trips_per_account']:.1f} round trips)"
-        )
-        share = r["answered_429"] / max(1, r["requests"])
-        print(
-            f"requests {r['requests']}  429s {r['answered_429']} ({share:.2%})  "
-            f"ARM writes {r['arm_writes']}"
-        )
-        print(
-            f"keyops CPU {r['cpu']:.1f} s  peak RSS {r['rss_mb']:.0f} MB   emulator CPU "
-            f"{r['emulator_cpu']:.1f} s ({1000 * r['emulator_cpu'] / args.accounts:.1f} "
-            f"ms/account)"
-        )
-        print(
-            "new connections per host: "
-            + ", ".join(f"{k} {v}" for k, v in r["connections"].items())
-        )
-        print(
-            "round trips per account: "
-            + ", ".join(f"{k} {v:.2f}" for k, v in r["per_account"].items())
-        )
-        if r["exit"] != 0:
-            print("stderr: " + r["stderr"])
+    for fleet in fleets(args):
+        for mode in args.modes.split(","):
+            for c in (int(x) for x in args.concurrency.split(",")):
+                profile = None
+                if args.profile:
+                    args.profile.mkdir(parents=True, exist_ok=True)
+                    name = f"emulator-{fleet.accounts}-{fleet.subscriptions}-{mode}-c{c}.prof"
+                    profile = args.profile.resolve() / name
+                r = rotate_run(fleet, c, mode, profile)
+                print_rotate(r, fleet, mode, c)
+                sys.stdout.flush()
     if args.audit:
-        a = audit_run(args.accounts)
+        n = int(args.accounts.split(",")[-1])
+        a = audit_run(n)
         print(
-            f"\n## audit  wall {a['wall']:.1f} s  peak RSS {a['rss_mb']:.0f} MB  keyops CPU "
-            f"{a['cpu']:.1f} s  emulator CPU {a['emulator_cpu']:.1f} s  exit {a['exit']}  "
-            f"load {load()}"
+            f"\n## audit {n} accounts  wall {a['wall']:.1f} s  peak RSS {a['rss_mb']:.0f} MB  "
+            f"keyops CPU {a['cpu']:.1f} s  emulator CPU {a['emulator_cpu']:.1f} s  "
+            f"exit {a['exit']}  load {load()}"
         )
 
 

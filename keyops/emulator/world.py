@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,6 +165,11 @@ class World:
     source: str = "<default>"
     #: Workspaces, diagnostic settings and consumers (:mod:`keyops.emulator.logsworld`).
     logs: LogsWorld = field(default_factory=lambda: _empty_logs())
+
+    @cached_property
+    def subscription_ids(self) -> dict[str, str]:
+        """Each subscription's id by its lower-case form (ARM compares ids case-insensitively)."""
+        return {sub.lower(): sub for sub, _name in self.subscriptions}
 
     @property
     def default_subscription(self) -> str:

@@ -15,6 +15,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from keyops.emulator.core.listindex import ListIndex
+
 
 @lru_cache(maxsize=1024)
 def _pattern(action: str) -> re.Pattern[str]:
@@ -87,12 +89,20 @@ class Assignment:
 
 
 class Rbac:
-    """Answers 'may principal P do action A at scope S' from the assignments in the store."""
+    """Answers 'may principal P do action A at scope S' from the assignments in the store.
+
+    Every request asks, so an answer reads only the principal's assignments in the scope's
+    subscription and those outside any subscription (``/``): not O(assignments), which grows
+    with every subscription a fleet spans (see :class:`~keyops.emulator.core.listindex.ListIndex`).
+    """
 
     def __init__(self, roles: dict[str, RoleDefinition], assignments: list[dict[str, Any]]) -> None:
         self.roles = roles
-        # The list is owned by the store; reading it each time sees admin changes.
+        # The list is owned by the store; the index follows its changes.
         self._assignments = assignments
+        self._by_principal = ListIndex(
+            lambda a: (a["principal_id"].lower(), _subscription_of(a["scope"].lower()))
+        )
 
     def assignments(self) -> list[Assignment]:
         """All role assignments."""
@@ -107,12 +117,21 @@ class Rbac:
 
     def allows(self, principal_id: str, action: str, scope: str, *, data: bool = False) -> bool:
         """Whether any assignment of ``principal_id`` covering ``scope`` grants ``action``."""
-        for a in self._assignments:
-            if a["principal_id"].lower() != principal_id.lower():
-                continue
+        who, sub = principal_id.lower(), _subscription_of(scope.lower())
+        candidates = self._by_principal.get(self._assignments, (who, ""))
+        if sub:
+            candidates = candidates + self._by_principal.get(self._assignments, (who, sub))
+        for a in candidates:
             if not scope_covers(a["scope"], scope):
                 continue
             role = self.roles.get(a["role_definition"].lower())
             if role is not None and role.grants(action, data=data):
                 return True
         return False
+
+
+def _subscription_of(scope: str) -> str:
+    """The subscription id a lower-case scope lies in, or "" outside any."""
+    if not scope.startswith("/subscriptions/"):
+        return ""
+    return scope[len("/subscriptions/") :].split("/", 1)[0]

@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from keyops.emulator.core.context import Emulator
 from keyops.emulator.core.layout import account_endpoint
+from keyops.emulator.core.listindex import ListIndex
 from keyops.emulator.services.arm import exceptions as arm_errors
 from keyops.emulator.services.arm.keyformat import new_key
 from keyops.emulator.world import Account, Deployment, relative_time
@@ -402,16 +403,18 @@ def resource_groups(emu: Emulator) -> list[dict[str, str]]:
 
 
 def find_resource_group(emu: Emulator, subscription_id: str, name: str) -> dict[str, str] | None:
-    """A resource group by subscription and name (both case-insensitive), or None."""
-    sub, lowered = subscription_id.lower(), name.lower()
-    return next(
-        (
-            g
-            for g in resource_groups(emu)
-            if g["subscription_id"].lower() == sub and g["name"].lower() == lowered
-        ),
-        None,
+    """A resource group by subscription and name (both case-insensitive), or None. Every
+    account request asks: an index, not a scan of every group the world has."""
+    index = _GROUP_INDEX.setdefault(
+        emu, ListIndex(lambda g: (g["subscription_id"].lower(), g["name"].lower()))
     )
+    found = index.get(resource_groups(emu), (subscription_id.lower(), name.lower()))
+    return found[0] if found else None
+
+
+_GROUP_INDEX: weakref.WeakKeyDictionary[Emulator, ListIndex[tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def seed(emu: Emulator) -> None:

@@ -64,10 +64,10 @@ LOCATIONS = (
 
 
 def _subscription(emu: Emulator, subscription_id: str) -> str:
-    for sub, _name in emu.world.subscriptions:
-        if sub.lower() == subscription_id.lower():
-            return sub
-    raise errors.subscription_not_found(subscription_id)
+    sub = emu.world.subscription_ids.get(subscription_id.lower())
+    if sub is None:
+        raise errors.subscription_not_found(subscription_id)
+    return sub
 
 
 @dataclass(frozen=True)
