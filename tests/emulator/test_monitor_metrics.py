@@ -146,6 +146,9 @@ def test_throttled_and_regional_calls_are_counted(emulator: EmulatorHandle) -> N
 def test_counters_survive_a_restart(tmp_path: Path, tls_dir: Path) -> None:
     handle = start_emulator(tmp_path / "state", tls_dir)
     try:
+        # Early in an hour (the moved clock is state, kept across the restart): a call made in
+        # an hour's last seconds would be read from the next hour's bucket after the restart.
+        _into_a_new_hour(handle)
         assert chat(handle, ENTRA, api_key=key(handle, ENTRA)).status_code == 403
     finally:
         handle.stop()
