@@ -55,7 +55,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
-from mutation_select import Selection, load, record
+from mutation_select import PYTEST, Selection, load, record
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "scripts" / "mutation.toml"
@@ -191,15 +191,8 @@ def run_module(
 def _pytest(tests: list[str]) -> str:
     return shlex.join(
         [
-            sys.executable,
-            "-m",
-            "pytest",
+            *PYTEST,
             "-x",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
             # Plugins no test here uses: about a fifth of a small run's start-up.
             "-p",
             "no:cov",

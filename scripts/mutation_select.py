@@ -79,18 +79,16 @@ def _seconds_file(data_file: Path) -> Path:
     return data_file.with_name(data_file.name + ".seconds.json")
 
 
+#: pytest in this interpreter, quiet, with no cache written and no xdist: every run of the tests,
+#: the recording and each mutant's, starts the same way.
+PYTEST = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist")
+
+
 def record(sources: list[str], tests: list[str], data_file: Path) -> None:
     """Run ``tests`` once under coverage with per-test contexts, writing ``data_file`` (and each
     test's seconds beside it)."""
     command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:xdist",
+        *PYTEST,
         "-p",
         "mutation_timing",
         *(f"--cov={s}" for s in sources),
