@@ -41,34 +41,85 @@ MIN_REGISTERED = 12
 #: so that a masked hint (``abcd…sha256:12345678``) is left as it is.
 _VALUE = r"[^\s'\",&\\…]{8,}"
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+
+class _Shape:
+    """A secret shape: its expression, compiled on first use, and words every match holds.
+
+    Text that holds none of the words cannot match, so the expression is neither compiled nor
+    run over it (``keyops <command> --help`` then compiles one expression, not seven). For
+    ``(?i)`` expressions the words are lower-case and the test is on ASCII text only: there,
+    ``(?i)`` matches an ASCII letter exactly when the lower-cased text holds it, while in other
+    text Unicode case folding also matches e.g. the Kelvin sign to "k".
+    """
+
+    __slots__ = ("_compiled", "folded", "replacement", "source", "words")
+
+    def __init__(self, source: str, replacement: str, *words: str) -> None:
+        self.source, self.replacement, self.words = source, replacement, words
+        self.folded = source.startswith("(?i)")
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source)
+        return self._compiled
+
+    def may_match(self, text: str, lower: str | None) -> bool:
+        """False only if no match can be in ``text`` (``lower``: it lower-cased, if ASCII)."""
+        if not self.folded:
+            return any(word in text for word in self.words)
+        return lower is None or any(word in lower for word in self.words)
+
+
+_SHAPES: tuple[_Shape, ...] = (
     # Header- and field-style secrets: keep the name, mask the value.
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)" + _VALUE), r"\1" + REDACTED),
-    (
-        re.compile(r"(?i)((?:api-key|ocp-apim-subscription-key)['\"]?\s*[:=]\s*['\"]?)" + _VALUE),
+    _Shape(
+        r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)" + _VALUE,
         r"\1" + REDACTED,
+        "bearer",
     ),
-    (
-        re.compile(
-            r"(?i)((?:client_secret|client_assertion|access_token|refresh_token|password)"
-            r"['\"]?\s*[:=]\s*['\"]?)" + _VALUE
-        ),
+    _Shape(
+        r"(?i)((?:api-key|ocp-apim-subscription-key)['\"]?\s*[:=]\s*['\"]?)" + _VALUE,
         r"\1" + REDACTED,
+        "-key",
     ),
-    (re.compile(r"(?i)([?&]sig=)[^&\s'\"\\]+"), r"\1" + REDACTED),
+    _Shape(
+        r"(?i)((?:client_secret|client_assertion|access_token|refresh_token|password)"
+        r"['\"]?\s*[:=]\s*['\"]?)" + _VALUE,
+        r"\1" + REDACTED,
+        "client_",
+        "_token",
+        "password",
+    ),
+    _Shape(r"(?i)([?&]sig=)[^&\s'\"\\]+", r"\1" + REDACTED, "sig="),
     # A JSON Web Token (an Entra access token, a workload identity assertion): header.claims.sig.
-    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), REDACTED),
+    _Shape(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", REDACTED, "eyJ"),
     # An annotated Azure AI Services key: 52 base62 characters, then the fixed "JQQJ99".
-    (re.compile(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}"), REDACTED),
+    _Shape(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}", REDACTED, "JQQJ9"),
 )
 
 #: A legacy 32-hex key right after a key-like word (masked unless it is an identifier keyops
 #: was handed as one: see :meth:`Redactor.allow`).
 #: (Not after "/": a Key Vault URL's version id follows a secret name ending in "-key".)
-_LEGACY_KEY = re.compile(
+_LEGACY_KEY = _Shape(
     r"(?i)((?:key|secret|value|header|token)\d?[\s:=,'\"(\[]{1,10})(?<![0-9a-f])"
-    r"([0-9a-f]{32})(?![0-9a-f])"
+    r"([0-9a-f]{32})(?![0-9a-f])",
+    "",
+    "key",
+    "secret",
+    "value",
+    "header",
+    "token",
 )
+
+
+#: The key in a legacy key's match, in lower-cased ASCII text (a cheap scan: no word, no case).
+_HEX_KEY = _Shape(r"[0-9a-f]{32}", "")
+
+
+def _lower_if_ascii(text: str) -> str | None:
+    return text.lower() if text.isascii() else None
 
 
 def encoded_forms(value: str) -> set[str]:
@@ -162,9 +213,17 @@ class Redactor:
                     last = end
                 pieces.append(text[last:])
                 text = "".join(pieces)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
-        return _LEGACY_KEY.sub(self._legacy, text)
+        lower = _lower_if_ascii(text)
+        for shape in _SHAPES:
+            if shape.may_match(text, lower):
+                masked = shape.pattern.sub(shape.replacement, text)
+                if masked is not text:  # re hands back the same str when nothing matched
+                    text, lower = masked, _lower_if_ascii(masked)
+        if not _LEGACY_KEY.may_match(text, lower):
+            return text
+        if lower is not None and _HEX_KEY.pattern.search(lower) is None:
+            return text
+        return _LEGACY_KEY.pattern.sub(self._legacy, text)
 
 
 #: The process-wide redactor.
