@@ -24,6 +24,7 @@ masking commands — write to :func:`raw_stdout` instead.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import sys
@@ -114,8 +115,11 @@ _LEGACY_KEY = _Shape(
 )
 
 
-#: The key in a legacy key's match, in lower-cased ASCII text (a cheap scan: no word, no case).
-_HEX_KEY = _Shape(r"[0-9a-f]{32}", "")
+@functools.cache
+def _hex_key() -> re.Pattern[str]:
+    """The key in a legacy key's match, in lower-cased ASCII text (a cheap scan: no word, no
+    case)."""
+    return re.compile(r"[0-9a-f]{32}")
 
 
 def _lower_if_ascii(text: str) -> str | None:
@@ -221,7 +225,7 @@ class Redactor:
                     text, lower = masked, _lower_if_ascii(masked)
         if not _LEGACY_KEY.may_match(text, lower):
             return text
-        if lower is not None and _HEX_KEY.pattern.search(lower) is None:
+        if lower is not None and _hex_key().search(lower) is None:
             return text
         return _LEGACY_KEY.pattern.sub(self._legacy, text)
 

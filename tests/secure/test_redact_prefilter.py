@@ -24,6 +24,9 @@ PIECES = [
     "Authorization: Bearer ",
     "authorization=bearer ",
     "AUTHORIZATION:'BEARER ",
+    "Authorization:\tBearer\t",
+    "authorization='bearer\x0b",
+    'authorization = "Bearer\x1c',  # \x1c-\x1f are ASCII, and \s in Python's re
     "api-key: ",
     "Api-Key=",
     "ocp-apim-subscription-key:",
@@ -59,20 +62,50 @@ PIECES = [
 ]
 
 
+#: The names the shapes' expressions match, each written out from their alternatives.
+NAMES = [
+    "authorization",
+    "bearer",
+    "api-key",
+    "ocp-apim-subscription-key",
+    "client_secret",
+    "client_assertion",
+    "access_token",
+    "refresh_token",
+    "password",
+    "sig",
+    "key",
+    "secret",
+    "value",
+    "header",
+    "token",
+]
+#: What may stand between a name and its value (every branch of the expressions' classes).
+JOINS = ["", " ", "\t", "  ", ":", "=", "'", '"', "(", "[", ",", "\n", "?", "&", ": '", '="']
+
+
+def _random_case(rng: random.Random, word: str) -> str:
+    return "".join(c.upper() if rng.random() < 0.5 else c for c in word)
+
+
 def _word(rng: random.Random) -> str:
-    kind = rng.randrange(4)
+    kind = rng.randrange(6)
     if kind == 0:
         return "".join(rng.choice(HEX) for _ in range(rng.choice([31, 32, 33])))
     if kind == 1:
         return "".join(rng.choice(B62) for _ in range(rng.choice([8, 26, 52])))
     if kind == 2:
         return "".join(rng.choice(HEX.upper()) for _ in range(32))
-    return rng.choice(["a", "Z", "1", "-", "_", "ab12"])
+    if kind == 3:  # a name in any case, joined to what follows by any separator
+        return _random_case(rng, rng.choice(NAMES)) + rng.choice(JOINS)
+    if kind == 4:  # a token's pieces: eyJ, then base64url
+        return "eyJ" + "".join(rng.choice(B62 + "_-") for _ in range(rng.choice([7, 8, 20])))
+    return rng.choice(["a", "Z", "1", "-", "_", "ab12", "d" + rng.choice(JOINS)])
 
 
 def _text(rng: random.Random) -> str:
     return "".join(
-        rng.choice(PIECES) if rng.random() < 0.5 else _word(rng)
+        rng.choice(PIECES) if rng.random() < 0.3 else _word(rng)
         for _ in range(rng.randrange(1, 14))
     )
 
@@ -114,12 +147,21 @@ def test_unicode_case_folding_is_masked_like_its_ascii_twin(text: str) -> None:
     assert out == _every_expression(redactor, text)
 
 
-def test_a_masking_that_joins_text_is_scanned_again() -> None:
-    """Each expression sees the text the previous ones left: the legacy key's word check runs
-    on the masked text, not on the text as it came in."""
+def test_two_shapes_in_one_line_are_both_masked() -> None:
     redactor = keyops.redact.REDACTOR
     text = "Authorization: Bearer abcdefgh12345678 key " + "0123456789abcdef" * 2
     assert redactor.redact(text) == f"Authorization: Bearer {REDACTED} key {REDACTED}"
+
+
+@pytest.mark.parametrize("shape", [*_SHAPES, _LEGACY_KEY], ids=lambda s: s.source[:24])
+def test_each_shape_is_marked_as_its_expression_reads(shape: keyops.redact._Shape) -> None:
+    """A case-insensitive expression is marked folded (its words then are checked lower-case,
+    and only in ASCII text); every word is a literal every match holds."""
+    compiled = re.compile(shape.source)
+    assert shape.folded == bool(compiled.flags & re.IGNORECASE)
+    assert shape.words and all(shape.words)
+    if shape.folded:
+        assert all(word == word.lower() for word in shape.words)
 
 
 def test_text_without_any_shape_is_handed_back_unscanned() -> None:
