@@ -1,0 +1,68 @@
+"""A fence's answer is trusted for 1 s (README: "at most 1 s old on this machine's clock"), and a
+write held up after each fence gives up after the fourth: figures of keyops.rotate.freshness,
+with the write a real SDK call to the emulator (a stale fence leaves it unsent)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from keyops.rotate.freshness import StaleFenceError, fenced_write, mark, tick
+from keyops.secret import SecretValue
+from tests.rotate.conftest import Rig
+
+
+def _run() -> Any:
+    return SimpleNamespace(fence=None, target=SimpleNamespace(account=SimpleNamespace(name="acct")))
+
+
+def _sent(rig: Rig, seq: int) -> list[str]:
+    return [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"]
+
+
+@pytest.mark.parametrize(("age", "refenced"), [(0.5, 0), (1.5, 1)])
+def test_a_fence_answered_under_1_s_ago_is_fresh_and_over_it_is_fenced_again(
+    rig: Rig, age: float, refenced: int
+) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.get_latest("warm-up")  # token and challenge first: the next request is the write
+    run = _run()
+    redone: list[int] = []
+
+    def redo() -> None:
+        redone.append(1)
+        mark(run, redo, tick(), None)
+
+    mark(run, redo, tick() - age, None)
+    seq = rig.emu.last_seq
+    fenced_write(run, lambda: vault.set_secret("fresh", SecretValue("value-1")))
+    assert len(redone) == refenced and _sent(rig, seq) == ["SetSecret"]
+
+
+def test_a_write_held_up_after_four_fences_gives_up_unsent(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.get_latest("warm-up")
+    run = _run()
+    fences: list[int] = []
+
+    def redo() -> None:  # each fence is already 5 s old when its write would leave
+        fences.append(1)
+        mark(run, redo, tick() - 5.0, None)
+
+    redo()
+    seq = rig.emu.last_seq
+    with pytest.raises(StaleFenceError) as caught:
+        fenced_write(run, lambda: vault.set_secret("fresh", SecretValue("value-1")))
+    assert str(caught.value) == (
+        "account acct: the write was held up after each of 4 fences (fenced); nothing sent"
+    )
+    assert len(fences) == 4 and _sent(rig, seq) == []
+
+
+def test_without_a_fence_the_write_is_sent_as_is(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    seq = rig.emu.last_seq
+    version = fenced_write(_run(), lambda: vault.set_secret("unfenced", SecretValue("value-1")))
+    assert version.name == "unfenced" and "SetSecret" in _sent(rig, seq)
