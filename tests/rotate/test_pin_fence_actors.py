@@ -1,0 +1,114 @@
+"""The fences before the store and the revoke, met in-process (keyops.rotate.fence): another
+actor regenerates a key or stores a version at a step boundary (the hook a test installs), and
+each fence answers with its own line, status and writes on the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+
+from keyops.azure.arm import KeySlot
+from keyops.exitcodes import ExitStatus
+from keyops.rotate import Action, RotationRecord, exit_status, rotate_account
+from keyops.rotate.hooks import install_hook
+from keyops.secret import SecretValue
+from tests.rotate.conftest import Rig, options
+
+WEU = "contoso-aiservices-weu"  # its secret holds Key1: a rotation regenerates Key2
+SECRET = f"{WEU}-api-key"
+#: ``at(boundary, action)``: run ``action`` once when the rotation reaches ``boundary``.
+At = Callable[[str, Callable[[], object]], None]
+
+
+@pytest.fixture
+def at() -> Iterator[At]:
+    """``at(boundary, action)``: run ``action`` once when the rotation reaches ``boundary``."""
+
+    def install(name: str, action: Callable[[], object]) -> None:
+        done: list[str] = []
+
+        def hook(boundary: str) -> None:
+            if boundary == name and not done:
+                done.append(boundary)
+                action()
+
+        install_hook(hook)
+
+    yield install
+    install_hook(None)
+
+
+def _regenerate(rig: Rig, slot: KeySlot) -> Callable[[], object]:
+    target = rig.target(WEU)
+    arm = rig.services.accounts(target.account.subscription_id)
+    return lambda: arm.regenerate_key(target.resource_id, slot)
+
+
+def _rotate(rig: Rig, **extra: object) -> RotationRecord:
+    return rotate_account(
+        rig.target(WEU, rotate_after=timedelta(days=7)),
+        rig.services,
+        options(force=True, confirm_breaking_consumers=True, **extra),
+    )
+
+
+def test_the_tested_key_regenerated_before_the_store_fences_it(rig: Rig, at: At) -> None:
+    before = rig.latest(SECRET).version
+    at("after-test", _regenerate(rig, "Key2"))
+    record = _rotate(rig)
+    assert (record.action, record.reason_code) == (Action.FAILED, "fenced"), record.reason
+    assert record.reason.startswith(
+        f"account {WEU}: Key2 no longer holds the key this run tested (now "
+    )
+    assert record.reason.endswith(": another actor regenerated it; fenced); Key Vault untouched")
+    assert rig.latest(SECRET).version == before
+
+
+def test_the_vaults_key_regenerated_before_the_store_is_stored_over_and_reported(
+    rig: Rig, at: At
+) -> None:
+    at("after-test", _regenerate(rig, "Key1"))
+    record = _rotate(rig)
+    assert (record.action, record.slot) == (Action.ROTATED, "Key2"), record.reason
+    assert (record.outside_change, record.reason_code) == ("Key1", "outside-change")
+    assert record.warnings == [
+        f"account {WEU}: Key1 was regenerated outside keyops during this run (a leak response?): "
+        "the vault's previous version held the dead Key1; the tested new key is stored instead"
+    ]
+    assert exit_status([record]) is ExitStatus.FAILED
+    assert rig.latest(SECRET).value == rig.keys(rig.target(WEU)).key2
+
+
+def test_the_stored_key_regenerated_at_once_is_repaired(rig: Rig, at: At) -> None:
+    at("after-store", _regenerate(rig, "Key2"))
+    record = _rotate(rig)
+    assert (record.action, record.slot, record.reason_code) == (Action.REPAIRED, "Key1", "repaired")
+    assert rig.latest(SECRET).value == rig.keys(rig.target(WEU)).key1
+
+
+def test_a_version_stored_by_another_writer_before_the_revoke_fences_it(rig: Rig, at: At) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    at("after-confirm", lambda: vault.set_secret(SECRET, SecretValue("someone-else")))
+    seq = rig.emu.last_seq
+    record = _rotate(rig, revoke_previous=True)
+    assert (record.action, record.reason_code) == (Action.FAILED, "fenced"), record.reason
+    assert record.reason == (
+        f"account {WEU}: the vault's latest version changed after this run stored its key "
+        "(fenced); Key1 was not revoked"
+    )
+    assert record.regenerated == ["Key2"]  # the rotation's own regenerate only
+    assert len(rig.calls(seq, "Accounts_RegenerateKey")) == 1
+
+
+def test_the_stored_key_regenerated_before_the_revoke_fences_it(rig: Rig, at: At) -> None:
+    at("after-confirm", _regenerate(rig, "Key2"))
+    seq = rig.emu.last_seq
+    record = _rotate(rig, revoke_previous=True)
+    assert (record.action, record.reason_code) == (Action.FAILED, "fenced"), record.reason
+    assert record.reason == (
+        f"account {WEU}: the stored key is no longer the other slot's (fenced); Key1 was not "
+        "revoked"
+    )
+    assert len(rig.calls(seq, "Accounts_RegenerateKey")) == 2  # ours and the other actor's
