@@ -1,0 +1,100 @@
+"""Which other secrets hold the key about to be regenerated (keyops.rotate.holders), on the
+emulator: the refusal's line, a value padded with a newline still held, lease secrets (by name
+or content type), disabled secrets and one deleted mid-read are no holders, and a vault's index
+is read by the waiting account and two helpers (three connections, whatever the vault's size)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from keyops.rotate import Action, RotationRecord, RotationServices, rotate_account
+from keyops.rotate.holders import VaultIndex
+from keyops.rotate.lease import LEASE_CONTENT_TYPE
+from keyops.secret import SecretValue
+from tests.rotate.conftest import Rig, options
+
+WEU = "contoso-aiservices-weu"  # its secret holds Key1: a rotation regenerates Key2
+SECRET = f"{WEU}-api-key"
+
+
+def _rotate(rig: Rig) -> RotationRecord:
+    return rotate_account(
+        rig.target(WEU, rotate_after=timedelta(days=7)),
+        rig.services,
+        options(force=True, confirm_breaking_consumers=True),
+    )
+
+
+def _key2(rig: Rig) -> SecretValue:
+    return rig.keys(rig.target(WEU)).key2  # type: ignore[no-any-return]
+
+
+def test_another_secret_holding_the_key_with_a_newline_is_named_and_refused(rig: Rig) -> None:
+    key2 = _key2(rig)
+    rig.services.vault(rig.vault_url).set_secret("billing-key", SecretValue(key2.reveal() + "\n"))
+    seq = rig.emu.last_seq
+    record = _rotate(rig)
+    assert (record.action, record.reason_code) == (Action.REFUSED, "other-holder")
+    assert record.reason == (
+        f"account {WEU}: secret billing-key in vault {rig.services.vault(rig.vault_url).name} "
+        "holds Key2 "
+        f"({key2.fingerprint}), the key this rotation would regenerate; its consumers would "
+        "break. Nothing changed: list it in the target's also_store, or make it a target's own "
+        "secret"
+    )
+    assert rig.calls(seq, "Accounts_RegenerateKey") == []
+
+
+def test_lease_secrets_by_name_or_by_content_type_are_no_holders(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    key2 = _key2(rig)
+    vault.set_secret("Keyops-Lease-by-hand", key2)
+    vault.set_secret("claims", key2, content_type=LEASE_CONTENT_TYPE)
+    record = _rotate(rig)
+    assert (record.action, record.slot) == (Action.ROTATED, "Key2"), record.reason
+
+
+def test_a_disabled_secret_is_not_read_and_holds_nothing(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    version = vault.set_secret("retired-key", _key2(rig))
+    vault.set_enabled("retired-key", version.version, False)
+    seq = rig.emu.last_seq
+    record = _rotate(rig)
+    assert (record.action, record.slot) == (Action.ROTATED, "Key2"), record.reason
+    assert not [e for e in rig.calls(seq, "GetSecret") if "retired-key" in e["path"]]
+
+
+def test_a_secret_deleted_between_the_listing_and_its_read_holds_nothing(rig: Rig) -> None:
+    rig.services.vault(rig.vault_url).set_secret("going-key", _key2(rig))
+    rig.emu.admin(
+        "POST",
+        "faults",
+        {
+            "operation": "GetSecret",
+            "kind": "status",
+            "status": 404,
+            "code": "SecretNotFound",
+            "message": "A secret with (name/id) going-key was not found in this key vault.",
+            "match": "going-key",
+            "times": 1,
+        },
+    )
+    record = _rotate(rig)
+    assert (record.action, record.slot) == (Action.ROTATED, "Key2"), record.reason
+
+
+def test_an_index_is_read_by_the_waiting_account_and_two_helpers(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    for i in range(40):
+        vault.set_secret(f"app-{i}", SecretValue(f"value-{i}"))
+    services = RotationServices(rig.env, rig.services.credential)
+    try:
+        fresh = services.vault(rig.vault_url)
+        fresh.get_latest("app-0")  # token and challenge first
+        rig.emu.admin("DELETE", "connections")
+        held = VaultIndex().held_in(fresh)
+        counts = rig.emu.admin("GET", "connections")["connections"]
+    finally:
+        services.close()
+    assert len(held) == 42  # the 40, the account's own secret and the other account's
+    assert [n for k, n in counts.items() if k.startswith("keyvault@")] == [3]
