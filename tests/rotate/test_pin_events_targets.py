@@ -1,0 +1,85 @@
+"""Which target a Key Vault event rotates (keyops.rotate.events.targets_for_events), on the
+emulator: the ProviderAddress tag names the account (configured or not), a malformed tag is no
+hint, several events for one account make one target, and what cannot be found is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from keyops.config import Config, parse_config
+from keyops.errors import NotFoundError
+from keyops.rotate.events import SecretEvent, targets_for_events
+from keyops.secret import SecretValue
+from tests.rotate.conftest import Rig
+from tests.rotate.test_targets_emulator import EUS_ID, config
+
+WEU_ID = EUS_ID.replace("rg-ai-prod", "rg-ai-shared").replace(
+    "contoso-openai-eus", "contoso-aiservices-weu"
+)
+
+
+def _event(rig: Rig, secret: str, event_id: str = "e1") -> SecretEvent:
+    return SecretEvent(
+        id=event_id,
+        event_type="Microsoft.KeyVault.SecretNearExpiry",
+        vault_name="kv-keyops-prod",
+        secret_name=secret,
+        secret_id=f"{rig.vault_url}/secrets/{secret}/v",
+        version="v",
+        expires=None,
+    )
+
+
+def _config(rig: Rig) -> Config:
+    return parse_config(config(rig), Path("keyops.toml"))
+
+
+def test_a_tag_naming_an_account_no_target_names_by_id_makes_a_default_target(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret("shared-app-key", SecretValue("k" * 84), tags={"ProviderAddress": WEU_ID})
+    (target,) = targets_for_events([_event(rig, "shared-app-key")], _config(rig), rig.services)
+    assert (target.name, target.resource_id, target.secret_name) == (
+        "contoso-aiservices-weu",
+        WEU_ID,
+        "shared-app-key",
+    )
+    assert (target.deployment, target.vault_url, target.line) == (None, rig.vault_url, None)
+
+
+def test_a_malformed_tag_is_no_hint_and_the_name_decides(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret(
+        "weu-contoso-aiservices-weu", SecretValue("k" * 84), tags={"ProviderAddress": "not-an-id"}
+    )
+    (target,) = targets_for_events(
+        [_event(rig, "weu-contoso-aiservices-weu")],
+        _config(rig),
+        rig.services,
+    )
+    assert (target.name, target.resource_id) == ("weu", WEU_ID)
+
+
+def test_two_events_for_one_account_make_one_target(rig: Rig) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret("eus-key", SecretValue("k" * 84), tags={"ProviderAddress": EUS_ID.upper()})
+    events = [_event(rig, "eus-key", "e1"), _event(rig, "eus-key", "e2")]
+    (target,) = targets_for_events(events, _config(rig), rig.services)
+    assert (target.name, target.deployment) == ("eus", "gpt-4o-mini")
+
+
+def test_a_secret_without_tag_or_matching_target_is_named(rig: Rig) -> None:
+    rig.services.vault(rig.vault_url).set_secret("orphan-key", SecretValue("k" * 84))
+    with pytest.raises(NotFoundError) as caught:
+        targets_for_events([_event(rig, "orphan-key")], _config(rig), rig.services)
+    assert str(caught.value) == (
+        "event e1: no account found for secret orphan-key (no ProviderAddress tag, and no "
+        "target's secret_name matches)"
+    )
+
+
+def test_an_event_for_a_secret_the_vault_lacks_is_named(rig: Rig) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        targets_for_events([_event(rig, "never-stored")], _config(rig), rig.services)
+    assert str(caught.value) == ("event e1: secret never-stored not found in vault kv-keyops-prod")
