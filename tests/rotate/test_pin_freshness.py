@@ -22,7 +22,7 @@ def _sent(rig: Rig, seq: int) -> list[str]:
     return [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"]
 
 
-@pytest.mark.parametrize(("age", "refenced"), [(0.5, 0), (1.5, 1)])
+@pytest.mark.parametrize(("age", "refenced"), [(0.2, 0), (1.5, 1)])
 def test_a_fence_answered_under_1_s_ago_is_fresh_and_over_it_is_fenced_again(
     rig: Rig, age: float, refenced: int
 ) -> None:
