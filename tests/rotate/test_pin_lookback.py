@@ -87,12 +87,15 @@ def test_a_key_caller_no_reader_accounts_for_is_named_in_a_warning(rig: Rig) -> 
         now,
         (
             Reader(APP, "10.0.0.4", current, now - timedelta(hours=1)),
-            Reader(JOB, "192.0.2.9", "other-version", now - timedelta(hours=1)),
+            # Other versions, sorting before and after the current id: no reader of it there.
+            Reader(JOB, "192.0.2.9", "0" * 32, now - timedelta(hours=1)),
+            Reader(JOB, "192.0.2.10", "f" * 32 + "z", now - timedelta(hours=1)),
         ),
         (
             _key_caller("10.0.0.4", now),
             _key_caller("192.0.2.7", now),
             _key_caller("192.0.2.9", now),
+            _key_caller("192.0.2.10", now),
         ),
     )
     record = _rotate_with(rig, ev)
@@ -101,7 +104,8 @@ def test_a_key_caller_no_reader_accounts_for_is_named_in_a_warning(rig: Rig) -> 
     # Each caller named once, in the evidence's order ("last 30m ago" on Key Vault's clock).
     named = warning.split(" if that is the key they hold")[0]
     assert named.startswith("regenerating Key1 breaks a key caller at 192.0.2.7 (40 key calls")
-    assert named.count("a key caller at ") == 2 and ", a key caller at 192.0.2.9 (40 key" in named
+    assert named.count("a key caller at ") == 3 and ", a key caller at 192.0.2.9 (40 key" in named
+    assert ", a key caller at 192.0.2.10 (40 key" in named
     assert "10.0.0.4" not in warning
 
 
