@@ -100,3 +100,22 @@ def test_a_run_fenced_with_a_live_latest_version_stores_nothing_more(
     assert (record.action, record.reason_code, record.warnings) == (Action.FAILED, "fenced", [])
     assert rig.latest(SECRET).version == before.version  # Key1, live: nothing to repair
     assert SecretValue(before.value.reveal()) == rig.keys(target).key1
+
+
+def test_a_run_fenced_after_its_secret_was_deleted_repairs_nothing(
+    rig: Rig, hooks: list[Callable[[str], None]]
+) -> None:
+    target = rig.target(WEU)
+    vault = rig.services.vault(rig.vault_url)
+
+    def deleter(name: str) -> None:
+        if name == "after-regenerate":  # a person deletes the secret and breaks the lease
+            client = rig.emu.secret_client()
+            client.begin_delete_secret(SECRET).wait()
+            client.close()
+            Lease(vault, target.resource_id, WEU, "operator").break_live()
+
+    hooks.append(deleter)
+    record = _rotate(rig)
+    assert (record.action, record.reason_code, record.warnings) == (Action.FAILED, "fenced", [])
+    assert rig.latest(SECRET) is None  # nothing stored where the secret was deleted
