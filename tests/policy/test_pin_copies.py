@@ -5,7 +5,11 @@ reads back as something else fails the account as a copy conflict."""
 from __future__ import annotations
 
 import json
+import threading
 
+import pytest
+
+from keyops.secret import SecretValue
 from tests.policy.conftest import Fleet, account_id
 
 
@@ -81,3 +85,60 @@ def test_a_copy_gone_when_read_back_is_a_copy_conflict(fleet: Fleet) -> None:
         f"copy {fleet.main}/pol-a1-batch: latest version holds nothing, not the version "
     )
     assert str(record["reason"]).endswith("just stored; another writer?")
+
+
+@pytest.mark.parametrize("order", ["below", "above"])
+def test_a_copy_overwritten_before_its_read_back_is_a_copy_conflict(
+    fleet: Fleet, order: str
+) -> None:
+    """Another writer stores into the copy while this run's read-back is on its way (held
+    2 s by the emulator): the read-back finds that writer's value, not this run's key, whether
+    its digest sorts below or above the key's."""
+    config = _config(fleet)
+    fleet.emu.admin(
+        "POST",
+        "faults",
+        {
+            "operation": "GetSecret",
+            "kind": "latency",
+            "latency_ms": 2000,
+            "match": "pol-a1-batch",
+            "times": 2,  # the guard's read before the regenerate, then the read-back
+        },
+    )
+    other = fleet.emu.secret_client("kv-main")
+    other.get_secret("pol-a1-api-key")  # its token first: the rival writes at once
+    seq = fleet.emu.last_seq
+    stop = threading.Event()
+
+    def rival() -> None:  # waits for this run's store into the copy, then writes over it
+        while not stop.is_set():
+            entries = fleet.emu.log_since(seq)
+            if any(
+                e["operation"] == "SetSecret" and "pol-a1-batch" in e["path"] and e["status"] == 200
+                for e in entries
+            ):
+                mine = SecretValue(other.get_secret("pol-a1-batch").value or "").digest
+                values = (f"a-rival-writers-value-{i}" for i in range(64))
+                other.set_secret("pol-a1-batch", next(v for v in values if _sorts(v, mine, order)))
+                return
+
+    thread = threading.Thread(target=rival)
+    thread.start()
+    try:
+        result = fleet.run("--config", config, "rotate", "-o", "json")
+    finally:
+        stop.set()
+        thread.join()
+        other.close()
+    record = _record(result)
+    assert (record["action"], record["reason_code"]) == ("failed", "copy-conflict"), record
+    assert str(record["reason"]).startswith(
+        f"copy {fleet.main}/pol-a1-batch: latest version holds sha256:"
+    )
+    assert "a-rival-writers-value" not in result.stdout + result.stderr
+
+
+def _sorts(value: str, digest: str, order: str) -> bool:
+    theirs = SecretValue(value).digest
+    return theirs < digest if order == "below" else theirs > digest
