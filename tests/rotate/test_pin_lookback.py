@@ -5,10 +5,12 @@ once everyone moved, and a superseded version that is gone leaves nothing to rea
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from keyops.rotate import Action, RotationRecord, rotate_account
 from keyops.rotate.moved import ConsumerCheck
+from keyops.targets import Target
 from keyops.usedby import EvidenceView
 from tests.rotate.conftest import Rig, options
 from tests.rotate.runner import WEU
@@ -42,6 +44,17 @@ def _rotate_with(rig: Rig, ev: EvidenceView, **extra: object) -> RotationRecord:
     return rotate_account(
         rig.target(WEU, rotate_after=DUE), rig.services, options(consumers=check, **extra)
     )
+
+
+@dataclass
+class _Asked(HandedEvidence):
+    """Hands out the evidence and notes how far back each read asked."""
+
+    lookbacks: list[timedelta] = field(default_factory=list)
+
+    def evidence(self, target: Target, lookback: timedelta, now: datetime) -> EvidenceView:
+        self.lookbacks.append(lookback)
+        return super().evidence(target, lookback, now)
 
 
 def _key_caller(ip: str, now: datetime) -> Caller:
@@ -112,11 +125,13 @@ def test_a_key_caller_no_reader_accounts_for_is_named_in_a_warning(rig: Rig) -> 
 def test_a_when_moved_revoke_goes_once_every_reader_moved(rig: Rig) -> None:
     start = _kv_now(rig) if rig.latest(SECRET) else None
     assert start is not None
-    empty = evidence(start)
-    _, current = _rotated_once(
-        rig, revoke_when_moved=True, consumers=ConsumerCheck(HandedEvidence(empty))
-    )
-    assert rig.latest(SECRET).tags["RevokePrevious"] == "when-moved"
+    reader = _Asked(evidence(start))
+    _, current = _rotated_once(rig, revoke_when_moved=True, consumers=ConsumerCheck(reader))
+    tags = rig.latest(SECRET).tags
+    # By default the logs are read 8 days back, and the revoke waits up to 7 days.
+    assert tags["RevokePrevious"] == "when-moved" and set(reader.lookbacks) == {timedelta(days=8)}
+    stored = datetime.strptime(tags["RotatedAt"], "%Y-%m-%dT%H:%M:%SZ")
+    assert tags["RevokeDeadline"] == (stored + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
     now = _kv_now(rig)
     ev = evidence(now, (Reader(APP, "10.0.0.4", current, now),), delay=timedelta(0))
     record = _rotate_with(rig, ev, revoke_when_moved=True)
