@@ -21,10 +21,10 @@ def _test(
         target.resource_id
     )
     (chosen,) = [d for d in found if d.name == deployment]
-    return ProbeKeyTester(rig.env)(
-        target.account,
-        chosen,
-        rig.keys(target).key1,
+    return ProbeKeyTester(rig.env)(  # by keyword, as the protocol names them
+        account=target.account,
+        deployment=chosen,
+        key=rig.keys(target).key1,
         api_version=api_version,
         timeout=timedelta(seconds=seconds),
     )
