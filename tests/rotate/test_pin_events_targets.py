@@ -65,7 +65,7 @@ def test_two_events_for_one_account_make_one_target(rig: Rig) -> None:
     vault = rig.services.vault(rig.vault_url)
     vault.set_secret("eus-key", SecretValue("k" * 84), tags={"ProviderAddress": EUS_ID.upper()})
     events = [_event(rig, "eus-key", "e1"), _event(rig, "eus-key", "e2")]
-    (target,) = targets_for_events(events, _config(rig), rig.services)
+    (target,) = targets_for_events(events=events, config=_config(rig), services=rig.services)
     assert (target.name, target.deployment) == ("eus", "gpt-4o-mini")
 
 

@@ -19,6 +19,8 @@ def test_a_fleet_runs_on_four_workers_by_default(rig: Rig) -> None:
     def progress(record: RotationRecord) -> None:
         workers.add(threading.current_thread().name)
 
-    records = rotate_fleet(targets, rig.services, options(dry_run=True), progress=progress)
+    records = rotate_fleet(
+        targets=targets, services=rig.services, options=options(dry_run=True), progress=progress
+    )
     assert [r.account for r in records] == [t.account.name for t in targets]
     assert len(workers) == 4 and all(w.startswith("keyops-rotate") for w in workers)

@@ -34,7 +34,7 @@ def test_each_session_keeps_a_connection_per_worker_plus_two(
 
 
 def test_one_client_per_vault_and_per_subscription_however_spelled(rig: Rig) -> None:
-    services = RotationServices(rig.env, rig.services.credential)
+    services = RotationServices(env=rig.env, credential=rig.services.credential)
     url, sub = rig.vault_url, rig.emu.conn["subscription_id"]
     try:
         first = services.vault(url)

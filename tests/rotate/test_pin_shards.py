@@ -24,7 +24,7 @@ def _doc(index: int, total: int, status: int = 0, config: str = "sha256:a") -> d
 
 def test_a_shard_record_names_its_shard_of_the_run() -> None:
     doc = shard_record(
-        [{"account": "x"}],
+        records=[{"account": "x"}],
         shard=(2, 5),
         shard_by="account",
         config="sha256:c",
