@@ -1,0 +1,126 @@
+"""The base64 form at its edges (pinned against mutation survivors): what :func:`decode`
+accepts, the length up to which a run is decoded whole and the window decoded around the marker
+in a longer one, a run at the very start of a file, and a ``.dockerconfigjson`` value that
+decodes to something other than Docker's credentials."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+
+import pytest
+
+from keyops.scan.detectors import find_spans, scan_bytes
+from keyops.scan.encoded import BASE64, decode, find_encoded
+from keyops.secret import fingerprint_of
+from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
+
+KEY = make_annotated_key(random.Random(181))
+HEX = make_legacy_key(random.Random(182))
+
+
+@pytest.mark.parametrize(
+    ("run", "decoded"),
+    [
+        (b"YWJj", b"abc"),
+        (b"YWJjZA", b"abcd"),  # padding optional
+        (b"YWJjZA==", b"abcd"),
+        (b"YWJjZGU", b"abcde"),
+        (b"YWJjZ", b"abc"),  # one character past a whole quantum: a neighbour's, dropped
+        (b"YWJjZGVmZ", b"abcdef"),
+        (b"-_-_", b"\xfb\xff\xbf"),  # base64url
+        (b"+/+/", b"\xfb\xff\xbf"),
+        (b"-_+/", None),  # both alphabets: neither
+        (b"YW.j", None),
+    ],
+)
+def test_decode_takes_either_alphabet_with_or_without_padding(
+    run: bytes, decoded: bytes | None
+) -> None:
+    assert decode(run) == decoded
+
+
+# A payload of 6,143 bytes (8,191 base64 characters) with the key at byte 3,002: its marker
+# "JQQJ99" at byte 3,054, a multiple of 3, so the marker's base64 starts at character 4,072.
+PAYLOAD = b"." * 3002 + KEY.encode() + b"." * (6143 - 3002 - len(KEY))
+MARKER_AT = 1 + 3054 // 3 * 4  # in the data below, after its opening quote
+
+
+@pytest.mark.parametrize(
+    ("length", "window"),
+    [(8191, False), (8192, False), (8193, True)],
+)
+def test_a_run_is_decoded_whole_up_to_8192_characters_and_in_a_window_past_it(
+    length: int, window: bool
+) -> None:
+    run = base64.b64encode(PAYLOAD).rstrip(b"=").ljust(length, b"=")
+    data = b"'" + run + b"'\n"
+    spans = find_encoded(data, data.lower(), 0, find_spans)
+    # Whole: the span is the run. Longer: 256 characters either side of the marker's base64.
+    bounds = (MARKER_AT - 256, MARKER_AT + 256) if window else (1, 1 + length)
+    assert [(s.start, s.end, s.key, s.form) for s in spans] == [(*bounds, KEY.encode(), BASE64)]
+
+
+@pytest.mark.parametrize(("prefix", "tail"), [(b"", b""), (b"abc", b""), (b"abc", b"\n")])
+def test_a_base64_run_at_the_start_of_a_file_is_read_from_its_first_byte(
+    prefix: bytes, tail: bytes
+) -> None:
+    """The walk back to the run's start stops at the first byte (it never wraps round to the
+    file's last bytes), and from there each of the four alignments is tried: "abc" looks like
+    base64, so the encoded text starts three characters in."""
+    data = prefix + base64.b64encode(b"k: " + KEY.encode() + b" ..") + tail  # 90 bytes: no "="
+    spans = find_encoded(data, data.lower(), 0, find_spans)
+    bounds = (len(prefix), len(data) - len(tail))
+    assert [(s.start, s.end, s.key) for s in spans] == [(*bounds, KEY.encode())]
+
+
+def test_a_run_is_read_8192_characters_past_its_marker_and_no_further() -> None:
+    """A run that starts at a marker with no key around it: the 8,192 characters from there are
+    decoded whole (a key 6 KB on is found); past that the run is another run."""
+    payload = b"JQQJ99 " + b"." * 5000 + b"k: " + KEY.encode() + b" " + b"." * 4000
+    data = b"'" + base64.b64encode(payload)[:-2] + b"'\n"  # no "=": one run to the quote
+    spans = find_encoded(data, data.lower(), 0, find_spans)
+    assert [(s.start, s.end, s.key) for s in spans] == [(1, 1 + 8192, KEY.encode())]
+
+
+def _entry(value: bytes) -> bytes:
+    return b"data:\n  AZURE_OPENAI_API_KEY: " + base64.b64encode(value) + b"\n"
+
+
+@pytest.mark.parametrize(("levels", "found"), [(2, True), (3, False)])
+def test_a_run_found_by_its_marker_counts_as_one_level_of_base64(levels: int, found: bool) -> None:
+    """Base64 text found by a marker (here one with no key, as in a document about keys) is
+    one level: inside it, one more level is followed, not two."""
+    inner = KEY.encode()
+    for _ in range(levels - 1):
+        inner = _entry(inner)
+    data = base64.b64encode(b"marker JQQJ99\n" + inner) + b"\n"
+    spans = find_encoded(data, data.lower(), 0, find_spans)
+    assert [s.key for s in spans] == ([KEY.encode()] if found else [])
+
+
+def _docker_line(decoded: bytes) -> bytes:
+    return b'  ".dockerconfigjson": "' + base64.b64encode(decoded) + b'"\n'
+
+
+@pytest.mark.parametrize(
+    "decoded",
+    [
+        b"this is not json at all, just text",
+        b'["a list", "of strings", "not an object"]',
+        b'{"auths": ["registry.example.io", "not a map"]}',
+        b'{"auths": {"registry.example.io": "a string, not an entry"}}',
+        b'{"auths": {"registry.example.io": {"password": 12345678901234567890}}}',
+        json.dumps({"auths": {"r.io": {"auth": base64.b64encode(HEX.encode()).decode()}}}).encode(),
+    ],
+    ids=["text", "list", "auths-list", "entry-string", "password-number", "auth-without-colon"],
+)
+def test_a_docker_value_that_is_not_docker_credentials_is_no_finding(decoded: bytes) -> None:
+    assert scan_bytes(_docker_line(decoded)) == []
+
+
+def test_every_docker_registry_entry_is_read_past_one_that_is_not_a_map() -> None:
+    auths = {"a.io": "not an entry", "b.io": {"password": 7}, "c.io": {"password": HEX}}
+    (hit,) = scan_bytes(_docker_line(json.dumps({"auths": auths}).encode()))
+    assert (hit.form, hit.key_fingerprint) == (BASE64, fingerprint_of(HEX))
