@@ -179,7 +179,8 @@ def _after_name(
         return []
     at = assign.end()
     chain = _CHAIN.match(data, at)
-    if chain and chain.group(0).count(b"\n") < MAX_CHAIN:
+    # Lines the literals are on: the newline the last join may take ends none of them.
+    if chain and chain.group(0).rstrip().count(b"\n") < MAX_CHAIN:
         joined = _joined(chain.group(0))
         return value_spans(at, chain.end(), joined, True, CONCATENATED, MAX_DEPTH, rescan)
     block = _BLOCK.match(data, at)

@@ -1,0 +1,172 @@
+"""The forms at their edges (pinned against mutation survivors): a key joined over up to 8
+lines (MAX_CHAIN) after a key-like name and around a lone ``JQQJ``, one line more not; the span
+of a key split over bare lines; a query parameter's 32-hex value and the byte after it."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from keyops.scan.detectors import find_spans, scan_bytes
+from keyops.scan.forms import CONCATENATED, URL_QUERY, find_forms
+from keyops.scan.rules import LEGACY, Span
+from keyops.secret import fingerprint_of
+from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
+
+KEY = make_annotated_key(random.Random(183))
+HEX = make_legacy_key(random.Random(184))
+
+
+def _split(text: str, cuts: list[int]) -> list[str]:
+    bounds = [0, *sorted(set(cuts)), len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _forms(data: bytes) -> list[Span]:
+    return find_forms(data, data.lower(), [], 0, find_spans)
+
+
+@pytest.mark.parametrize(("lines", "found"), [(7, True), (8, True), (9, False)])
+@pytest.mark.parametrize("layout", ["parenthesised", "plus"])
+def test_a_key_joined_after_its_name_counts_over_up_to_8_lines(
+    lines: int, found: bool, layout: str
+) -> None:
+    """A 32-hex key has no marker: only its name leads to it, over up to MAX_CHAIN lines (the
+    newline after the last literal ends the chain, it adds no line)."""
+    pieces = [f'"{p}"' for p in _split(HEX, [32 * i // lines for i in range(1, lines)])]
+    if layout == "parenthesised":
+        text = "api_key = (\n" + "\n".join(f"    {p}" for p in pieces) + "\n)\n"
+    else:
+        text = "api_key = " + " +\n    ".join(pieces) + "\n"
+    hits = scan_bytes(text.encode())
+    expected = [(CONCATENATED, fingerprint_of(HEX))] if found else []
+    assert [(h.form, h.key_fingerprint) for h in hits] == expected
+
+
+#: How the literals are laid out: after "x = (" and indented, or from the file's first byte
+#: with none (the marker then sits one character into its line).
+LAYOUTS = {"indented": ("x = (\n", "    ", 2), "first-byte": ("", "", 1)}
+
+
+def _nameless(pieces: list[str], layout: str, sep: str = "\n") -> bytes:
+    head, indent, _ = LAYOUTS[layout]
+    return (head + sep.join(f'{indent}"{p}"' for p in pieces) + "\n)\n").encode()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(("before", "found"), [(6, True), (7, True), (8, False)])
+def test_a_split_key_is_joined_from_up_to_7_lines_above_its_marker(
+    before: int, found: bool, layout: str
+) -> None:
+    """With no key-like name, a lone JQQJ leads to the key: the chain is read from the 8 lines
+    ending at the marker's line. (ACOG is split too, so JQQJ is the only marker.)"""
+    pieces = _split(KEY, [52 * i // before for i in range(1, before)] + [52, 78])
+    assert ["JQQJ" in p for p in pieces].index(True) == before
+    hits = scan_bytes(_nameless(pieces, layout))
+    line = LAYOUTS[layout][2]
+    assert [(h.form, h.line) for h in hits] == ([(CONCATENATED, line)] if found else [])
+
+
+@pytest.mark.parametrize(("after", "found"), [(6, True), (7, True), (8, False)])
+def test_a_split_key_is_joined_up_to_7_lines_below_its_marker(after: int, found: bool) -> None:
+    """... and down to the 7th line below it."""
+    cuts = [60, 78] + [60 + 24 * i // (after - 1) for i in range(1, after - 1)]
+    pieces = _split(KEY, cuts)
+    assert len(pieces) == after + 1 and "JQQJ" in pieces[0]
+    hits = scan_bytes(_nameless(pieces, "indented"))
+    assert [(h.form, h.line) for h in hits] == ([(CONCATENATED, 2)] if found else [])
+
+
+@pytest.mark.parametrize(("blank", "found"), [(7, False), (8, True)])
+def test_a_blank_line_is_one_of_the_7_lines_below_the_marker(blank: int, found: bool) -> None:
+    """Literals may have a blank line between them; it is one of the lines read: one as the 7th
+    line below the marker pushes the last piece out of reach."""
+    pieces = _split(KEY, [60, 64, 68, 72, 76, 78, 80])  # 8 pieces: the marker's, then 7
+    lines = [f'    "{p}"' for p in pieces]
+    lines.insert(blank, "")
+    hits = scan_bytes(("x = (\n" + "\n".join(lines) + "\n)\n").encode())
+    assert [(h.form, h.line) for h in hits] == ([(CONCATENATED, 2)] if found else [])
+
+
+def test_a_key_split_over_bare_lines_spans_those_lines() -> None:
+    """A block scalar under a name that is not key-like: the span runs from the first piece's
+    line (its indentation too) to the end of the last piece."""
+    pieces = _split(KEY, [30, 60])
+    data = ("blob: >-\n" + "".join(f"  {p}\n" for p in pieces) + "next: 1\n").encode()
+    first, end = data.index(b"  " + pieces[0].encode()), data.index(b"\nnext")
+    spans = _forms(data)
+    assert [(s.start, s.end, s.key, s.form) for s in spans] == [
+        (first, end, KEY.encode(), CONCATENATED)
+    ]
+
+
+@pytest.mark.parametrize(("cut", "indent"), [(20, "  "), (52, "")])
+def test_a_key_wrapped_after_a_line_that_starts_it_spans_from_that_line(
+    cut: int, indent: str
+) -> None:
+    """The tail of the line before the bare pieces ("k = " and its first characters) is the
+    key's start: the span starts with that line (also when the marker starts a line)."""
+    pieces = _split(KEY[cut:], [20, 50]) if cut < 52 else [KEY[cut:]]
+    body = "".join(f"{indent}{p}\n" for p in pieces)
+    data = ("top: 1\nk = " + KEY[:cut] + "\n" + body).encode()
+    spans = _forms(data)
+    assert [(s.start, s.end, s.key) for s in spans] == [(7, len(data) - 1, KEY.encode())]
+
+
+def test_a_key_wrapped_from_the_first_byte_to_the_last_is_found() -> None:
+    """Bare lines from the file's first byte to its last (no newline at the end)."""
+    data = (KEY[:52] + "\n" + KEY[52:]).encode()
+    spans = _forms(data)
+    assert [(s.start, s.end, s.key) for s in spans] == [(0, len(data), KEY.encode())]
+
+
+@pytest.mark.parametrize("tail", ["", " z", "\n"])
+def test_a_joined_key_named_at_the_first_byte_is_found(tail: str) -> None:
+    """The walk back to the start of the name stops at the first byte (it never wraps round to
+    the file's last byte)."""
+    data = f"api_key = '{HEX[:16]}' + '{HEX[16:]}'{tail}".encode()
+    (hit,) = scan_bytes(data)
+    assert (hit.form, hit.key_fingerprint) == (CONCATENATED, fingerprint_of(HEX))
+
+
+@pytest.mark.parametrize(
+    ("after", "found"),
+    [
+        ("", True),
+        ("&a=b", True),
+        (" 200", True),
+        ("'", True),
+        ("0", False),
+        ("0&a=b", False),
+        ("z", False),
+    ],
+)
+def test_a_query_parameter_holds_exactly_32_hex_digits(after: str, found: bool) -> None:
+    data = f"GET /chat?api-version=1;api-key={HEX}{after}".encode()
+    start = data.index(HEX.encode())
+    spans = [s for s in _forms(data) if s.form == URL_QUERY]
+    expected = [(start, start + 32, HEX.encode(), LEGACY)] if found else []
+    assert [(s.start, s.end, s.key, s.key_format) for s in spans] == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "key",
+        "api-key",
+        "api_key",
+        "apikey",
+        "subscription-key",
+        "subscription_key",
+        "subscriptionkey",
+        "ocp-apim-subscription-key",
+        "Subscription-Key",
+    ],
+)
+@pytest.mark.parametrize("before", ["?", "&", ";"])
+def test_each_query_parameter_name_of_a_key_is_read(name: str, before: str) -> None:
+    data = f"https://x.openai.azure.com/a{before}{name}={HEX} x".encode()
+    (hit,) = scan_bytes(data)
+    assert (hit.form, hit.key_fingerprint) == (URL_QUERY, fingerprint_of(HEX))
