@@ -62,16 +62,20 @@ def test_a_run_is_decoded_whole_up_to_8192_characters_and_in_a_window_past_it(
     assert [(s.start, s.end, s.key, s.form) for s in spans] == [(*bounds, KEY.encode(), BASE64)]
 
 
-@pytest.mark.parametrize(("prefix", "tail"), [(b"", b""), (b"abc", b""), (b"abc", b"\n")])
-def test_a_base64_run_at_the_start_of_a_file_is_read_from_its_first_byte(
-    prefix: bytes, tail: bytes
+@pytest.mark.parametrize(
+    ("before", "prefix", "tail"),
+    [(b"", b"", b""), (b"", b"abc", b""), (b"", b"abc", b"\n"), (b"ab '", b"abc", b"'\n")],
+)
+def test_a_base64_run_is_read_from_its_first_byte(
+    before: bytes, prefix: bytes, tail: bytes
 ) -> None:
-    """The walk back to the run's start stops at the first byte (it never wraps round to the
-    file's last bytes), and from there each of the four alignments is tried: "abc" looks like
-    base64, so the encoded text starts three characters in."""
-    data = prefix + base64.b64encode(b"k: " + KEY.encode() + b" ..") + tail  # 90 bytes: no "="
+    """The walk back to the run's start stops at the file's first byte (it never wraps round
+    to the file's last bytes) or at the byte before the run, and from there each of the four
+    alignments is tried: "abc" looks like base64, so the encoded text starts three in."""
+    encoded = base64.b64encode(b"k: " + KEY.encode() + b" ..")  # 90 bytes: no "="
+    data = before + prefix + encoded + tail
     spans = find_encoded(data, data.lower(), 0, find_spans)
-    bounds = (len(prefix), len(data) - len(tail))
+    bounds = (len(before) + len(prefix), len(data) - len(tail))
     assert [(s.start, s.end, s.key) for s in spans] == [(*bounds, KEY.encode())]
 
 
@@ -88,16 +92,35 @@ def _entry(value: bytes) -> bytes:
     return b"data:\n  AZURE_OPENAI_API_KEY: " + base64.b64encode(value) + b"\n"
 
 
-@pytest.mark.parametrize(("levels", "found"), [(2, True), (3, False)])
-def test_a_run_found_by_its_marker_counts_as_one_level_of_base64(levels: int, found: bool) -> None:
+@pytest.mark.parametrize(
+    ("in_map", "levels", "found"), [(False, 2, True), (False, 3, False), (True, 2, False)]
+)
+def test_a_run_found_by_its_marker_counts_as_one_level_of_base64(
+    in_map: bool, levels: int, found: bool
+) -> None:
     """Base64 text found by a marker (here one with no key, as in a document about keys) is
-    one level: inside it, one more level is followed, not two."""
+    one level: inside it, one more level is followed, not two; and inside a data map's value
+    (a level itself), none."""
     inner = KEY.encode()
     for _ in range(levels - 1):
         inner = _entry(inner)
     data = base64.b64encode(b"marker JQQJ99\n" + inner) + b"\n"
+    if in_map:
+        data = _entry(b"blob: " + data)
     spans = find_encoded(data, data.lower(), 0, find_spans)
     assert [s.key for s in spans] == ([KEY.encode()] if found else [])
+
+
+@pytest.mark.parametrize(("after", "found"), [(b"", True), (b" \t", True), (b"1", False)])
+def test_a_data_map_starts_at_a_data_line_with_nothing_else_on_it(
+    after: bytes, found: bool
+) -> None:
+    """A legacy key has no marker: only the map's entries lead to it (the entry's name here is
+    not key-like; the decoded text names it)."""
+    value = base64.b64encode(b"LOG=1\nOPENAI_API_KEY=" + HEX.encode())
+    data = b"data:" + after + b"\n  app.env: " + value + b"\n"
+    spans = find_encoded(data, data.lower(), 0, find_spans)
+    assert [s.key for s in spans] == ([HEX.encode()] if found else [])
 
 
 def _docker_line(decoded: bytes) -> bytes:
