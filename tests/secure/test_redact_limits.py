@@ -98,3 +98,14 @@ def test_flush_streams_writes_what_both_streams_hold_masked(
     assert out.getvalue() == err.getvalue() == ""  # held: no newline yet
     keyops.redact.flush_streams()
     assert (out.getvalue(), err.getvalue()) == (f"table {REDACTED}", f"error {REDACTED}")
+
+
+def test_the_stream_reports_what_it_wraps(tmp_path: Path) -> None:
+    """Libraries ask sys.stdout for its encoding and whether it is a terminal (rich, click)."""
+    with open(tmp_path / "out", "w", encoding="latin-1", errors="strict") as raw:
+        stream = RedactingStream(raw)
+        assert (stream.encoding, stream.errors) == ("latin-1", "strict")
+        assert (stream.isatty(), stream.fileno(), stream.writable()) == (False, raw.fileno(), True)
+        assert stream.write("twelve chars") == 12
+    bare = RedactingStream(io.StringIO())
+    assert (bare.encoding, bare.errors) == ("utf-8", None)  # StringIO has no encoding
