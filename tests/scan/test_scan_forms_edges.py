@@ -170,3 +170,12 @@ def test_each_query_parameter_name_of_a_key_is_read(name: str, before: str) -> N
     data = f"https://x.openai.azure.com/a{before}{name}={HEX} x".encode()
     (hit,) = scan_bytes(data)
     assert (hit.form, hit.key_fingerprint) == (URL_QUERY, fingerprint_of(HEX))
+
+
+def test_a_split_key_is_joined_from_its_own_chain_past_another_above_it() -> None:
+    """Other joined literals in the lines around the marker are passed over, not the end."""
+    data = f'a = "x" + "y"\nk = "{KEY[:40]}" + "{KEY[40:]}"\n'.encode()
+    hits = scan_bytes(data)
+    assert [(h.form, h.line, h.key_fingerprint) for h in hits] == [
+        (CONCATENATED, 2, fingerprint_of(KEY))
+    ]
