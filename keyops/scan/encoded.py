@@ -81,8 +81,11 @@ def value_spans(
 ) -> list[Span]:
     """Spans for the keys in a value written at data[start:end], plain or base64-encoded."""
     found = [form_span(start, end, k, f, d, form) for k, f, d in legacy_or_annotated(value, named)]
-    if found or depth >= MAX_DEPTH or len(value) < 24:
-        return found
+    if found:
+        # A key written as is where base64 was looked for is the plain rules' finding.
+        return [] if form == BASE64 else found
+    if depth >= MAX_DEPTH or len(value) < 24:
+        return []
     decoded = decode(value.strip().strip(b"\"'"))
     if decoded is None:
         return []

@@ -32,6 +32,8 @@ HEX = make_legacy_key(random.Random(182))
         (b"-_-_", b"\xfb\xff\xbf"),  # base64url
         (b"+/+/", b"\xfb\xff\xbf"),
         (b"-_+/", None),  # both alphabets: neither
+        (b"ab-+", None),
+        (b"ab_/", None),
         (b"YW.j", None),
     ],
 )
@@ -88,6 +90,26 @@ def test_a_run_is_read_8192_characters_past_its_marker_and_no_further() -> None:
     assert [(s.start, s.end, s.key) for s in spans] == [(1, 1 + 8192, KEY.encode())]
 
 
+def test_keys_further_apart_than_8192_characters_in_one_run_are_each_found() -> None:
+    """A long run (a bundle's base64) holding two keys: each marker has its own window."""
+    rng = random.Random(7)
+    other = make_annotated_key(rng)
+    payload = rng.randbytes(7000) + KEY.encode() + rng.randbytes(7000) + other.encode() + b"."
+    data = b"blob: " + base64.b64encode(payload) + b"\n"
+    spans = find_encoded(data, data.lower(), 0, find_spans)
+    assert [s.key for s in sorted(spans, key=lambda s: s.start)] == [KEY.encode(), other.encode()]
+
+
+def test_a_key_two_levels_down_is_described_by_two_levels() -> None:
+    """A data map holding a key as written, inside base64 found by its marker, inside a data
+    map: two levels of base64, and the innermost map is not read as a third."""
+    innermost = b"data:\n  AZURE_OPENAI_API_KEY: " + KEY.encode() + b"\n"
+    data = _entry(b"blob: " + base64.b64encode(innermost) + b"\n")
+    (hit,) = scan_bytes(data)
+    assert (hit.form, hit.key_fingerprint) == (BASE64, fingerprint_of(KEY))
+    assert hit.detail.endswith(") (base64) (base64)") and hit.detail.count("(base64)") == 2
+
+
 def _entry(value: bytes) -> bytes:
     return b"data:\n  AZURE_OPENAI_API_KEY: " + base64.b64encode(value) + b"\n"
 
@@ -123,6 +145,13 @@ def test_a_data_map_starts_at_a_data_line_with_nothing_else_on_it(
     assert [s.key for s in spans] == ([HEX.encode()] if found else [])
 
 
+def test_a_data_line_at_the_end_of_a_file_opens_no_map() -> None:
+    """Nothing follows it; entries before it (here at the very start) are not its own."""
+    value = base64.b64encode(b"LOG=1\nOPENAI_API_KEY=" + HEX.encode())
+    data = b"\n  app.env: " + value + b"\ndata:"
+    assert find_encoded(data, data.lower(), 0, find_spans) == []
+
+
 def _docker_line(decoded: bytes) -> bytes:
     return b'  ".dockerconfigjson": "' + base64.b64encode(decoded) + b'"\n'
 
@@ -147,3 +176,28 @@ def test_every_docker_registry_entry_is_read_past_one_that_is_not_a_map() -> Non
     auths = {"a.io": "not an entry", "b.io": {"password": 7}, "c.io": {"password": HEX}}
     (hit,) = scan_bytes(_docker_line(json.dumps({"auths": auths}).encode()))
     assert (hit.form, hit.key_fingerprint) == (BASE64, fingerprint_of(HEX))
+
+
+def test_a_docker_key_spans_the_value_it_was_decoded_from() -> None:
+    value = base64.b64encode(json.dumps({"auths": {"r.io": {"password": HEX}}}).encode())
+    data = b'{".dockerconfigjson": "' + value + b'"}\n'
+    spans = find_encoded(data, data.lower(), 0, find_spans)
+    start = data.index(value)
+    assert [(s.start, s.end, s.key) for s in spans] == [(start, start + len(value), HEX.encode())]
+
+
+def test_a_docker_value_that_is_not_base64_is_no_finding() -> None:
+    data = b'  ".dockerconfigjson": "abcd-efgh+ijklmnop0123"\n'  # both alphabets
+    assert scan_bytes(data) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"AZURE_OPENAI_API_KEY: {KEY}\n", f'api_key = "{KEY}"\n', f"data:\n  OPENAI_KEY: {KEY}\n"],
+)
+def test_a_key_written_as_is_where_base64_may_be_is_a_plain_finding(text: str) -> None:
+    """A value after a key-like name or in a data map is decoded when it is base64; a key
+    written there as is was not encoded, and is reported as written (no "(base64)")."""
+    (hit,) = scan_bytes(text.encode())
+    assert (hit.form, hit.key_fingerprint) == ("plain", fingerprint_of(KEY))
+    assert "(base64)" not in hit.detail
