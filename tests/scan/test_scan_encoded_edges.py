@@ -35,6 +35,7 @@ HEX = make_legacy_key(random.Random(182))
         (b"ab-+", None),
         (b"ab_/", None),
         (b"YW.j", None),
+        (b"YWJj....", None),  # not skipped: a character outside the alphabet is no base64
     ],
 )
 def test_decode_takes_either_alphabet_with_or_without_padding(
@@ -65,16 +66,24 @@ def test_a_run_is_decoded_whole_up_to_8192_characters_and_in_a_window_past_it(
 
 
 @pytest.mark.parametrize(
-    ("before", "prefix", "tail"),
-    [(b"", b"", b""), (b"", b"abc", b""), (b"", b"abc", b"\n"), (b"ab '", b"abc", b"'\n")],
+    ("before", "prefix", "tail", "more"),
+    [
+        (b"", b"", b"", 0),
+        (b"", b"abc", b"", 0),
+        (b"", b"abc", b"\n", 0),
+        (b"ab '", b"abc", b"'\n", 0),
+        (b"a '", b"abc", b"'\n", 0),
+        (b"\n", b"", b"", 300),
+    ],
 )
 def test_a_base64_run_is_read_from_its_first_byte(
-    before: bytes, prefix: bytes, tail: bytes
+    before: bytes, prefix: bytes, tail: bytes, more: int
 ) -> None:
     """The walk back to the run's start stops at the file's first byte (it never wraps round
     to the file's last bytes) or at the byte before the run, and from there each of the four
-    alignments is tried: "abc" looks like base64, so the encoded text starts three in."""
-    encoded = base64.b64encode(b"k: " + KEY.encode() + b" ..")  # 90 bytes: no "="
+    alignments is tried: "abc" looks like base64, so the encoded text starts three in. The
+    walk forward stops at the file's last byte (also past 256 characters)."""
+    encoded = base64.b64encode(b"k: " + KEY.encode() + b" .." + b"." * more)  # no "="
     data = before + prefix + encoded + tail
     spans = find_encoded(data, data.lower(), 0, find_spans)
     bounds = (len(before) + len(prefix), len(data) - len(tail))
