@@ -179,3 +179,14 @@ def test_a_split_key_is_joined_from_its_own_chain_past_another_above_it() -> Non
     assert [(h.form, h.line, h.key_fingerprint) for h in hits] == [
         (CONCATENATED, 2, fingerprint_of(KEY))
     ]
+
+
+def test_a_split_key_spans_its_literals_wherever_the_lines_read_start() -> None:
+    """The span runs from the first literal's quote to the end of the chain (the newline after
+    the last literal is the chain's), counted from the file's start, not the lines read."""
+    pieces = _split(KEY, [30, 60])
+    chain = "".join(f'    "{p}"\n' for p in pieces)
+    data = ("# a comment\n" * 10 + "x = (\n" + chain + ")\n").encode()
+    spans = _forms(data)
+    start = data.index(b'"')
+    assert [(s.start, s.end, s.key) for s in spans] == [(start, data.rindex(b")"), KEY.encode())]
