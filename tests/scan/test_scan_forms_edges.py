@@ -28,7 +28,7 @@ def _forms(data: bytes) -> list[Span]:
     return find_forms(data, data.lower(), [], 0, find_spans)
 
 
-@pytest.mark.parametrize(("lines", "found"), [(7, True), (8, True), (9, False)])
+@pytest.mark.parametrize(("lines", "found"), [(7, True), (8, True), (9, False), (10, False)])
 @pytest.mark.parametrize("layout", ["parenthesised", "plus"])
 def test_a_key_joined_after_its_name_counts_over_up_to_8_lines(
     lines: int, found: bool, layout: str
@@ -88,6 +88,17 @@ def test_a_blank_line_is_one_of_the_7_lines_below_the_marker(blank: int, found: 
     lines.insert(blank, "")
     hits = scan_bytes(("x = (\n" + "\n".join(lines) + "\n)\n").encode())
     assert [(h.form, h.line) for h in hits] == ([(CONCATENATED, 2)] if found else [])
+
+
+@pytest.mark.parametrize(("blank", "found"), [(0, True), (1, False)])
+def test_a_blank_line_is_one_of_the_7_lines_above_the_marker(blank: int, found: bool) -> None:
+    """Above the marker too: a blank line among the 7 pushes the first piece out of reach (one
+    above the first piece does not)."""
+    pieces = _split(KEY, [8, 16, 24, 32, 40, 46, 52, 78])  # the marker's piece is the 8th
+    lines = [f'    "{p}"' for p in pieces]
+    lines.insert(blank, "")
+    hits = scan_bytes(("x = (\n" + "\n".join(lines) + "\n)\n").encode())
+    assert [(h.form, h.line) for h in hits] == ([(CONCATENATED, 3)] if found else [])
 
 
 def test_a_key_split_over_bare_lines_spans_those_lines() -> None:
