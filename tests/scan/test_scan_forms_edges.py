@@ -113,17 +113,18 @@ def test_a_key_split_over_bare_lines_spans_those_lines() -> None:
     ]
 
 
+@pytest.mark.parametrize("above", [1, 2])
 @pytest.mark.parametrize(("cut", "indent"), [(20, "  "), (52, "")])
 def test_a_key_wrapped_after_a_line_that_starts_it_spans_from_that_line(
-    cut: int, indent: str
+    cut: int, indent: str, above: int
 ) -> None:
     """The tail of the line before the bare pieces ("k = " and its first characters) is the
     key's start: the span starts with that line (also when the marker starts a line)."""
     pieces = _split(KEY[cut:], [20, 50]) if cut < 52 else [KEY[cut:]]
     body = "".join(f"{indent}{p}\n" for p in pieces)
-    data = ("top: 1\nk = " + KEY[:cut] + "\n" + body).encode()
+    data = ("top: 1\n" * above + "k = " + KEY[:cut] + "\n" + body).encode()
     spans = _forms(data)
-    assert [(s.start, s.end, s.key) for s in spans] == [(7, len(data) - 1, KEY.encode())]
+    assert [(s.start, s.end, s.key) for s in spans] == [(7 * above, len(data) - 1, KEY.encode())]
 
 
 def test_a_key_wrapped_from_the_first_byte_to_the_last_is_found() -> None:
