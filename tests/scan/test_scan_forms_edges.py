@@ -101,10 +101,11 @@ def test_a_blank_line_is_one_of_the_7_lines_above_the_marker(blank: int, found: 
     assert [(h.form, h.line) for h in hits] == ([(CONCATENATED, 3)] if found else [])
 
 
-def test_a_key_split_over_bare_lines_spans_those_lines() -> None:
+@pytest.mark.parametrize("cuts", [[30, 60], [30, 60, 78]], ids=["two-markers", "jqqj-only"])
+def test_a_key_split_over_bare_lines_spans_those_lines(cuts: list[int]) -> None:
     """A block scalar under a name that is not key-like: the span runs from the first piece's
-    line (its indentation too) to the end of the last piece."""
-    pieces = _split(KEY, [30, 60])
+    line (its indentation too) to the end of the last piece, above and below the marker's."""
+    pieces = _split(KEY, cuts)
     data = ("blob: >-\n" + "".join(f"  {p}\n" for p in pieces) + "next: 1\n").encode()
     first, end = data.index(b"  " + pieces[0].encode()), data.index(b"\nnext")
     spans = _forms(data)
@@ -113,7 +114,7 @@ def test_a_key_split_over_bare_lines_spans_those_lines() -> None:
     ]
 
 
-@pytest.mark.parametrize("above", [1, 2])
+@pytest.mark.parametrize("above", [0, 1, 2])
 @pytest.mark.parametrize(("cut", "indent"), [(20, "  "), (52, "")])
 def test_a_key_wrapped_after_a_line_that_starts_it_spans_from_that_line(
     cut: int, indent: str, above: int
@@ -193,12 +194,45 @@ def test_a_split_key_is_joined_from_its_own_chain_past_another_above_it() -> Non
     ]
 
 
-def test_a_split_key_spans_its_literals_wherever_the_lines_read_start() -> None:
+@pytest.mark.parametrize("header", ["# a comment\n" * 10, "# c\n" * 15])
+def test_a_split_key_spans_its_literals_wherever_the_lines_read_start(header: str) -> None:
     """The span runs from the first literal's quote to the end of the chain (the newline after
     the last literal is the chain's), counted from the file's start, not the lines read."""
     pieces = _split(KEY, [30, 60])
     chain = "".join(f'    "{p}"\n' for p in pieces)
-    data = ("# a comment\n" * 10 + "x = (\n" + chain + ")\n").encode()
+    data = (header + "x = (\n" + chain + ")\n").encode()
     spans = _forms(data)
     start = data.index(b'"')
     assert [(s.start, s.end, s.key) for s in spans] == [(start, data.rindex(b")"), KEY.encode())]
+
+
+def test_a_bare_key_is_joined_though_a_joined_key_follows_it() -> None:
+    """Two keys near each other, one wrapped over bare lines (ACOG split, so only its JQQJ leads
+    to it), one joined from literals below: the chain below is not the wrapped key's."""
+    other = make_annotated_key(random.Random(185))
+    bare = "".join(f"  {p}\n" for p in _split(KEY, [30, 60, 78]))
+    data = f"blob: >-\n{bare}k = '{other[:40]}' + '{other[40:]}'\n".encode()
+    hits = scan_bytes(data)
+    assert [(h.line, h.key_fingerprint) for h in hits] == [
+        (2, fingerprint_of(KEY)),
+        (6, fingerprint_of(other)),
+    ]
+
+
+def test_a_block_scalar_after_a_name_spans_its_lines() -> None:
+    """A 32-hex key (no marker: the name leads to it) in a block scalar: the span is the
+    block's lines, not the indicator before them."""
+    data = f"openai_api_key: >-\n  {HEX[:16]}\n  {HEX[16:]}\nnext: 1\n".encode()
+    start, end = data.index(b"  " + HEX[:4].encode()), data.index(b"next")
+    spans = _forms(data)
+    assert [(s.start, s.end, s.key, s.form) for s in spans] == [
+        (start, end, HEX.encode(), CONCATENATED)
+    ]
+
+
+@pytest.mark.parametrize("last", [";", "&", "?", "\n"])
+def test_a_name_at_the_first_byte_is_no_query_parameter_whatever_the_last_byte(last: str) -> None:
+    """Only a name after "?", "&" or ";" is a query parameter: at the first byte there is no
+    byte before it (the file's last byte is not one)."""
+    hits = scan_bytes(f"api-key={HEX}\nnext{last}".encode())
+    assert [(h.form, h.key_fingerprint) for h in hits] == [("plain", fingerprint_of(HEX))]
