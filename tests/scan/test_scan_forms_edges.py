@@ -236,3 +236,20 @@ def test_a_name_at_the_first_byte_is_no_query_parameter_whatever_the_last_byte(l
     byte before it (the file's last byte is not one)."""
     hits = scan_bytes(f"api-key={HEX}\nnext{last}".encode())
     assert [(h.form, h.key_fingerprint) for h in hits] == [("plain", fingerprint_of(HEX))]
+
+
+@pytest.mark.parametrize("text", [f"{KEY}\n", f"  {KEY}\n", f'k = "{KEY}"\n'])
+def test_a_key_written_whole_is_not_joined_again_from_its_own_line(text: str) -> None:
+    """Its markers lie inside a key already found: no form is looked for around them."""
+    hits = scan_bytes(text.encode())
+    assert [(h.form, h.key_fingerprint) for h in hits] == [("plain", fingerprint_of(KEY))]
+
+
+def test_a_split_key_after_a_key_written_whole_is_found_too() -> None:
+    other = make_annotated_key(random.Random(186))
+    data = f'first = "{other}"\n\n\nx = "{KEY[:40]}" + "{KEY[40:]}"\n'.encode()
+    hits = scan_bytes(data)
+    assert [(h.form, h.line, h.key_fingerprint) for h in hits] == [
+        ("plain", 1, fingerprint_of(other)),
+        (CONCATENATED, 4, fingerprint_of(KEY)),
+    ]
