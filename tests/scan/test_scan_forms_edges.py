@@ -128,9 +128,11 @@ def test_a_key_wrapped_after_a_line_that_starts_it_spans_from_that_line(
     assert [(s.start, s.end, s.key) for s in spans] == [(7 * above, len(data) - 1, KEY.encode())]
 
 
-def test_a_key_wrapped_from_the_first_byte_to_the_last_is_found() -> None:
-    """Bare lines from the file's first byte to its last (no newline at the end)."""
-    data = (KEY[:52] + "\n" + KEY[52:]).encode()
+@pytest.mark.parametrize("cuts", [[52], [30, 60, 78]], ids=["two-lines", "jqqj-only"])
+def test_a_key_wrapped_from_the_first_byte_to_the_last_is_found(cuts: list[int]) -> None:
+    """Bare lines from the file's first byte to its last (no newline at the end), joined
+    upwards and downwards from the marker's line."""
+    data = "\n".join(_split(KEY, cuts)).encode()
     spans = _forms(data)
     assert [(s.start, s.end, s.key) for s in spans] == [(0, len(data), KEY.encode())]
 
@@ -183,6 +185,22 @@ def test_each_query_parameter_name_of_a_key_is_read(name: str, before: str) -> N
     data = f"https://x.openai.azure.com/a{before}{name}={HEX} x".encode()
     (hit,) = scan_bytes(data)
     assert (hit.form, hit.key_fingerprint) == (URL_QUERY, fingerprint_of(HEX))
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        (f"?key={HEX}\n", URL_QUERY),
+        (f"&api-key:{HEX}\n", "plain"),
+        (f"&api-key {HEX}\n", "plain"),
+        (f"&api-key>{HEX}\n", "plain"),
+    ],
+)
+def test_a_query_parameter_is_a_name_then_an_equals_sign(text: str, form: str) -> None:
+    """Also right after the file's first byte; a name followed by anything else is no query
+    parameter (the plain rule reads it)."""
+    hits = scan_bytes(text.encode())
+    assert [(h.form, h.key_fingerprint) for h in hits] == [(form, fingerprint_of(HEX))]
 
 
 def test_a_split_key_is_joined_from_its_own_chain_past_another_above_it() -> None:
