@@ -193,7 +193,7 @@ def test_each_query_parameter_name_of_a_key_is_read(name: str, before: str) -> N
         (f"?key={HEX}\n", URL_QUERY),
         (f"&api-key:{HEX}\n", "plain"),
         (f"&api-key {HEX}\n", "plain"),
-        (f"&api-key>{HEX}\n", "plain"),
+        (f"&api-key@{HEX}\n", "plain"),
     ],
 )
 def test_a_query_parameter_is_a_name_then_an_equals_sign(text: str, form: str) -> None:
