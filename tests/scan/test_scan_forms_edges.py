@@ -4,6 +4,7 @@ of a key split over bare lines; a query parameter's 32-hex value and the byte af
 
 from __future__ import annotations
 
+import base64
 import itertools
 import random
 
@@ -271,3 +272,32 @@ def test_a_split_key_after_a_key_written_whole_is_found_too() -> None:
         ("plain", 1, fingerprint_of(other)),
         (CONCATENATED, 4, fingerprint_of(KEY)),
     ]
+
+
+def test_a_joined_key_under_a_name_that_starts_with_key_at_the_first_byte() -> None:
+    (hit,) = scan_bytes(f"key1 = '{HEX[:16]}' + '{HEX[16:]}'\n".encode())
+    assert (hit.form, hit.line, hit.key_fingerprint) == (CONCATENATED, 1, fingerprint_of(HEX))
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        (f"variables:\n- name: AZURE_OPENAI_API_KEY\n  value: {HEX}\n", "name-value"),
+        (
+            f'variable "openai_api_key" {{\n  type = string\n  default = "{HEX}"\n}}\n',
+            "hcl-default",
+        ),
+    ],
+)
+def test_a_value_on_a_later_line_is_found_on_its_own_line(text: str, form: str) -> None:
+    """The span is the value's, not the name's: the hit is on the value's line."""
+    (hit,) = scan_bytes(text.encode())
+    assert (hit.form, hit.line, hit.key_fingerprint) == (form, 3, fingerprint_of(HEX))
+
+
+def test_a_base64_value_after_a_name_spans_the_value_inside_its_quotes() -> None:
+    value = base64.b64encode(f"OPENAI_API_KEY={HEX}".encode())
+    data = b"api_key = '" + value + b"'\n"
+    spans = _forms(data)
+    start = data.index(value)
+    assert [(s.start, s.end, s.key) for s in spans] == [(start, start + len(value), HEX.encode())]
