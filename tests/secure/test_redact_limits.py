@@ -109,3 +109,12 @@ def test_the_stream_reports_what_it_wraps(tmp_path: Path) -> None:
         assert stream.write("twelve chars") == 12
     bare = RedactingStream(io.StringIO())
     assert (bare.encoding, bare.errors) == ("utf-8", None)  # StringIO has no encoding
+
+
+@pytest.mark.parametrize("between", [" ", "\n", " : "])
+def test_known_values_side_by_side_are_each_masked_once(between: str) -> None:
+    first, second = TEXT[:20], TEXT[40:70]
+    keyops.redact.register(first)
+    keyops.redact.register(second)
+    out = keyops.redact.redact(f"{first}{between}{second} end")
+    assert out == f"{REDACTED}{between}{REDACTED} end"
