@@ -4,6 +4,7 @@ the streams it is put over and flushes at the end of a command."""
 
 from __future__ import annotations
 
+import base64
 import io
 import sys
 from pathlib import Path
@@ -118,3 +119,25 @@ def test_known_values_side_by_side_are_each_masked_once(between: str) -> None:
     keyops.redact.register(second)
     out = keyops.redact.redact(f"{first}{between}{second} end")
     assert out == f"{REDACTED}{between}{REDACTED} end"
+
+
+def test_the_base64_of_a_known_value_is_masked_whole() -> None:
+    """24 characters are 32 base64 characters with no pad bits: every one depends on the value."""
+    value = TEXT[:24]
+    keyops.redact.register(value)
+    encoded = base64.b64encode(value.encode()).decode()
+    assert keyops.redact.redact(f"auth {encoded} end") == f"auth {REDACTED} end"
+
+
+def test_a_short_value_registers_no_encoded_form_either() -> None:
+    value = TEXT[:11]
+    keyops.redact.register(value)
+    encoded = base64.b64encode(value.encode()).decode()
+    assert keyops.redact.redact(f"auth {encoded} end") == f"auth {encoded} end"
+
+
+def test_a_known_value_that_starts_another_leaves_none_of_the_longer_one() -> None:
+    """A secret and the same secret with more after it: the longer is masked whole."""
+    keyops.redact.register(TEXT[:20])
+    keyops.redact.register(TEXT[:30])
+    assert keyops.redact.redact(f"x {TEXT[:30]} y") == f"x {REDACTED} y"
