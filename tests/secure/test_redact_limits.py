@@ -141,3 +141,12 @@ def test_a_known_value_that_starts_another_leaves_none_of_the_longer_one() -> No
     keyops.redact.register(TEXT[:20])
     keyops.redact.register(TEXT[:30])
     assert keyops.redact.redact(f"x {TEXT[:30]} y") == f"x {REDACTED} y"
+
+
+def test_a_known_value_two_bytes_into_base64_is_masked_from_its_first_own_character() -> None:
+    """After two bytes of something else, the third base64 character still mixes in their
+    bits; from the fourth on every character is the value's and is masked."""
+    value = TEXT[:25]  # 2 + 25 bytes: 36 base64 characters, no pad bits at the end
+    keyops.redact.register(value)
+    encoded = base64.b64encode(b"ab" + value.encode()).decode()
+    assert keyops.redact.redact(f"auth {encoded} end") == f"auth {encoded[:3]}{REDACTED} end"
