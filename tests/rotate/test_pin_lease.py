@@ -318,6 +318,9 @@ def test_a_same_second_claim_surfacing_after_the_first_look_does_not_overtake(ri
     rival_claim(rig, vault, target, ts(claim.created), **end)
     rival_claim(rig, vault, target, ts(claim.created) + 1, **end)
     mine.fence(timedelta(0))
+    clock.at += timedelta(seconds=301)  # and through a renewal, which looks again
+    mine.fence(timedelta(0))
+    assert mine.remaining() == TTL
     rival_claim(rig, vault, target, ts(claim.created) - 1, **{HOLDER_TAG: "earlier", **end})
     with pytest.raises(LeaseLostError, match=r"an earlier claim on lease .* \(earlier\) surfaced"):
         mine.fence(timedelta(0))
@@ -391,3 +394,52 @@ def test_breaking_with_nothing_held_writes_nothing(rig: Rig) -> None:
     seq = rig.emu.last_seq
     assert lease(vault, target, "breaker").break_live() == []
     assert rig.writes_since(seq) == []
+
+
+# --- release -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("refusals", "released"), [(3, True), (4, False)])
+def test_release_is_tried_four_times_then_left_to_the_ttl(
+    rig: Rig, caplog: pytest.LogCaptureFixture, refusals: int, released: bool
+) -> None:
+    """Each 409 fails one attempt (azure-core does not retry it): the fourth attempt is the
+    last; after it the claim is left to end by its TTL, and the run says so."""
+    target = rig.target(WEU)
+    vault, _ = frozen(rig)
+    mine = lease(vault, target)
+    mine.acquire()
+    rule = {"operation": "UpdateSecret", "match": "keyops-lease", "kind": "status"}
+    rig.emu.admin("POST", "faults", {**rule, "status": 409, "times": refusals})
+    seq = rig.emu.last_seq
+    with caplog.at_level(logging.WARNING, logger="keyops.rotate.lease"):
+        mine.release()
+    attempts = rig.calls(seq, "UpdateSecret")
+    assert len(attempts) == (refusals + 1 if released else 4)
+    (claim,) = versions(vault, mine).values()
+    assert claim.enabled is not released
+    gave_up = [m for m in caplog.messages if m.startswith(f"could not release lease {mine.name}")]
+    assert len(gave_up) == (0 if released else 1)
+    if not released:
+        assert "(it ends by its TTL)" in gave_up[0]
+
+
+# --- which rival a refusal names -----------------------------------------------------------------
+
+
+def test_a_refusal_names_the_earliest_of_several_earlier_claims(rig: Rig) -> None:
+    """Claims are ordered by when Key Vault stamped them, not by their version ids: here the
+    earliest claim has the larger id."""
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    now = ts(clock.at)
+    end = {UNTIL_TAG: str(now + 600)}
+    a = rival_claim(rig, vault, target, now - 20, **{HOLDER_TAG: "a", **end})
+    b = rival_claim(rig, vault, target, now - 20, **{HOLDER_TAG: "b", **end})
+    earliest, later = (a, b) if a.version > b.version else (b, a)
+    name = lease_secret_name(target.resource_id, target.account.name)
+    set_times(rig, name, earliest.version, created=now - 30)
+    with pytest.raises(LeaseHeldError) as refused:
+        lease(vault, target).acquire()
+    assert f"in progress ({earliest.tags[HOLDER_TAG]}, since " in str(refused.value)
+    assert later.version < earliest.version
