@@ -29,6 +29,8 @@ from keyops.secret import SecretValue
 from tests.rotate.test_plan import K1, K2, NOW, account, state, version
 
 GRACE, AFTER = timedelta(hours=24), timedelta(days=30)
+#: The superseded version's value as the vault gives it: equal to Key1, not the same object.
+READ_K1 = SecretValue(K1.reveal())
 SECOND = timedelta(seconds=1)
 POLICY = Policy(rotate_after=AFTER, grace=GRACE)
 
@@ -194,7 +196,7 @@ def test_two_warnings_are_joined_on_one_line() -> None:
     latest = tagged(
         padded, timedelta(hours=2), **{REVOKE_TAG: REVOKE_PENDING, SUPERSEDES_TAG: "v0"}
     )
-    d = decide(state(latest, superseded_value=K1), POLICY, NOW)
+    d = decide(state(latest, superseded_value=READ_K1), POLICY, NOW)
     assert d.warning is not None
     assert d.warning.startswith(f"latest version v1 ({padded.fingerprint}) holds Key2 ")
     assert "until a rotation stores a clean value; revoke of Key1 pending since " in d.warning
@@ -204,7 +206,7 @@ def test_two_warnings_are_joined_on_one_line() -> None:
 
 
 def test_a_waiting_revoke_warning_names_the_slot_and_when_it_was_asked() -> None:
-    d = decide(state(pending(), superseded_value=K1), POLICY, NOW)
+    d = decide(state(pending(), superseded_value=READ_K1), POLICY, NOW)
     assert d.warning == (
         "revoke of Key1 pending since 2026-06-01 10:00:00Z (requested when version v1 was "
         "stored): the previous key still works; rerun with --revoke-previous now --confirm-revoke"
@@ -213,13 +215,13 @@ def test_a_waiting_revoke_warning_names_the_slot_and_when_it_was_asked() -> None
 
 def test_a_waiting_revoke_without_a_creation_time_says_so() -> None:
     latest = replace(pending(), created=None)
-    d = decide(state(latest, superseded_value=K1), POLICY, NOW)
+    d = decide(state(latest, superseded_value=READ_K1), POLICY, NOW)
     assert d.warning is not None and "pending since ? (requested" in d.warning
 
 
 def test_finishing_a_revoke_carries_no_waiting_warning() -> None:
     policy = replace(POLICY, revoke_previous=True)
-    d = decide(state(pending(timedelta(minutes=5)), superseded_value=K1), policy, NOW)
+    d = decide(state(pending(timedelta(minutes=5)), superseded_value=READ_K1), policy, NOW)
     assert (d.step, d.code, d.slot, d.active) == (Step.REVOKE, "revoke-pending", "Key1", "Key2")
     assert d.warning is None
     assert d.reason == "finishing the revoke of Key1 requested when version v1 was stored"
@@ -237,10 +239,10 @@ def test_a_pending_revoke_whose_previous_value_could_not_be_read_is_no_revoke() 
 def test_a_done_revoke_is_green_on_a_rerun_and_a_forced_rerun_rotates() -> None:
     done = tagged(K2, timedelta(hours=30), **{REVOKE_TAG: REVOKE_DONE, SUPERSEDES_TAG: "v0"})
     policy = replace(POLICY, revoke_previous=True)
-    d = decide(state(done, superseded_value=K1), policy, NOW)
+    d = decide(state(done, superseded_value=READ_K1), policy, NOW)
     assert (d.step, d.code, d.active) == (Step.SKIP, "revoked", "Key2")
     assert d.reason == "Key1 was already revoked when version v1 was stored"
-    forced = decide(state(done, superseded_value=K1), replace(policy, force=True), NOW)
+    forced = decide(state(done, superseded_value=READ_K1), replace(policy, force=True), NOW)
     assert (forced.step, forced.code, forced.slot) == (Step.ROTATE, "forced", "Key1")
 
 
@@ -258,7 +260,7 @@ WHEN_MOVED = replace(POLICY, when_moved=True)
 
 
 def test_when_moved_without_evidence_waits_and_says_there_is_none() -> None:
-    d = decide(state(when_moved(), superseded_value=K1), WHEN_MOVED, NOW)
+    d = decide(state(when_moved(), superseded_value=READ_K1), WHEN_MOVED, NOW)
     assert (d.step, d.code, d.slot, d.active) == (Step.SKIP, "revoke-waiting", None, "Key2")
     assert d.reason == "revoke of Key1 waits for consumers to move to version v1"
     assert d.warning == "revoke of Key1 waits: no evidence of who reads the secret"
@@ -271,7 +273,7 @@ def test_when_moved_without_evidence_waits_and_says_there_is_none() -> None:
 def test_when_moved_refuses_from_its_deadline_exactly(offset: timedelta, code: str) -> None:
     deadline = (NOW + offset).strftime("%Y-%m-%dT%H:%M:%SZ")
     lagging = MovedVerdict(False, ("job at 10.0.0.9",), "job at 10.0.0.9 still reads v0")
-    s = state(when_moved(deadline), superseded_value=K1, moved=lagging)
+    s = state(when_moved(deadline), superseded_value=READ_K1, moved=lagging)
     d = decide(s, WHEN_MOVED, NOW)
     assert d.code == code
     if code == "revoke-lagging":
@@ -283,7 +285,7 @@ def test_when_moved_refuses_from_its_deadline_exactly(offset: timedelta, code: s
 
 def test_a_ready_verdict_names_the_reason_and_the_version() -> None:
     ready = MovedVerdict(True, (), "every reader moved")
-    d = decide(state(when_moved(), superseded_value=K1, moved=ready), WHEN_MOVED, NOW)
+    d = decide(state(when_moved(), superseded_value=READ_K1, moved=ready), WHEN_MOVED, NOW)
     assert (d.step, d.slot, d.active) == (Step.REVOKE, "Key1", "Key2")
     assert d.reason == "revoking Key1: consumers moved to version v1: every reader moved"
 
@@ -291,14 +293,14 @@ def test_a_ready_verdict_names_the_reason_and_the_version() -> None:
 def test_a_when_moved_tag_without_the_mode_is_an_ordinary_decision() -> None:
     """Not asked for: no revoke, no wait; the age rules decide, with the waiting warning."""
     ready = MovedVerdict(True, (), "every reader moved")
-    d = decide(state(when_moved(), superseded_value=K1, moved=ready), POLICY, NOW)
+    d = decide(state(when_moved(), superseded_value=READ_K1, moved=ready), POLICY, NOW)
     assert (d.step, d.code) == (Step.SKIP, "within-grace")
     assert d.warning is not None and d.warning.endswith("rerun with --revoke-previous when-moved")
     assert "waits" not in d.warning
 
 
 def test_the_when_moved_mode_on_a_version_without_its_tag_decides_by_age() -> None:
-    d = decide(state(version(K2, timedelta(days=40)), superseded_value=K1), WHEN_MOVED, NOW)
+    d = decide(state(version(K2, timedelta(days=40)), superseded_value=READ_K1), WHEN_MOVED, NOW)
     assert (d.step, d.code, d.slot) == (Step.ROTATE, "due", "Key1")
 
 
@@ -321,7 +323,7 @@ def test_unexplained_key_callers_are_warned_about_only_when_a_key_is_regenerated
     fresh = decide(state(version(K2, timedelta(days=3)), unread_key_callers=callers), POLICY, NOW)
     assert (fresh.step, fresh.warning) == (Step.SKIP, None)
     revoke = decide(
-        state(pending(timedelta(minutes=5)), superseded_value=K1, unread_key_callers=callers),
+        state(pending(timedelta(minutes=5)), superseded_value=READ_K1, unread_key_callers=callers),
         replace(POLICY, revoke_previous=True),
         NOW,
     )
