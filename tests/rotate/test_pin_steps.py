@@ -228,3 +228,19 @@ def test_a_deployment_that_does_not_exist_is_named_with_those_that_do(rig: Rig) 
     assert record.reason.startswith(
         f"account {WEU}: no deployment 'gpt-nope' to test the new key with (deployments: gpt-4o"
     )
+
+
+def test_without_the_right_to_read_deleted_secrets_the_check_is_skipped(rig: Rig) -> None:
+    """A principal whose role lacks deleted-secret reads (Key Vault answers 403) still adopts a
+    new account's key: the store's own 409 would say if the name were soft-deleted."""
+    target = rig.target("contoso-openai-eus")  # seeded: no secret
+    rig.emu.admin(
+        "POST",
+        "faults",
+        {"operation": "GetDeletedSecret", "kind": "status", "status": 403, "times": 5},
+    )
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options())
+    assert record.action is Action.ADOPTED, record.reason
+    # Refused at each read of the missing secret (before the lease and under it).
+    assert [c["status"] for c in rig.calls(seq, "GetDeletedSecret")] == [403, 403]
