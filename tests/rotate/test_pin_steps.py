@@ -8,13 +8,17 @@ its lease released, and what it wrote stays, as a crash leaves it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from importlib import resources
+from pathlib import Path
 
 import pytest
+import tomllib
 
 from keyops.rotate import Action, rotate_account
 from keyops.rotate.hooks import install_hook
@@ -244,3 +248,72 @@ def test_without_the_right_to_read_deleted_secrets_the_check_is_skipped(rig: Rig
     assert record.action is Action.ADOPTED, record.reason
     # Refused at each read of the missing secret (before the lease and under it).
     assert [c["status"] for c in rig.calls(seq, "GetDeletedSecret")] == [403, 403]
+
+
+_NO_CHAT = """
+[[accounts]]
+name = "contoso-embeddings-only"
+resource_group = "rg-ai-prod"
+kind = "OpenAI"
+custom_subdomain = "contoso-embeddings-only"
+keys_created = "-40d"
+
+[[accounts.deployments]]
+name = "embed-small"
+model = "text-embedding-3-small"
+version = "1"
+capacity = 10
+api = "embeddings"
+
+[[accounts]]
+name = "contoso-no-deployments"
+resource_group = "rg-ai-prod"
+kind = "OpenAI"
+custom_subdomain = "contoso-no-deployments"
+keys_created = "-40d"
+deployments = []
+"""
+
+
+@pytest.fixture
+def bare_rig(tmp_path: Path, tls_dir: Path) -> Iterator[Rig]:
+    """A rig whose world adds an account with only an embeddings deployment, and one with none."""
+    from keyops.cloud import resolve_environment
+    from keyops.emulator.world import parse_world
+    from keyops.rotate import RotationServices
+    from tests.rotate.conftest import TEST_RETRY
+    from tests.support.emulator import start_emulator
+
+    text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
+    world = parse_world(tomllib.loads(text + _NO_CHAT), "<default world + bare accounts>")
+    emu = start_emulator(tmp_path / "emulator", tls_dir, world=world)
+    credential = emu.credential("keyops-rotator")
+    services = RotationServices(
+        resolve_environment(str(emu.connection_path), None), credential, retry=TEST_RETRY
+    )
+    yield Rig(emu, resolve_environment(str(emu.connection_path), None), services)
+    services.close()
+    credential.close()
+    gc.collect()
+    emu.stop()
+
+
+@pytest.mark.parametrize(
+    ("account", "listed"),
+    [("contoso-embeddings-only", "embed-small"), ("contoso-no-deployments", "none")],
+)
+def test_an_account_without_a_chat_deployment_is_refused_naming_what_it_has(
+    bare_rig: Rig, account: str, listed: str
+) -> None:
+    target = bare_rig.target(account)
+    vault = bare_rig.services.vault(bare_rig.vault_url)
+    vault.set_secret(target.secret_name, bare_rig.keys(target).key1)
+    bare_rig.backdate(target.secret_name, "-40d")  # due: the rotation needs a key test
+    seq = bare_rig.emu.last_seq
+    record = rotate_account(target, bare_rig.services, options())
+    assert (record.action, record.reason_code) == (Action.FAILED, "config")
+    assert record.reason == (
+        f"account {account}: no chat deployment to test the new key with (deployments: "
+        f"{listed}); nothing changed"
+    )
+    assert bare_rig.writes_since(seq) == []
