@@ -317,3 +317,46 @@ def test_an_account_without_a_chat_deployment_is_refused_naming_what_it_has(
         f"{listed}); nothing changed"
     )
     assert bare_rig.writes_since(seq) == []
+
+
+def test_the_revoke_passes_the_guards_a_regeneration_does(rig: Rig) -> None:
+    """Another secret of the vault holds Key1: the rotation (of Key2) goes ahead, the revoke of
+    Key1 that follows is refused, and Key1 lives on."""
+    target = rig.target(WEU)
+    keys = rig.keys(target)
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret("billing-app-openai-key", keys.key1)
+    record = rotate_account(target, rig.services, options(revoke_previous=True))
+    assert (record.action, record.reason_code) == (Action.REFUSED, "other-holder"), record.reason
+    assert record.reason.startswith(
+        f"account {WEU}: secret billing-app-openai-key in vault {vault.name} holds Key1 "
+    )
+    assert record.regenerated == ["Key2"]
+    after = rig.keys(target)
+    assert after.key1 == keys.key1 and rig.latest(SECRET).value == after.key2
+
+
+def test_the_key_test_uses_only_the_lease_left_after_the_stores_budget(rig: Rig) -> None:
+    """Key Vault's clock (as the run reads it) leaves 17 s of lease after the regenerate, and the
+    store needs its 15 s budget: the key test has 2 s. The new key takes 5 s to propagate, so
+    it fails its test and Key Vault is left untouched, though --propagation-timeout is 20 s."""
+    from tests.rotate.test_pin_lease import frozen
+
+    target = rig.target(WEU)
+    before = rig.latest(SECRET)
+    _, clock = frozen(rig)
+    start = clock.at
+    rig.emu.admin("POST", "settings", {"propagation_delay": 5})
+
+    def late(name: str) -> None:
+        if name == "after-regenerate":
+            clock.at = start + timedelta(seconds=60 - 17)
+
+    install_hook(late)
+    try:
+        record = rotate_account(target, rig.services, options(lease_ttl=timedelta(minutes=1)))
+    finally:
+        install_hook(None)
+    assert (record.action, record.reason_code) == (Action.FAILED, "test-failed"), record.reason
+    assert record.regenerated == ["Key2"]
+    assert rig.latest(SECRET).version == before.version
