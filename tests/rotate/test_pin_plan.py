@@ -8,7 +8,7 @@ a rule that compared them by identity would fail here as it would on the wire.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from datetime import timedelta
 
 import pytest
@@ -366,3 +366,14 @@ def test_a_revoke_run_is_never_due_by_the_vault_alone(policy: Policy) -> None:
 def test_an_account_without_local_auth_is_never_due_by_the_vault() -> None:
     s = AccountState(account(disable_local_auth=True), None, None)
     assert due_by_vault(s, POLICY, NOW) is False
+
+
+def test_a_state_a_policy_and_a_decision_cannot_be_changed_once_made() -> None:
+    """Decided twice (before the lease, and under it), a decision is replaced, never edited."""
+    d = decide(state(version(K2, timedelta(days=40))), POLICY, NOW)
+    with pytest.raises(FrozenInstanceError):
+        d.slot = "Key2"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        POLICY.force = True  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        state(None).latest = None  # type: ignore[misc]

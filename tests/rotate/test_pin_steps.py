@@ -360,3 +360,11 @@ def test_the_key_test_uses_only_the_lease_left_after_the_stores_budget(rig: Rig)
     assert (record.action, record.reason_code) == (Action.FAILED, "test-failed"), record.reason
     assert record.regenerated == ["Key2"]
     assert rig.latest(SECRET).version == before.version
+
+
+def test_a_runs_options_cannot_be_changed_under_it() -> None:
+    """One RotationOptions serves every account of a run: no account's step may edit it."""
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
+        options().force = True  # type: ignore[misc]
