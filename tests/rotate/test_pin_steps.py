@@ -368,3 +368,22 @@ def test_a_runs_options_cannot_be_changed_under_it() -> None:
 
     with pytest.raises(FrozenInstanceError):
         options().force = True  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("given", ["option", "target"])
+def test_the_key_test_gives_up_at_the_propagation_timeout(rig: Rig, given: str) -> None:
+    """--propagation-timeout (else the target's setting) bounds the key test: 2 s, while the
+    new key takes 5 s to reach the data plane, fails it, and Key Vault is left untouched."""
+    two = timedelta(seconds=2)
+    if given == "option":
+        target, opts = rig.target(WEU), options(propagation_timeout=two)
+    else:
+        target, opts = rig.target(WEU, propagation_timeout=two), options(propagation_timeout=None)
+    before = rig.latest(SECRET)
+    rig.emu.admin("POST", "settings", {"propagation_delay": 5})
+    record = rotate_account(target, rig.services, opts)
+    assert (record.action, record.reason_code) == (Action.FAILED, "test-failed"), record.reason
+    assert record.reason.startswith(
+        f"account {WEU}: the new key failed its test on deployment gpt-4o: "
+    ) and record.reason.endswith("; Key Vault untouched")
+    assert rig.latest(SECRET).version == before.version
