@@ -222,3 +222,39 @@ def test_repair_of_an_account_without_local_auth_is_a_skip(rig: Rig) -> None:
     assert (record.action, record.reason_code) == (Action.SKIPPED, "local-auth-disabled")
     assert record.reason == "key authentication is disabled on this account; nothing to repair"
     assert rig.writes_since(seq) == []
+
+
+# --- what is checked before the lease ---------------------------------------------------------
+
+
+def test_a_rotation_decided_before_the_lease_with_a_bad_deployment_writes_nothing(
+    rig: Rig,
+) -> None:
+    """A --revoke-previous run reads the keys first and decides ROTATE there: the deployment
+    its key test needs is checked before the lease, so not even a claim is written."""
+    target = rig.target(WEU, deployment="gpt-nope")
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options(revoke_previous=True))
+    assert (record.action, record.reason_code) == (Action.FAILED, "config"), record.reason
+    assert rig.writes_since(seq) == []
+
+
+def test_finishing_a_revoke_needs_no_deployment_to_test_with(rig: Rig) -> None:
+    """A revoke regenerates the previous key and tests none: a target whose deployment is gone
+    still finishes an interrupted revoke."""
+    target = rig.target(WEU)
+
+    def stop(name: str) -> None:
+        if name == "after-store":
+            raise KeyboardInterrupt
+
+    install_hook(stop)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rotate_account(target, rig.services, options(revoke_previous=True))
+    finally:
+        install_hook(None)
+    gone = rig.target(WEU, deployment="gpt-nope")
+    record = rotate_account(gone, rig.services, options(revoke_previous=True))
+    assert (record.action, record.reason_code) == (Action.REVOKED, "revoke-pending"), record.reason
+    assert record.regenerated == ["Key1"]
