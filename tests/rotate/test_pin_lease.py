@@ -443,3 +443,88 @@ def test_a_refusal_names_the_earliest_of_several_earlier_claims(rig: Rig) -> Non
         lease(vault, target).acquire()
     assert f"in progress ({earliest.tags[HOLDER_TAG]}, since " in str(refused.value)
     assert later.version < earliest.version
+
+
+# --- claims told apart by their id only -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("rival_id", ["0000000000000001", "fffffffffffffffe"])
+def test_only_this_runs_claim_id_is_its_own(rig: Rig, rival_id: str) -> None:
+    """A rival's claim (its id sorting before or after this run's) is never taken for this
+    run's: an earlier one refuses it; a later one with a far end does not keep this run's ended
+    claim alive; and this run's release leaves the rival's claim alone."""
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    now = ts(clock.at)
+    earlier = rival_claim(
+        rig, vault, target, now - 5, **{CLAIM_TAG: rival_id, UNTIL_TAG: str(now + 60)}
+    )
+    with pytest.raises(LeaseHeldError):
+        Lease(vault, target.resource_id, WEU, "me", TTL, claim_id="8000000000000000").acquire()
+    vault.set_enabled(earlier.name, earlier.version, False)
+    mine = Lease(vault, target.resource_id, WEU, "me", TTL, claim_id="8000000000000000")
+    mine.acquire()
+    (own,) = (v for v in versions(vault, mine).values() if v.enabled)
+    assert own.created is not None
+    later = rival_claim(
+        rig, vault, target, ts(own.created) + 1, **{CLAIM_TAG: rival_id, UNTIL_TAG: str(now + 7200)}
+    )
+    clock.at += TTL
+    with pytest.raises(LeaseLostError, match="ended at"):
+        mine.fence(timedelta(0))
+    assert versions(vault, mine)[later.version].enabled  # released: its own claim only
+
+
+def test_a_claim_past_its_end_has_ended(rig: Rig) -> None:
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    mine = lease(vault, target)
+    mine.acquire()
+    clock.at += TTL + timedelta(seconds=1)
+    with pytest.raises(LeaseLostError, match="ended at"):
+        mine.fence(timedelta(0))
+
+
+def test_a_rival_stamped_after_this_runs_claim_does_not_hold_it_off(rig: Rig) -> None:
+    """A claim Key Vault stamped later than this run's (here: a second later) is the rival's
+    to withdraw at its own first look; this run holds the lease."""
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    now = ts(clock.at)
+    rival_claim(rig, vault, target, now + 5, **{UNTIL_TAG: str(now + 600)})
+    mine = lease(vault, target)
+    mine.acquire()
+    assert mine.remaining() == TTL
+    mine.release()
+
+
+def test_a_renewal_stamped_at_exactly_the_claims_end_does_not_count(rig: Rig) -> None:
+    """The claim's end is set to the second Key Vault is in; the runner's reading lags a second
+    behind, so its fence renews, and Key Vault stamps the renewal in that very second: the
+    claim had ended when the renewal landed. A renewal stamped in the next second (the machine
+    was slow) proves nothing and is tried again."""
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    for _ in range(5):
+        now = float(rig.emu.admin("GET", "clock")["now"])
+        if now % 1 > 0.2:
+            rig.emu.admin("POST", "clock", {"advance": 1.01 - now % 1})
+            now = float(rig.emu.admin("GET", "clock")["now"])
+        second = int(now)
+        mine = lease(vault, target)
+        mine.acquire()
+        (claim,) = (v for v in versions(vault, mine).values() if v.enabled)
+        vault.update_tags(mine.name, claim.version, {**claim.tags, UNTIL_TAG: str(second)})
+        clock.at = datetime.fromtimestamp(second - 1, tz=timezone.utc)
+        try:
+            mine.fence(timedelta(0))
+            lost = False
+        except LeaseLostError:
+            lost = True
+        renewed = versions(vault, mine)[claim.version]
+        assert renewed.updated is not None
+        if ts(renewed.updated) == second:
+            assert lost and not renewed.enabled
+            return
+        mine.release()
+    pytest.fail("no renewal landed in the claim's last second in five tries (machine too slow)")
