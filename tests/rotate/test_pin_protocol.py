@@ -258,3 +258,20 @@ def test_finishing_a_revoke_needs_no_deployment_to_test_with(rig: Rig) -> None:
     record = rotate_account(gone, rig.services, options(revoke_previous=True))
     assert (record.action, record.reason_code) == (Action.REVOKED, "revoke-pending"), record.reason
     assert record.regenerated == ["Key1"]
+
+
+def test_a_400_on_the_store_is_a_service_error_not_a_conflict(rig: Rig) -> None:
+    """Only a 409 is a conflict with the secret's state (status 1); a 400 is Azure refusing
+    the request: the record says so with status 5, and the vault keeps its version."""
+    target = rig.target(WEU)
+    before = rig.latest(SECRET)
+    fault = {"operation": "SetSecret", "kind": "status", "status": 400, "code": "BadParameter"}
+    rig.emu.admin("POST", "faults", {**fault, "match": SECRET, "times": 1})
+    record = rotate_account(target, rig.services, options())
+    assert (record.action, record.reason_code, record.error_status) == (
+        Action.FAILED,
+        "service",
+        int(ExitStatus.SERVICE),
+    ), record.reason
+    assert "rejected" in record.reason
+    assert rig.latest(SECRET).version == before.version
