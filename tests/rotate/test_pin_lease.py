@@ -86,6 +86,20 @@ def ts(when: datetime) -> int:
     return int(when.timestamp())
 
 
+def next_second(rig: Rig) -> int:
+    """The emulator's next whole second (Unix seconds)."""
+    return int(float(rig.emu.admin("GET", "clock")["now"])) + 1
+
+
+def enter(rig: Rig, second: int) -> bool:
+    """Move the emulator's clock to just inside ``second``; False if it is already past it."""
+    now = float(rig.emu.admin("GET", "clock")["now"])
+    if now >= second:
+        return False
+    rig.emu.admin("POST", "clock", {"advance": second + 0.01 - now})
+    return True
+
+
 # --- the name and the TTL ----------------------------------------------------------------------
 
 
@@ -329,29 +343,26 @@ def test_a_same_second_claim_surfacing_after_the_first_look_does_not_overtake(ri
 def test_a_claim_tied_with_a_rivals_at_the_first_look_withdraws(rig: Rig) -> None:
     """Key Vault stamps whole seconds: a rival claim stamped in the same second as this run's
     makes it withdraw (the rival does too), so two runs never both hold the lease. The rival is
-    stamped at the emulator's current second; a run whose claim lands in the next second (the
-    machine was slow) proves nothing and is tried again."""
+    stamped with the emulator's next second and the claim is sent just inside it; a claim that
+    lands a second later (the machine was slow) proves nothing and is tried again."""
     target = rig.target(WEU)
     vault = rig.services.vault(rig.vault_url)
     for _ in range(5):
-        now = float(rig.emu.admin("GET", "clock")["now"])
-        if now % 1 > 0.2:  # early in a second, so that the claim lands in it
-            rig.emu.admin("POST", "clock", {"advance": 1.01 - now % 1})
-            now = float(rig.emu.admin("GET", "clock")["now"])
-        second = int(now)
+        second = next_second(rig)
         rival = rival_claim(rig, vault, target, second, **{UNTIL_TAG: str(second + 600)})
         mine = lease(vault, target)
-        try:
-            mine.acquire()
-            refused = False
-        except LeaseHeldError:
-            refused = True
-        listed = versions(vault, mine)
-        own = next(v for v in listed.values() if v.tags.get(CLAIM_TAG) == mine.claim_id)
-        if own.created is not None and ts(own.created) == second:
-            assert refused and not own.enabled
-            return
-        mine.release()
+        if enter(rig, second):  # the claim is sent at once, early in the rival's second
+            try:
+                mine.acquire()
+                refused = False
+            except LeaseHeldError:
+                refused = True
+            listed = versions(vault, mine)
+            own = next(v for v in listed.values() if v.tags.get(CLAIM_TAG) == mine.claim_id)
+            if own.created is not None and ts(own.created) == second:
+                assert refused and not own.enabled
+                return
+            mine.release()
         vault.set_enabled(mine.name, rival.version, False)
     pytest.fail("no claim landed in its rival's second in five tries (machine too slow)")
 
@@ -499,32 +510,29 @@ def test_a_rival_stamped_after_this_runs_claim_does_not_hold_it_off(rig: Rig) ->
 
 
 def test_a_renewal_stamped_at_exactly_the_claims_end_does_not_count(rig: Rig) -> None:
-    """The claim's end is set to the second Key Vault is in; the runner's reading lags a second
-    behind, so its fence renews, and Key Vault stamps the renewal in that very second: the
-    claim had ended when the renewal landed. A renewal stamped in the next second (the machine
-    was slow) proves nothing and is tried again."""
+    """The claim's end is set to Key Vault's next second and the fence is sent just inside it;
+    the runner's reading lags a second behind, so its fence renews, and Key Vault stamps the
+    renewal in that very second: the claim had ended when the renewal landed. A renewal stamped
+    a second later (the machine was slow) proves nothing and is tried again."""
     target = rig.target(WEU)
     vault, clock = frozen(rig)
     for _ in range(5):
-        now = float(rig.emu.admin("GET", "clock")["now"])
-        if now % 1 > 0.2:
-            rig.emu.admin("POST", "clock", {"advance": 1.01 - now % 1})
-            now = float(rig.emu.admin("GET", "clock")["now"])
-        second = int(now)
         mine = lease(vault, target)
         mine.acquire()
         (claim,) = (v for v in versions(vault, mine).values() if v.enabled)
+        second = next_second(rig)
         vault.update_tags(mine.name, claim.version, {**claim.tags, UNTIL_TAG: str(second)})
         clock.at = datetime.fromtimestamp(second - 1, tz=timezone.utc)
-        try:
-            mine.fence(timedelta(0))
-            lost = False
-        except LeaseLostError:
-            lost = True
-        renewed = versions(vault, mine)[claim.version]
-        assert renewed.updated is not None
-        if ts(renewed.updated) == second:
-            assert lost and not renewed.enabled
-            return
+        if enter(rig, second):  # the fence is sent at once, early in the claim's last second
+            try:
+                mine.fence(timedelta(0))
+                lost = False
+            except LeaseLostError:
+                lost = True
+            renewed = versions(vault, mine)[claim.version]
+            assert renewed.updated is not None
+            if ts(renewed.updated) == second:
+                assert lost and not renewed.enabled
+                return
         mine.release()
     pytest.fail("no renewal landed in the claim's last second in five tries (machine too slow)")
