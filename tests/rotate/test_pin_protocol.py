@@ -1,6 +1,9 @@
 """Pins of the protocol's promises, in-process against the emulator: one record per account
 whatever goes wrong (an unexpected error included), each warning once, a target without a
-vault refused before any call, the defaults a caller gets without options.
+vault refused before any call, the defaults a caller gets without options; what is checked
+before the lease; and the races other tests drive in a child process (a person regenerating a
+key at a step boundary, a lease lost after the regenerate) driven here in this process, at the
+same boundaries, so that per-test coverage credits them to the lines they pin.
 """
 
 from __future__ import annotations
