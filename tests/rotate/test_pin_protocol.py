@@ -299,3 +299,18 @@ def test_a_repair_after_an_outside_change_is_reported_as_the_repair(ops_rig: Rig
     assert (record.action, record.reason_code) == (Action.REPAIRED, "repaired"), record.reason
     assert record.outside_change == "Key1"
     assert latest_works(ops_rig, target)
+
+
+def test_a_rotation_reads_each_copy_once_before_and_once_after_writing_it(rig: Rig) -> None:
+    """The copy guard runs once, before the fence that precedes the regenerate (it may read
+    whole vaults); the copy is then written and read back once."""
+    from keyops.config import SecretCopy
+
+    copy = SecretCopy(rig.vault_url, "search-team-openai-key")
+    target = rig.target(WEU, also_store=(copy,))
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options())
+    assert record.action is Action.ROTATED, record.reason
+    reads = [c for c in rig.calls(seq, "GetSecret") if copy.secret_name in c["path"]]
+    assert [c["status"] for c in reads] == [404, 200]  # the guard (no copy yet), the read-back
+    assert rig.latest(copy.secret_name).value == rig.latest(SECRET).value
