@@ -314,3 +314,19 @@ def test_a_rotation_reads_each_copy_once_before_and_once_after_writing_it(rig: R
     reads = [c for c in rig.calls(seq, "GetSecret") if copy.secret_name in c["path"]]
     assert [c["status"] for c in reads] == [404, 200]  # the guard (no copy yet), the read-back
     assert rig.latest(copy.secret_name).value == rig.latest(SECRET).value
+
+
+def test_without_the_vaults_listing_a_due_account_checks_its_deployment_before_the_lease(
+    rig: Rig,
+) -> None:
+    """The vault cannot be listed (403): the first read finds the account due, and the bad
+    deployment is refused there, before any claim is written."""
+    target = rig.target(WEU, deployment="gpt-nope", rotate_after=timedelta(days=7))
+    rig.emu.admin(
+        "POST", "faults", {"operation": "GetSecrets", "kind": "status", "status": 403, "times": 9}
+    )
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options())
+    assert (record.action, record.reason_code) == (Action.FAILED, "config"), record.reason
+    assert "no deployment 'gpt-nope'" in record.reason
+    assert rig.writes_since(seq) == []
