@@ -231,7 +231,7 @@ def resolve_deployment(run: AccountRun) -> Deployment:
     chosen = pick_deployment(deployments, wanted)
     if chosen is None:
         names = ", ".join(d.name for d in deployments) or "none"
-        what = f"deployment {wanted!r}" if wanted else "a chat deployment"
+        what = f"deployment {wanted!r}" if wanted else "chat deployment"
         raise ConfigError(
             f"account {run.target.account.name}: no {what} to test the new key "
             f"with (deployments: {names}); nothing changed"
