@@ -62,3 +62,7 @@ def test_a_stage_timeout_scales_with_its_recorded_seconds_within_bounds() -> Non
     assert module._timeout(selection, ["b"], args) == 120.0  # 5 x 30 + 5 is over the cap
     # A test with no recorded time gets the whole cap.
     assert module._timeout(selection, ["unknown"], args) == 120.0
+    # Only where the cap is below the allowance does a timeout get the whole-list allowance.
+    assert module._capped(selection, ["b"], args)  # 155 s allowed, capped at 120
+    assert not module._capped(selection, ["a"] * 23, args)  # 5 x 23 + 5 = 120: not cut
+    assert module._capped(selection, ["a"] * 24, args)  # 125 > 120
