@@ -20,10 +20,12 @@ def series(
     seed: int = 1,
     events: tuple[PlantedEvent, ...] = (),
     start: datetime = START,
+    hours: int | None = None,
 ) -> UsageSeries:
-    """Seasonal, 15%-noisy hourly traffic with the given planted events."""
+    """Seasonal, 15%-noisy hourly traffic with the given planted events (*days*, or *hours*)."""
     spec = SeriesSpec(baseline=baseline, daily=0.45, weekly=0.35, noise=0.15, events=events)
-    return generate(spec, start, days * 24, seed, resource_id=RID.format(name), name=name)
+    length = days * 24 if hours is None else hours
+    return generate(spec, start, length, seed, resource_id=RID.format(name), name=name)
 
 
 def rotation(name: str, hour: int, slot: str = "Key2", start: datetime = START) -> Rotation:

@@ -39,9 +39,11 @@ def _week(jump: dict[int, float], calls: float = CALLS, size: float = PER_CALL) 
     return replace(HourlyMetrics.of(series(days=DAYS)), ok=ok, calls=list(ok), tokens=tokens)
 
 
-def _score(observed: float, expected: float, hours: int) -> float:
-    """The z of a window of *hours* flat hours (units), as the window model scores it."""
-    noise, pooled = Sensitivity().default_noise * 1.5, float(DAYS)
+def _score(
+    observed: float, expected: float, hours: int, noise: float = 0.3, pooled: float = DAYS
+) -> float:
+    """The z of a window of *hours* flat hours (units), as the window model scores it: *noise*
+    is 1.5 x the default unless measured, *pooled* the days of data."""
     per_hour = expected / hours
     extra = noise**2 / hours + 1 / (pooled * per_hour) + noise**2 / pooled
     nats = min(surprise(observed, expected, 1 / extra), log_surprise(observed, expected, extra))
@@ -77,21 +79,57 @@ def test_a_one_hour_jump_is_scored_on_that_hour_alone(factor: float) -> None:
     assert finding.score == _score(factor * usual, usual, 1)
 
 
+def test_the_noise_is_measured_where_hours_expect_50_units_and_is_8_percent_at_least() -> None:
+    """25 calls an hour are 50 units (of 250 tokens) an hour: busy enough to measure the noise,
+    which on a flat week is none, so the floor of 8% holds (instead of the default 30%)."""
+    finding = _only(token_spend(_week({AT: 3.0, AT + 1: 3.0}, calls=25.0), Sensitivity()))
+    assert (finding.observed, finding.expected) == (3 * 25 * PER_CALL, 25 * PER_CALL)
+    assert finding.score == _score(2 * 3 * 50.0, 2 * 50.0, 2, noise=0.08)
+
+
+def _short(hours: int, factor: float) -> HourlyMetrics:
+    """*hours* of which the last 20 have 20 calls at 500 tokens, one of them (the tenth from the
+    end) *factor* times more."""
+    ok = [CALLS if t >= hours - 20 else 0.0 for t in range(hours)]
+    tokens = [c * PER_CALL for c in ok]
+    tokens[hours - 10] *= factor
+    return replace(HourlyMetrics.of(series(hours=hours)), ok=ok, calls=list(ok), tokens=tokens)
+
+
+@pytest.mark.parametrize(("hours", "factor", "pooled"), [(36, 20.0, 1.5), (20, 30.0, 1.0)])
+def test_a_short_series_pools_its_days_and_a_day_at_least(
+    hours: int, factor: float, pooled: float
+) -> None:
+    """Under three days every hour's usual is the account's overall tokens per call, the jump
+    counted in; with fewer than 24 hours of calls their sizes are taken to vary by cv2 = 1, so
+    that usual is the unit. The usual is known from ``hours / 24`` days' worth, and from one day
+    at least."""
+    m = _short(hours, factor)
+    overall = sum(m.tokens) / sum(m.ok)
+    finding = _only(token_spend(m, Sensitivity()))
+    assert (finding.observed, finding.expected) == (factor * CALLS * PER_CALL, CALLS * overall)
+    jump = factor * CALLS * PER_CALL / overall
+    assert finding.score == _score(jump, CALLS, 1, pooled=pooled)
+
+
 def test_a_jump_under_the_score_bar_is_no_finding() -> None:
     """4.9x for one hour scores under 5 (5x scores 5.03): no finding."""
     assert _score(4.9 * CALLS * 2, CALLS * 2, 1) < Sensitivity().min_score
     assert token_spend(_week({AT: 4.9}), Sensitivity()) == []
 
 
-@pytest.mark.parametrize(("extra", "found"), [(10000.0, True), (9999.0, False)])
+@pytest.mark.parametrize(("extra", "found"), [(10001.0, True), (9999.0, False)])
 def test_the_extra_tokens_must_reach_the_minimum_excess_per_hour(extra: float, found: bool) -> None:
-    """5 calls an hour at 200 tokens: an hour 10,000 tokens over the usual 1,000 (11x) is at
-    the medium preset's minimum excess; a token less is under it."""
-    m = _week({}, calls=5.0, size=200.0)
+    """5 calls an hour at 300 tokens (a unit of 150 that 10,000 is no multiple of): an hour a
+    token past the medium preset's minimum excess of 10,000 over the usual 1,500 is found, one a
+    token short of it is not."""
+    m = _week({}, calls=5.0, size=300.0)
     tokens = list(m.tokens)
     tokens[AT] += extra
     findings = token_spend(replace(m, tokens=tokens), Sensitivity())
-    assert [(f.observed, f.expected) for f in findings] == ([(11000.0, 1000.0)] if found else [])
+    assert [(f.observed, f.expected) for f in findings] == (
+        [(1500.0 + extra, 1500.0)] if found else []
+    )
 
 
 def test_the_usual_call_size_is_the_median_over_hours_with_calls() -> None:
@@ -105,6 +143,66 @@ def test_the_usual_call_size_is_the_median_over_hours_with_calls() -> None:
     m = replace(HourlyMetrics.of(series(days=DAYS)), ok=ok, calls=list(ok), tokens=tokens)
     finding = _only(token_spend(m, Sensitivity()))
     usual = CALLS * PER_CALL / UNIT
+    assert (finding.observed, finding.expected) == (10 * CALLS * PER_CALL, CALLS * PER_CALL)
+    assert finding.score == _score(10 * usual, usual, 1)
+
+
+def _batch_week(jump: float) -> tuple[HourlyMetrics, list[float], list[float]]:
+    """The flat week plus a nightly batch of 100 calls of 2,000 tokens at 02:00, and
+    the hour two later (Thursday 04:00) at *jump* x its tokens; with the calls' expected curve
+    and its batch part."""
+    ran = [100.0 if t % 24 == 2 else 0.0 for t in range(HOURS)]
+    ok = [CALLS + b for b in ran]
+    tokens = [CALLS * PER_CALL + b * 2000.0 for b in ran]
+    tokens[BATCH_AT + 2] *= jump
+    expected = [CALLS + (100.0 if t % 24 == 2 else 0.0) for t in range(HOURS)]
+    batch = [100.0 if t % 24 == 2 else 0.0 for t in range(HOURS)]
+    m = replace(HourlyMetrics.of(series(days=DAYS)), ok=ok, calls=list(ok), tokens=tokens)
+    return m, expected, batch
+
+
+BATCH_AT = 50  # Thursday 02:00
+
+
+def test_beside_a_batch_the_regular_calls_cost_their_own_hours_usual() -> None:
+    """Two hours after a batch of 100 large calls, 20 regular calls: they cost 500 tokens each as
+    usual (10,000/h), not what the batch hour's calls usually cost (1,750 each, a batch may run
+    late). Ten times that is a finding; without the calls' curve the same hour is priced as a late
+    batch (35,000/h) and 100,000 is under the 2.5x bar."""
+    m, expected, batch = _batch_week(10.0)
+    finding = _only(token_spend(m, Sensitivity(), expected, batch, 0.0))
+    assert (finding.observed, finding.expected) == (100000.0, 10000.0)
+    stamps = m.series.timestamps
+    assert finding.start.timestamp() == stamps[BATCH_AT + 2]
+    assert token_spend(m, Sensitivity()) == []
+    assert token_spend(m, Sensitivity(), expected, None) == []
+
+
+def test_calls_that_report_no_tokens_have_no_token_finding() -> None:
+    m = _week({})
+    assert token_spend(replace(m, tokens=[0.0] * HOURS), Sensitivity()) == []
+
+
+def test_calls_of_one_token_each_have_a_usual_too() -> None:
+    """A usual of one token per call (unit: half a token): 10,020 tokens in an hour is found."""
+    m = _week({}, size=1.0)
+    tokens = list(m.tokens)
+    tokens[AT] += Sensitivity().token_min_excess
+    finding = _only(token_spend(replace(m, tokens=tokens), Sensitivity()))
+    assert (finding.observed, finding.expected) == (tokens[AT], CALLS)
+
+
+def test_hours_of_a_single_call_count_towards_the_usual_call_size() -> None:
+    """As above, calls from 00:00 to 14:00, but one call in each other hour: those hours (and
+    00:00-02:00, 13:00) take the overall tokens per call as their usual and are 14 of the 24
+    hours with a call, so the overall, not 500, is the median usual and sets the unit."""
+    ok = [CALLS if t % 24 < 14 else 1.0 for t in range(HOURS)]
+    tokens = [c * PER_CALL for c in ok]
+    tokens[AT] *= 10.0
+    m = replace(HourlyMetrics.of(series(days=DAYS)), ok=ok, calls=list(ok), tokens=tokens)
+    unit = sum(tokens) / sum(ok) * 0.5
+    finding = _only(token_spend(m, Sensitivity()))
+    usual = CALLS * PER_CALL / unit
     assert (finding.observed, finding.expected) == (10 * CALLS * PER_CALL, CALLS * PER_CALL)
     assert finding.score == _score(10 * usual, usual, 1)
 
