@@ -28,6 +28,19 @@ def series(
     return generate(spec, start, length, seed, resource_id=RID.format(name), name=name)
 
 
+def by_status(
+    statuses: dict[str, list[float]], name: str = "acct", start: datetime = START
+) -> UsageSeries:
+    """A series of exactly these calls per status code, and no tokens."""
+    hours = len(next(iter(statuses.values())))
+    first = int(start.timestamp())
+    stamps = tuple(first + 3600 * t for t in range(hours))
+    columns = {code: tuple(values) for code, values in statuses.items()}
+    total = tuple(sum(col) for col in zip(*columns.values(), strict=True))
+    zeros = (0.0,) * hours
+    return UsageSeries(RID.format(name), name, stamps, total, columns, zeros, zeros)
+
+
 def rotation(name: str, hour: int, slot: str = "Key2", start: datetime = START) -> Rotation:
     """A rotation of account *name* at *hour* (plus 7 minutes) after *start*."""
     return Rotation(

@@ -87,6 +87,33 @@ def test_the_noise_is_measured_where_hours_expect_50_units_and_is_8_percent_at_l
     assert finding.score == _score(2 * 3 * 50.0, 2 * 50.0, 2, noise=0.08)
 
 
+def _swinging(swing: float, jump: float) -> HourlyMetrics:
+    """A week of 20 calls an hour at 500 tokens, but 60 from 08:00 to 20:00 whose calls cost
+    *swing* more on some days and as much less on others (each hour of day's usual stays 500),
+    and Thursday 10:00-12:00 at *jump* x its tokens."""
+    sign = {0: 1, 1: -1, 2: 0, 3: 1, 4: 1, 5: -1, 6: -1}  # by day, from Tuesday
+    ok = [60.0 if 8 <= t % 24 < 20 else 20.0 for t in range(HOURS)]
+    tokens = [
+        c * PER_CALL * (1 + swing * sign[t // 24] if c > CALLS else 1.0) for t, c in enumerate(ok)
+    ]
+    tokens[AT] *= jump
+    tokens[AT + 1] *= jump
+    return replace(HourlyMetrics.of(series(days=DAYS)), ok=ok, calls=list(ok), tokens=tokens)
+
+
+@pytest.mark.parametrize(("swing", "jump", "found"), [(0.0, 3.0, True), (0.25, 3.0, False)])
+def test_busy_hours_running_below_their_usual_are_noise_too(
+    swing: float, jump: float, found: bool
+) -> None:
+    """Busy hours' call sizes swinging 25% either way (the quiet ones exact, so cv2 stays at
+    its floor) are a noise a threefold jump of two hours hides in; the hours under their usual
+    count in it as much as those over. Without the swing the same jump is found."""
+    findings = token_spend(_swinging(swing, jump), Sensitivity())
+    assert [(f.observed, f.expected) for f in findings] == (
+        [(jump * 60 * PER_CALL, 60 * PER_CALL)] if found else []
+    )
+
+
 def _short(hours: int, factor: float) -> HourlyMetrics:
     """*hours* of which the last 20 have 20 calls at 500 tokens, one of them (the tenth from the
     end) *factor* times more."""
@@ -209,12 +236,12 @@ def test_hours_of_a_single_call_count_towards_the_usual_call_size() -> None:
 
 def _interval_finding(tokens: list[float], usual: list[float], ok: list[float]) -> Finding:
     m = replace(HourlyMetrics.of(series(days=2)), tokens=tokens, ok=ok)
-    return _finding(m, Interval(5, 8, 0.0, 0.0, 8.0, 6), usual)
+    return _finding(m, Interval(2, 5, 0.0, 0.0, 8.0, 3), usual)
 
 
 def _three_hours(values: tuple[float, float, float]) -> list[float]:
     out = [0.0] * 48
-    out[5:8] = values
+    out[2:5] = values
     return out
 
 
@@ -242,6 +269,17 @@ def test_the_usual_tokens_per_call_is_the_usual_total_over_the_calls() -> None:
     )
     assert (found.observed, found.expected) == (9000.0, 1000.0)
     assert "9.0x the usual 500 tokens per call" in found.message
+
+
+def test_the_figures_of_a_token_finding_are_not_rounded_down() -> None:
+    found = _interval_finding(
+        _three_hours((300.0, 300.0, 301.0)),
+        _three_hours((24.0, 24.0, 24.0)),
+        _three_hours((2.0, 3.0, 0.0)),
+    )
+    assert (found.observed, found.expected) == (300.3333, 24.0)
+    assert "Tokens rose to 300/h, 12.5x what these calls usually cost (24/h)" in found.message
+    assert "12.5x the usual 14.4 tokens per call" in found.message
 
 
 def test_an_interval_without_calls_reads_zero_tokens_per_call() -> None:
@@ -280,6 +318,6 @@ def test_a_token_finding_needs_five_calls_and_one_and_a_half_an_hour(
     hours: int, ok: float, enough: bool
 ) -> None:
     calls = [0.0] * 48
-    calls[10] = ok  # all in the first hour: the total is what counts
+    calls[2] = ok  # all in the first hour: the total is what counts
     m = replace(HourlyMetrics.of(series(days=2)), ok=calls)
-    assert _enough_calls(m, Interval(10, 10 + hours, 0.0, 0.0, 8.0, 10)) is enough
+    assert _enough_calls(m, Interval(2, 2 + hours, 0.0, 0.0, 8.0, 2)) is enough
