@@ -17,7 +17,7 @@ import pytest
 from keyops.severity import Severity
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding
-from keyops.usage.rules_tokens import _enough_calls, _finding, token_spend
+from keyops.usage.rules_tokens import _enough_calls, _finding, _union, call_size_cv2, token_spend
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.stats import log_surprise, surprise
 from keyops.usage.windows import Interval
@@ -321,3 +321,21 @@ def test_a_token_finding_needs_five_calls_and_one_and_a_half_an_hour(
     calls[2] = ok  # all in the first hour: the total is what counts
     m = replace(HourlyMetrics.of(series(days=2)), ok=calls)
     assert _enough_calls(m, Interval(2, 2 + hours, 0.0, 0.0, 8.0, 2)) is enough
+
+
+def test_token_intervals_that_only_touch_stay_apart() -> None:
+    tokens = [1.0] * 48
+    first, second = Interval(10, 14, 5.0, 1.0, 6.0, 11), Interval(14, 16, 5.0, 1.0, 9.0, 15)
+    assert _union([second, first], tokens) == [first, second]
+
+
+def test_hours_of_more_than_50_calls_measure_drift_only() -> None:
+    """24 hours of 60 calls whose sizes drift +-10% and 24 of 10 calls whose deviation is that
+    drift plus cv2 = 2: the busy hours are no estimate of cv2 themselves (their deviations are
+    drift, not call sizes), so cv2 is 2."""
+    drift = (1.4826 * 0.1) ** 2
+    ok = [60.0] * 24 + [10.0] * 24
+    devs = [0.1 if h % 2 else -0.1 for h in range(24)] + [math.sqrt(drift + 2.0 / 10)] * 24
+    tokens = [c * PER_CALL * (1 + d) for c, d in zip(ok, devs, strict=True)]
+    m = replace(HourlyMetrics.of(series(days=2)), ok=ok, tokens=tokens)
+    assert call_size_cv2(m, [PER_CALL] * 48) == pytest.approx(2.0)
