@@ -330,12 +330,24 @@ def test_token_intervals_that_only_touch_stay_apart() -> None:
 
 
 def test_hours_of_more_than_50_calls_measure_drift_only() -> None:
-    """24 hours of 60 calls whose sizes drift +-10% and 24 of 10 calls whose deviation is that
+    """25 hours of 60 calls whose sizes drift +-10% and 24 of 10 calls whose deviation is that
     drift plus cv2 = 2: the busy hours are no estimate of cv2 themselves (their deviations are
     drift, not call sizes), so cv2 is 2."""
     drift = (1.4826 * 0.1) ** 2
-    ok = [60.0] * 24 + [10.0] * 24
-    devs = [0.1 if h % 2 else -0.1 for h in range(24)] + [math.sqrt(drift + 2.0 / 10)] * 24
+    ok = [60.0] * 25 + [10.0] * 24 + [0.0] * 23
+    busy = [0.1 if h % 2 else -0.1 for h in range(24)] + [0.0]
+    devs = busy + [math.sqrt(drift + 2.0 / 10)] * 24 + [0.0] * 23
     tokens = [c * PER_CALL * (1 + d) for c, d in zip(ok, devs, strict=True)]
+    m = replace(HourlyMetrics.of(series(days=3)), ok=ok, tokens=tokens)
+    assert call_size_cv2(m, [PER_CALL] * 72) == pytest.approx(2.0)
+
+
+def test_hours_whose_usual_call_costs_nothing_say_nothing_of_call_sizes() -> None:
+    """30 hours of 10 calls deviating as cv2 = 2 would have it, six of them at hours whose calls
+    usually carry no tokens: those six are left out, and 24 remain."""
+    deviation = math.sqrt(2.0 / CALLS)
+    ok = [CALLS] * 30 + [0.0] * 18
+    tokens = [c * PER_CALL * (1 + deviation) for c in ok]
+    usual = [PER_CALL] * 24 + [0.0] * 24
     m = replace(HourlyMetrics.of(series(days=2)), ok=ok, tokens=tokens)
-    assert call_size_cv2(m, [PER_CALL] * 48) == pytest.approx(2.0)
+    assert call_size_cv2(m, usual) == pytest.approx(2.0)
