@@ -1,0 +1,98 @@
+"""The figures error-rate and 401-surge findings carry, on hand-made weeks of exact status counts.
+
+A flat week of 100 calls an hour. Failures are judged against the usual share of the calls,
+pooled over the normal hours (known from that many failures), with the rate noise of 30% and the
+week's 168 hours discounted by half as the pooled hours; 401s against the usual daily share of
+the calls (or of the expected calls, if higher). The scores below follow from those by hand.
+"""
+
+from __future__ import annotations
+
+import math
+
+from keyops.severity import Severity
+from keyops.usage.baseline import Baseline
+from keyops.usage.metrics import HourlyMetrics
+from keyops.usage.model import Finding
+from keyops.usage.rules_errors import auth_surges, error_rate
+from keyops.usage.sensitivity import Sensitivity
+from keyops.usage.stats import log_surprise, surprise
+from tests.usage.factory import by_status
+
+HOURS = 7 * 24
+CALLS = 100.0
+AT = 58  # Thursday 10:00 UTC
+NOISE = 0.3  # rules_errors.RATE_NOISE
+POOLED = HOURS * 0.5
+
+
+def _burst(background: float, burst: float, code: str = "500") -> dict[str, list[float]]:
+    """100 calls an hour, *background* of them failing with *code*, *burst* from AT for 3 h."""
+    failed = [background] * HOURS
+    failed[AT : AT + 3] = [burst] * 3
+    return {"200": [CALLS - f for f in failed], code: failed}
+
+
+def _error_score(observed: float, expected: float, hours: int, events: float) -> float:
+    """The z of *hours* flat hours of failures against a share counted from *events* failures."""
+    multiplicative = NOISE**2 * (1 / hours + 1 / POOLED)
+    extra = multiplicative + 1 / (events + 1)
+    nats = min(
+        surprise(observed, expected, 1 / extra), log_surprise(observed, expected, multiplicative)
+    )
+    return round(math.sqrt(2 * nats), 2)
+
+
+def _only(found: list[Finding]) -> Finding:
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_an_error_burst_carries_its_rate_usual_score_and_codes() -> None:
+    """30% failing for three hours against 1%: the usual share is pooled over the 165 other
+    hours, 165 failures in all (the burst's hours are masked out of it)."""
+    m = HourlyMetrics.of(by_status(_burst(1.0, 30.0)))
+    finding = _only(error_rate(m, Sensitivity()))
+    assert (finding.observed, finding.expected, finding.unit) == (0.3, 0.01, "share of calls")
+    assert finding.severity is Severity.MEDIUM
+    assert finding.score == _error_score(90.0, 3.0, 3, 165.0)
+    stamps = m.series.timestamps
+    assert (finding.start.timestamp(), finding.end.timestamp()) == (stamps[AT], stamps[AT + 3])
+    assert finding.message.startswith("30% of calls failed (90 x 500) against a usual 1.0%")
+
+
+def test_throttling_and_other_failures_each_have_their_own_usual() -> None:
+    """5% of calls throttled every hour is this account's usual; 500s it never has. Three
+    hours of 10% failing with 500 are found against the floor of 0.1% (0.1 failures an hour,
+    known from no failure), not against the 5% of 429s."""
+    statuses = _burst(0.0, 10.0)
+    statuses["429"] = [5.0] * HOURS
+    statuses["200"] = [c - 5.0 for c in statuses["200"]]
+    finding = _only(error_rate(HourlyMetrics.of(by_status(statuses)), Sensitivity()))
+    assert (finding.observed, finding.expected) == (0.1, 0.001)
+    assert finding.score == _error_score(30.0, 0.3, 3, 0.0)
+    assert finding.message.startswith(
+        "10% of calls failed (30 x 500, 15 x 429) against a usual 0.1%"
+    )
+
+
+def _auth_score(observed: float, expected: float, hours: int) -> float:
+    """The z of *hours* flat hours of 401s against *expected* (no events: a noisy count)."""
+    per_hour = expected / hours
+    extra = NOISE**2 / hours + 1 / (POOLED * max(per_hour, 0.5)) + NOISE**2 / POOLED
+    nats = min(surprise(observed, expected, 1 / extra), log_surprise(observed, expected, extra))
+    return round(math.sqrt(2 * nats), 2)
+
+
+def _flat_base(expected: float = CALLS) -> Baseline:
+    return Baseline((expected,) * HOURS, noise=0.1, pooled=20.0, mode="flat")
+
+
+def test_a_401_surge_carries_its_rate_usual_and_score() -> None:
+    """2 401s an hour on 100 calls (2%), then 40 an hour for three hours: 20x usual."""
+    m = HourlyMetrics.of(by_status({"200": [CALLS] * HOURS, "401": _burst(2.0, 40.0)["500"]}))
+    finding = _only(auth_surges(m, _flat_base(), [], Sensitivity()))
+    assert (finding.observed, finding.expected, finding.unit) == (40.0, 2.0, "401/h")
+    assert finding.score == _auth_score(120.0, 6.0, 3)
+    assert finding.severity is Severity.MEDIUM
+    assert finding.message.startswith("401 responses rose to 40/h, 20.0x the usual 2/h")
