@@ -96,3 +96,11 @@ def test_a_401_surge_carries_its_rate_usual_and_score() -> None:
     assert finding.score == _auth_score(120.0, 6.0, 3)
     assert finding.severity is Severity.MEDIUM
     assert finding.message.startswith("401 responses rose to 40/h, 20.0x the usual 2/h")
+
+
+def test_401s_where_none_are_usual_are_judged_against_a_twentieth_an_hour() -> None:
+    m = HourlyMetrics.of(by_status({"200": [CALLS] * HOURS, "401": _burst(0.0, 10.0)["500"]}))
+    finding = _only(auth_surges(m, _flat_base(), [], Sensitivity()))
+    assert (finding.observed, finding.expected) == (10.0, 0.05)
+    assert finding.score == _auth_score(30.0, 0.15, 3)
+    assert "where none are usual (0.05/h expected)" in finding.message
