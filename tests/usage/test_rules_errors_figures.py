@@ -104,3 +104,11 @@ def test_401s_where_none_are_usual_are_judged_against_a_twentieth_an_hour() -> N
     assert (finding.observed, finding.expected) == (10.0, 0.05)
     assert finding.score == _auth_score(30.0, 0.15, 3)
     assert "where none are usual (0.05/h expected)" in finding.message
+
+
+def test_401s_rising_with_the_calls_are_no_surge() -> None:
+    """Ten times the calls for three hours bring ten times the 401s (2% of them): no surge."""
+    calls = _burst(CALLS, 10 * CALLS)["500"]
+    auth = [c * 0.02 for c in calls]
+    m = HourlyMetrics.of(by_status({"200": calls, "401": auth}))
+    assert auth_surges(m, _flat_base(), [], Sensitivity()) == []
