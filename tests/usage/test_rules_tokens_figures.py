@@ -17,7 +17,14 @@ import pytest
 from keyops.severity import Severity
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding
-from keyops.usage.rules_tokens import _enough_calls, _finding, _union, call_size_cv2, token_spend
+from keyops.usage.rules_tokens import (
+    _enough_calls,
+    _finding,
+    _union,
+    batch_band,
+    call_size_cv2,
+    token_spend,
+)
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.stats import log_surprise, surprise
 from keyops.usage.windows import Interval
@@ -329,14 +336,49 @@ def test_token_intervals_that_only_touch_stay_apart() -> None:
     assert _union([second, first], tokens) == [first, second]
 
 
+def test_a_token_interval_merges_with_the_last_one_kept_only() -> None:
+    tokens = [float(t) for t in range(48)]
+    alone = Interval(2, 4, 5.0, 1.0, 6.0, 3)
+    merged = _union(
+        [alone, Interval(10, 14, 5.0, 1.0, 6.0, 11), Interval(12, 16, 5.0, 1.0, 9.0, 15)], tokens
+    )
+    assert merged == [alone, Interval(10, 16, 0.0, 0.0, 9.0, 15)]
+
+
+def test_token_rules_refuse_hours_of_different_lengths() -> None:
+    m = _week({})
+    with pytest.raises(ValueError):
+        call_size_cv2(m, [PER_CALL] * (HOURS - 1))
+    with pytest.raises(ValueError):
+        batch_band([1.0, 2.0], [1.0, 1.0], [2.0])
+
+
+def test_without_the_calls_curve_an_interval_still_needs_five_calls() -> None:
+    """Four calls an hour: a jump of 50,000 tokens in one hour is not enough calls to judge."""
+    m = _week({}, calls=4.0)
+    tokens = list(m.tokens)
+    tokens[AT] += 50000.0
+    assert token_spend(replace(m, tokens=tokens), Sensitivity()) == []
+    assert len(token_spend(replace(m, ok=[5.0] * HOURS, tokens=tokens), Sensitivity())) == 1
+
+
+def test_calls_of_under_a_token_each_still_say_how_sizes_vary() -> None:
+    """The cv2 = 2 hours of the edge tests, at half a token per call: the same answer."""
+    deviation = math.sqrt(2.0 / CALLS)
+    ok = [CALLS] * 24 + [0.0] * 24
+    tokens = [c * 0.5 * (1 + deviation) for c in ok]
+    m = replace(HourlyMetrics.of(series(days=2)), ok=ok, tokens=tokens)
+    assert call_size_cv2(m, [0.5] * 48) == pytest.approx(2.0)
+
+
 def test_hours_of_more_than_50_calls_measure_drift_only() -> None:
-    """25 hours of 60 calls whose sizes drift +-10% and 24 of 10 calls whose deviation is that
+    """25 hours of 60 calls whose sizes drift +-10% and 24 of 49 calls whose deviation is that
     drift plus cv2 = 2: the busy hours are no estimate of cv2 themselves (their deviations are
     drift, not call sizes), so cv2 is 2."""
     drift = (1.4826 * 0.1) ** 2
-    ok = [60.0] * 25 + [10.0] * 24 + [0.0] * 23
+    ok = [60.0] * 25 + [49.0] * 24 + [0.0] * 23
     busy = [0.1 if h % 2 else -0.1 for h in range(24)] + [0.0]
-    devs = busy + [math.sqrt(drift + 2.0 / 10)] * 24 + [0.0] * 23
+    devs = busy + [math.sqrt(drift + 2.0 / 49)] * 24 + [0.0] * 23
     tokens = [c * PER_CALL * (1 + d) for c, d in zip(ok, devs, strict=True)]
     m = replace(HourlyMetrics.of(series(days=3)), ok=ok, tokens=tokens)
     assert call_size_cv2(m, [PER_CALL] * 72) == pytest.approx(2.0)
