@@ -393,3 +393,13 @@ def test_hours_whose_usual_call_costs_nothing_say_nothing_of_call_sizes() -> Non
     usual = [PER_CALL] * 24 + [0.0] * 24
     m = replace(HourlyMetrics.of(series(days=2)), ok=ok, tokens=tokens)
     assert call_size_cv2(m, usual) == pytest.approx(2.0)
+
+
+def test_drift_needs_24_busy_hours() -> None:
+    """23 hours of 60 calls drifting +-10% are too few to measure drift: none is subtracted."""
+    ok = [60.0] * 23 + [CALLS] * 24 + [0.0] * 25
+    busy = [0.1 if h % 2 else -0.1 for h in range(22)] + [0.0]
+    devs = busy + [math.sqrt(2.0 / CALLS)] * 24 + [0.0] * 25
+    tokens = [c * PER_CALL * (1 + d) for c, d in zip(ok, devs, strict=True)]
+    m = replace(HourlyMetrics.of(series(days=3)), ok=ok, tokens=tokens)
+    assert call_size_cv2(m, [PER_CALL] * 72) == pytest.approx(2.0)
