@@ -403,3 +403,23 @@ def test_drift_needs_24_busy_hours() -> None:
     tokens = [c * PER_CALL * (1 + d) for c, d in zip(ok, devs, strict=True)]
     m = replace(HourlyMetrics.of(series(days=3)), ok=ok, tokens=tokens)
     assert call_size_cv2(m, [PER_CALL] * 72) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    ("hours", "factor", "ratio"), [(2, 3.1, 2.5), (3, 2.7, 2.5), (4, 2.5, 2.5), (6, 2.0, 1.5)]
+)
+def test_each_window_length_finds_the_runs_only_it_can(
+    hours: int, factor: float, ratio: float
+) -> None:
+    """Four weeks of the flat hours, then a run of *hours* at *factor*, sized so that no shorter
+    window scores 5 on it and a window one hour longer (a usual hour in it) does not pass either:
+    windows of 1, 2, 3, 4 and 6 hours are tried, and each run is found by its own length, from
+    its first hour to its last."""
+    days = 28
+    at = 14 * 24 + 10
+    ok = [CALLS] * (days * 24)
+    tokens = [c * PER_CALL * (factor if at <= t < at + hours else 1.0) for t, c in enumerate(ok)]
+    m = replace(HourlyMetrics.of(series(days=days)), ok=ok, calls=list(ok), tokens=tokens)
+    finding = _only(token_spend(m, Sensitivity(token_ratio=ratio)))
+    stamps = m.series.timestamps
+    assert (finding.start.timestamp(), finding.end.timestamp()) == (stamps[at], stamps[at + hours])
