@@ -204,12 +204,23 @@ def test_beside_a_batch_the_regular_calls_cost_their_own_hours_usual() -> None:
     late). Ten times that is a finding; without the calls' curve the same hour is priced as a late
     batch (35,000/h) and 100,000 is under the 2.5x bar."""
     m, expected, batch = _batch_week(10.0)
-    finding = _only(token_spend(m, Sensitivity(), expected, batch, 0.0))
+    finding = _only(token_spend(m, Sensitivity(), expected, batch))  # calls known exactly
     assert (finding.observed, finding.expected) == (100000.0, 10000.0)
     stamps = m.series.timestamps
     assert finding.start.timestamp() == stamps[BATCH_AT + 2]
     assert token_spend(m, Sensitivity()) == []
     assert token_spend(m, Sensitivity(), expected, None) == []
+
+
+def test_calls_beyond_the_regular_ones_beside_a_batch_cost_what_batch_calls_do() -> None:
+    """Ten calls more than the 20 regular ones two hours after the batch may be the batch's,
+    late: they are priced at 2,000 tokens each (a batch call's cost), the 20 at 500."""
+    m, expected, batch = _batch_week(10.0)
+    ok, tokens = list(m.ok), list(m.tokens)
+    ok[BATCH_AT + 2], tokens[BATCH_AT + 2] = 30.0, 30 * PER_CALL * 10
+    m = replace(m, ok=ok, calls=list(ok), tokens=tokens)
+    finding = _only(token_spend(m, Sensitivity(), expected, batch))
+    assert (finding.observed, finding.expected) == (150000.0, 20 * PER_CALL + 10 * 2000.0)
 
 
 def test_calls_that_report_no_tokens_have_no_token_finding() -> None:
