@@ -349,11 +349,18 @@ def test_token_intervals_that_only_touch_stay_apart() -> None:
 
 def test_a_token_interval_merges_with_the_last_one_kept_only() -> None:
     tokens = [float(t) for t in range(48)]
-    alone = Interval(2, 4, 5.0, 1.0, 6.0, 3)
     merged = _union(
-        [alone, Interval(10, 14, 5.0, 1.0, 6.0, 11), Interval(12, 16, 5.0, 1.0, 9.0, 15)], tokens
+        [
+            Interval(2, 4, 5.0, 1.0, 6.0, 3),
+            Interval(10, 14, 5.0, 1.0, 6.0, 11),
+            Interval(12, 16, 5.0, 1.0, 9.0, 15),
+        ],
+        tokens,
     )
-    assert merged == [alone, Interval(10, 16, 0.0, 0.0, 9.0, 15)]
+    assert [(iv.start, iv.end, iv.score, iv.peak) for iv in merged] == [
+        (2, 4, 6.0, 3),
+        (10, 16, 9.0, 15),
+    ]
 
 
 def test_token_rules_refuse_hours_of_different_lengths() -> None:
