@@ -1,0 +1,200 @@
+"""Volume rules' numbers at their edges, written out: what makes a lone hour a burst, when a
+burst's tokens or failures moved, and what a sustained rise needs. Each case sits exactly on a
+documented figure, or one step to either side of it, on plain lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyops.usage.baseline import Baseline
+from keyops.usage.metrics import HourlyMetrics
+from keyops.usage.model import UsageSeries
+from keyops.usage.rules_traffic import _errors_moved, _tokens_moved, bursty, sustained
+from keyops.usage.sensitivity import Sensitivity
+from keyops.usage.windows import Interval
+from tests.usage.factory import RID
+
+N = 48
+USUAL = 100.0
+
+
+def _one_hour(at: int, value: float, usual: float = USUAL) -> list[float]:
+    calls = [usual] * N
+    calls[at] = value
+    return calls
+
+
+@pytest.mark.parametrize(("value", "lone"), [(200.0, True), (199.0, False), (260.0, True)])
+def test_a_lone_hour_is_a_burst_from_twice_usual(value: float, lone: bool) -> None:
+    assert bursty(_one_hour(20, value), [USUAL] * N) is lone
+
+
+@pytest.mark.parametrize(("neighbour", "lone"), [(150.9, True), (151.0, False)])
+def test_a_burst_stands_alone_while_its_neighbours_are_under_one_and_a_half_times_plus_one(
+    neighbour: float, lone: bool
+) -> None:
+    for side in (19, 21):
+        calls = _one_hour(20, 300.0)
+        calls[side] = neighbour
+        assert bursty(calls, [USUAL] * N) is lone, side
+
+
+@pytest.mark.parametrize(("usual", "lone"), [(12.0, True), (11.0, False)])
+def test_a_burst_must_be_three_sigma_for_poisson_counts(usual: float, lone: bool) -> None:
+    """Twice usual is z 3.04 over 12 calls an hour and 2.92 over 11."""
+    assert bursty(_one_hour(20, 2 * usual, usual), [usual] * N) is lone
+
+
+@pytest.mark.parametrize(("at", "lone"), [(0, False), (1, True), (N - 2, True), (N - 1, False)])
+def test_the_first_and_last_hours_have_no_two_neighbours_to_stand_out_from(
+    at: int, lone: bool
+) -> None:
+    assert bursty(_one_hour(at, 300.0), [USUAL] * N) is lone
+
+
+def test_one_lone_hour_makes_an_account_bursty_and_none_does_not() -> None:
+    assert bursty(_one_hour(20, 300.0), [USUAL] * N)
+    assert not bursty([USUAL] * N, [USUAL] * N)
+
+
+HOUR = 30
+
+
+def _metrics(calls: list[float], tokens: list[float], errors: list[float]) -> HourlyMetrics:
+    stamps = tuple(1_756_684_800 + 3600 * t for t in range(len(calls)))
+    ok = tuple(c - f for c, f in zip(calls, errors, strict=True))
+    series = UsageSeries(
+        RID.format("a"), "a", stamps, tuple(calls), {"200": ok, "500": tuple(errors)},
+        tuple(tokens), tuple(0.0 for _ in calls),
+    )  # fmt: skip
+    return HourlyMetrics.of(series)
+
+
+def _burst_tokens(per_call: float, calls: float = 300.0, n: int = N) -> HourlyMetrics:
+    """A burst of *calls* at HOUR, its calls at *per_call* tokens; other calls at 500."""
+    counts = _one_hour(HOUR, calls) + [USUAL] * (n - N)
+    tokens = [c * 500.0 for c in counts]
+    tokens[HOUR] = calls * per_call
+    return _metrics(counts, tokens, [0.0] * n)
+
+
+BURST = Interval(HOUR, HOUR + 1, 300.0, USUAL, 9.0, HOUR)
+
+
+@pytest.mark.parametrize(
+    ("per_call", "moved"),
+    [(1000.0, True), (999.0, False), (250.0, True), (251.0, False), (1500.0, True)],
+)
+def test_a_bursts_tokens_moved_at_twice_or_half_the_usual_per_call(
+    per_call: float, moved: bool
+) -> None:
+    assert _tokens_moved(_burst_tokens(per_call), BURST) is moved
+
+
+@pytest.mark.parametrize(("calls", "moved"), [(5.0, True), (4.0, False)])
+def test_a_bursts_tokens_are_judged_on_five_calls_or_more(calls: float, moved: bool) -> None:
+    burst = Interval(HOUR, HOUR + 1, calls, USUAL, 9.0, HOUR)
+    assert _tokens_moved(_burst_tokens(1000.0, calls), burst) is moved
+
+
+@pytest.mark.parametrize(("history", "moved"), [(5.0, False), (4.0, True)])
+def test_the_usual_tokens_per_call_are_of_hours_with_five_calls_or_more(
+    history: float, moved: bool
+) -> None:
+    """The burst's calls cost 2,000 tokens, as do those of 16 quieter hours before it (*history*
+    calls each); 14 busy hours cost 500. With five calls the quiet hours count and 2,000 is the
+    usual; with four only the busy hours do, and the burst is four times their 500."""
+    m = _burst_tokens(2000.0)
+    calls = list(m.calls)
+    tokens = list(m.tokens)
+    for t in [*range(0, HOUR, 2), HOUR - 1]:
+        calls[t], tokens[t] = history, history * 2000.0
+    assert _tokens_moved(_metrics(calls, tokens, [0.0] * N), BURST) is moved
+
+
+def test_the_usual_tokens_per_call_are_of_the_week_before() -> None:
+    """A burst at hour 169 at 900 tokens per call. Of the 168 hours before it, 84 cost 250 and
+    84 cost 500 per call, so the median is 500 and 900 is under twice that; the hour before
+    those (hour 0) costs 250, and a window one hour longer or shorter would make 250 the median
+    (900 is more than twice it)."""
+    n, at = 200, 169
+    counts = [USUAL] * n
+    counts[at] = 300.0
+    cost = [250.0, 500.0] + [250.0] * 84 + [500.0] * (n - 86)
+    tokens = [c * p for c, p in zip(counts, cost, strict=True)]
+    tokens[at] = 300.0 * 900.0
+    burst = Interval(at, at + 1, 300.0, USUAL, 9.0, at)
+    assert not _tokens_moved(_metrics(counts, tokens, [0.0] * n), burst)
+
+
+@pytest.mark.parametrize(("failed", "moved"), [(30.0, True), (29.0, False), (10.0, False)])
+def test_a_bursts_failed_share_moved_by_ten_points(failed: float, moved: bool) -> None:
+    """300 calls in the burst; the other hours fail at 0%: 30 failures is 10% more."""
+    errors = [0.0] * N
+    errors[HOUR] = failed
+    m = _metrics(_one_hour(HOUR, 300.0), [0.0] * N, errors)
+    assert _errors_moved(m, BURST) is moved
+
+
+@pytest.mark.parametrize(("failed", "moved"), [(10.0, True), (9.0, False)])
+def test_a_bursts_failures_count_from_ten(failed: float, moved: bool) -> None:
+    errors = [0.0] * N
+    errors[HOUR] = failed
+    m = _metrics(_one_hour(HOUR, 50.0), [0.0] * N, errors)
+    burst = Interval(HOUR, HOUR + 1, 50.0, USUAL, 9.0, HOUR)
+    assert _errors_moved(m, burst) is moved
+
+
+def test_a_bursts_failed_share_is_against_the_other_hours_share() -> None:
+    """The other hours fail at 25%: the burst must fail at 35% (105 of 300), not 10%."""
+    calls = _one_hour(HOUR, 300.0)
+    errors = [25.0] * N
+    for failed, moved in ((105.0, True), (104.0, False)):
+        errors[HOUR] = failed
+        assert _errors_moved(_metrics(calls, [0.0] * N, errors), BURST) is moved, failed
+
+
+def _afternoon() -> Baseline:
+    """50 calls an hour expected, 200 from hour 100 to 105: the average hour is 55.4."""
+    expected = [50.0] * 168
+    expected[100:106] = [200.0] * 6
+    return Baseline(tuple(expected), noise=0.1, pooled=20.0, mode="flat")
+
+
+@pytest.mark.parametrize(
+    ("hours", "times", "found"), [(3, 2.0, True), (2, 2.0, False), (3, 1.99, False)]
+)
+def test_a_sustained_rise_is_three_hours_at_two_thirds_of_the_spike_ratio(
+    hours: int, times: float, found: bool
+) -> None:
+    """Twice usual (2/3 of the spike ratio of 3) for three hours of the afternoon: 200 calls
+    over usual each, past twice the average hour."""
+    base = _afternoon()
+    calls = list(base.expected)
+    calls[100 : 100 + hours] = [200.0 * times] * hours
+    m = _metrics(calls, [0.0] * 168, [0.0] * 168)
+    runs = sustained(m, base, Sensitivity())
+    assert [(iv.start, iv.end) for iv in runs] == ([(100, 100 + hours)] if found else [])
+
+
+@pytest.mark.parametrize(("times", "found"), [(3.0, True), (2.99, False)])
+def test_a_sustained_rise_adds_twice_the_average_hour(times: float, found: bool) -> None:
+    """A flat 100 calls an hour: three hours must add 200 each, three times usual."""
+    calls = [USUAL] * 168
+    calls[100:103] = [USUAL * times] * 3
+    m = _metrics(calls, [0.0] * 168, [0.0] * 168)
+    runs = sustained(m, Baseline((USUAL,) * 168, 0.1, 20.0, "flat"), Sensitivity())
+    assert [(iv.start, iv.end) for iv in runs] == ([(100, 103)] if found else [])
+
+
+def test_every_hour_of_a_sustained_rise_is_past_the_ratio_itself() -> None:
+    """Three hours at 2.5x, 2.5x and 1.5x of the afternoon pass as a window (2.2x), but one
+    hour is under twice usual: two hours in a row are no sustained rise."""
+    base = _afternoon()
+    calls = list(base.expected)
+    calls[100:103] = [500.0, 500.0, 300.0]
+    m = _metrics(calls, [0.0] * 168, [0.0] * 168)
+    assert sustained(m, base, Sensitivity()) == []
+    calls[102] = 400.0
+    runs = sustained(_metrics(calls, [0.0] * 168, [0.0] * 168), base, Sensitivity())
+    assert [(iv.start, iv.end) for iv in runs] == [(100, 103)]
