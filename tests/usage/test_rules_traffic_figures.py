@@ -9,7 +9,7 @@ import pytest
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import UsageSeries
-from keyops.usage.rules_traffic import _errors_moved, _tokens_moved, bursty, sustained
+from keyops.usage.rules_traffic import _errors_moved, _tokens_moved, bursty, drops, sustained
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.windows import Interval
 from tests.usage.factory import RID
@@ -198,3 +198,23 @@ def test_every_hour_of_a_sustained_rise_is_past_the_ratio_itself() -> None:
     calls[102] = 400.0
     runs = sustained(_metrics(calls, [0.0] * 168, [0.0] * 168), base, Sensitivity())
     assert [(iv.start, iv.end) for iv in runs] == [(100, 103)]
+
+
+@pytest.mark.parametrize(
+    ("hours", "usual", "after"),
+    [(2, 10.0, 2), (3, 5.0, 2), (4, 4.0, 2), (6, 2.5, 2), (8, 2.0, 2), (12, 1.3, 3), (24, 0.64, 6)],
+)
+def test_each_drop_window_length_finds_the_outages_only_it_can(
+    hours: int, usual: float, after: int
+) -> None:
+    """An outage of *hours* on an account of *usual* calls an hour, the hours either side at
+    *after* x usual (callers catching up): a window one hour shorter expects under 15 calls, and
+    one hour longer takes in a busy neighbour and is over a fifth of usual. Windows of 2, 3, 4,
+    6, 8, 12 and 24 hours are tried; each outage is found by its own length."""
+    at = 60
+    calls = [usual] * 168
+    calls[at - 1] = calls[at + hours] = usual * after
+    calls[at : at + hours] = [0.0] * hours
+    base = Baseline((usual,) * 168, noise=0.1, pooled=100.0, mode="flat")
+    found = drops(_metrics(calls, [0.0] * 168, [0.0] * 168), base, Sensitivity())
+    assert [(iv.start, iv.end) for iv in found] == [(at, at + hours)]
