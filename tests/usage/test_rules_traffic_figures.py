@@ -9,7 +9,16 @@ import pytest
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import UsageSeries
-from keyops.usage.rules_traffic import _errors_moved, _tokens_moved, bursty, drops, sustained
+from keyops.usage.rules_traffic import (
+    _errors_moved,
+    _overlap,
+    _past,
+    _tokens_moved,
+    _wild,
+    bursty,
+    drops,
+    sustained,
+)
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.windows import Interval
 from tests.usage.factory import RID
@@ -218,3 +227,51 @@ def test_each_drop_window_length_finds_the_outages_only_it_can(
     base = Baseline((usual,) * 168, noise=0.1, pooled=100.0, mode="flat")
     found = drops(_metrics(calls, [0.0] * 168, [0.0] * 168), base, Sensitivity())
     assert [(iv.start, iv.end) for iv in found] == [(at, at + hours)]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [((2, 5), (5, 8), False), ((5, 8), (2, 5), False), ((2, 5), (4, 8), True),
+     ((5, 8), (2, 6), True), ((9, 12), (2, 5), False), ((2, 5), (9, 12), False),
+     ((2, 9), (4, 5), True)],
+)  # fmt: skip
+def test_intervals_overlap_when_they_share_an_hour(
+    a: tuple[int, int], b: tuple[int, int], overlap: bool
+) -> None:
+    first, second = Interval(*a, 0.0, 0.0, 0.0, a[0]), Interval(*b, 0.0, 0.0, 0.0, b[0])
+    assert _overlap(first, second) is overlap
+
+
+@pytest.mark.parametrize(
+    ("end", "burst", "wild"),
+    [(12, 8, True), (12, 9, False), (12, 12, False), (12, 13, True), (11, 11, False)],
+)
+def test_a_spike_and_the_hour_either_side_are_left_out_of_the_burst_history(
+    end: int, burst: int, wild: bool
+) -> None:
+    """A lone 3x hour at *burst*; the spike judged runs from hour 10 to *end* (flat calls: only
+    its span matters)."""
+    calls = _one_hour(burst, 300.0)
+    m = _metrics(calls, [0.0] * N, [0.0] * N)
+    base = Baseline((USUAL,) * N, noise=0.1, pooled=20.0, mode="flat")
+    assert _wild(m, base, Interval(10, end, 0.0, 0.0, 0.0, 10)) is wild
+
+
+@pytest.mark.parametrize(("neighbour", "lone"), [(USUAL, True), (200.0, False)])
+def test_both_neighbours_of_an_odd_hour_are_looked_at(neighbour: float, lone: bool) -> None:
+    calls = _one_hour(21, 300.0)
+    calls[22] = neighbour
+    assert bursty(calls, [USUAL] * N) is lone
+
+
+def test_two_lone_hours_make_an_account_bursty_too() -> None:
+    calls = _one_hour(10, 300.0)
+    calls[30] = 300.0
+    assert bursty(calls, [USUAL] * N)
+
+
+@pytest.mark.parametrize(("calls", "past"), [(100.0, False), (80.0, False), (101.0, True)])
+def test_an_hour_is_past_a_ratio_under_one_only_above_usual(calls: float, past: bool) -> None:
+    m = _metrics(_one_hour(HOUR, calls), [0.0] * N, [0.0] * N)
+    base = Baseline((USUAL,) * N, noise=0.1, pooled=20.0, mode="flat")
+    assert _past(m, base, HOUR, 0.5) is past
