@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from keyops.severity import Severity
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import UsageSeries
@@ -15,8 +16,11 @@ from keyops.usage.rules_traffic import (
     _past,
     _tokens_moved,
     _wild,
+    burst_finding,
     bursty,
+    drop_finding,
     drops,
+    spike_finding,
     sustained,
 )
 from keyops.usage.sensitivity import Sensitivity
@@ -121,19 +125,51 @@ def test_the_usual_tokens_per_call_are_of_hours_with_five_calls_or_more(
     assert _tokens_moved(_metrics(calls, tokens, [0.0] * N), BURST) is moved
 
 
-def test_the_usual_tokens_per_call_are_of_the_week_before() -> None:
-    """A burst at hour 169 at 900 tokens per call. Of the 168 hours before it, 84 cost 250 and
-    84 cost 500 per call, so the median is 500 and 900 is under twice that; the hour before
-    those (hour 0) costs 250, and a window one hour longer or shorter would make 250 the median
-    (900 is more than twice it)."""
-    n, at = 200, 169
+def _history(at: int, cost: list[float], burst: float) -> bool:
+    """Whether a 300-call burst at hour *at* of *burst* tokens per call moved, after hours of
+    100 calls at *cost* tokens per call."""
+    n = len(cost)
     counts = [USUAL] * n
     counts[at] = 300.0
-    cost = [250.0, 500.0] + [250.0] * 84 + [500.0] * (n - 86)
     tokens = [c * p for c, p in zip(counts, cost, strict=True)]
-    tokens[at] = 300.0 * 900.0
-    burst = Interval(at, at + 1, 300.0, USUAL, 9.0, at)
-    assert not _tokens_moved(_metrics(counts, tokens, [0.0] * n), burst)
+    tokens[at] = 300.0 * burst
+    return _tokens_moved(_metrics(counts, tokens, [0.0] * n), Interval(at, at + 1, 0, 0, 0, at))
+
+
+def test_the_usual_tokens_per_call_are_of_the_week_before() -> None:
+    """A burst at hour 200 at 900 tokens per call. Of the 168 hours before it, 84 cost 250 and
+    84 cost 500 per call, so the median is 500 and 900 is under twice that; every hour before
+    those costs 250, the first of the 168 costs 500, and a window an hour longer or shorter (or
+    reaching further back) would make 250 the median (900 is more than twice it)."""
+    cost = [250.0] * 32 + [500.0] * 84 + [250.0] * 84 + [500.0]
+    assert not _history(200, cost, 900.0)
+
+
+def test_the_usual_tokens_per_call_are_of_every_hour_from_the_first() -> None:
+    """A burst at hour 30 at 900 tokens per call: the 30 hours before it are 15 at 250 and 15
+    at 500 (hour 0 among them), so the median is 500; without hour 0, or with the series' last
+    hour (250) wrapped in, it would be 250."""
+    cost = [500.0] + [250.0] * 15 + [500.0] * 14 + [900.0] + [500.0] * 16 + [250.0]
+    assert not _history(30, cost, 900.0)
+
+
+def test_a_usual_of_two_hours_is_the_higher_one() -> None:
+    """Two hours before the burst: one without tokens, one at 500 per call. The usual is 500
+    (a burst at 1,000 moved), not the one without tokens (no usual, nothing moved)."""
+    cost = [500.0] * N
+    counts = [0.0] * N
+    counts[10], counts[11], counts[HOUR] = 100.0, 100.0, 300.0
+    tokens = [c * p for c, p in zip(counts, cost, strict=True)]
+    tokens[10] = 0.0
+    tokens[HOUR] = 300.0 * 1000.0
+    assert _tokens_moved(_metrics(counts, tokens, [0.0] * N), BURST)
+
+
+def test_hours_without_tokens_below_the_median_leave_it_a_usual() -> None:
+    """Eleven of the 30 hours before the burst carry no tokens, the rest 500 per call: the
+    median is 500 and a burst at 1,000 moved."""
+    cost = [0.0] * 11 + [500.0] * (N - 11)
+    assert _history(HOUR, cost, 1000.0)
 
 
 @pytest.mark.parametrize(("failed", "moved"), [(30.0, True), (29.0, False), (10.0, False)])
@@ -275,3 +311,76 @@ def test_an_hour_is_past_a_ratio_under_one_only_above_usual(calls: float, past: 
     m = _metrics(_one_hour(HOUR, calls), [0.0] * N, [0.0] * N)
     base = Baseline((USUAL,) * N, noise=0.1, pooled=20.0, mode="flat")
     assert _past(m, base, HOUR, 0.5) is past
+
+
+def _flat_metrics(n: int = N) -> HourlyMetrics:
+    return _metrics([USUAL] * n, [0.0] * n, [0.0] * n)
+
+
+@pytest.mark.parametrize(("start", "end"), [(1, 3), (2, 4)])
+def test_a_lone_bursts_figures_are_per_hour_of_its_span(start: int, end: int) -> None:
+    burst = Interval(start, end, 600.0, 201.0, 9.0, start)
+    finding = burst_finding(_flat_metrics(), burst)
+    assert (finding.observed, finding.expected) == (300.0, 100.5)
+    assert finding.message.startswith("Calls rose to 300/h, 3.0x the usual 100/h for ")
+    assert f"for {end - start} h, in one hour" in finding.message
+
+
+def test_a_spikes_figures_are_per_hour_of_its_span() -> None:
+    finding = spike_finding(_flat_metrics(), Interval(2, 5, 900.0, 300.0, 9.0, 3))
+    assert (finding.observed, finding.expected, finding.severity) == (300.0, 100.0, Severity.MEDIUM)
+
+
+@pytest.mark.parametrize(("observed", "severity"), [(6.0, Severity.HIGH), (4.0, Severity.MEDIUM)])
+def test_a_spike_over_half_a_call_usual_is_high_at_ten_times_it(
+    observed: float, severity: Severity
+) -> None:
+    """Half a call an hour usual: 6 an hour is 12x (HIGH), 4 is 8x; not against one call."""
+    finding = spike_finding(_flat_metrics(), Interval(20, 21, observed, 0.5, 9.0, 20))
+    assert finding.severity is severity
+
+
+def test_a_drop_against_nothing_expected_is_read_as_none_left() -> None:
+    finding = drop_finding(_flat_metrics(), Interval(20, 22, 0.0, 0.0, 9.0, 20))
+    assert "Calls fell to 0/h, 0% of the usual 0/h" in finding.message
+
+
+def test_a_drop_reaching_the_end_of_four_weeks_is_ongoing() -> None:
+    n = 28 * 24
+    finding = drop_finding(_flat_metrics(n), Interval(n - 3, n, 0.0, 300.0, 9.0, n - 3))
+    assert finding.severity is Severity.HIGH
+    assert "and still at the end of the window" in finding.message
+
+
+def test_the_median_before_a_burst_is_the_middle_hour() -> None:
+    """Before the burst: 15 hours at 500 tokens per call, 14 at 100, and two at 5,000. The
+    median is 500, so a burst at 800 has not moved (at 100 or 5,000 it would have)."""
+    cost = [500.0] * 15 + [100.0] * 14 + [5000.0] * 2 + [500.0] * (N - 31)
+    counts = _one_hour(31, 300.0)
+    tokens = [c * p for c, p in zip(counts, cost, strict=True)]
+    tokens[31] = 300.0 * 800.0
+    burst = Interval(31, 32, 300.0, USUAL, 9.0, 31)
+    assert not _tokens_moved(_metrics(counts, tokens, [0.0] * N), burst)
+
+
+def test_a_burst_after_calls_without_tokens_has_no_usual_to_move_from() -> None:
+    m = _burst_tokens(1000.0)
+    tokens = [0.0] * N
+    tokens[HOUR] = m.tokens[HOUR]
+    assert not _tokens_moved(_metrics(list(m.calls), tokens, [0.0] * N), BURST)
+
+
+def test_a_burst_that_is_every_call_fails_against_none_usual() -> None:
+    calls = [0.0] * N
+    calls[HOUR] = 300.0
+    errors = [0.0] * N
+    errors[HOUR] = 30.0
+    assert _errors_moved(_metrics(calls, [0.0] * N, errors), BURST)
+
+
+def test_one_other_call_that_failed_is_a_usual_of_all_failing() -> None:
+    calls = [0.0] * N
+    calls[HOUR], calls[5] = 300.0, 1.0
+    errors = [0.0] * N
+    errors[HOUR], errors[5] = 100.0, 1.0
+    assert not _errors_moved(_metrics(calls, [0.0] * N, errors), BURST)
