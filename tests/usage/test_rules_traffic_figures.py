@@ -20,7 +20,9 @@ from keyops.usage.rules_traffic import (
     bursty,
     drop_finding,
     drops,
+    is_lone_burst,
     spike_finding,
+    spikes,
     sustained,
 )
 from keyops.usage.sensitivity import Sensitivity
@@ -384,3 +386,36 @@ def test_one_other_call_that_failed_is_a_usual_of_all_failing() -> None:
     errors = [0.0] * N
     errors[HOUR], errors[5] = 100.0, 1.0
     assert not _errors_moved(_metrics(calls, [0.0] * N, errors), BURST)
+
+
+def test_no_hours_no_sustained_rise() -> None:
+    empty = Baseline((), noise=0.1, pooled=1.0, mode="flat")
+    assert sustained(_metrics([], [], []), empty, Sensitivity()) == []
+
+
+def test_on_a_heavy_tailed_account_three_hours_past_the_ratio_are_a_spike() -> None:
+    """Three night hours (20 calls usual) at 6x: past the spike ratio each, though not 20x, and
+    too few calls for a sustained rise (100 over usual, under twice the average hour)."""
+    expected = [USUAL] * 168
+    expected[100:103] = [20.0] * 3
+    calls = list(expected)
+    calls[100:103] = [120.0] * 3
+    base = Baseline(tuple(expected), noise=0.1, pooled=20.0, mode="flat", heavy_tailed=True)
+    found = spikes(_metrics(calls, [0.0] * 168, [0.0] * 168), base, Sensitivity())
+    assert [(iv.start, iv.end) for iv in found] == [(100, 103)]
+
+
+def test_a_burst_inside_a_sustained_rise_is_no_lone_burst() -> None:
+    """The afternoon at 2.5x, 2.5x and 4.5x: one hour past the spike ratio on a bursty account
+    (a lone 3x hour at hour 20), but part of a sustained rise: an alarm, not information."""
+    base = _afternoon()
+    calls = list(base.expected)
+    calls[20] = 150.0
+    calls[100:103] = [500.0, 500.0, 900.0]
+    m = _metrics(calls, [c * 500.0 for c in calls], [0.0] * 168)
+    burst = Interval(100, 103, 1900.0, 600.0, 9.0, 102)
+    assert not is_lone_burst(m, base, burst, Sensitivity())
+    calls[100:102] = [200.0, 200.0]  # the same hour alone: a lone burst
+    alone = Interval(102, 103, 900.0, 200.0, 9.0, 102)
+    m = _metrics(calls, [c * 500.0 for c in calls], [0.0] * 168)
+    assert is_lone_burst(m, base, alone, Sensitivity())
