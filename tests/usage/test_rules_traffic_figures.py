@@ -419,3 +419,27 @@ def test_a_burst_inside_a_sustained_rise_is_no_lone_burst() -> None:
     alone = Interval(102, 103, 900.0, 200.0, 9.0, 102)
     m = _metrics(calls, [c * 500.0 for c in calls], [0.0] * 168)
     assert is_lone_burst(m, base, alone, Sensitivity())
+
+
+@pytest.mark.parametrize(
+    ("hours", "usual", "times"),
+    [(1, 4.0, 5.0), (2, 2.0, 5.0), (3, 1.5, 5.0), (4, 1.0, 5.0), (6, 1.0, 4.0)],
+)
+def test_each_spike_window_length_finds_the_runs_only_it_can(
+    hours: int, usual: float, times: float
+) -> None:
+    """A quiet account (*usual* calls an hour, after a first day of 5,000 an hour that keeps
+    the sustained rule out of it) with a run of *hours* at *times* usual between two hours
+    without calls: no shorter window is surprising enough, and a longer one takes in an empty
+    hour and falls under the ratio. Windows of 1, 2, 3, 4 and 6 hours are tried (no minimum
+    excess here); each run is found by its own length."""
+    at = 100
+    expected = [5000.0] * 24 + [usual] * 144
+    calls = list(expected)
+    calls[at - 1] = calls[at + hours] = 0.0
+    calls[at : at + hours] = [usual * times] * hours
+    base = Baseline(tuple(expected), noise=0.1, pooled=100.0, mode="flat")
+    found = spikes(
+        _metrics(calls, [0.0] * 168, [0.0] * 168), base, Sensitivity(spike_min_excess=0.0)
+    )
+    assert [(iv.start, iv.end) for iv in found] == [(at, at + hours)]
