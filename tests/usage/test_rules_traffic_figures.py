@@ -443,3 +443,21 @@ def test_each_spike_window_length_finds_the_runs_only_it_can(
         _metrics(calls, [0.0] * 168, [0.0] * 168), base, Sensitivity(spike_min_excess=0.0)
     )
     assert [(iv.start, iv.end) for iv in found] == [(at, at + hours)]
+
+
+@pytest.mark.parametrize(("hours", "usual", "times"), [(3, 2.0, 5.0), (4, 3.0, 3.0), (6, 2.0, 3.0)])
+def test_each_sustained_window_length_finds_the_rises_only_it_can(
+    hours: int, usual: float, times: float
+) -> None:
+    """A quiet account with a rise of *hours* at *times* usual between two hours without calls:
+    no shorter window is surprising enough, and a longer one takes in an empty hour and adds
+    under twice the average hour. Windows of 3, 4 and 6 hours are tried (no minimum excess of
+    the spike rule here); the rises of 4 and 6 hours are found by their own length."""
+    at = 100
+    calls = [usual] * 168
+    calls[at - 1] = calls[at + hours] = 0.0
+    calls[at : at + hours] = [usual * times] * hours
+    base = Baseline((usual,) * 168, noise=0.1, pooled=100.0, mode="flat")
+    m = _metrics(calls, [0.0] * 168, [0.0] * 168)
+    found = sustained(m, base, Sensitivity(spike_min_excess=0.0))
+    assert [(iv.start, iv.end) for iv in found] == [(at, at + hours)]
