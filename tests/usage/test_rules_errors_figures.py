@@ -13,10 +13,11 @@ import math
 from keyops.severity import Severity
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
-from keyops.usage.model import Finding
-from keyops.usage.rules_errors import auth_surges, error_rate
+from keyops.usage.model import Finding, KeyUsagePolicy
+from keyops.usage.rules_errors import _auth_finding, auth_surges, error_rate, unexpected_key_use
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.stats import log_surprise, surprise
+from keyops.usage.windows import Interval
 from tests.usage.factory import by_status
 
 HOURS = 7 * 24
@@ -112,3 +113,19 @@ def test_401s_rising_with_the_calls_are_no_surge() -> None:
     auth = [c * 0.02 for c in calls]
     m = HourlyMetrics.of(by_status({"200": calls, "401": auth}))
     assert auth_surges(m, _flat_base(), [], Sensitivity()) == []
+
+
+def test_a_401_surges_figures_are_per_hour_of_its_span() -> None:
+    m = HourlyMetrics.of(by_status({"200": [CALLS] * HOURS}))
+    finding = _auth_finding(m, Interval(2, 5, 60.0, 3.0, 9.0, 2), None)
+    assert (finding.observed, finding.expected) == (20.0, 1.0)
+    assert "for 3 h" in finding.message
+
+
+def test_key_use_from_the_second_hour_is_per_hour_of_its_busy_span() -> None:
+    ok = [0.0] * HOURS
+    ok[2], ok[3], ok[5] = 4.0, 1.0, 1.0
+    m = HourlyMetrics.of(by_status({"200": ok}))
+    policy = KeyUsagePolicy(keys_expected_unused=frozenset({m.series.resource_id.lower()}))
+    (finding,) = unexpected_key_use(m, policy)
+    assert finding.observed == 1.5  # six calls over hours 2 to 5
