@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from keyops.severity import Severity
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
@@ -129,3 +131,34 @@ def test_key_use_from_the_second_hour_is_per_hour_of_its_busy_span() -> None:
     policy = KeyUsagePolicy(keys_expected_unused=frozenset({m.series.resource_id.lower()}))
     (finding,) = unexpected_key_use(m, policy)
     assert finding.observed == 1.5  # six calls over hours 2 to 5
+
+
+@pytest.mark.parametrize(
+    ("hours", "calls", "failed", "per_day"),
+    [
+        (1, 60.0, 4.0, 1),
+        (2, 20.0, 2.0, 1),
+        (3, 40.0, 2.0, 1),
+        (4, 8.0, 2.0, 3),
+        (6, 10.0, 1.25, 1),
+        (6, 30.0, 1.5, 1),
+        (8, 20.0, 1.0, 1),
+        (12, 20.0, 1.0, 1),
+    ],
+)
+def test_each_error_window_length_finds_the_bursts_only_it_can(
+    hours: int, calls: float, failed: float, per_day: int
+) -> None:
+    """*calls* an hour with *per_day* background failures a day, then *failed* failures an hour
+    for *hours*: sized so that the windows of neighbouring lengths (1, 2, 3, 4, 6, 8 and 12
+    hours are tried) do not find the burst and its own length does, from its first hour."""
+    every = 24 // per_day
+    fail = [1.0 if t % every == 3 % every else 0.0 for t in range(HOURS)]
+    fail[100 : 100 + hours] = [failed] * hours
+    m = HourlyMetrics.of(by_status({"200": [calls - f for f in fail], "500": fail}))
+    finding = _only(error_rate(m, Sensitivity()))
+    stamps = m.series.timestamps
+    assert (finding.start.timestamp(), finding.end.timestamp()) == (
+        stamps[100],
+        stamps[100 + hours],
+    )
