@@ -16,7 +16,13 @@ from keyops.severity import Severity
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy
-from keyops.usage.rules_errors import _auth_finding, auth_surges, error_rate, unexpected_key_use
+from keyops.usage.rules_errors import (
+    _auth_finding,
+    _usual_error_share,
+    auth_surges,
+    error_rate,
+    unexpected_key_use,
+)
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.stats import log_surprise, surprise
 from keyops.usage.windows import Interval
@@ -162,3 +168,16 @@ def test_each_error_window_length_finds_the_bursts_only_it_can(
         stamps[100],
         stamps[100 + hours],
     )
+
+
+def test_hours_three_sigma_out_are_left_out_of_the_usual_error_share() -> None:
+    """One failure an hour in 100 calls, but four hours of 7 (z about 3.4 against the usual
+    share) and four of 5 (about 2.5): the 7s are left out, the 5s kept. The usual share is then
+    180 failures over the 164 hours' 16,400 calls, known from those 180 failures."""
+    failed = [1.0] * HOURS
+    for t in (10, 40, 70, 100):
+        failed[t] = 5.0
+    for t in (20, 50, 80, 110):
+        failed[t] = 7.0
+    m = HourlyMetrics.of(by_status({"200": [CALLS - f for f in failed], "500": failed}))
+    assert _usual_error_share(m, failed) == (180 / 16400, 180.0)
