@@ -181,3 +181,19 @@ def test_hours_three_sigma_out_are_left_out_of_the_usual_error_share() -> None:
         failed[t] = 7.0
     m = HourlyMetrics.of(by_status({"200": [CALLS - f for f in failed], "500": failed}))
     assert _usual_error_share(m, failed) == (180 / 16400, 180.0)
+
+
+def test_the_usual_error_share_is_refitted_three_times() -> None:
+    """One failure an hour in 100 calls, with one hour of 100 failures (in 110 calls), four of 7
+    and one of 6. The first fit, counting the 100, leaves out only that hour; the second, now
+    lower, leaves out the 7s too; the third is the answer: 168 failures over 16,300 calls, the 6
+    still in (a fourth fit, lower again, would leave it out)."""
+    failed = [1.0] * HOURS
+    calls = [CALLS] * HOURS
+    failed[1], calls[1] = 100.0, 110.0
+    failed[6] = 6.0
+    for t in (11, 16, 21, 26):
+        failed[t] = 7.0
+    ok = [c - f for c, f in zip(calls, failed, strict=True)]
+    m = HourlyMetrics.of(by_status({"200": ok, "500": failed}))
+    assert _usual_error_share(m, failed) == (168 / 16300, 168.0)
