@@ -9,13 +9,15 @@ the calls (or of the expected calls, if higher). The scores below follow from th
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from keyops.severity import Severity
 from keyops.usage.baseline import Baseline
 from keyops.usage.metrics import HourlyMetrics
-from keyops.usage.model import Finding, KeyUsagePolicy
+from keyops.usage.model import Finding, KeyUsagePolicy, from_epoch
 from keyops.usage.rules_errors import (
     _auth_finding,
     _usual_error_share,
@@ -26,7 +28,7 @@ from keyops.usage.rules_errors import (
 from keyops.usage.sensitivity import Sensitivity
 from keyops.usage.stats import log_surprise, surprise
 from keyops.usage.windows import Interval
-from tests.usage.factory import by_status
+from tests.usage.factory import by_status, rotation
 
 HOURS = 7 * 24
 CALLS = 100.0
@@ -125,8 +127,8 @@ def test_401s_rising_with_the_calls_are_no_surge() -> None:
 
 def test_a_401_surges_figures_are_per_hour_of_its_span() -> None:
     m = HourlyMetrics.of(by_status({"200": [CALLS] * HOURS}))
-    finding = _auth_finding(m, Interval(2, 5, 60.0, 3.0, 9.0, 2), None)
-    assert (finding.observed, finding.expected) == (20.0, 1.0)
+    finding = _auth_finding(m, Interval(2, 5, 61.0, 3.0, 9.0, 2), None)
+    assert (finding.observed, finding.expected) == (20.3333, 1.0)
     assert "for 3 h" in finding.message
 
 
@@ -197,3 +199,23 @@ def test_the_usual_error_share_is_refitted_three_times() -> None:
     ok = [c - f for c, f in zip(calls, failed, strict=True)]
     m = HourlyMetrics.of(by_status({"200": ok, "500": failed}))
     assert _usual_error_share(m, failed) == (168 / 16300, 168.0)
+
+
+def test_the_lag_after_a_rotation_is_rounded_to_the_nearest_hour() -> None:
+    m = HourlyMetrics.of(by_status({"200": [CALLS] * HOURS}))
+    begin = from_epoch(m.series.timestamps[AT])
+    rotated = replace(rotation("acct", 0), rotated_at=begin - timedelta(hours=2, minutes=40))
+    finding = _auth_finding(m, Interval(AT, AT + 2, 40.0, 2.0, 9.0, AT), rotated)
+    assert "starting 3 h after Key2 was regenerated" in finding.message
+
+
+def test_failures_every_day_at_one_hour_are_that_hours_usual() -> None:
+    """20 of 100 calls throttled at 10:00 every day, none at other hours: 10:00 is no burst,
+    while the same at 11:00 and 12:00 on Thursday is, against the daily share (20 of 2,400)."""
+    throttled = [20.0 if t % 24 == 10 else 0.0 for t in range(HOURS)]
+    throttled[AT + 1] = throttled[AT + 2] = 20.0
+    m = HourlyMetrics.of(by_status({"200": [CALLS - x for x in throttled], "429": throttled}))
+    finding = _only(error_rate(m, Sensitivity()))
+    stamps = m.series.timestamps
+    assert (finding.start.timestamp(), finding.end.timestamp()) == (stamps[AT + 1], stamps[AT + 3])
+    assert (finding.observed, finding.expected) == (0.2, round(20 / 2400, 4))
