@@ -219,3 +219,16 @@ def test_failures_every_day_at_one_hour_are_that_hours_usual() -> None:
     stamps = m.series.timestamps
     assert (finding.start.timestamp(), finding.end.timestamp()) == (stamps[AT + 1], stamps[AT + 3])
     assert (finding.observed, finding.expected) == (0.2, round(20 / 2400, 4))
+
+
+def test_an_hour_exactly_three_sigma_out_is_left_out_of_the_usual_error_share() -> None:
+    """One failure an hour in 100 calls, and an hour of 5 failures in 74 calls. Against the
+    first fit (172 failures in 16,774 calls: 0.76 expected in that hour) it is z 3.002 with the
+    rate noise of 30% (1 / 0.09 as the negative binomial's size; a size of 11 would make it
+    2.9998): it is left out, and the usual share is the other hours' 1%."""
+    failed = [1.0] * HOURS
+    calls = [CALLS] * HOURS
+    failed[5], calls[5] = 5.0, 74.0
+    ok = [c - f for c, f in zip(calls, failed, strict=True)]
+    m = HourlyMetrics.of(by_status({"200": ok, "500": failed}))
+    assert _usual_error_share(m, failed) == (0.01, 167.0)
