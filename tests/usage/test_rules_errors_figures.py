@@ -232,3 +232,16 @@ def test_an_hour_exactly_three_sigma_out_is_left_out_of_the_usual_error_share() 
     ok = [c - f for c, f in zip(calls, failed, strict=True)]
     m = HourlyMetrics.of(by_status({"200": ok, "500": failed}))
     assert _usual_error_share(m, failed) == (0.01, 167.0)
+
+
+def test_401s_that_follow_the_calls_are_expected_in_proportion_to_them() -> None:
+    """2% of the calls get 401 all week (4 an hour by day's 200 calls, 1 by night's 50); three
+    day hours at 40: 10x the day's 4, not against the week's typical count of 2.5."""
+    calls = [200.0 if 8 <= t % 24 < 20 else 50.0 for t in range(HOURS)]
+    auth = [c * 0.02 for c in calls]
+    auth[AT : AT + 3] = [40.0] * 3
+    m = HourlyMetrics.of(by_status({"200": calls, "401": auth}))
+    base = Baseline(tuple(calls), noise=0.1, pooled=20.0, mode="flat")
+    finding = _only(auth_surges(m, base, [], Sensitivity()))
+    assert (finding.observed, finding.expected) == (40.0, 4.0)
+    assert finding.score == _auth_score(120.0, 12.0, 3)
