@@ -245,3 +245,14 @@ def test_401s_that_follow_the_calls_are_expected_in_proportion_to_them() -> None
     finding = _only(auth_surges(m, base, [], Sensitivity()))
     assert (finding.observed, finding.expected) == (40.0, 4.0)
     assert finding.score == _auth_score(120.0, 12.0, 3)
+
+
+def test_a_slow_burst_of_twelve_hours_is_found_by_the_twelve_hour_window() -> None:
+    """Four calls an hour, one failure every two days; then 9 failures in 12 hours (one hour in
+    four without): no window of 11 hours or less is surprising enough, the 12 hours are."""
+    failed = [1.0 if t % 48 == 3 else 0.0 for t in range(HOURS)]
+    failed[100:112] = [1.0, 0.0, 1.0, 1.0] * 3
+    m = HourlyMetrics.of(by_status({"200": [4.0 - f for f in failed], "500": failed}))
+    finding = _only(error_rate(m, Sensitivity()))
+    stamps = m.series.timestamps
+    assert (finding.start.timestamp(), finding.end.timestamp()) == (stamps[100], stamps[112])
