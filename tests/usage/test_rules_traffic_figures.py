@@ -461,3 +461,23 @@ def test_each_sustained_window_length_finds_the_rises_only_it_can(
     m = _metrics(calls, [0.0] * 168, [0.0] * 168)
     found = sustained(m, base, Sensitivity(spike_min_excess=0.0))
     assert [(iv.start, iv.end) for iv in found] == [(at, at + hours)]
+
+
+@pytest.mark.parametrize(
+    ("before", "per_call", "moved"),
+    [(500.5, 1001.0, True), (500.5, 1000.9, False), (500.75, 1001.5, True)],
+)
+def test_a_bursts_tokens_per_call_are_compared_unrounded(
+    before: float, per_call: float, moved: bool
+) -> None:
+    """Hours before at *before* tokens per call: a burst at twice that moved, just under not."""
+    assert _history(HOUR, [before] * N, per_call) is moved
+
+
+@pytest.mark.parametrize(("failed", "moved"), [(30.0, True), (29.0, False)])
+def test_a_burst_that_is_every_call_needs_ten_percent_failing(failed: float, moved: bool) -> None:
+    calls = [0.0] * N
+    calls[HOUR] = 300.0
+    errors = [0.0] * N
+    errors[HOUR] = failed
+    assert _errors_moved(_metrics(calls, [0.0] * N, errors), BURST) is moved
