@@ -20,6 +20,7 @@ from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, from_epoch
 from keyops.usage.rules_errors import (
     _auth_finding,
+    _rotation_before,
     _usual_error_share,
     auth_surges,
     error_rate,
@@ -256,3 +257,13 @@ def test_a_slow_burst_of_twelve_hours_is_found_by_the_twelve_hour_window() -> No
     finding = _only(error_rate(m, Sensitivity()))
     stamps = m.series.timestamps
     assert (finding.start.timestamp(), finding.end.timestamp()) == (stamps[100], stamps[112])
+
+
+def test_only_rotations_of_the_same_resource_up_to_the_surges_first_hour_are_tied() -> None:
+    m = HourlyMetrics.of(by_status({"200": [CALLS] * HOURS}))
+    begin = from_epoch(m.series.timestamps[AT])
+    surge = Interval(AT, AT + 2, 40.0, 2.0, 9.0, AT)
+    earlier_name = replace(rotation("aaa", 0), rotated_at=begin)  # sorts before "acct"
+    assert _rotation_before(surge, m, [earlier_name], 24) is None
+    later = replace(rotation("acct", 0), rotated_at=begin + timedelta(hours=2))
+    assert _rotation_before(surge, m, [later], 24) is None
