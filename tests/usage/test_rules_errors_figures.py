@@ -267,3 +267,22 @@ def test_only_rotations_of_the_same_resource_up_to_the_surges_first_hour_are_tie
     assert _rotation_before(surge, m, [earlier_name], 24) is None
     later = replace(rotation("acct", 0), rotated_at=begin + timedelta(hours=2))
     assert _rotation_before(surge, m, [later], 24) is None
+
+
+def test_hours_and_days_without_calls_count_in_no_share() -> None:
+    """The burst week with no calls at all on its first day and from 00:00 to 06:00 every day:
+    the same finding. An idle week has none."""
+    statuses = _burst(1.0, 30.0)
+    idle = [t < 24 or t % 24 < 6 for t in range(HOURS)]
+    for code in statuses:
+        statuses[code] = [0.0 if i else v for v, i in zip(statuses[code], idle, strict=True)]
+    finding = _only(error_rate(HourlyMetrics.of(by_status(statuses)), Sensitivity()))
+    assert (finding.observed, finding.expected) == (0.3, 0.01)
+    nothing = HourlyMetrics.of(by_status({"200": [0.0] * HOURS, "500": [0.0] * HOURS}))
+    assert error_rate(nothing, Sensitivity()) == []
+
+
+def test_a_baseline_of_other_hours_is_refused() -> None:
+    m = HourlyMetrics.of(by_status({"200": [CALLS] * HOURS, "401": [2.0] * HOURS}))
+    with pytest.raises(ValueError):
+        auth_surges(m, Baseline((CALLS,) * (HOURS - 1), 0.1, 20.0, "flat"), [], Sensitivity())

@@ -481,3 +481,18 @@ def test_a_burst_that_is_every_call_needs_ten_percent_failing(failed: float, mov
     errors = [0.0] * N
     errors[HOUR] = failed
     assert _errors_moved(_metrics(calls, [0.0] * N, errors), BURST) is moved
+
+
+@pytest.mark.parametrize(("calls", "found"), [(160.8, True), (160.5, False)])
+def test_a_sustained_rise_adds_twice_the_average_hour_unrounded(calls: float, found: bool) -> None:
+    """The afternoon's average hour is 55.36 calls: three hours of 50 usual must add 110.71
+    each (160.8 calls does, 160.5 does not)."""
+    base = _afternoon()
+    counts = list(base.expected)
+    counts[60:63] = [calls] * 3
+    runs = sustained(_metrics(counts, [0.0] * 168, [0.0] * 168), base, Sensitivity())
+    assert [(iv.start, iv.end) for iv in runs] == ([(60, 63)] if found else [])
+
+
+def test_a_usual_under_one_token_per_call_is_still_a_usual() -> None:
+    assert _history(HOUR, [0.5] * N, 1.0)
