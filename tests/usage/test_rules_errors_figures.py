@@ -286,3 +286,27 @@ def test_a_baseline_of_other_hours_is_refused() -> None:
     m = HourlyMetrics.of(by_status({"200": [CALLS] * HOURS, "401": [2.0] * HOURS}))
     with pytest.raises(ValueError):
         auth_surges(m, Baseline((CALLS,) * (HOURS - 1), 0.1, 20.0, "flat"), [], Sensitivity())
+
+
+def test_without_calls_the_usual_error_share_is_its_floor() -> None:
+    idle = HourlyMetrics.of(by_status({"200": [0.0] * HOURS}))
+    assert _usual_error_share(idle, [0.0] * HOURS) == (0.001, 0.0)
+
+
+def test_one_call_all_week_that_failed_is_a_usual_share_of_all() -> None:
+    failed = [0.0] * HOURS
+    failed[30] = 1.0
+    m = HourlyMetrics.of(by_status({"200": [0.0] * HOURS, "500": failed}))
+    assert _usual_error_share(m, failed) == (1.0, 1.0)
+
+
+def test_an_hour_just_under_three_sigma_stays_in_the_usual_error_share() -> None:
+    """One failure an hour in 100 calls, and an hour of 6 failures in 110 calls: z 2.93 against
+    the share counted with it (1.13 expected), with the rate noise of 30% (half that noise would
+    make it 3.05): it stays in, and the share is 173 failures over 16,810 calls."""
+    failed = [1.0] * HOURS
+    calls = [CALLS] * HOURS
+    failed[5], calls[5] = 6.0, 110.0
+    ok = [c - f for c, f in zip(calls, failed, strict=True)]
+    m = HourlyMetrics.of(by_status({"200": ok, "500": failed}))
+    assert _usual_error_share(m, failed) == (173 / 16810, 173.0)
