@@ -496,3 +496,15 @@ def test_a_sustained_rise_adds_twice_the_average_hour_unrounded(calls: float, fo
 
 def test_a_usual_under_one_token_per_call_is_still_a_usual() -> None:
     assert _history(HOUR, [0.5] * N, 1.0)
+
+
+def test_three_hours_past_the_ratio_are_never_a_lone_burst() -> None:
+    """The three night hours at 6x on a heavy-tailed account (so bursty), no sustained rise,
+    tokens and failures as usual: more than one hour past the ratio, so an alarm."""
+    expected = [USUAL] * 168
+    expected[100:103] = [20.0] * 3
+    calls = list(expected)
+    calls[100:103] = [120.0] * 3
+    base = Baseline(tuple(expected), noise=0.1, pooled=20.0, mode="flat", heavy_tailed=True)
+    m = _metrics(calls, [c * 500.0 for c in calls], [0.0] * 168)
+    assert not is_lone_burst(m, base, Interval(100, 103, 360.0, 60.0, 9.0, 100), Sensitivity())
