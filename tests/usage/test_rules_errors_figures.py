@@ -140,6 +140,11 @@ def test_key_use_from_the_second_hour_is_per_hour_of_its_busy_span() -> None:
     policy = KeyUsagePolicy(keys_expected_unused=frozenset({m.series.resource_id.lower()}))
     (finding,) = unexpected_key_use(m, policy)
     assert finding.observed == 1.5  # six calls over hours 2 to 5
+    assert finding.message.startswith("6 calls succeeded between Tue 2025-03-04 02:00 UTC and")
+    assert finding.recommendation.startswith("To verify, set disableLocalAuth")
+    ok[0] = 2.0
+    (first_hour,) = unexpected_key_use(HourlyMetrics.of(by_status({"200": ok})), policy)
+    assert (first_hour.start, first_hour.observed) == (m.series.start, round(8.0 / 6, 4))
 
 
 @pytest.mark.parametrize(
