@@ -98,7 +98,7 @@ BURST = Interval(HOUR, HOUR + 1, 300.0, USUAL, 9.0, HOUR)
 
 @pytest.mark.parametrize(
     ("per_call", "moved"),
-    [(1000.0, True), (999.0, False), (250.0, True), (251.0, False), (1500.0, True)],
+    [(1000.0, True), (999.0, False), (250.0, True), (251.0, False), (1500.0, True), (200.0, True)],
 )
 def test_a_bursts_tokens_moved_at_twice_or_half_the_usual_per_call(
     per_call: float, moved: bool
@@ -321,9 +321,9 @@ def _flat_metrics(n: int = N) -> HourlyMetrics:
 
 @pytest.mark.parametrize(("start", "end"), [(1, 3), (2, 4)])
 def test_a_lone_bursts_figures_are_per_hour_of_its_span(start: int, end: int) -> None:
-    burst = Interval(start, end, 600.0, 201.0, 9.0, start)
+    burst = Interval(start, end, 601.0, 201.0, 9.0, start)
     finding = burst_finding(_flat_metrics(), burst)
-    assert (finding.observed, finding.expected) == (300.0, 100.5)
+    assert (finding.observed, finding.expected) == (300.5, 100.5)
     assert finding.message.startswith("Calls rose to 300/h, 3.0x the usual 100/h for ")
     assert f"for {end - start} h, in one hour" in finding.message
 
@@ -508,3 +508,9 @@ def test_three_hours_past_the_ratio_are_never_a_lone_burst() -> None:
     base = Baseline(tuple(expected), noise=0.1, pooled=20.0, mode="flat", heavy_tailed=True)
     m = _metrics(calls, [c * 500.0 for c in calls], [0.0] * 168)
     assert not is_lone_burst(m, base, Interval(100, 103, 360.0, 60.0, 9.0, 100), Sensitivity())
+
+
+def test_a_drops_figures_are_per_hour_of_its_span() -> None:
+    finding = drop_finding(_flat_metrics(), Interval(2, 5, 30.0, 300.0, 9.0, 2))
+    assert (finding.observed, finding.expected) == (10.0, 100.0)
+    assert "Calls fell to 10/h, 10% of the usual 100/h" in finding.message
