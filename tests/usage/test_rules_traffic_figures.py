@@ -514,3 +514,9 @@ def test_a_drops_figures_are_per_hour_of_its_span() -> None:
     finding = drop_finding(_flat_metrics(), Interval(2, 5, 30.0, 300.0, 9.0, 2))
     assert (finding.observed, finding.expected) == (10.0, 100.0)
     assert "Calls fell to 10/h, 10% of the usual 100/h" in finding.message
+
+
+def test_a_spike_of_ten_times_usual_in_floating_point_is_high() -> None:
+    """One call an hour against 0.1 usual is 10x (1 / 0.1 == 10.0, though 1 // 0.1 == 9.0)."""
+    finding = spike_finding(_flat_metrics(), Interval(20, 21, 1.0, 0.1, 9.0, 20))
+    assert finding.severity is Severity.HIGH
