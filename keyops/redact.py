@@ -43,6 +43,12 @@ MIN_REGISTERED = 12
 _VALUE = r"[^\s'\",&\\…]{8,}"
 
 
+@functools.cache
+def _compiled(source: str) -> re.Pattern[str]:
+    """An expression compiled on its first use, once per process."""
+    return re.compile(source)
+
+
 class _Shape:
     """A secret shape: its expression, compiled on first use, and words every match holds.
 
@@ -53,18 +59,15 @@ class _Shape:
     text Unicode case folding also matches e.g. the Kelvin sign to "k".
     """
 
-    __slots__ = ("_compiled", "folded", "replacement", "source", "words")
+    __slots__ = ("folded", "replacement", "source", "words")
 
     def __init__(self, source: str, replacement: str, *words: str) -> None:
         self.source, self.replacement, self.words = source, replacement, words
         self.folded = source.startswith("(?i)")
-        self._compiled: re.Pattern[str] | None = None
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        if self._compiled is None:
-            self._compiled = re.compile(self.source)
-        return self._compiled
+        return _compiled(self.source)
 
     def may_match(self, text: str, lower: str | None) -> bool:
         """False only if no match can be in ``text`` (``lower``: it lower-cased, if ASCII)."""
@@ -115,11 +118,8 @@ _LEGACY_KEY = _Shape(
 )
 
 
-@functools.cache
-def _hex_key() -> re.Pattern[str]:
-    """The key in a legacy key's match, in lower-cased ASCII text (a cheap scan: no word, no
-    case)."""
-    return re.compile(r"[0-9a-f]{32}")
+#: The key in a legacy key's match, in lower-cased ASCII text (a cheap scan: no word, no case).
+_HEX_KEY = r"[0-9a-f]{32}"
 
 
 def _lower_if_ascii(text: str) -> str | None:
@@ -225,7 +225,7 @@ class Redactor:
                     text, lower = masked, _lower_if_ascii(masked)
         if not _LEGACY_KEY.may_match(text, lower):
             return text
-        if lower is not None and _hex_key().search(lower) is None:
+        if lower is not None and _compiled(_HEX_KEY).search(lower) is None:
             return text
         return _LEGACY_KEY.pattern.sub(self._legacy, text)
 
