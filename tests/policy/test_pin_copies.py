@@ -64,19 +64,8 @@ def test_a_stale_copy_last_in_the_list_still_stops_the_regenerate(fleet: Fleet) 
 
 def test_a_copy_gone_when_read_back_is_a_copy_conflict(fleet: Fleet) -> None:
     config = _config(fleet)
-    fleet.emu.admin(
-        "POST",
-        "faults",
-        {
-            "operation": "GetSecret",
-            "kind": "status",
-            "status": 404,
-            "code": "SecretNotFound",
-            "message": "A secret with (name/id) pol-a1-batch was not found in this key vault.",
-            "match": "pol-a1-batch",
-            "times": 2,  # the guard's read before the regenerate (absent anyway), the read-back
-        },
-    )
+    # Twice: the guard's read before the regenerate (absent anyway), then the read-back.
+    fleet.emu.secret_gone("pol-a1-batch", times=2)
     result = fleet.run("--config", config, "rotate", "-o", "json")
     assert result.exit_code == 1, result.stderr
     record = _record(result)

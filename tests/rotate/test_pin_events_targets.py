@@ -10,26 +10,14 @@ import pytest
 
 from keyops.config import Config, parse_config
 from keyops.errors import NotFoundError
-from keyops.rotate.events import SecretEvent, targets_for_events
+from keyops.rotate.events import targets_for_events
 from keyops.secret import SecretValue
 from tests.rotate.conftest import Rig
-from tests.rotate.test_targets_emulator import EUS_ID, config
+from tests.rotate.test_targets_emulator import EUS_ID, config, secret_event
 
 WEU_ID = EUS_ID.replace("rg-ai-prod", "rg-ai-shared").replace(
     "contoso-openai-eus", "contoso-aiservices-weu"
 )
-
-
-def _event(rig: Rig, secret: str, event_id: str = "e1") -> SecretEvent:
-    return SecretEvent(
-        id=event_id,
-        event_type="Microsoft.KeyVault.SecretNearExpiry",
-        vault_name="kv-keyops-prod",
-        secret_name=secret,
-        secret_id=f"{rig.vault_url}/secrets/{secret}/v",
-        version="v",
-        expires=None,
-    )
 
 
 def _config(rig: Rig) -> Config:
@@ -39,7 +27,9 @@ def _config(rig: Rig) -> Config:
 def test_a_tag_naming_an_account_no_target_names_by_id_makes_a_default_target(rig: Rig) -> None:
     vault = rig.services.vault(rig.vault_url)
     vault.set_secret("shared-app-key", SecretValue("k" * 84), tags={"ProviderAddress": WEU_ID})
-    (target,) = targets_for_events([_event(rig, "shared-app-key")], _config(rig), rig.services)
+    (target,) = targets_for_events(
+        [secret_event(rig, "shared-app-key")], _config(rig), rig.services
+    )
     assert (target.name, target.resource_id, target.secret_name) == (
         "contoso-aiservices-weu",
         WEU_ID,
@@ -54,7 +44,7 @@ def test_a_malformed_tag_is_no_hint_and_the_name_decides(rig: Rig) -> None:
         "weu-contoso-aiservices-weu", SecretValue("k" * 84), tags={"ProviderAddress": "not-an-id"}
     )
     (target,) = targets_for_events(
-        [_event(rig, "weu-contoso-aiservices-weu")],
+        [secret_event(rig, "weu-contoso-aiservices-weu")],
         _config(rig),
         rig.services,
     )
@@ -64,7 +54,7 @@ def test_a_malformed_tag_is_no_hint_and_the_name_decides(rig: Rig) -> None:
 def test_two_events_for_one_account_make_one_target(rig: Rig) -> None:
     vault = rig.services.vault(rig.vault_url)
     vault.set_secret("eus-key", SecretValue("k" * 84), tags={"ProviderAddress": EUS_ID.upper()})
-    events = [_event(rig, "eus-key", "e1"), _event(rig, "eus-key", "e2")]
+    events = [secret_event(rig, "eus-key", "e1"), secret_event(rig, "eus-key", "e2")]
     (target,) = targets_for_events(events=events, config=_config(rig), services=rig.services)
     assert (target.name, target.deployment) == ("eus", "gpt-4o-mini")
 
@@ -72,7 +62,7 @@ def test_two_events_for_one_account_make_one_target(rig: Rig) -> None:
 def test_a_secret_without_tag_or_matching_target_is_named(rig: Rig) -> None:
     rig.services.vault(rig.vault_url).set_secret("orphan-key", SecretValue("k" * 84))
     with pytest.raises(NotFoundError) as caught:
-        targets_for_events([_event(rig, "orphan-key")], _config(rig), rig.services)
+        targets_for_events([secret_event(rig, "orphan-key")], _config(rig), rig.services)
     assert str(caught.value) == (
         "event e1: no account found for secret orphan-key (no ProviderAddress tag, and no "
         "target's secret_name matches)"
@@ -81,5 +71,5 @@ def test_a_secret_without_tag_or_matching_target_is_named(rig: Rig) -> None:
 
 def test_an_event_for_a_secret_the_vault_lacks_is_named(rig: Rig) -> None:
     with pytest.raises(NotFoundError) as caught:
-        targets_for_events([_event(rig, "never-stored")], _config(rig), rig.services)
+        targets_for_events([secret_event(rig, "never-stored")], _config(rig), rig.services)
     assert str(caught.value) == ("event e1: secret never-stored not found in vault kv-keyops-prod")

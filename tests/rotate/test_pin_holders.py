@@ -66,19 +66,7 @@ def test_a_disabled_secret_is_not_read_and_holds_nothing(rig: Rig) -> None:
 
 def test_a_secret_deleted_between_the_listing_and_its_read_holds_nothing(rig: Rig) -> None:
     rig.services.vault(rig.vault_url).set_secret("going-key", _key2(rig))
-    rig.emu.admin(
-        "POST",
-        "faults",
-        {
-            "operation": "GetSecret",
-            "kind": "status",
-            "status": 404,
-            "code": "SecretNotFound",
-            "message": "A secret with (name/id) going-key was not found in this key vault.",
-            "match": "going-key",
-            "times": 1,
-        },
-    )
+    rig.emu.secret_gone("going-key", times=1)
     record = _rotate(rig)
     assert (record.action, record.slot) == (Action.ROTATED, "Key2"), record.reason
 

@@ -4,17 +4,12 @@ reaching exactly to the store are enough; and each verdict's line, figure by fig
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from keyops.rotate.moved import UNPROVABLE, Versions, holders_of, revoke_verdict
+from keyops.rotate.moved import UNPROVABLE, holders_of, revoke_verdict
+from tests.rotate.test_when_moved import APP, GRACE, JOB, NOW, STORED, V
 from tests.support.evidence import Caller, Reader, evidence
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
-STORED = NOW - timedelta(hours=2)
-GRACE = timedelta(hours=24)
-V = Versions(previous="v0", current="v1", stored_at=STORED)
-APP = "11111111-0000-0000-0000-000000000001"
-JOB = "11111111-0000-0000-0000-000000000002"
 SECOND = timedelta(seconds=1)
 
 

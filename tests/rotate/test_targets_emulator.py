@@ -82,9 +82,10 @@ def test_tag_filters_parse() -> None:
         parse_tag_filters(["=x"])
 
 
-def _event(rig: Rig, secret: str) -> SecretEvent:
+def secret_event(rig: Rig, secret: str, event_id: str = "e1") -> SecretEvent:
+    """A SecretNearExpiry event for ``secret`` in the rig's vault."""
     return SecretEvent(
-        id="e1",
+        id=event_id,
         event_type="Microsoft.KeyVault.SecretNearExpiry",
         vault_name="kv-keyops-prod",
         secret_name=secret,
@@ -99,8 +100,12 @@ def test_event_targets_found_by_tag_or_by_name(rig: Rig) -> None:
     vault = rig.services.vault(rig.vault_url)
     keys = rig.keys(rig.target("contoso-openai-eus"))
     vault.set_secret("contoso-openai-eus-api-key", keys.key1, tags={"ProviderAddress": EUS_ID})
-    (by_tag,) = targets_for_events([_event(rig, "contoso-openai-eus-api-key")], cfg, rig.services)
+    (by_tag,) = targets_for_events(
+        [secret_event(rig, "contoso-openai-eus-api-key")], cfg, rig.services
+    )
     assert (by_tag.name, by_tag.deployment) == ("eus", "gpt-4o-mini")  # the target's settings
     vault.set_secret("weu-contoso-aiservices-weu", keys.key1)  # no tag: matched by name
-    (by_name,) = targets_for_events([_event(rig, "weu-contoso-aiservices-weu")], cfg, rig.services)
+    (by_name,) = targets_for_events(
+        [secret_event(rig, "weu-contoso-aiservices-weu")], cfg, rig.services
+    )
     assert by_name.name == "weu"

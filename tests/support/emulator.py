@@ -61,6 +61,23 @@ class EmulatorHandle:
         assert r.status_code < 300, (r.status_code, r.text)
         return r.json() if r.content else None
 
+    def secret_gone(self, name: str, times: int) -> None:
+        """The next ``times`` reads (GetSecret) of secret ``name`` answer 404 SecretNotFound in
+        Key Vault's words, as if it were deleted between a listing and the read."""
+        self.admin(
+            "POST",
+            "faults",
+            {
+                "operation": "GetSecret",
+                "kind": "status",
+                "status": 404,
+                "code": "SecretNotFound",
+                "message": f"A secret with (name/id) {name} was not found in this key vault.",
+                "match": name,
+                "times": times,
+            },
+        )
+
     def log_since(self, seq: int = 0) -> list[dict[str, Any]]:
         """Request-log entries after ``seq``."""
         return list(self.admin("GET", f"requests?since={seq}")["entries"])
