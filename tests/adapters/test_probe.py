@@ -115,6 +115,9 @@ def _answer(
         )
     if deployment == "broken":
         return 503, _error("ServiceUnavailable", "The service is temporarily unavailable."), {}
+    if deployment == "now":
+        busy = _error("ServiceUnavailable", "The service is temporarily unavailable.")
+        return 503, busy, {"Retry-After": "0", "retry-after-ms": "0"}
     if deployment not in ("gpt-4o-mini", "slow"):
         return (
             404,
@@ -282,6 +285,24 @@ def test_server_errors_back_off_exponentially_and_stop_at_the_wait_budget(stub: 
     assert result.outcome is Outcome.SERVER_ERROR and result.status == 503
     # 0.5 + 1 + 2 = 3.5 fits the budget; the next wait (4) does not, so it is never started.
     assert waits == [0.5, 1.0, 2.0] and result.attempts == 4 == len(stub.state.requests) - before
+
+
+def test_a_retry_after_of_zero_backs_off_and_stops_at_the_wait_budget(stub: Stub) -> None:
+    """A server that keeps saying "retry now" gets the backoff: else the budget, which counts
+    waits, would never run out and every one of max_attempts would be sent at once."""
+    waits: list[float] = []
+    before = len(stub.state.requests)
+    result = probe(
+        stub.url,
+        "now",
+        _key(),
+        verify=stub.ca_bundle,
+        sleep=waits.append,
+        retry=RetryPolicy(max_attempts=10_000, max_wait=3.5, backoff=0.5),
+    )
+    assert result.outcome is Outcome.SERVER_ERROR and result.status == 503
+    assert waits == [0.5, 1.0, 2.0] and result.attempts == 4 == len(stub.state.requests) - before
+    assert result.retry_after_waited == 3.5
 
 
 def test_timeout_is_its_own_outcome(stub: Stub) -> None:
