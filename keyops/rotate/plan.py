@@ -285,8 +285,8 @@ def _padded_warning(state: AccountState, active: KeySlot) -> str | None:
         return None
     return (
         f"latest version {state.latest.version} ({state.latest.value.fingerprint}) holds "
-        f"{active} {state.text_problem}: consumers that do not strip it fail until a "
-        "rotation stores a clean value"
+        f"{active}, but the value {state.text_problem}: consumers that do not strip it fail "
+        "until a rotation stores a clean value"
     )
 
 

@@ -85,8 +85,8 @@ def test_a_warning_decided_before_and_under_the_lease_is_recorded_once(rig: Rig)
     assert record.action is Action.ROTATED, record.reason
     padded, revoked = record.warnings
     assert padded.endswith(
-        "holds Key1 has whitespace around it (a stray newline?): consumers that do not strip "
-        "it fail until a rotation stores a clean value"
+        "holds Key1, but the value has whitespace around it (a stray newline?): consumers that "
+        "do not strip it fail until a rotation stores a clean value"
     )
     assert revoked.startswith(f"account {WEU}: revoked Key1: ")
 
