@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
+from itertools import takewhile
 
 from keyops.scan.excerpt import build_excerpt
 from keyops.scan.forms import find_forms
@@ -90,26 +91,28 @@ def _digest(span: Span) -> str:
 
 def _merge_live(
     data: bytes, lowered: bytes, spans: list[Span], live_digests: frozenset[str]
-) -> tuple[list[Span], set[int]]:
-    """Mark rule spans that are live keys, add live keys no rule found; return live starts."""
-    live: set[int] = set()
+) -> tuple[list[Span], set[tuple[int, str]]]:
+    """Mark rule spans that are live keys, add live keys no rule found; return the (start,
+    digest) of each live one (one encoded value may hold a live key beside another)."""
+    live: set[tuple[int, str]] = set()
     for index, span in enumerate(spans):
         if _digest(span) in live_digests:
             spans[index] = replace(span, detail=f"{span.detail}; matches a live key")
-            live.add(span.start)
+            live.add((span.start, _digest(span)))
     known = {span.start for span in spans}
     for span in _live_candidates(data, lowered):
         fresh = span.start not in known and bounded(data, span.start, span.end)
         if fresh and _digest(span) in live_digests:
             spans.append(replace(span, detail="matches a live key"))
-            live.add(span.start)
+            live.add((span.start, _digest(span)))
             known.add(span.start)
     return spans, live
 
 
 def find_spans(data: bytes, depth: int = 0) -> list[Span]:
     """Every key the rules and forms find in ``data``, in order, overlaps dropped (the first
-    found wins: a key written whole before a form that also covers it)."""
+    found wins: a key written whole before a form that also covers it). Keys decoded from one
+    encoded value share its bounds: each is kept (a base64 ``.env`` holding two keys)."""
     lowered = data.lower()
     spans = find_annotated(data)
     if b"key" in lowered:
@@ -119,16 +122,23 @@ def find_spans(data: bytes, depth: int = 0) -> list[Span]:
     spans.sort(key=lambda span: (span.start, span.form == PLAIN))
     kept: list[Span] = []
     for span in spans:
-        if kept and span.start < kept[-1].end:
+        if kept and span.start < kept[-1].end and not _another_key_of_one_value(span, kept):
             continue
         kept.append(span)
     return kept
 
 
+def _another_key_of_one_value(span: Span, kept: list[Span]) -> bool:
+    """Whether ``span`` is a further key decoded from the value the last kept span covers."""
+    bounds = (span.start, span.end)
+    same = list(takewhile(lambda k: (k.start, k.end) == bounds, reversed(kept)))
+    return bool(same) and all(k.key != span.key for k in same)
+
+
 def scan_bytes(data: bytes, live_digests: frozenset[str] = frozenset()) -> list[Hit]:
     """Run every rule over one file's bytes and return its hits in file order."""
     spans = find_spans(data)
-    live: set[int] = set()
+    live: set[tuple[int, str]] = set()
     if live_digests:
         spans, live = _merge_live(data, data.lower(), spans, live_digests)
         spans.sort(key=lambda span: span.start)
@@ -145,12 +155,23 @@ def scan_bytes(data: bytes, live_digests: frozenset[str] = frozenset()) -> list[
             Hit(
                 key_format=span.key_format,
                 line=line,
-                excerpt=build_excerpt(data, bounds, index, keys),
+                excerpt=_excerpt(data, bounds, index, keys),
                 key_digest=_digest(span),
                 key_fingerprint=fingerprint_of(keys[index]),
                 detail=span.detail,
-                live=span.start in live,
+                live=(span.start, _digest(span)) in live,
                 form=span.form,
             )
         )
     return hits
+
+
+def _excerpt(data: bytes, bounds: list[tuple[int, int]], index: int, keys: list[str]) -> str:
+    """The excerpt of span ``index``, without the other keys decoded from the same value
+    (they are next to it: the spans are sorted)."""
+    here = bounds[index]
+    if here not in bounds[max(index - 1, 0) : index] + bounds[index + 1 : index + 2]:
+        return build_excerpt(data, bounds, index, keys)
+    shown = [i for i, b in enumerate(bounds) if i == index or b != here]
+    view = [bounds[i] for i in shown], [keys[i] for i in shown]
+    return build_excerpt(data, view[0], shown.index(index), view[1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+from hashlib import sha256
 
 import pytest
 
@@ -210,3 +211,33 @@ def test_a_key_written_as_is_where_base64_may_be_is_a_plain_finding(text: str) -
     (hit,) = scan_bytes(text.encode())
     assert (hit.form, hit.key_fingerprint) == ("plain", fingerprint_of(KEY))
     assert "(base64)" not in hit.detail
+
+
+OTHER_HEX = make_legacy_key(random.Random(183))
+
+
+def _secret_of_env(*keys: str) -> bytes:
+    """A Kubernetes Secret made ``--from-file=.env``: one base64 value holding every key."""
+    env = "".join(f"AZURE_OPENAI_KEY_{n}={key}\n" for n, key in enumerate(keys)).encode()
+    return b"apiVersion: v1\nkind: Secret\ndata:\n  .env: " + base64.b64encode(env) + b"\n"
+
+
+def test_each_key_of_one_base64_value_is_its_own_finding() -> None:
+    """Two accounts' keys in one encoded .env: both must be rotated, so both are found; each
+    excerpt masks its own key only, and a live digest marks the key it is of."""
+    data = _secret_of_env(HEX, OTHER_HEX)
+    live = frozenset({sha256(OTHER_HEX.encode()).hexdigest()})
+    first, second = scan_bytes(data, live)
+    assert [first.key_fingerprint, second.key_fingerprint] == [
+        fingerprint_of(HEX),
+        fingerprint_of(OTHER_HEX),
+    ]
+    assert (first.line, second.line) == (4, 4) and first.form == second.form == BASE64
+    assert first.excerpt == f".env: {HEX[:4]}…{fingerprint_of(HEX)}"
+    assert second.excerpt == f".env: {OTHER_HEX[:4]}…{fingerprint_of(OTHER_HEX)}"
+    assert (first.live, second.live) == (False, True)
+
+
+def test_one_key_twice_in_one_base64_value_is_one_finding() -> None:
+    (hit,) = scan_bytes(_secret_of_env(HEX, HEX))
+    assert hit.key_fingerprint == fingerprint_of(HEX)
