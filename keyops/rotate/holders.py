@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keyops.config import same_secret
-from keyops.errors import NotFoundError, RefusedError
+from keyops.errors import RefusedError
 from keyops.rotate.lease import LEASE_CONTENT_TYPE, LEASE_PREFIX
 
 if TYPE_CHECKING:
@@ -196,10 +196,7 @@ class _Reading:
 
 
 def _digest_of(vault: VaultClient, name: str) -> HeldBy | None:
-    try:
-        latest = vault.get_latest(name)
-    except NotFoundError:  # deleted between the list and the read
-        return None
+    latest = vault.get_latest(name)  # None when deleted between the list and the read
     if latest is None or latest.value is None:
         return None
     return HeldBy(vault.vault_url, name, latest.value.strip().digest)
