@@ -106,10 +106,12 @@ def role_definition_key(role_definition_id: str) -> str:
 
 
 def token_object_id(token: str) -> str | None:
-    """The ``oid`` claim of a JWT access token (read, not verified: it is our own token)."""
+    """The ``oid`` claim of a JWT access token (read, not verified: it is our own token); None
+    for anything else, a payload with a character outside base64url included."""
     try:
         payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        padded = payload + "=" * (-len(payload) % 4)
+        claims = json.loads(base64.b64decode(padded, altchars=b"-_", validate=True))
     except (IndexError, ValueError):
         return None
     oid = claims.get("oid") if isinstance(claims, dict) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -260,6 +261,20 @@ def test_observation_wins_over_rbac_for_the_running_identity() -> None:
 def test_token_object_id_reads_the_oid_claim() -> None:
     assert token_object_id("h.eyJvaWQiOiJBQkMifQ.s") == "abc"
     assert token_object_id("not-a-jwt") is None
+
+
+@pytest.mark.parametrize("oid", ["ab", "abc", "abcd", "a-b_c"])
+def test_token_object_id_reads_a_payload_of_any_length_unpadded(oid: str) -> None:
+    """JWT segments drop base64's padding: each of the three lengths is padded back."""
+    payload = base64.urlsafe_b64encode(json.dumps({"oid": oid}).encode()).rstrip(b"=").decode()
+    assert token_object_id(f"h.{payload}.s") == oid
+
+
+@pytest.mark.parametrize("junk", ["!", "*", " ", "~", "%"])
+def test_a_token_payload_with_a_character_outside_base64url_is_no_token(junk: str) -> None:
+    payload = base64.urlsafe_b64encode(b'{"oid": "ab"}').rstrip(b"=").decode()
+    assert token_object_id(f"h.{payload}{junk}.s") is None
+    assert token_object_id(f"h.{payload[:4]}{junk}{payload[4:]}.s") is None
 
 
 def _schema() -> dict[str, Any]:

@@ -11,7 +11,7 @@ import random
 import pytest
 
 from keyops.scan.detectors import find_spans, scan_bytes
-from keyops.scan.forms import CONCATENATED, URL_QUERY, find_forms
+from keyops.scan.forms import CONCATENATED, HCL_DEFAULT, NAME_VALUE, URL_QUERY, find_forms
 from keyops.scan.rules import LEGACY, Span
 from keyops.secret import fingerprint_of
 from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
@@ -301,3 +301,17 @@ def test_a_base64_value_after_a_name_spans_the_value_inside_its_quotes() -> None
     spans = _forms(data)
     start = data.index(value)
     assert [(s.start, s.end, s.key) for s in spans] == [(start, start + len(value), HEX.encode())]
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        (f"- name: AZURE_OPENAI_API_KEY\n  value: {KEY}\n", NAME_VALUE),
+        (f'variable "openai_api_key" {{\n  default = "{KEY}"\n}}\n', HCL_DEFAULT),
+    ],
+)
+def test_a_form_found_at_a_plain_keys_place_names_how_it_was_written(text: str, form: str) -> None:
+    """The rules find the key written whole at the same place: the form says more (which
+    manifest entry or variable holds it), so the form's finding is the one kept."""
+    (hit,) = scan_bytes(text.encode())
+    assert (hit.form, hit.key_fingerprint) == (form, fingerprint_of(KEY))

@@ -55,6 +55,18 @@ def test_filter_masks_the_message_of_other_handlers() -> None:
     assert record.getMessage() == "key: REDACTED"
 
 
+def test_filter_leaves_a_record_whose_message_holds_no_secret_as_it_was() -> None:
+    """azure-core's --debug header log, already masked by the SDK: redacting gives an equal but
+    new string, and the record keeps its own format and arguments (a handler that reads
+    ``record.args`` still finds them)."""
+    headers = {"api-key": "REDACTED", "x-ms-client-request-id": "f3c1"}
+    record = logging.LogRecord(
+        "t", logging.DEBUG, __file__, 1, "Request headers: %s", (headers,), None
+    )
+    assert RedactingFilter().filter(record)
+    assert (record.msg, record.args) == ("Request headers: %s", headers)
+
+
 def test_uncaught_exception_in_the_cli_is_printed_redacted() -> None:
     """An exception keyops does not expect (a library's) still leaves without the key."""
     code = (
