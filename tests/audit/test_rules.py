@@ -270,8 +270,9 @@ def test_token_object_id_reads_a_payload_of_any_length_unpadded(oid: str) -> Non
     assert token_object_id(f"h.{payload}.s") == oid
 
 
-@pytest.mark.parametrize("junk", ["!", "*", " ", "~", "%"])
+@pytest.mark.parametrize("junk", ["!", "*", " ", "~", "%", "!!!", "~~~~"])
 def test_a_token_payload_with_a_character_outside_base64url_is_no_token(junk: str) -> None:
+    """Not skipped: a lenient decoder drops such characters and may still read a claim."""
     payload = base64.urlsafe_b64encode(b'{"oid": "ab"}').rstrip(b"=").decode()
     assert token_object_id(f"h.{payload}{junk}.s") is None
     assert token_object_id(f"h.{payload[:4]}{junk}{payload[4:]}.s") is None
