@@ -13,6 +13,7 @@ from collections.abc import Callable
 BOUNDARIES = (
     "after-read",
     "after-lease",
+    "after-decide",
     "before-regenerate",
     "after-regenerate",
     "after-test",

@@ -276,6 +276,7 @@ def _run_account(run: AccountRun) -> None:
         decision = decide(state, run.policy, run.now())
         if _held_or_planned(run, decision):
             return
+        boundary("after-decide")
         if decision.step is Step.ROTATE and deployment is None:
             with run.step("deployment"):  # a secret appeared since the first read
                 deployment = resolve_deployment(run)

@@ -144,6 +144,20 @@ def test_the_vaults_key_regenerated_outside_keyops_is_reported_with_status_1(
     assert latest_works(ops_rig, target)
 
 
+def test_the_other_key_regenerated_while_a_key_is_adopted_is_reported_with_status_1(
+    ops_rig: Rig,
+) -> None:
+    """No secret yet: Key1 is adopted. A person regenerates Key2 after the decision: Key1 is
+    stored all the same (it is untouched), and the run says what happened (status 1)."""
+    target = ops_rig.target(EUS)
+    with at_boundary("after-decide", lambda: operator_regenerates(ops_rig, target, "Key2")):
+        record = rotate_account(target, ops_rig.services, options())
+    assert (record.action, record.slot) == (Action.ADOPTED, "Key1"), record.reason
+    assert (record.reason_code, record.outside_change) == ("outside-change", "Key2")
+    assert exit_status([record]) is ExitStatus.FAILED
+    assert ops_rig.latest(f"{EUS}-api-key").value == ops_rig.keys(target).key1
+
+
 def test_a_stored_key_regenerated_at_once_is_repaired_with_status_1(ops_rig: Rig) -> None:
     target = ops_rig.target(WEU)
     with at_boundary("after-store", lambda: operator_regenerates(ops_rig, target, "Key2")):
