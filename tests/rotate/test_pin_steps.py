@@ -16,12 +16,16 @@ from contextlib import contextmanager
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 import tomllib
 
-from keyops.rotate import Action, rotate_account
+from keyops.rotate import Action, rotate_account, steps
 from keyops.rotate.hooks import install_hook
+from keyops.rotate.records import RotationRecord
+from keyops.rotate.steps import AccountRun
 from keyops.rotate.tags import (
     CONTENT_TYPE,
     REVOKE_DONE,
@@ -85,6 +89,20 @@ def test_the_steps_times_add_up_to_no_more_than_the_run_took(rig: Rig) -> None:
     assert {"read", "lease", "regenerate", "test", "store", "confirm"} <= set(record.timings)
     assert all(spent > 0 for spent in record.timings.values()), record.timings
     assert sum(record.timings.values()) <= took
+
+
+def test_a_steps_time_is_the_counter_it_ended_at_less_the_one_it_began_at(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever the counter's origin: on a machine booted seconds ago a step can outlast it
+    (perf_counter counts from boot on Linux). Each entry of a step adds to its name's total."""
+    readings = iter([10.0, 25.0, 30.0, 32.5])
+    monkeypatch.setattr(steps, "time", SimpleNamespace(perf_counter=lambda: next(readings)))
+    run = SimpleNamespace(record=RotationRecord("t", "a", "/a"))
+    for _ in range(2):
+        with AccountRun.step(cast(AccountRun, run), "test"):
+            pass
+    assert run.record.timings == {"test": 17.5}
 
 
 def test_if_older_than_replaces_the_targets_rotate_after(rig: Rig) -> None:
