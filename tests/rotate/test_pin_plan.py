@@ -198,7 +198,7 @@ def test_two_warnings_are_joined_on_one_line() -> None:
     )
     d = decide(state(latest, superseded_value=READ_K1), POLICY, NOW)
     assert d.warning is not None
-    assert d.warning.startswith(f"latest version v1 ({padded.fingerprint}) holds Key2 ")
+    assert d.warning.startswith(f"latest version v1 ({padded.fingerprint}) holds Key2, but ")
     assert "until a rotation stores a clean value; revoke of Key1 pending since " in d.warning
 
 
