@@ -10,6 +10,7 @@ UTC ``datetime`` values instead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -92,6 +93,9 @@ class UsageSeries:
         for label, values in arrays.items():
             if len(values) != n:
                 raise ValueError(f"{self.name}: {label} has {len(values)} values, expected {n}")
+            # In C: a NaN or an infinity makes the sum not finite.
+            if min(values, default=0.0) < 0 or not math.isfinite(sum(values)):
+                raise ValueError(f"{self.name}: {label} holds a negative or non-finite count")
 
     @property
     def hours(self) -> int:
@@ -131,7 +135,8 @@ class UsageSeries:
         """Build a gap-free series from sparse points keyed by (aware) hour start.
 
         This is the shape an adapter gets from Azure Monitor (``timeseries[].data[].timeStamp``
-        with ``total``); hours without a point, and points outside the window, are zeros/ignored.
+        with ``total``); hours without a point, and points outside the window, are zeros/ignored,
+        and so are points whose total is negative or not finite (no count can be).
         """
         first = to_epoch_hour(start)
         stamps = tuple(first + HOUR * i for i in range(hours))
@@ -140,8 +145,11 @@ class UsageSeries:
             values = [0.0] * hours
             for moment, value in points.items():
                 i = (to_epoch_hour(moment) - first) // HOUR
-                if 0 <= i < hours:
-                    values[i] += float(value or 0.0)
+                count = float(value or 0.0)
+                # A count that is negative or not finite is no count: a malformed point is
+                # read as no point, as an hour without one is.
+                if 0 <= i < hours and 0 <= count < math.inf:
+                    values[i] += count
             return tuple(values)
 
         by_status = {str(code): grid(points) for code, points in requests_by_status.items()}

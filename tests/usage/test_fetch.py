@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from keyops.azure.vault import SecretVersion
 from keyops.usage.fetch import rotations_from_versions, trim_leading_silence
@@ -72,3 +75,28 @@ def test_silence_before_first_traffic_is_dropped_but_never_inside_the_window() -
     assert trimmed.timestamps[0] == series.timestamps[3]
     quiet = trim_leading_silence(_series([0] * 8), T0 + timedelta(hours=6))
     assert quiet.hours == 2  # the window itself is kept, zeros and all
+
+
+def test_a_monitor_point_whose_total_is_no_count_is_read_as_no_point() -> None:
+    """Azure Monitor's totals are counts; a malformed answer's negative, NaN or infinite total
+    is dropped, as an hour without a point is, so the rules only ever see counts."""
+    hour = [T0 + timedelta(hours=i) for i in range(5)]
+    series = UsageSeries.from_points(
+        ACCOUNT,
+        "a",
+        T0,
+        5,
+        {"200": {hour[0]: 4.0, hour[1]: -10.0, hour[2]: math.nan}, "500": {hour[1]: 3.0}},
+        {hour[3]: math.inf, hour[4]: 7.0},
+        {hour[4]: -0.5, hour[0]: 0.0},
+    )
+    assert series.requests_by_status == {"200": (4.0, 0, 0, 0, 0), "500": (0, 3.0, 0, 0, 0)}
+    assert series.requests_total == (4.0, 3.0, 0, 0, 0)
+    assert (series.prompt_tokens, series.generated_tokens) == ((0, 0, 0, 0, 7.0), (0,) * 5)
+
+
+@pytest.mark.parametrize("bad", [-1.0, -0.001, math.nan, math.inf])
+def test_a_series_holding_no_count_is_refused(bad: float) -> None:
+    with pytest.raises(ValueError, match=r"a: requests_by_status\[200\] holds a negative or"):
+        UsageSeries(ACCOUNT, "a", (0, 3600), (1.0, 1.0), {"200": (1.0, bad)}, (0, 0), (0, 0))
+    assert UsageSeries(ACCOUNT, "a", (0,), (0.0,), {"200": (0.0,)}, (0.0,), (0.0,)).hours == 1
