@@ -20,6 +20,8 @@ from keyops.usage.metrics import HourlyMetrics
 from keyops.usage.model import Finding, KeyUsagePolicy, from_epoch
 from keyops.usage.rules_errors import (
     _auth_finding,
+    _pooled,
+    _rates,
     _rotation_before,
     _usual_error_share,
     auth_surges,
@@ -27,9 +29,9 @@ from keyops.usage.rules_errors import (
     unexpected_key_use,
 )
 from keyops.usage.sensitivity import Sensitivity
-from keyops.usage.stats import log_surprise, surprise
+from keyops.usage.stats import log_surprise, surprise, z_score
 from keyops.usage.windows import Interval
-from tests.usage.factory import by_status, rotation
+from tests.usage.factory import START, by_status, rotation
 
 HOURS = 7 * 24
 CALLS = 100.0
@@ -315,3 +317,49 @@ def test_an_hour_just_under_three_sigma_stays_in_the_usual_error_share() -> None
     ok = [c - f for c, f in zip(calls, failed, strict=True)]
     m = HourlyMetrics.of(by_status({"200": ok, "500": failed}))
     assert _usual_error_share(m, failed) == (173 / 16810, 173.0)
+
+
+def test_an_hour_at_exactly_three_sigma_is_left_out_of_the_usual_error_share() -> None:
+    """One failure an hour in 100 calls, and an hour of 62 calls whose failures put it at z 3.0
+    to the last bit against the first fit: at the limit is out, so the share is the others' 1%."""
+    failed = [1.0] * HOURS
+    calls = [CALLS] * HOURS
+    failed[5], calls[5] = 4.575397469748897, 62.0
+    ok = [c - f for c, f in zip(calls, failed, strict=True)]
+    m = HourlyMetrics.of(by_status({"200": ok, "500": failed}))
+    first_fit = sum(m.errors) / sum(m.calls)
+    assert z_score(surprise(m.errors[5], first_fit * m.calls[5], 1 / NOISE**2)) == 3.0
+    assert _usual_error_share(m, m.errors) == (0.01, 167.0)
+
+
+def _hours(*at: tuple[int, int]) -> list[int]:
+    """Epoch seconds of (day, hour of day) from START, a Tuesday in 2025 (UTC)."""
+    first = int(START.timestamp())
+    return [first + 86400 * day + 3600 * hour for day, hour in at]
+
+
+def test_the_usual_daily_share_is_a_median_of_utc_calendar_days() -> None:
+    """Day 0: none of 10 calls failed at 10:00, all 10 at 20:00 (half); day 1: all 10 at 02:00.
+    The median of the days' shares is 0.75. Days cut 5.6 h early or late (86,399 or 86,401
+    seconds long since 1970) would put 20:00 or 02:00 with another day's hours."""
+    stamps = _hours((0, 10), (0, 20), (1, 2))
+    daily, _ = _rates([0.0, 10.0, 10.0], [10.0, 10.0, 10.0], stamps)
+    assert daily == 0.75
+
+
+def test_an_hour_or_a_day_of_one_call_counts_in_the_usual_shares() -> None:
+    """A quiet account: one call an hour. Day 0's calls all failed, day 1's at 03:00 only, day
+    2's none but at 03:00: the daily shares are 1, 1/24 and 1/24, and 03:00's share is 1."""
+    num = [1.0] * 24 + [1.0 if h == 3 else 0.0 for h in range(24)] * 2
+    stamps = _hours(*((d, h) for d in range(3) for h in range(24)))
+    daily, hourly = _rates(num, [1.0] * 72, stamps)
+    assert (daily, hourly[3], hourly[4]) == (1 / 24, 1.0, 0.0)
+    one_a_day = _hours((0, 9), (1, 9), (2, 9))
+    assert _rates([1.0, 1.0, 0.0], [1.0, 1.0, 5.0], one_a_day)[0] == 1.0
+
+
+@pytest.mark.parametrize(("hours", "pooled"), [(1, 1.0), (2, 1.0), (3, 1.5), (168, 84.0)])
+def test_the_hours_behind_a_usual_share_are_half_of_them_and_at_least_one(
+    hours: int, pooled: float
+) -> None:
+    assert _pooled(list(range(hours))) == pooled
