@@ -11,12 +11,10 @@ per-test line coverage recorded once per test list (scripts/mutation_select.py s
 tests run fastest first in two stages: the ``--first`` fastest (by the seconds recorded with the
 coverage), then, only if the mutant survived them, the rest. A stage's timeout is
 ``--timeout-factor`` times its tests' recorded seconds plus a start-up allowance, within
-``--min-timeout``..``--timeout``: a mutant that loops forever costs seconds, not minutes. A
-stage the ``--timeout`` cap cut short (its tests' allowance is over the cap) runs again with
-``--full-timeout`` before a timeout counts; the report also gives the score with every timeout
-counted as a survivor. With
-``--confirm`` a mutant that
-survives its selection is run again against the module's whole test list in
+``--min-timeout``..``--timeout`` (900 s): a mutant that loops forever costs a few times its
+tests' own seconds. A stage a lower ``--timeout`` cut short (its tests' allowance is over the
+cap) runs again with ``--full-timeout`` before a timeout counts; the report also gives the score
+with every timeout counted as a survivor. With ``--confirm`` a mutant that survives its selection is run again against the module's whole test list in
 scripts/mutation.toml, so a test that reaches the line only in a child process still counts;
 without it the printed score is a lower bound (a survivor may still die in a child process). A
 mutant is *killed* when the tests fail or time out. The score is killed / (killed + survived),
