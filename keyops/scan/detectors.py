@@ -120,6 +120,12 @@ def find_spans(data: bytes, depth: int = 0) -> list[Span]:
     spans.extend(find_forms(data, lowered, spans, depth, find_spans))
     # At one place a form's span wins: it says more about how the key was written.
     spans.sort(key=lambda span: (span.start, span.form == PLAIN))
+    return drop_overlaps(spans)
+
+
+def drop_overlaps(spans: list[Span]) -> list[Span]:
+    """The sorted ``spans`` less each that starts inside one kept before it, unless it is
+    another key decoded from the same value (the same bounds, a key not kept there yet)."""
     kept: list[Span] = []
     for span in spans:
         if kept and span.start < kept[-1].end and not _another_key_of_one_value(span, kept):
@@ -155,7 +161,7 @@ def scan_bytes(data: bytes, live_digests: frozenset[str] = frozenset()) -> list[
             Hit(
                 key_format=span.key_format,
                 line=line,
-                excerpt=_excerpt(data, bounds, index, keys),
+                excerpt=build_excerpt(data, bounds, index, keys),
                 key_digest=_digest(span),
                 key_fingerprint=fingerprint_of(keys[index]),
                 detail=span.detail,
@@ -164,14 +170,3 @@ def scan_bytes(data: bytes, live_digests: frozenset[str] = frozenset()) -> list[
             )
         )
     return hits
-
-
-def _excerpt(data: bytes, bounds: list[tuple[int, int]], index: int, keys: list[str]) -> str:
-    """The excerpt of span ``index``, without the other keys decoded from the same value
-    (they are next to it: the spans are sorted)."""
-    here = bounds[index]
-    if here not in bounds[max(index - 1, 0) : index] + bounds[index + 1 : index + 2]:
-        return build_excerpt(data, bounds, index, keys)
-    shown = [i for i, b in enumerate(bounds) if i == index or b != here]
-    view = [bounds[i] for i in shown], [keys[i] for i in shown]
-    return build_excerpt(data, view[0], shown.index(index), view[1])

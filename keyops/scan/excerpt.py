@@ -41,10 +41,11 @@ def _decode(raw: bytes) -> str:
 def build_excerpt(
     data: bytes, spans: Sequence[tuple[int, int]], target: int, keys: Sequence[str]
 ) -> str:
-    """The masked line around ``spans[target]``; ``spans`` are all key spans (sorted, disjoint)
-    and ``keys`` the keys they hold, as decoded (a base64 or joined key is shown by the hint and
-    fingerprint of the key, not of its encoded text). A span over several lines is shown on
-    one line.
+    """The masked line around ``spans[target]``; ``spans`` are all key spans (sorted, disjoint
+    but for the keys decoded from one value, which share its bounds) and ``keys`` the keys they
+    hold, as decoded (a base64 or joined key is shown by the hint and fingerprint of the key,
+    not of its encoded text). A span over several lines is shown on one line; the other keys
+    of the target's value are not shown.
 
     Only a window of the line is decoded, so a minified multi-megabyte line costs little.
     """
@@ -58,7 +59,7 @@ def build_excerpt(
     after: list[str] = []
     cursor = lo
     for index, (s, e) in enumerate(spans):
-        if e <= lo or s >= hi:
+        if e <= lo or s >= hi or ((s, e) == (start, end) and index != target):
             continue
         side = before if index <= target else after
         side.append(mask_runs(_decode(data[cursor:s])))

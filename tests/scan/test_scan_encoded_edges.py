@@ -12,8 +12,9 @@ from hashlib import sha256
 
 import pytest
 
-from keyops.scan.detectors import find_spans, scan_bytes
+from keyops.scan.detectors import drop_overlaps, find_spans, scan_bytes
 from keyops.scan.encoded import BASE64, decode, find_encoded
+from keyops.scan.rules import LEGACY, PLAIN, Span
 from keyops.secret import fingerprint_of
 from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 
@@ -241,3 +242,31 @@ def test_each_key_of_one_base64_value_is_its_own_finding() -> None:
 def test_one_key_twice_in_one_base64_value_is_one_finding() -> None:
     (hit,) = scan_bytes(_secret_of_env(HEX, HEX))
     assert hit.key_fingerprint == fingerprint_of(HEX)
+
+
+def _span(start: int, end: int, key: bytes, form: str = BASE64) -> Span:
+    return Span(start, end, LEGACY, "", key, form)
+
+
+def test_overlaps_are_dropped_but_for_other_keys_of_the_same_value() -> None:
+    """Sorted spans: one starting inside a kept one is dropped (a key written whole inside a
+    form's span, or a span that only starts where the kept one does), past it the next key is
+    kept; a second key with the kept one's bounds is another key of that value, once."""
+    spans = [
+        _span(0, 10, b"A"),
+        _span(0, 8, b"B", PLAIN),  # same start, shorter: inside
+        _span(0, 10, b"C"),  # the same value's other key
+        _span(0, 10, b"A"),  # one of its keys again
+        _span(0, 10, b"C"),
+        _span(5, 12, b"D"),  # starts inside
+        _span(10, 14, b"E"),  # starts where the value ends
+        _span(12, 20, b"F"),
+        _span(14, 20, b"G"),  # the same end, another start: a key of its own place
+    ]
+    kept = drop_overlaps(spans)
+    assert [(s.start, s.end, s.key) for s in kept] == [
+        (0, 10, b"A"),
+        (0, 10, b"C"),
+        (10, 14, b"E"),
+        (14, 20, b"G"),
+    ]
