@@ -114,7 +114,8 @@ class RetryPolicy:
 
     ``max_attempts`` counts every request (1 = no retry). ``max_wait`` bounds the sum of all
     waits in seconds; a server-advertised wait larger than what is left ends the retries.
-    Without a ``retry-after`` header the wait is ``backoff * 2**(n-1)`` capped at ``max_backoff``.
+    Without a ``retry-after`` header, or with one of 0, the wait is ``backoff * 2**(n-1)`` capped
+    at ``max_backoff``.
     """
 
     max_attempts: int = 3
@@ -367,7 +368,10 @@ def probe(
             if attempt.outcome not in policy.retry_on or attempt_no >= policy.max_attempts:
                 break
             wait = attempt.retry_after
-            if wait is None:
+            if not wait:
+                # No advice, or "retry now" (Retry-After: 0): backing off is what bounds the
+                # retries, since max_wait counts waits; a server repeating 0 would be called
+                # max_attempts times without a pause (as the openai SDK does, 0 means back off).
                 wait = min(policy.max_backoff, policy.backoff * 2 ** (attempt_no - 1))
             if waited + wait > policy.max_wait:
                 break
