@@ -262,6 +262,8 @@ def test_overlaps_are_dropped_but_for_other_keys_of_the_same_value() -> None:
         _span(10, 14, b"E"),  # starts where the value ends
         _span(12, 20, b"F"),
         _span(14, 20, b"G"),  # the same end, another start: a key of its own place
+        _span(20, 30, b"Z"),
+        _span(20, 30, b"Y"),  # in whatever order the value's keys come
     ]
     kept = drop_overlaps(spans)
     assert [(s.start, s.end, s.key) for s in kept] == [
@@ -269,4 +271,6 @@ def test_overlaps_are_dropped_but_for_other_keys_of_the_same_value() -> None:
         (0, 10, b"C"),
         (10, 14, b"E"),
         (14, 20, b"G"),
+        (20, 30, b"Z"),
+        (20, 30, b"Y"),
     ]
