@@ -102,6 +102,20 @@ def test_a_version_stored_by_another_writer_before_the_revoke_fences_it(rig: Rig
     assert len(rig.calls(seq, "Accounts_RegenerateKey")) == 1
 
 
+def test_a_secret_deleted_before_the_revoke_fences_it(rig: Rig, at: At) -> None:
+    """Someone deleted the secret between the confirm and the revoke (Key Vault answers 404):
+    no stored key is known to work any more, so the previous key is not revoked."""
+    at("after-confirm", lambda: rig.emu.secret_gone(SECRET, times=1))
+    seq = rig.emu.last_seq
+    record = _rotate(rig, revoke_previous=True)
+    assert (record.action, record.reason_code) == (Action.FAILED, "fenced"), record.reason
+    assert record.reason == (
+        f"account {WEU}: the vault's latest version changed after this run stored its key "
+        "(fenced); Key1 was not revoked"
+    )
+    assert len(rig.calls(seq, "Accounts_RegenerateKey")) == 1
+
+
 def test_the_stored_key_regenerated_before_the_revoke_fences_it(rig: Rig, at: At) -> None:
     at("after-confirm", _regenerate(rig, "Key2"))
     seq = rig.emu.last_seq
