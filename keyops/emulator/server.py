@@ -284,11 +284,15 @@ class EmulatorServer:
             with contextlib.suppress(FileNotFoundError):
                 self.connection_path.unlink()
 
+    @property
+    def _name(self) -> str:
+        return f"keyops-emulator-{self.port}"
+
     def start(self) -> EmulatorServer:
         """Serve in a background thread; return once it accepts connections."""
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve(sockets=self.sockets)),
-            name=f"keyops-emulator-{self.port}",
+            name=self._name,
             daemon=True,
         )
         self._thread.start()
@@ -300,8 +304,13 @@ class EmulatorServer:
         self.write_connection()
         return self
 
-    def stop(self) -> None:
-        """Stop a background server and release its port."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop a background server and release its port; with ``wait=False`` return at once
+        and finish in a thread (uvicorn takes about 0.2 s to notice and wind down), for a caller
+        that starts no other server on this state directory."""
+        if not wait:
+            threading.Thread(target=self.stop, name=f"{self._name}-stop", daemon=True).start()
+            return
         self.server.should_exit = True
         # Idle keep-alive connections (an SDK client not closed) would hold shutdown for seconds.
         self.server.force_exit = True

@@ -128,8 +128,8 @@ class EmulatorHandle:
             **kwargs,
         )
 
-    def stop(self) -> None:
-        self.server.stop()
+    def stop(self, *, wait: bool = True) -> None:
+        self.server.stop(wait=wait)
 
 
 def start_emulator(state_dir: Path, tls_dir: Path, **kwargs: Any) -> EmulatorHandle:
