@@ -50,3 +50,12 @@ def test_a_write_never_needs_more_than_half_the_lease(slowest: float, budget: fl
 
 def test_half_a_short_lease_caps_even_the_floor() -> None:
     assert write_budget(_run(20)) == timedelta(seconds=10)
+
+
+def test_half_the_lease_is_rounded_to_the_nearest_microsecond() -> None:
+    """A TTL of 60.000003 s (durations take decimals): half is 30.0000015 s, and timedelta
+    rounds it to the even microsecond, 30.000002 s (a floor would give 30.000001 s)."""
+    ttl = timedelta(seconds=60, microseconds=3)
+    run = _run(0, lease=40.0)
+    run.options.lease_ttl = ttl
+    assert write_budget(run) == timedelta(seconds=30, microseconds=2)
