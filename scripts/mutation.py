@@ -14,8 +14,8 @@ coverage), then, only if the mutant survived them, the rest. A stage's timeout i
 ``--min-timeout``..``--timeout`` (900 s): a mutant that loops forever costs a few times its
 tests' own seconds. A stage a lower ``--timeout`` cut short (its tests' allowance is over the
 cap) runs again with ``--full-timeout`` before a timeout counts; the report also gives the score
-with every timeout counted as a survivor. With ``--confirm`` a mutant that survives its selection is run again against the module's whole test list in
-scripts/mutation.toml, so a test that reaches the line only in a child process still counts;
+with every timeout counted as a survivor. With ``--confirm`` a mutant that survives its
+selection is run again against the module's whole test list in scripts/mutation.toml, so a test that reaches the line only in a child process still counts;
 without it the printed score is a lower bound (a survivor may still die in a child process). A
 mutant is *killed* when the tests fail or time out. The score is killed / (killed + survived),
 modules smallest first. Left out of the score, each with its reason printed:
@@ -264,8 +264,8 @@ def _timeout(selection: Selection, tests: list[str], args: argparse.Namespace) -
 
 def _capped(selection: Selection, tests: list[str], args: argparse.Namespace) -> bool:
     """Whether ``--timeout`` is below the stage's allowance (the cap, not the tests' own time,
-    would cut it short)."""
-    return _allowance(selection, tests, args) > args.timeout
+    would cut it short) and ``--full-timeout`` would give it more time."""
+    return _allowance(selection, tests, args) > args.timeout and args.full_timeout > args.timeout
 
 
 def _note_timeout(result: Any, score: Score) -> None:

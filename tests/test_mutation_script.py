@@ -56,7 +56,9 @@ def test_a_mutant_is_named_by_the_line_it_adds_or_else_removes() -> None:
 def test_a_stage_timeout_scales_with_its_recorded_seconds_within_bounds() -> None:
     module = _load()
     selection = module.Selection({}, frozenset(), ast.parse(""), {"a": 1.0, "b": 30.0})
-    args = argparse.Namespace(timeout=120.0, min_timeout=20.0, timeout_factor=5.0)
+    args = argparse.Namespace(
+        timeout=120.0, min_timeout=20.0, timeout_factor=5.0, full_timeout=900.0
+    )
     assert module._timeout(selection, ["a"], args) == 20.0  # 5 x 1 + 5 is under the floor
     assert module._timeout(selection, ["a", "a", "a", "a"], args) == 25.0
     assert module._timeout(selection, ["b"], args) == 120.0  # 5 x 30 + 5 is over the cap
@@ -66,3 +68,6 @@ def test_a_stage_timeout_scales_with_its_recorded_seconds_within_bounds() -> Non
     assert module._capped(selection, ["b"], args)  # 155 s allowed, capped at 120
     assert not module._capped(selection, ["a"] * 23, args)  # 5 x 23 + 5 = 120: not cut
     assert module._capped(selection, ["a"] * 24, args)  # 125 > 120
+    # A rerun with no more time than the cap would only run the same stage twice.
+    args.full_timeout = 120.0
+    assert not module._capped(selection, ["b"], args)
