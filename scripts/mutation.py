@@ -15,10 +15,11 @@ coverage), then, only if the mutant survived them, the rest. A stage's timeout i
 tests' own seconds. A stage a lower ``--timeout`` cut short (its tests' allowance is over the
 cap) runs again with ``--full-timeout`` before a timeout counts; the report also gives the score
 with every timeout counted as a survivor. With ``--confirm`` a mutant that survives its
-selection is run again against the module's whole test list in scripts/mutation.toml, so a test that reaches the line only in a child process still counts;
-without it the printed score is a lower bound (a survivor may still die in a child process). A
-mutant is *killed* when the tests fail or time out. The score is killed / (killed + survived),
-modules smallest first. Left out of the score, each with its reason printed:
+selection is run again against the module's whole test list in scripts/mutation.toml, so a
+test that reaches the line only in a child process still counts; without it the printed score
+is a lower bound (a survivor may still die in a child process). A mutant is *killed* when the
+tests fail or time out. The score is killed / (killed + survived), modules smallest first.
+Left out of the score, each with its reason printed:
 
 - mutants inside annotations: with ``from __future__ import annotations`` (every keyops module)
   an annotation is never evaluated, so ``str | None`` -> ``str // None`` cannot change behaviour;
