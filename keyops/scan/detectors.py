@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, replace
-from itertools import takewhile
 
 from keyops.scan.excerpt import build_excerpt
 from keyops.scan.forms import find_forms
@@ -99,13 +99,18 @@ def _merge_live(
         if _digest(span) in live_digests:
             spans[index] = replace(span, detail=f"{span.detail}; matches a live key")
             live.add((span.start, _digest(span)))
-    known = {span.start for span in spans}
+    starts = [span.start for span in spans]  # in order: find_spans sorts them
+    begun, found = set(starts), {_digest(span) for span in spans}
     for span in _live_candidates(data, lowered):
-        fresh = span.start not in known and bounded(data, span.start, span.end)
+        # Inside a finding of the same key (one of an encoded value's keys, a form's value) it
+        # is that finding; a live key no rule found is added, wherever it is.
+        at = bisect_right(starts, span.start) - 1
+        inside = at >= 0 and span.start < spans[at].end
+        known = span.start in begun or (inside and _digest(span) in found)
+        fresh = not known and bounded(data, span.start, span.end)
         if fresh and _digest(span) in live_digests:
             spans.append(replace(span, detail="matches a live key"))
             live.add((span.start, _digest(span)))
-            known.add(span.start)
     return spans, live
 
 
@@ -119,7 +124,9 @@ def find_spans(data: bytes, depth: int = 0) -> list[Span]:
         spans.extend(find_legacy(data, lowered))
     spans.extend(find_forms(data, lowered, spans, depth, find_spans))
     # At one place a form's span wins: it says more about how the key was written.
-    spans.sort(key=lambda span: (span.start, span.form == PLAIN))
+    # At one start the widest span first: a key decoded from a whole value, not from a window
+    # around its first marker, keeps the value's other keys.
+    spans.sort(key=lambda span: (span.start, span.form == PLAIN, -span.end))
     return drop_overlaps(spans)
 
 
@@ -127,18 +134,17 @@ def drop_overlaps(spans: list[Span]) -> list[Span]:
     """The sorted ``spans`` less each that starts inside one kept before it, unless it is
     another key decoded from the same value (the same bounds, a key not kept there yet)."""
     kept: list[Span] = []
+    here: set[bytes] = set()  # the keys kept at the last kept span's bounds
     for span in spans:
-        if kept and span.start < kept[-1].end and not _another_key_of_one_value(span, kept):
-            continue
+        if kept and span.start < kept[-1].end:
+            last = kept[-1]
+            if (span.start, span.end) != (last.start, last.end) or span.key in here:
+                continue
+        else:
+            here = set()
+        here.add(span.key)
         kept.append(span)
     return kept
-
-
-def _another_key_of_one_value(span: Span, kept: list[Span]) -> bool:
-    """Whether ``span`` is a further key decoded from the value the last kept span covers."""
-    bounds = (span.start, span.end)
-    same = list(takewhile(lambda k: (k.start, k.end) == bounds, reversed(kept)))
-    return bool(same) and all(k.key != span.key for k in same)
 
 
 def scan_bytes(data: bytes, live_digests: frozenset[str] = frozenset()) -> list[Hit]:

@@ -6,6 +6,7 @@ decodes to something other than Docker's credentials."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 from hashlib import sha256
@@ -13,7 +14,7 @@ from hashlib import sha256
 import pytest
 
 from keyops.scan.detectors import drop_overlaps, find_spans, scan_bytes
-from keyops.scan.encoded import BASE64, decode, find_encoded
+from keyops.scan.encoded import BASE64, MAX_RUN, decode, find_encoded
 from keyops.scan.rules import LEGACY, PLAIN, Span
 from keyops.secret import fingerprint_of
 from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
@@ -215,6 +216,7 @@ def test_a_key_written_as_is_where_base64_may_be_is_a_plain_finding(text: str) -
 
 
 OTHER_HEX = make_legacy_key(random.Random(183))
+OTHER_KEY = make_annotated_key(random.Random(184))
 
 
 def _secret_of_env(*keys: str) -> bytes:
@@ -264,6 +266,8 @@ def test_overlaps_are_dropped_but_for_other_keys_of_the_same_value() -> None:
         _span(14, 20, b"G"),  # the same end, another start: a key of its own place
         _span(20, 30, b"Z"),
         _span(20, 30, b"Y"),  # in whatever order the value's keys come
+        _span(40, 50, b"Z"),  # a later value holding keys of earlier ones
+        _span(40, 50, b"A"),
     ]
     kept = drop_overlaps(spans)
     assert [(s.start, s.end, s.key) for s in kept] == [
@@ -273,4 +277,49 @@ def test_overlaps_are_dropped_but_for_other_keys_of_the_same_value() -> None:
         (14, 20, b"G"),
         (20, 30, b"Z"),
         (20, 30, b"Y"),
+        (40, 50, b"Z"),
+        (40, 50, b"A"),
     ]
+
+
+@pytest.mark.parametrize(("pad_a", "pad_b"), list(itertools.product(range(3), repeat=2)))
+def test_each_key_of_a_base64_value_longer_than_a_run_decoded_whole_is_found(
+    pad_a: int, pad_b: int
+) -> None:
+    """A .env of 600 settings (over 8,192 base64 characters), a key before and after the first
+    200: the window decoded around the first key's marker, which also holds the second's
+    marker, is not the value, and does not hide the second key, at each byte alignment of
+    either key (its name padded by 0-2 characters)."""
+    settings = [
+        "".join(f"SETTING_{n:03}=value-{n:03}\n" for n in r) for r in (range(200), range(400))
+    ]
+    env = (
+        f"AZURE_OPENAI_KEY_A{'_' * pad_a}={KEY}\n{settings[0]}"
+        f"AZURE_OPENAI_KEY_B{'_' * pad_b}={OTHER_KEY}\n{settings[1]}"
+    ).encode()
+    value = base64.b64encode(env)
+    assert len(value) > MAX_RUN
+    data = b"apiVersion: v1\nkind: Secret\ndata:\n  .env: " + value + b"\n"
+    hits = scan_bytes(data)
+    assert [h.key_fingerprint for h in hits] == [fingerprint_of(KEY), fingerprint_of(OTHER_KEY)]
+    assert all(h.form == BASE64 for h in hits)
+
+
+def test_a_live_key_found_by_a_form_is_not_found_again_as_written() -> None:
+    """Two keys in one HCL default: each is the form's finding, the live one marked live, and
+    neither is found a second time by the live rule."""
+    text = f'variable "openai_api_key" {{\n  default = "{KEY} {OTHER_KEY}"\n}}\n'.encode()
+    live = frozenset({sha256(OTHER_KEY.encode()).hexdigest()})
+    hits = scan_bytes(text, live)
+    assert [(h.key_fingerprint, h.live) for h in hits] == [
+        (fingerprint_of(KEY), False),
+        (fingerprint_of(OTHER_KEY), True),
+    ]
+
+
+def test_a_live_key_written_again_where_no_rule_finds_it_is_found_there_too() -> None:
+    """Found by the rules under its name on line 1, the live key is pasted bare on line 3: the
+    second place is the live rule's finding (each place a key is written must be cleaned)."""
+    text = f"AZURE_OPENAI_KEY={HEX}\n\nsee {HEX} above\n".encode()
+    hits = scan_bytes(text, frozenset({sha256(HEX.encode()).hexdigest()}))
+    assert [(h.line, h.live) for h in hits] == [(1, True), (3, True)]
