@@ -8,6 +8,7 @@ TotalCalls family is marked "do not use" for Azure OpenAI — plus ``ProcessedPr
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,17 +64,13 @@ class MetricsClient:
                 code = _dimension(series, "statuscode") or "unknown"
                 points = by_status.setdefault(code, {})
                 for point in series.data or []:
-                    points[point.time_stamp] = points.get(point.time_stamp, 0.0) + (
-                        point.total or 0
-                    )
+                    points[point.time_stamp] = points.get(point.time_stamp, 0.0) + _count(point)
         token_points: dict[str, dict[datetime, float]] = {PROMPT: {}, GENERATED: {}}
         for metric in tokens.value:
             bucket = token_points.setdefault(metric.name.value, {})
             for series in metric.timeseries or []:
                 for point in series.data or []:
-                    bucket[point.time_stamp] = bucket.get(point.time_stamp, 0.0) + (
-                        point.total or 0
-                    )
+                    bucket[point.time_stamp] = bucket.get(point.time_stamp, 0.0) + _count(point)
         return UsageSeries.from_points(
             resource_id,
             name,
@@ -103,7 +100,7 @@ class MetricsClient:
         for metric in split.value:
             for series in metric.timeseries or []:
                 code = _dimension(series, "statuscode") or "unknown"
-                counted = sum(point.total or 0 for point in series.data or [])
+                counted = sum(_count(point) for point in series.data or [])
                 totals[code] = totals.get(code, 0) + round(counted)
         return totals
 
@@ -121,3 +118,10 @@ def _dimension(series: Any, name: str) -> str | None:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _count(point: Any) -> float:
+    """A point's total as a count: 0 when it has none, or one no count can be (negative, NaN,
+    infinite: a malformed answer), so that one bad point spoils neither its hour nor the sum."""
+    total = float(point.total or 0.0)
+    return total if 0.0 <= total < math.inf else 0.0

@@ -113,9 +113,9 @@ class RetryPolicy:
     """Which outcomes are retried, how often, and how long the probe may wait in total.
 
     ``max_attempts`` counts every request (1 = no retry). ``max_wait`` bounds the sum of all
-    waits in seconds; a server-advertised wait larger than what is left ends the retries.
-    Without a ``retry-after`` header, or with one of 0, the wait is ``backoff * 2**(n-1)`` capped
-    at ``max_backoff``.
+    waits in seconds, each counted as at least its backoff; a server-advertised wait larger than
+    what is left ends the retries. Without a ``retry-after`` header, or with one of 0, the wait
+    is the backoff, ``backoff * 2**(n-1)`` capped at ``max_backoff``.
     """
 
     max_attempts: int = 3
@@ -355,7 +355,7 @@ def probe(
     body = request_body(deployment, api, api_version)
     own = session is None
     http = new_session(verify) if session is None else session
-    waited = 0.0
+    waited = spent = 0.0
     try:
         attempt_no = 0
         while True:
@@ -367,16 +367,17 @@ def probe(
                 attempt = _send(http, url, body, headers, timeout, verify)
             if attempt.outcome not in policy.retry_on or attempt_no >= policy.max_attempts:
                 break
-            wait = attempt.retry_after
-            if not wait:
-                # No advice, or "retry now" (Retry-After: 0): backing off is what bounds the
-                # retries, since max_wait counts waits; a server repeating 0 would be called
-                # max_attempts times without a pause (as the openai SDK does, 0 means back off).
-                wait = min(policy.max_backoff, policy.backoff * 2 ** (attempt_no - 1))
-            if waited + wait > policy.max_wait:
+            backoff = min(policy.max_backoff, policy.backoff * 2 ** (attempt_no - 1))
+            # No advice, or "retry now" (Retry-After: 0), is the backoff (as in the openai SDK).
+            wait = attempt.retry_after or backoff
+            # The budget is charged at least the backoff, whatever the server advised: a
+            # server repeating 0 or 1 ms would otherwise get max_attempts calls in a moment.
+            charged = max(wait, backoff)
+            if spent + charged > policy.max_wait:
                 break
             sleep(wait)
             waited += wait
+            spent += charged
     finally:
         if own:
             http.close()

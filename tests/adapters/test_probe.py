@@ -115,9 +115,10 @@ def _answer(
         )
     if deployment == "broken":
         return 503, _error("ServiceUnavailable", "The service is temporarily unavailable."), {}
-    if deployment == "now":
+    if deployment in ("now", "soon"):
         busy = _error("ServiceUnavailable", "The service is temporarily unavailable.")
-        return 503, busy, {"Retry-After": "0", "retry-after-ms": "0"}
+        ms = "0" if deployment == "now" else "1"
+        return 503, busy, {"Retry-After": "0", "retry-after-ms": ms}
     if deployment not in ("gpt-4o-mini", "slow"):
         return (
             404,
@@ -303,6 +304,24 @@ def test_a_retry_after_of_zero_backs_off_and_stops_at_the_wait_budget(stub: Stub
     assert result.outcome is Outcome.SERVER_ERROR and result.status == 503
     assert waits == [0.5, 1.0, 2.0] and result.attempts == 4 == len(stub.state.requests) - before
     assert result.retry_after_waited == 3.5
+
+
+def test_a_retry_after_of_a_millisecond_is_honoured_but_charged_its_backoff(stub: Stub) -> None:
+    """The server's 1 ms is waited, but the budget counts 0.5, 1 and 2 s: four calls in all,
+    as with no advice, not max_attempts calls in a moment."""
+    waits: list[float] = []
+    before = len(stub.state.requests)
+    result = probe(
+        stub.url,
+        "soon",
+        _key(),
+        verify=stub.ca_bundle,
+        sleep=waits.append,
+        retry=RetryPolicy(max_attempts=10_000, max_wait=3.5, backoff=0.5),
+    )
+    assert result.outcome is Outcome.SERVER_ERROR
+    assert waits == [0.001] * 3 and result.attempts == 4 == len(stub.state.requests) - before
+    assert result.retry_after_waited == pytest.approx(0.003)
 
 
 def test_timeout_is_its_own_outcome(stub: Stub) -> None:
