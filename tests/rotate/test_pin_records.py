@@ -102,6 +102,9 @@ def test_the_summary_names_the_cause_the_count_and_the_first_reason() -> None:
     assert failure_summary([skipped, *denied, skipped]) == (
         "every account to rotate failed: access denied (3 accounts, 2 skipped); e.g. a0: denied 0"
     )
+    assert failure_summary([skipped, *denied[:2], skipped, skipped, skipped]) == (
+        "every account to rotate failed: access denied (2 accounts, 4 skipped); e.g. a0: denied 0"
+    )
 
 
 def test_no_summary_when_a_failure_stands_alone_or_another_account_did_something() -> None:
