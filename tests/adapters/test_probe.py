@@ -272,56 +272,33 @@ def test_throttled_retries_honour_retry_after_ms_within_the_bound(stub: Stub) ->
     assert waits == [0.005, 0.005, 0.005] and result.retry_after_waited == pytest.approx(0.015)
 
 
-def test_server_errors_back_off_exponentially_and_stop_at_the_wait_budget(stub: Stub) -> None:
-    waits: list[float] = []
+@pytest.mark.parametrize(
+    ("deployment", "waits"),
+    [
+        ("broken", [0.5, 1.0, 2.0]),  # no advice: the backoff
+        ("now", [0.5, 1.0, 2.0]),  # "retry now" (Retry-After: 0): the backoff too
+        ("soon", [0.001] * 3),  # retry-after-ms 1: honoured, but charged its backoff
+    ],
+)
+def test_server_errors_are_retried_within_the_wait_budget_counted_in_backoffs(
+    stub: Stub, deployment: str, waits: list[float]
+) -> None:
+    """0.5 + 1 + 2 = 3.5 s of the budget: the next backoff (4) does not fit, so four calls in
+    all, however little the server asks to wait (else a server repeating 0 or 1 ms would get
+    every one of max_attempts at once)."""
+    waited: list[float] = []
     before = len(stub.state.requests)
     result = probe(
         stub.url,
-        "broken",
+        deployment,
         _key(),
         verify=stub.ca_bundle,
-        sleep=waits.append,
-        retry=RetryPolicy(max_attempts=10, max_wait=3.5, backoff=0.5),
-    )
-    assert result.outcome is Outcome.SERVER_ERROR and result.status == 503
-    # 0.5 + 1 + 2 = 3.5 fits the budget; the next wait (4) does not, so it is never started.
-    assert waits == [0.5, 1.0, 2.0] and result.attempts == 4 == len(stub.state.requests) - before
-
-
-def test_a_retry_after_of_zero_backs_off_and_stops_at_the_wait_budget(stub: Stub) -> None:
-    """A server that keeps saying "retry now" gets the backoff: else the budget, which counts
-    waits, would never run out and every one of max_attempts would be sent at once."""
-    waits: list[float] = []
-    before = len(stub.state.requests)
-    result = probe(
-        stub.url,
-        "now",
-        _key(),
-        verify=stub.ca_bundle,
-        sleep=waits.append,
+        sleep=waited.append,
         retry=RetryPolicy(max_attempts=10_000, max_wait=3.5, backoff=0.5),
     )
     assert result.outcome is Outcome.SERVER_ERROR and result.status == 503
-    assert waits == [0.5, 1.0, 2.0] and result.attempts == 4 == len(stub.state.requests) - before
-    assert result.retry_after_waited == 3.5
-
-
-def test_a_retry_after_of_a_millisecond_is_honoured_but_charged_its_backoff(stub: Stub) -> None:
-    """The server's 1 ms is waited, but the budget counts 0.5, 1 and 2 s: four calls in all,
-    as with no advice, not max_attempts calls in a moment."""
-    waits: list[float] = []
-    before = len(stub.state.requests)
-    result = probe(
-        stub.url,
-        "soon",
-        _key(),
-        verify=stub.ca_bundle,
-        sleep=waits.append,
-        retry=RetryPolicy(max_attempts=10_000, max_wait=3.5, backoff=0.5),
-    )
-    assert result.outcome is Outcome.SERVER_ERROR
-    assert waits == [0.001] * 3 and result.attempts == 4 == len(stub.state.requests) - before
-    assert result.retry_after_waited == pytest.approx(0.003)
+    assert waited == waits and result.attempts == 4 == len(stub.state.requests) - before
+    assert result.retry_after_waited == pytest.approx(sum(waits))
 
 
 def test_timeout_is_its_own_outcome(stub: Stub) -> None:
