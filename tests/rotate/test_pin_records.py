@@ -114,3 +114,15 @@ def test_no_summary_when_a_failure_stands_alone_or_another_account_did_something
     )
     planned = RotationRecord("t", "p", "/p", action=Action.PLANNED)
     assert failure_summary([_failed(5), _failed(5), planned]) is None
+
+
+def test_a_fleet_of_hundreds_denied_alike_exits_with_the_denial() -> None:
+    """300 accounts (counts past CPython's small-int cache), every one denied: status 4 and
+    one summary line, as for three."""
+    denied = [_failed(4, f"a{i}", f"denied {i}") for i in range(300)]
+    skipped = [RotationRecord("t", f"s{i}", "/s", action=Action.SKIPPED) for i in range(20)]
+    assert exit_status([*denied, *skipped]) is ExitStatus.AUTH
+    assert failure_summary([*denied, *skipped]) == (
+        "every account to rotate failed: access denied (300 accounts, 20 skipped); "
+        "e.g. a0: denied 0"
+    )
