@@ -306,12 +306,16 @@ def test_each_key_of_a_base64_value_longer_than_a_run_decoded_whole_is_found(
 
 
 def test_a_live_key_found_by_a_form_is_not_found_again_as_written() -> None:
-    """Two keys in one HCL default: each is the form's finding, the live one marked live, and
-    neither is found a second time by the live rule."""
-    text = f'variable "openai_api_key" {{\n  default = "{KEY} {OTHER_KEY}"\n}}\n'.encode()
+    """Two keys in one HCL default, after a key on a line of its own: each is the form's
+    finding, the live one marked live, and neither is found a second time by the live rule."""
+    text = (
+        f'AZURE_OPENAI_KEY="{HEX}"\n'
+        f'variable "openai_api_key" {{\n  default = "{KEY} {OTHER_KEY}"\n}}\n'
+    ).encode()
     live = frozenset({sha256(OTHER_KEY.encode()).hexdigest()})
     hits = scan_bytes(text, live)
     assert [(h.key_fingerprint, h.live) for h in hits] == [
+        (fingerprint_of(HEX), False),
         (fingerprint_of(KEY), False),
         (fingerprint_of(OTHER_KEY), True),
     ]
@@ -323,3 +327,17 @@ def test_a_live_key_written_again_where_no_rule_finds_it_is_found_there_too() ->
     text = f"AZURE_OPENAI_KEY={HEX}\n\nsee {HEX} above\n".encode()
     hits = scan_bytes(text, frozenset({sha256(HEX.encode()).hexdigest()}))
     assert [(h.line, h.live) for h in hits] == [(1, True), (3, True)]
+
+
+def test_a_live_key_inside_a_forms_value_is_that_forms_finding_only() -> None:
+    """A default of "Bearer <key>": the form's span is the value, which starts before the key;
+    the live key inside it is that finding, not a second one."""
+    text = (
+        f'AZURE_OPENAI_KEY="{HEX}"\n'
+        f'variable "openai_api_key" {{\n  default = "Bearer {OTHER_KEY}"\n}}\n'
+    ).encode()
+    hits = scan_bytes(text, frozenset({sha256(OTHER_KEY.encode()).hexdigest()}))
+    assert [(h.key_fingerprint, h.live) for h in hits] == [
+        (fingerprint_of(HEX), False),
+        (fingerprint_of(OTHER_KEY), True),
+    ]
