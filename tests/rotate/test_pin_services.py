@@ -18,7 +18,7 @@ def _pool(session: requests.Session) -> int:
     return int(adapter.poolmanager.connection_pool_kw["maxsize"])
 
 
-@pytest.mark.parametrize(("concurrency", "pool"), [(None, 6), (1, 3), (12, 14)])
+@pytest.mark.parametrize(("concurrency", "pool"), [(None, 6), (1, 3), (2, 4), (6, 8), (12, 14)])
 def test_each_session_keeps_a_connection_per_worker_plus_two(
     rig: Rig, concurrency: int | None, pool: int
 ) -> None:
