@@ -329,15 +329,16 @@ def test_a_live_key_written_again_where_no_rule_finds_it_is_found_there_too() ->
     assert [(h.line, h.live) for h in hits] == [(1, True), (3, True)]
 
 
-def test_a_live_key_inside_a_forms_value_is_that_forms_finding_only() -> None:
+@pytest.mark.parametrize("first", [True, False], ids=["after-a-key", "first-in-file"])
+def test_a_live_key_inside_a_forms_value_is_that_forms_finding_only(first: bool) -> None:
     """A default of "Bearer <key>": the form's span is the value, which starts before the key;
-    the live key inside it is that finding, not a second one."""
-    text = (
-        f'AZURE_OPENAI_KEY="{HEX}"\n'
-        f'variable "openai_api_key" {{\n  default = "Bearer {OTHER_KEY}"\n}}\n'
-    ).encode()
-    hits = scan_bytes(text, frozenset({sha256(OTHER_KEY.encode()).hexdigest()}))
+    the live key inside it is that finding, not a second one (whether or not a finding comes
+    before it in the file)."""
+    before = f'AZURE_OPENAI_KEY="{HEX}"\n' if first else ""
+    text = f'{before}variable "openai_api_key" {{\n  default = "Bearer {OTHER_KEY}"\n}}\n'
+    hits = scan_bytes(text.encode(), frozenset({sha256(OTHER_KEY.encode()).hexdigest()}))
+    expected = [(fingerprint_of(HEX), False)] if first else []
     assert [(h.key_fingerprint, h.live) for h in hits] == [
-        (fingerprint_of(HEX), False),
+        *expected,
         (fingerprint_of(OTHER_KEY), True),
     ]
