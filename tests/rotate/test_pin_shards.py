@@ -3,6 +3,7 @@ the merged order, which shard is missing, and what makes a file no shard record.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -82,8 +83,22 @@ def test_a_repeated_shard_names_both_files() -> None:
     assert str(caught.value) == "again: shard 2/2 again (also s2)"
 
 
-def test_a_foreign_configuration_shows_both_hashes_to_19_characters() -> None:
+def test_records_read_back_from_their_files_merge() -> None:
+    """As the merge job reads them: each record decoded from its own JSON file (equal strings,
+    not the same objects)."""
+    docs = [
+        (f"s{i}", json.loads(json.dumps(_doc(i, 3, config="sha256:" + "c" * 64))))
+        for i in (2, 3, 1)
+    ]
+    merged = merge(docs)
+    assert [r["account"] for r in merged.records] == ["a1", "a2", "a3"]
+
+
+@pytest.mark.parametrize("order", ["a-then-b", "b-then-a"])
+def test_a_foreign_configuration_shows_both_hashes_to_19_characters(order: str) -> None:
     a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    if order == "b-then-a":
+        a, b = b, a
     with pytest.raises(ConfigError) as caught:
         merge([("s1", _doc(1, 2, config=a)), ("s2", _doc(2, 2, config=b))])
     assert str(caught.value) == (
@@ -131,3 +146,10 @@ def test_anything_else_is_not_a_shard_record(doc: Any) -> None:
 @pytest.mark.parametrize(("statuses", "expected"), [([], 0), ([2], 1), ([0, 130], 1), ([6], 6)])
 def test_an_unknown_status_counts_as_a_failure(statuses: list[int], expected: int) -> None:
     assert worst(statuses) == expected
+
+
+def test_a_run_split_300_ways_merges() -> None:
+    """Shard counts past CPython's small-int cache, each record read from its own file."""
+    docs = [(f"s{i}", json.loads(json.dumps(_doc(i, 300)))) for i in range(1, 301)]
+    merged = merge(docs)
+    assert merged.shards == 300 and len(merged.records) == 300
