@@ -105,3 +105,29 @@ def test_the_holders_of_a_version_are_its_readers_only() -> None:
         f"{APP} at 10.0.0.4 (read 1h ago)",
         "an unknown identity at 10.0.0.5 (read 2d ago)",
     ]
+
+
+def test_only_readers_of_the_current_version_itself_have_moved() -> None:
+    """Versions are ids, not an order: readers of a version sorting after the current one
+    ("v2") or before it ("v-other") have not moved, and a key caller at their IP still lags.
+    The ids are built at run time, as the logs' parser and the vault each make their own."""
+    current = "".join(["v", "1"])
+    versions = type(V)(previous=V.previous, current=current, stored_at=STORED)
+    ev = evidence(
+        NOW,
+        (
+            Reader(APP, "10.0.0.4", "v1", NOW - timedelta(hours=1)),
+            Reader(JOB, "10.0.0.9", "v2", NOW - timedelta(minutes=5)),
+            Reader(JOB, "10.0.0.10", "v-other", NOW - timedelta(minutes=5)),
+        ),
+        (_caller("10.0.0.9"), _caller("10.0.0.10")),
+    )
+    verdict = revoke_verdict(ev, versions, GRACE, NOW)
+    assert verdict.lagging == (
+        "a key caller at 10.0.0.9 (40 key calls, last 30m ago; no reader there moved)",
+        "a key caller at 10.0.0.10 (40 key calls, last 30m ago; no reader there moved)",
+    )
+    clean = evidence(NOW, ev.readers)
+    assert revoke_verdict(clean, versions, GRACE, NOW).reason.startswith(
+        "every reader seen (1) reads version v1"
+    )
