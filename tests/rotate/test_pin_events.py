@@ -116,6 +116,7 @@ def test_an_array_is_numbered_from_one_in_its_errors() -> None:
             "event 1: data needs VaultName and ObjectName",
         ),
         (_raw(ObjectType="Key"), "event 1: object type 'Key' is not a secret"),
+        (_raw(ObjectType="Vault"), "event 1: object type 'Vault' is not a secret"),  # sorts after
         ([], "no event in the input"),
     ],
 )
@@ -138,6 +139,12 @@ def test_a_vault_url_is_taken_only_from_an_https_id_of_the_cloud() -> None:
         vault_url_for(plain, cloud)
     assert str(caught.value) == (
         "event evt-1: 'http://sample-kv.vault.azure.net' is not a vault of AzureCloud"
+    )
+    (other,) = parse_events(json.dumps(_raw(Id="wss://sample-kv.vault.azure.net/secrets/s/1")))
+    with pytest.raises(InputError) as caught:
+        vault_url_for(other, cloud)  # a scheme sorting after https is not https either
+    assert str(caught.value) == (
+        "event evt-1: 'wss://sample-kv.vault.azure.net' is not a vault of AzureCloud"
     )
     (no_path,) = parse_events(json.dumps(_raw(Id="https://sample-kv.vault.azure.net/keys/k/1")))
     assert vault_url_for(no_path, cloud) == "https://sample-kv.vault.azure.net"
