@@ -24,6 +24,7 @@ def test_an_event_names_its_vault_in_any_case(rig: Rig) -> None:
     assert vault_url_for(_event(VAULT), rig.env) == wanted
 
 
-def test_an_event_for_a_vault_the_emulator_does_not_have_is_refused(rig: Rig) -> None:
-    with pytest.raises(InputError, match="the emulator has no vault 'kv-elsewhere'"):
-        vault_url_for(_event("kv-elsewhere"), rig.env)
+@pytest.mark.parametrize("name", ["kv-elsewhere", "kv-zz-later"])  # sorting before and after
+def test_an_event_for_a_vault_the_emulator_does_not_have_is_refused(rig: Rig, name: str) -> None:
+    with pytest.raises(InputError, match=f"the emulator has no vault '{name}'"):
+        vault_url_for(_event(name), rig.env)
