@@ -73,3 +73,16 @@ def test_an_event_for_a_secret_the_vault_lacks_is_named(rig: Rig) -> None:
     with pytest.raises(NotFoundError) as caught:
         targets_for_events([secret_event(rig, "never-stored")], _config(rig), rig.services)
     assert str(caught.value) == ("event e1: secret never-stored not found in vault kv-keyops-prod")
+
+
+@pytest.mark.parametrize("eus_first", [True, False])
+def test_events_for_two_accounts_make_a_target_each_in_either_order(
+    rig: Rig, eus_first: bool
+) -> None:
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret("eus-key", SecretValue("k" * 84), tags={"ProviderAddress": EUS_ID})
+    vault.set_secret("weu-contoso-aiservices-weu", SecretValue("k" * 84))  # matched by name
+    events = [secret_event(rig, "eus-key", "e1"), secret_event(rig, "weu-contoso-aiservices-weu")]
+    found = targets_for_events(events if eus_first else events[::-1], _config(rig), rig.services)
+    names = ["eus", "weu"] if eus_first else ["weu", "eus"]
+    assert [t.name for t in found] == names
