@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import os
 import random
 import resource
 import shlex
@@ -424,7 +426,22 @@ def _report(
 def _stop(signum: int, _frame: object) -> None:
     # SystemExit unwinds through run_module's finally, which puts the mutated file back; a
     # background job starts with SIGINT ignored, so both signals are handled here.
+    _kill_children()
     raise SystemExit(128 + signum)
+
+
+def _kill_children() -> None:
+    """Kill the running test command: cosmic-ray starts it in a session of its own, so it
+    outlives this process otherwise (a mutant's endless loop then runs on for hours)."""
+    mine = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == mine:  # its parent is this process
+            with contextlib.suppress(OSError):
+                os.killpg(int(stat.parent.name), signal.SIGKILL)
 
 
 def main() -> int:
