@@ -8,13 +8,12 @@ TotalCalls family is marked "do not use" for Azure OpenAI — plus ``ProcessedPr
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
 from keyops.azure.tls import sdk_transport
 from keyops.cloud import AzureEnvironment
-from keyops.usage.model import UsageSeries
+from keyops.usage.model import UsageSeries, count_of
 
 REQUESTS = "AzureOpenAIRequests"
 PROMPT = "ProcessedPromptTokens"
@@ -121,7 +120,6 @@ def _iso(moment: datetime) -> str:
 
 
 def _count(point: Any) -> float:
-    """A point's total as a count: 0 when it has none, or one no count can be (negative, NaN,
-    infinite: a malformed answer), so that one bad point spoils neither its hour nor the sum."""
-    total = float(point.total or 0.0)
-    return total if 0.0 <= total < math.inf else 0.0
+    """A point's total as a count (:func:`keyops.usage.model.count_of`), read before an hour's
+    points are added: one bad point spoils neither its hour nor the sum."""
+    return count_of(point.total)

@@ -102,15 +102,16 @@ def _merge_live(
     starts = [span.start for span in spans]  # in order: find_spans sorts them
     begun, found = set(starts), {_digest(span) for span in spans}
     for span in _live_candidates(data, lowered):
+        if span.start in begun or not bounded(data, span.start, span.end):
+            continue
+        digest = _digest(span)
         # Inside a finding of the same key (one of an encoded value's keys, a form's value) it
         # is that finding; a live key no rule found is added, wherever it is.
         at = bisect_right(starts, span.start) - 1
         inside = at >= 0 and span.start < spans[at].end
-        known = span.start in begun or (inside and _digest(span) in found)
-        fresh = not known and bounded(data, span.start, span.end)
-        if fresh and _digest(span) in live_digests:
+        if digest in live_digests and not (inside and digest in found):
             spans.append(replace(span, detail="matches a live key"))
-            live.add((span.start, _digest(span)))
+            live.add((span.start, digest))
     return spans, live
 
 

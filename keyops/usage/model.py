@@ -58,6 +58,13 @@ def from_epoch(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
+def count_of(total: float | None) -> float:
+    """A Monitor total as a count: 0 for none, and for one no count can be (negative, NaN or
+    infinite: a malformed answer), which is read as no point, as an hour without one is."""
+    count = float(total or 0.0)
+    return count if 0.0 <= count < math.inf else 0.0
+
+
 @dataclass(frozen=True)
 class UsageSeries:
     """Hourly Azure Monitor metrics of one account (``Microsoft.CognitiveServices/accounts``).
@@ -145,11 +152,8 @@ class UsageSeries:
             values = [0.0] * hours
             for moment, value in points.items():
                 i = (to_epoch_hour(moment) - first) // HOUR
-                count = float(value or 0.0)
-                # A count that is negative or not finite is no count: a malformed point is
-                # read as no point, as an hour without one is.
-                if 0 <= i < hours and 0 <= count < math.inf:
-                    values[i] += count
+                if 0 <= i < hours:
+                    values[i] += count_of(value)
             return tuple(values)
 
         by_status = {str(code): grid(points) for code, points in requests_by_status.items()}
