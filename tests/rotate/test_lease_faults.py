@@ -10,10 +10,10 @@ import requests
 
 from keyops.errors import InputError
 from keyops.rotate import Action, rotate_account
-from keyops.rotate.hooks import install_hook
 from keyops.rotate.lease import CLAIM_TAG, HOLDER_TAG, Lease, lease_secret_name
 from keyops.secret import SecretValue
 from keyops.targets import Target
+from tests.rotate.boundaries import at_boundary
 from tests.rotate.conftest import Rig, options, run_cli
 
 WEU = "contoso-aiservices-weu"
@@ -134,16 +134,13 @@ def test_a_claim_attempt_written_after_the_last_look_is_released_too(rig: Rig) -
     vault = rig.services.vault(rig.vault_url)
     fault(rig, operation="SetSecret", kind="drop_after", match="keyops-lease", times=1)
 
-    def late_attempt(boundary: str) -> None:
-        if boundary == "after-confirm":  # after the fence before the store: the last look
-            (claim, *_) = vault.list_versions(name)
-            vault.set_secret(name, SecretValue("late-attempt"), tags=claim.tags)
+    def late_attempt() -> None:
+        (claim, *_) = vault.list_versions(name)
+        vault.set_secret(name, SecretValue("late-attempt"), tags=claim.tags)
 
-    install_hook(late_attempt)
-    try:
+    # After the fence before the store: the last look.
+    with at_boundary("after-confirm", late_attempt):
         record = rotate_account(target, rig.services, options())
-    finally:
-        install_hook(None)
     assert record.action is Action.ROTATED, record.reason
     written = claims(rig, target)
     assert len(written) == 3 and not any(c.enabled for c in written)  # type: ignore[attr-defined]

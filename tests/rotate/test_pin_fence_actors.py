@@ -4,7 +4,7 @@ each fence answers with its own line, status and writes on the emulator."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -12,32 +12,12 @@ import pytest
 from keyops.azure.arm import KeySlot
 from keyops.exitcodes import ExitStatus
 from keyops.rotate import Action, RotationRecord, exit_status, rotate_account
-from keyops.rotate.hooks import install_hook
 from keyops.secret import SecretValue
+from tests.rotate.boundaries import at_boundary
 from tests.rotate.conftest import Rig, options
 
 WEU = "contoso-aiservices-weu"  # its secret holds Key1: a rotation regenerates Key2
 SECRET = f"{WEU}-api-key"
-#: ``at(boundary, action)``: run ``action`` once when the rotation reaches ``boundary``.
-At = Callable[[str, Callable[[], object]], None]
-
-
-@pytest.fixture
-def at() -> Iterator[At]:
-    """``at(boundary, action)``: run ``action`` once when the rotation reaches ``boundary``."""
-
-    def install(name: str, action: Callable[[], object]) -> None:
-        done: list[str] = []
-
-        def hook(boundary: str) -> None:
-            if boundary == name and not done:
-                done.append(boundary)
-                action()
-
-        install_hook(hook)
-
-    yield install
-    install_hook(None)
 
 
 def _regenerate(rig: Rig, slot: KeySlot) -> Callable[[], object]:
@@ -46,18 +26,19 @@ def _regenerate(rig: Rig, slot: KeySlot) -> Callable[[], object]:
     return lambda: arm.regenerate_key(target.resource_id, slot)
 
 
-def _rotate(rig: Rig, **extra: object) -> RotationRecord:
-    return rotate_account(
-        rig.target(WEU, rotate_after=timedelta(days=7)),
-        rig.services,
-        options(force=True, confirm_breaking_consumers=True, **extra),
-    )
+def _rotate(rig: Rig, at: str, act: Callable[[], object], **extra: object) -> RotationRecord:
+    """A forced rotation of WEU, with ``act`` run once when it reaches boundary ``at``."""
+    with at_boundary(at, act):
+        return rotate_account(
+            rig.target(WEU, rotate_after=timedelta(days=7)),
+            rig.services,
+            options(force=True, confirm_breaking_consumers=True, **extra),
+        )
 
 
-def test_the_tested_key_regenerated_before_the_store_fences_it(rig: Rig, at: At) -> None:
+def test_the_tested_key_regenerated_before_the_store_fences_it(rig: Rig) -> None:
     before = rig.latest(SECRET).version
-    at("after-test", _regenerate(rig, "Key2"))
-    record = _rotate(rig)
+    record = _rotate(rig, "after-test", _regenerate(rig, "Key2"))
     assert (record.action, record.reason_code) == (Action.FAILED, "fenced"), record.reason
     assert record.reason.startswith(
         f"account {WEU}: Key2 no longer holds the key this run tested (now "
@@ -66,11 +47,8 @@ def test_the_tested_key_regenerated_before_the_store_fences_it(rig: Rig, at: At)
     assert rig.latest(SECRET).version == before
 
 
-def test_the_vaults_key_regenerated_before_the_store_is_stored_over_and_reported(
-    rig: Rig, at: At
-) -> None:
-    at("after-test", _regenerate(rig, "Key1"))
-    record = _rotate(rig)
+def test_the_vaults_key_regenerated_before_the_store_is_stored_over_and_reported(rig: Rig) -> None:
+    record = _rotate(rig, "after-test", _regenerate(rig, "Key1"))
     assert (record.action, record.slot) == (Action.ROTATED, "Key2"), record.reason
     assert (record.outside_change, record.reason_code) == ("Key1", "outside-change")
     assert record.warnings == [
@@ -81,25 +59,27 @@ def test_the_vaults_key_regenerated_before_the_store_is_stored_over_and_reported
     assert rig.latest(SECRET).value == rig.keys(rig.target(WEU)).key2
 
 
-def test_the_stored_key_regenerated_at_once_is_repaired(rig: Rig, at: At) -> None:
-    at("after-store", _regenerate(rig, "Key2"))
-    record = _rotate(rig)
+def test_the_stored_key_regenerated_at_once_is_repaired(rig: Rig) -> None:
+    record = _rotate(rig, "after-store", _regenerate(rig, "Key2"))
     assert (record.action, record.slot, record.reason_code) == (Action.REPAIRED, "Key1", "repaired")
     assert rig.latest(SECRET).value == rig.keys(rig.target(WEU)).key1
 
 
 @pytest.mark.parametrize("change", ["another-version", "deleted"])
-def test_the_secret_changed_before_the_revoke_fences_it(rig: Rig, at: At, change: str) -> None:
+def test_the_secret_changed_before_the_revoke_fences_it(rig: Rig, change: str) -> None:
     """Between the confirm and the revoke, another writer stored a version, or someone deleted
     the secret (Key Vault answers 404): the stored key is not the vault's latest any more, so
     the previous key is not revoked."""
     vault = rig.services.vault(rig.vault_url)
-    if change == "deleted":
-        at("after-confirm", lambda: rig.emu.secret_gone(SECRET, times=1))
-    else:
-        at("after-confirm", lambda: vault.set_secret(SECRET, SecretValue("someone-else")))
+
+    def act() -> None:
+        if change == "deleted":
+            rig.emu.secret_gone(SECRET, times=1)
+        else:
+            vault.set_secret(SECRET, SecretValue("someone-else"))
+
     seq = rig.emu.last_seq
-    record = _rotate(rig, revoke_previous=True)
+    record = _rotate(rig, "after-confirm", act, revoke_previous=True)
     assert (record.action, record.reason_code) == (Action.FAILED, "fenced"), record.reason
     assert record.reason == (
         f"account {WEU}: the vault's latest version changed after this run stored its key "
@@ -109,10 +89,9 @@ def test_the_secret_changed_before_the_revoke_fences_it(rig: Rig, at: At, change
     assert len(rig.calls(seq, "Accounts_RegenerateKey")) == 1
 
 
-def test_the_stored_key_regenerated_before_the_revoke_fences_it(rig: Rig, at: At) -> None:
-    at("after-confirm", _regenerate(rig, "Key2"))
+def test_the_stored_key_regenerated_before_the_revoke_fences_it(rig: Rig) -> None:
     seq = rig.emu.last_seq
-    record = _rotate(rig, revoke_previous=True)
+    record = _rotate(rig, "after-confirm", _regenerate(rig, "Key2"), revoke_previous=True)
     assert (record.action, record.reason_code) == (Action.FAILED, "fenced"), record.reason
     assert record.reason == (
         f"account {WEU}: the stored key is no longer the other slot's (fenced); Key1 was not "

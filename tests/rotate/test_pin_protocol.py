@@ -9,8 +9,6 @@ same boundaries, so that per-test coverage credits them to the lines they pin.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
@@ -20,6 +18,7 @@ from keyops.exitcodes import ExitStatus
 from keyops.rotate import Action, exit_status, rotate_account
 from keyops.rotate.hooks import install_hook
 from keyops.secret import SecretValue
+from tests.rotate.boundaries import at_boundary, interrupted_at
 from tests.rotate.conftest import Rig, options
 from tests.rotate.test_fencing import latest_works, live_claims, operator_regenerates
 
@@ -105,24 +104,6 @@ def test_a_dry_run_checks_the_deployment_a_rotation_would_test_with(rig: Rig) ->
 
 
 # --- another actor at a step boundary, in this process (the hook acts where the run stands) ---
-
-
-@contextmanager
-def at_boundary(boundary: str, act: Callable[[], None]) -> Iterator[None]:
-    """Run ``act`` once when the rotation inside the block reaches ``boundary``."""
-    done: list[str] = []
-
-    def hook(name: str) -> None:
-        if name == boundary and not done:
-            done.append(name)
-            act()
-
-    install_hook(hook)
-    try:
-        yield
-    finally:
-        install_hook(None)
-    assert done, f"the run never reached {boundary}"
 
 
 def test_the_vaults_key_regenerated_outside_keyops_is_reported_with_status_1(
@@ -261,16 +242,8 @@ def test_finishing_a_revoke_needs_no_deployment_to_test_with(rig: Rig) -> None:
     still finishes an interrupted revoke."""
     target = rig.target(WEU)
 
-    def stop(name: str) -> None:
-        if name == "after-store":
-            raise KeyboardInterrupt
-
-    install_hook(stop)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            rotate_account(target, rig.services, options(revoke_previous=True))
-    finally:
-        install_hook(None)
+    with interrupted_at("after-store"):
+        rotate_account(target, rig.services, options(revoke_previous=True))
     gone = rig.target(WEU, deployment="gpt-nope")
     record = rotate_account(gone, rig.services, options(revoke_previous=True))
     assert (record.action, record.reason_code) == (Action.REVOKED, "revoke-pending"), record.reason

@@ -12,7 +12,6 @@ import gc
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -23,7 +22,6 @@ import pytest
 import tomllib
 
 from keyops.rotate import Action, rotate_account, steps
-from keyops.rotate.hooks import install_hook
 from keyops.rotate.records import RotationRecord
 from keyops.rotate.steps import AccountRun
 from keyops.rotate.tags import (
@@ -34,27 +32,12 @@ from keyops.rotate.tags import (
     SUPERSEDES_TAG,
     rotated_at_of,
 )
+from tests.rotate.boundaries import at_boundary, interrupted_at
 from tests.rotate.conftest import Rig, options
 
 WEU = "contoso-aiservices-weu"  # seeded: the secret holds Key1, created 12 days ago
 SECRET = f"{WEU}-api-key"
 SECOND = timedelta(seconds=1)
-
-
-@contextmanager
-def interrupted_at(boundary: str) -> Iterator[None]:
-    """Ctrl-C at ``boundary`` of the run inside the block."""
-
-    def stop(name: str) -> None:
-        if name == boundary:
-            raise KeyboardInterrupt
-
-    install_hook(stop)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            yield
-    finally:
-        install_hook(None)
 
 
 def test_a_version_expires_its_validity_after_key_vaults_time_of_the_store(rig: Rig) -> None:
@@ -172,16 +155,12 @@ def test_a_store_landing_on_top_of_this_runs_is_a_conflict_naming_what_the_vault
     vault = rig.services.vault(rig.vault_url)
     ours: list[object] = []
 
-    def late_rival(name: str) -> None:
-        if name == "after-store":
-            ours.append(vault.get_latest(SECRET))
-            vault.set_secret(SECRET, dead, content_type=CONTENT_TYPE)
+    def late_rival() -> None:
+        ours.append(vault.get_latest(SECRET))
+        vault.set_secret(SECRET, dead, content_type=CONTENT_TYPE)
 
-    install_hook(late_rival)
-    try:
+    with at_boundary("after-store", late_rival):
         record = rotate_account(target, rig.services, options())
-    finally:
-        install_hook(None)
     (mine,) = ours
     assert (record.action, record.reason_code) == (Action.FAILED, "conflict"), record.reason
     assert record.reason == (
@@ -196,15 +175,10 @@ def test_a_secret_deleted_right_after_the_store_is_a_conflict_naming_nothing(rig
     target = rig.target(WEU)
     client = rig.emu.secret_client()
 
-    def delete(name: str) -> None:
-        if name == "after-store":
-            client.begin_delete_secret(SECRET).wait()
-
-    install_hook(delete)
     try:
-        record = rotate_account(target, rig.services, options())
+        with at_boundary("after-store", lambda: client.begin_delete_secret(SECRET).wait()):
+            record = rotate_account(target, rig.services, options())
     finally:
-        install_hook(None)
         client.close()
     assert record.action is Action.FAILED
     assert f"secret {SECRET}: latest version holds nothing, not the version" in record.reason
@@ -366,15 +340,11 @@ def test_the_key_test_uses_only_the_lease_left_after_the_stores_budget(rig: Rig)
     start = clock.at
     rig.emu.admin("POST", "settings", {"propagation_delay": 5})
 
-    def late(name: str) -> None:
-        if name == "after-regenerate":
-            clock.at = start + timedelta(seconds=60 - 17)
+    def late() -> None:
+        clock.at = start + timedelta(seconds=60 - 17)
 
-    install_hook(late)
-    try:
+    with at_boundary("after-regenerate", late):
         record = rotate_account(target, rig.services, options(lease_ttl=timedelta(minutes=1)))
-    finally:
-        install_hook(None)
     assert (record.action, record.reason_code) == (Action.FAILED, "test-failed"), record.reason
     assert record.regenerated == ["Key2"]
     assert rig.latest(SECRET).version == before.version
