@@ -19,6 +19,16 @@ def _config(fleet: Fleet) -> str:
     )
 
 
+def stale_dr_copy(fleet: Fleet) -> tuple[str, str]:
+    """pol-a1's (Key1, Key2), its DR copy left holding Key2, the slot a rotation would
+    regenerate (a crash between the primary and the copies leaves it so)."""
+    key1, key2 = fleet.keys("pol-a1")
+    dr = fleet.emu.secret_client("kv-dr")
+    dr.set_secret("pol-a1-dr", key2)
+    dr.close()
+    return key1, key2
+
+
 def test_a_rotation_stores_every_copy_with_the_same_working_key(fleet: Fleet) -> None:
     config = _config(fleet)
     result = fleet.run("--config", config, "rotate", "-o", "json")
@@ -49,10 +59,7 @@ def test_a_stale_copy_is_brought_up_to_date_instead_of_regenerated_under(fleet: 
     """A crash between the primary and the copies leaves a copy with the previous key: the next
     rotation stores the current key in it and regenerates nothing (its consumers get a grace)."""
     config = _config(fleet)
-    key1, key2 = fleet.keys("pol-a1")
-    dr = fleet.emu.secret_client("kv-dr")
-    dr.set_secret("pol-a1-dr", key2)  # the slot a rotation of pol-a1 would regenerate
-    dr.close()
+    key1, key2 = stale_dr_copy(fleet)
     seq = fleet.emu.last_seq
     result = fleet.run("--config", config, "rotate")
     assert result.exit_code == 6, result.stderr

@@ -11,6 +11,7 @@ import pytest
 
 from keyops.secret import SecretValue
 from tests.policy.conftest import Fleet, account_id
+from tests.policy.test_copies import stale_dr_copy
 
 
 def _config(fleet: Fleet) -> str:
@@ -45,10 +46,7 @@ def test_each_copy_is_fenced_written_and_read_back_in_turn(fleet: Fleet) -> None
 
 def test_a_stale_copy_last_in_the_list_still_stops_the_regenerate(fleet: Fleet) -> None:
     config = _config(fleet)
-    key1, key2 = fleet.keys("pol-a1")
-    dr = fleet.emu.secret_client("kv-dr")
-    dr.set_secret("pol-a1-dr", key2)  # the slot a rotation of pol-a1 would regenerate
-    dr.close()
+    key1, key2 = stale_dr_copy(fleet)
     seq = fleet.emu.last_seq
     result = fleet.run("--config", config, "rotate", "-o", "json")
     assert result.exit_code == 6, result.stderr

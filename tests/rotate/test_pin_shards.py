@@ -11,16 +11,7 @@ import pytest
 from keyops.errors import ConfigError
 from keyops.exitcodes import ExitStatus
 from keyops.rotate.shards import MissingShardError, merge, shard_record, worst
-
-
-def _doc(index: int, total: int, status: int = 0, config: str = "sha256:a") -> dict[str, Any]:
-    return shard_record(
-        [{"account": f"a{index}"}],
-        shard=(index, total),
-        shard_by="subscription",
-        config=config,
-        status=status,
-    )
+from tests.rotate.test_shards import _doc
 
 
 def test_a_shard_record_names_its_shard_of_the_run() -> None:
