@@ -124,9 +124,7 @@ def test_a_subscription_the_identity_may_not_read_is_an_authorization_error(
     subscription Azure does not know (404 SubscriptionNotFound, in the table) is 3."""
     monkeypatch.chdir(tmp_path)
     sub = emulator.conn["subscription_id"]
-    emulator.admin(
-        "POST",
-        "faults",
+    emulator.fault(
         {
             "operation": "Accounts_List",
             "kind": "status",
@@ -134,7 +132,7 @@ def test_a_subscription_the_identity_may_not_read_is_an_authorization_error(
             "code": "AuthorizationFailed",
             "message": f"The client does not have authorization over scope '/subscriptions/{sub}'.",
             "times": None,
-        },
+        }
     )
     seq = emulator.last_seq
     result = CliRunner().invoke(cli, ["audit"], env=cli_env(emulator))

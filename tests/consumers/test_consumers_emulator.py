@@ -346,10 +346,8 @@ def test_a_failed_vault_query_is_a_finding_and_the_callers_are_still_read(
 ) -> None:
     """The vault's query is sent first; Azure refusing it (a 400, not retried) must not cost the
     account's data-plane callers."""
-    fresh.admin(
-        "POST",
-        "faults",
-        {"operation": "Query_Execute", "status": 400, "code": "BadArgumentError", "times": 1},
+    fresh.fault(
+        {"operation": "Query_Execute", "status": 400, "code": "BadArgumentError", "times": 1}
     )
     status, doc, err = run_consumers(fresh, *WEU_ARGS, "--vault-url", fresh.vault_url())
     assert status == 0, err
@@ -381,9 +379,7 @@ def test_a_vault_on_a_later_page_of_the_resource_list_is_found(
 def test_a_vault_keyops_cannot_find_is_a_finding_and_the_callers_are_still_read(
     fresh: EmulatorHandle,
 ) -> None:
-    fresh.admin(
-        "POST", "faults", {"operation": "Resources_List", "status": 404, "code": "NotFound"}
-    )
+    fresh.fault({"operation": "Resources_List", "status": 404, "code": "NotFound"})
     status, doc, err = run_consumers(fresh, *WEU_ARGS, "--vault-url", fresh.vault_url())
     assert status == 0, err
     entry = target(doc, WEU)

@@ -186,9 +186,7 @@ def test_a_rollback_stopped_before_its_keys_are_regenerated_leaves_no_old_key_li
     target, key = rig.target(EUS), _key(rig)
     apply(target, clients, ApplyOptions(confirm=True))
     _advance(rig, DELAY + 1)
-    rig.emu.admin(
-        "POST", "faults", {"operation": "Accounts_RegenerateKey", "status": 409, "times": 1}
-    )
+    rig.emu.fault({"operation": "Accounts_RegenerateKey", "status": 409, "times": 1})
     rollback = ApplyOptions(rollback=True, confirm=True, regenerate_keys=True)
     with pytest.raises(KeyopsError):
         apply(target, clients, rollback)
@@ -202,9 +200,7 @@ def test_a_lost_answer_to_the_patch_is_not_taken_for_someone_elses_write(
     rig: Rig, clients: KeylessClients
 ) -> None:
     """The PATCH is saved but its connection drops: the account read again says it is done."""
-    rig.emu.admin(
-        "POST", "faults", {"operation": "Accounts_Update", "kind": "drop_after", "times": 1}
-    )
+    rig.emu.fault({"operation": "Accounts_Update", "kind": "drop_after", "times": 1})
     seq = rig.emu.last_seq
     done = apply(rig.target(EUS), clients, ApplyOptions(confirm=True))
     assert done.code == "disabled"

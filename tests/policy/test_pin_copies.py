@@ -82,16 +82,14 @@ def test_a_copy_overwritten_before_its_read_back_is_a_copy_conflict(
     2 s by the emulator): the read-back finds that writer's value, not this run's key, whether
     its digest sorts below or above the key's."""
     config = _config(fleet)
-    fleet.emu.admin(
-        "POST",
-        "faults",
+    fleet.emu.fault(
         {
             "operation": "GetSecret",
             "kind": "latency",
             "latency_ms": 2000,
             "match": "pol-a1-batch",
             "times": 2,  # the guard's read before the regenerate, then the read-back
-        },
+        }
     )
     other = fleet.emu.secret_client("kv-main")
     other.get_secret("pol-a1-api-key")  # its token first: the rival writes at once

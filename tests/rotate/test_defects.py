@@ -72,9 +72,7 @@ def test_a_soft_deleted_secret_is_refused_alike_by_dry_and_real_runs(rig: Rig) -
 def test_a_lost_regenerate_answer_is_recorded(rig: Rig) -> None:
     target = rig.target(WEU, rotate_after=timedelta(days=7))
     before = rig.latest(SECRET)
-    rig.emu.admin(
-        "POST", "faults", {"operation": "Accounts_RegenerateKey", "kind": "drop_after", "times": 1}
-    )
+    rig.emu.fault({"operation": "Accounts_RegenerateKey", "kind": "drop_after", "times": 1})
     record = rotate_account(target, rig.services, options())
     changed = [e for e in rig.emu.log_since(0) if e["operation"] == "Accounts_RegenerateKey"]
     assert changed and changed[0]["changed"]
@@ -108,9 +106,7 @@ def test_a_throttled_key_test_counts_as_accepted(rig: Rig) -> None:
     assert tests and all(e["status"] == 429 for e in tests)
     # Azure throttles only callers it authenticated: a wrong key still gets 401, from the
     # throttle and from a scripted 429 alike.
-    rig.emu.admin(
-        "POST", "faults", {"operation": "ChatCompletions_Create", "kind": "status", "status": 429}
-    )
+    rig.emu.fault({"operation": "ChatCompletions_Create", "kind": "status", "status": 429})
     bad = requests.post(
         f"{target.account.endpoint}openai/deployments/gpt-4o/chat/completions"
         "?api-version=2024-10-21",
@@ -156,9 +152,7 @@ def test_a_reasoning_deployment_tests_keys_with_max_completion_tokens(rig: Rig) 
 
 def test_a_409_on_the_store_is_a_conflict_with_status_1(rig: Rig) -> None:
     target = rig.target(WEU, rotate_after=timedelta(days=7))
-    rig.emu.admin(
-        "POST",
-        "faults",
+    rig.emu.fault(
         {
             "operation": "SetSecret",
             "kind": "status",
@@ -166,7 +160,7 @@ def test_a_409_on_the_store_is_a_conflict_with_status_1(rig: Rig) -> None:
             "code": "Conflict",
             "match": SECRET,
             "times": 1,
-        },
+        }
     )
     record = rotate_account(target, rig.services, options())
     assert (record.action, record.reason_code, record.error_status) == (

@@ -56,9 +56,7 @@ def test_fleet_of_50_with_one_failing_account_finishes_the_other_49(rig: Rig) ->
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(seed, targets))
     # A resource lock on one account: ARM refuses its key regeneration.
-    rig.emu.admin(
-        "POST",
-        "faults",
+    rig.emu.fault(
         {
             "operation": "Accounts_RegenerateKey",
             "kind": "status",
@@ -67,7 +65,7 @@ def test_fleet_of_50_with_one_failing_account_finishes_the_other_49(rig: Rig) ->
             "message": "The scope is locked.",
             "match": "fleet-017",
             "times": None,
-        },
+        }
     )
     started = time.perf_counter()
     records = rotate_fleet(targets, rig.services, options(), concurrency=12)
@@ -179,9 +177,7 @@ def test_a_failed_index_read_fails_its_waiting_accounts_and_the_next_reads_again
     targets = rig.targets(Selection(resource_group="rg-index-fault"))
     rotate_fleet(targets, rig.services, options(), concurrency=4)
     rig.services.vault(rig.vault_url).set_secret("other-app-key", SecretValue("x" * 32))
-    rig.emu.admin(
-        "POST",
-        "faults",
+    rig.emu.fault(
         {
             "operation": "GetSecret",
             "kind": "status",
@@ -190,7 +186,7 @@ def test_a_failed_index_read_fails_its_waiting_accounts_and_the_next_reads_again
             "message": "Access denied.",
             "match": "other-app-key",
             "times": 1,
-        },
+        }
     )
     seq = rig.emu.last_seq
     records = _rotate_again(rig, targets, concurrency=3)

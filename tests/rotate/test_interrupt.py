@@ -54,10 +54,8 @@ def test_ctrl_c_mid_fleet_exits_130_and_leaves_a_state_a_rerun_finishes(
     assert len(targets) >= 2
     # Every key test is slow (longer than a loaded machine takes to notice the first
     # regenerate and send SIGINT), so the run is surely mid-account when Ctrl-C arrives.
-    rig.emu.admin(
-        "POST",
-        "faults",
-        {"operation": "ChatCompletions_Create", "kind": "latency", "latency_ms": 4000, "times": 50},
+    rig.emu.fault(
+        {"operation": "ChatCompletions_Create", "kind": "latency", "latency_ms": 4000, "times": 50}
     )
     seq = rig.emu.last_seq
     proc = subprocess.Popen(

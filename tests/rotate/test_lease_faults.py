@@ -25,7 +25,7 @@ def claims(rig: Rig, target: Target) -> list[object]:
 
 
 def fault(rig: Rig, **rule: object) -> None:
-    rig.emu.admin("POST", "faults", rule)
+    rig.emu.fault(rule)
 
 
 def test_a_claim_put_whose_answer_was_lost_is_the_same_claim(rig: Rig) -> None:

@@ -421,7 +421,7 @@ def test_release_is_tried_four_times_then_left_to_the_ttl(
     mine = lease(vault, target)
     mine.acquire()
     rule = {"operation": "UpdateSecret", "match": "keyops-lease", "kind": "status"}
-    rig.emu.admin("POST", "faults", {**rule, "status": 409, "times": refusals})
+    rig.emu.fault({**rule, "status": 409, "times": refusals})
     seq = rig.emu.last_seq
     with caplog.at_level(logging.WARNING, logger="keyops.rotate.lease"):
         mine.release()

@@ -65,9 +65,7 @@ def test_a_revoke_run_reads_before_its_lease_and_lists_no_vault_for_it(rig: Rig)
 def test_a_failed_listing_leaves_the_first_read_to_decide(rig: Rig) -> None:
     target = rig.target(WEU, rotate_after=DUE)
     rig.backdate(SECRET, "-40d")
-    rig.emu.admin(
-        "POST",
-        "faults",
+    rig.emu.fault(
         {
             "operation": "GetSecrets",
             "kind": "status",
@@ -75,7 +73,7 @@ def test_a_failed_listing_leaves_the_first_read_to_decide(rig: Rig) -> None:
             "code": "Forbidden",
             "message": "Access denied.",
             "times": 1,
-        },
+        }
     )
     seq = rig.emu.last_seq
     record = rotate_account(target, rig.services, options())

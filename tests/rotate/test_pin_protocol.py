@@ -256,7 +256,7 @@ def test_a_400_on_the_store_is_a_service_error_not_a_conflict(rig: Rig) -> None:
     target = rig.target(WEU)
     before = rig.latest(SECRET)
     fault = {"operation": "SetSecret", "kind": "status", "status": 400, "code": "BadParameter"}
-    rig.emu.admin("POST", "faults", {**fault, "match": SECRET, "times": 1})
+    rig.emu.fault({**fault, "match": SECRET, "times": 1})
     record = rotate_account(target, rig.services, options())
     assert (record.action, record.reason_code, record.error_status) == (
         Action.FAILED,
@@ -309,9 +309,7 @@ def test_without_the_vaults_listing_a_due_account_checks_its_deployment_before_t
     """The vault cannot be listed (403): the first read finds the account due, and the bad
     deployment is refused there, before any claim is written."""
     target = rig.target(WEU, deployment="gpt-nope", rotate_after=timedelta(days=7))
-    rig.emu.admin(
-        "POST", "faults", {"operation": "GetSecrets", "kind": "status", "status": 403, "times": 9}
-    )
+    rig.emu.fault({"operation": "GetSecrets", "kind": "status", "status": 403, "times": 9})
     seq = rig.emu.last_seq
     record = rotate_account(target, rig.services, options())
     assert (record.action, record.reason_code) == (Action.FAILED, "config"), record.reason

@@ -36,9 +36,7 @@ def test_a_repair_whose_store_is_refused_says_so_and_stores_nothing(rig: Rig) ->
     client = rig.emu.secret_client()
     client.set_secret(SECRET, STALE)
     client.close()
-    rig.emu.admin(
-        "POST",
-        "faults",
+    rig.emu.fault(
         {
             "operation": "SetSecret",
             "kind": "status",
@@ -46,7 +44,7 @@ def test_a_repair_whose_store_is_refused_says_so_and_stores_nothing(rig: Rig) ->
             "code": "Forbidden",
             "message": "Access denied.",
             "match": SECRET,
-        },
+        }
     )
     record = rotate_account(rig.target(WEU), rig.services, options(repair=True))
     rig.emu.admin("DELETE", "faults")

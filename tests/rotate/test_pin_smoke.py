@@ -31,7 +31,7 @@ def _test(
 
 
 def _fault(rig: Rig, **spec: Any) -> None:
-    rig.emu.admin("POST", "faults", {"kind": "status", **spec})
+    rig.emu.fault({"kind": "status", **spec})
 
 
 def _ops(rig: Rig, seq: int) -> list[tuple[str, int]]:

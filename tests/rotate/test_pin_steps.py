@@ -188,10 +188,8 @@ def test_a_regenerate_that_fails_without_effect_records_nothing_regenerated(rig:
     target = rig.target(WEU)
     keys = rig.keys(target)
     before = rig.latest(SECRET)
-    rig.emu.admin(
-        "POST",
-        "faults",
-        {"operation": "Accounts_RegenerateKey", "kind": "status", "status": 500, "times": 20},
+    rig.emu.fault(
+        {"operation": "Accounts_RegenerateKey", "kind": "status", "status": 500, "times": 20}
     )
     record = rotate_account(target, rig.services, options())
     assert record.action is Action.FAILED
@@ -230,11 +228,7 @@ def test_without_the_right_to_read_deleted_secrets_the_check_is_skipped(rig: Rig
     """A principal whose role lacks deleted-secret reads (Key Vault answers 403) still adopts a
     new account's key: the store's own 409 would say if the name were soft-deleted."""
     target = rig.target("contoso-openai-eus")  # seeded: no secret
-    rig.emu.admin(
-        "POST",
-        "faults",
-        {"operation": "GetDeletedSecret", "kind": "status", "status": 403, "times": 5},
-    )
+    rig.emu.fault({"operation": "GetDeletedSecret", "kind": "status", "status": 403, "times": 5})
     seq = rig.emu.last_seq
     record = rotate_account(target, rig.services, options())
     assert record.action is Action.ADOPTED, record.reason

@@ -181,16 +181,14 @@ def test_propagation_delay_is_survived(rig: Rig) -> None:
 def test_failed_key_test_leaves_key_vault_untouched(rig: Rig) -> None:
     target = rig.target(WEU)
     before = rig.latest(target.secret_name)
-    rig.emu.admin(
-        "POST",
-        "faults",
+    rig.emu.fault(
         {
             "operation": "ChatCompletions_Create",
             "kind": "status",
             "status": 400,
             "code": "BadRequest",
             "times": None,
-        },
+        }
     )
     seq = rig.emu.last_seq
     record = rotate_account(target, rig.services, options())
@@ -226,10 +224,8 @@ def test_revoke_previous_regenerates_the_old_slot_and_warns(rig: Rig) -> None:
 
 def test_data_plane_throttling_during_the_test_step_proves_the_key(rig: Rig) -> None:
     target = rig.target(WEU)
-    rig.emu.admin(
-        "POST",
-        "faults",
-        {"operation": "ChatCompletions_Create", "kind": "status", "status": 429, "times": 2},
+    rig.emu.fault(
+        {"operation": "ChatCompletions_Create", "kind": "status", "status": 429, "times": 2}
     )
     seq = rig.emu.last_seq
     record = rotate_account(target, rig.services, options())

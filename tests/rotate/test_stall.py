@@ -164,9 +164,7 @@ def test_a_refusing_check_stops_the_write_unsent(rig: Rig) -> None:
 def test_the_check_runs_again_before_azure_cores_retry(rig: Rig) -> None:
     vault = rig.services.vault(rig.vault_url)
     vault.get_latest(SECRET)  # the client has its token: the next request is the write itself
-    rig.emu.admin(
-        "POST", "faults", {"operation": "SetSecret", "kind": "status", "status": 503, "times": 1}
-    )
+    rig.emu.fault({"operation": "SetSecret", "kind": "status", "status": 503, "times": 1})
     seq = rig.emu.last_seq
     checks: list[float] = []
 

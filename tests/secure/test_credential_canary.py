@@ -83,9 +83,7 @@ def test_client_secret_and_tokens_never_print(
     credential = emulator.credential("keyops-rotator")
     token = credential.get_token("https://management.azure.com/.default").token
     credential.close()
-    emulator.admin(
-        "POST",
-        "faults",
+    emulator.fault(
         {
             "operation": operation,
             "kind": "status",
@@ -110,9 +108,7 @@ def test_a_workload_identity_assertion_never_prints(
     )
     token_file = tmp_path / "federated-token"
     token_file.write_text(assertion)
-    emulator.admin(
-        "POST",
-        "faults",
+    emulator.fault(
         {
             "operation": "Token_Acquire",
             "kind": "status",

@@ -29,10 +29,8 @@ CASES = [
 def test_control_characters_from_azure_are_escaped(
     emulator: EmulatorHandle, tmp_path: Path, operation: str, args: tuple[str, ...]
 ) -> None:
-    emulator.admin(
-        "POST",
-        "faults",
-        {"operation": operation, "kind": "status", "status": 400, "times": 50, "message": HOSTILE},
+    emulator.fault(
+        {"operation": operation, "kind": "status", "status": 400, "times": 50, "message": HOSTILE}
     )
     done = subprocess.run(
         [sys.executable, "-m", "keyops", *args],

@@ -240,9 +240,7 @@ def test_a_key_echoing_error_prints_no_key(
 ) -> None:
     keys = _keys(echo_emulator, case.account)
     echo_emulator.admin("DELETE", "faults")
-    rule = echo_emulator.admin(
-        "POST",
-        "faults",
+    rule = echo_emulator.fault(
         {
             "operation": case.operation,
             "kind": "status",

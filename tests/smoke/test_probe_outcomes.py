@@ -156,10 +156,8 @@ def test_a_wait_beyond_the_budget_is_never_started(emulator: EmulatorHandle) -> 
 
 
 def test_server_errors_are_retried_up_to_the_bound(emulator: EmulatorHandle) -> None:
-    emulator.admin(
-        "POST",
-        "faults",
-        {"operation": "ChatCompletions_Create", "kind": "status", "status": 500, "times": 10},
+    emulator.fault(
+        {"operation": "ChatCompletions_Create", "kind": "status", "status": 500, "times": 10}
     )
     waits: list[float] = []
     seq = emulator.last_seq
@@ -176,10 +174,8 @@ def test_server_errors_are_retried_up_to_the_bound(emulator: EmulatorHandle) -> 
 
 
 def test_a_passing_server_error_is_ridden_out(emulator: EmulatorHandle) -> None:
-    emulator.admin(
-        "POST",
-        "faults",
-        {"operation": "ChatCompletions_Create", "kind": "status", "status": 503, "times": 1},
+    emulator.fault(
+        {"operation": "ChatCompletions_Create", "kind": "status", "status": 503, "times": 1}
     )
     result = _call(
         emulator, EUS, _key(emulator, EUS), sleep=lambda s: None, retry=RetryPolicy(max_attempts=3)
@@ -188,19 +184,15 @@ def test_a_passing_server_error_is_ridden_out(emulator: EmulatorHandle) -> None:
 
 
 def test_latency_beyond_the_timeout_is_a_timeout(emulator: EmulatorHandle) -> None:
-    emulator.admin(
-        "POST",
-        "faults",
-        {"operation": "ChatCompletions_Create", "kind": "latency", "latency_ms": 1000, "times": 1},
+    emulator.fault(
+        {"operation": "ChatCompletions_Create", "kind": "latency", "latency_ms": 1000, "times": 1}
     )
     result = _call(emulator, EUS, _key(emulator, EUS), timeout=0.3)
     assert result.outcome is Outcome.TIMEOUT and result.status is None
 
 
 def test_a_dropped_connection_is_a_connection_error(emulator: EmulatorHandle) -> None:
-    emulator.admin(
-        "POST", "faults", {"operation": "ChatCompletions_Create", "kind": "drop_before", "times": 1}
-    )
+    emulator.fault({"operation": "ChatCompletions_Create", "kind": "drop_before", "times": 1})
     result = _call(emulator, EUS, _key(emulator, EUS))
     assert result.outcome is Outcome.CONNECTION_ERROR
 

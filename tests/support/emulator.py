@@ -61,12 +61,15 @@ class EmulatorHandle:
         assert r.status_code < 300, (r.status_code, r.text)
         return r.json() if r.content else None
 
+    def fault(self, rule: dict[str, Any]) -> Any:
+        """Add a fault rule (the admin API's ``POST /_emulator/faults``; kinds in
+        keyops.emulator.core.faults); returns the rule as the emulator holds it."""
+        return self.admin("POST", "faults", rule)
+
     def secret_gone(self, name: str, times: int) -> None:
         """The next ``times`` reads (GetSecret) of secret ``name`` answer 404 SecretNotFound in
         Key Vault's words, as if it were deleted between a listing and the read."""
-        self.admin(
-            "POST",
-            "faults",
+        self.fault(
             {
                 "operation": "GetSecret",
                 "kind": "status",
