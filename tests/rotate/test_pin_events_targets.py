@@ -86,3 +86,28 @@ def test_events_for_two_accounts_make_a_target_each_in_either_order(
     found = targets_for_events(events if eus_first else events[::-1], _config(rig), rig.services)
     names = ["eus", "weu"] if eus_first else ["weu", "eus"]
     assert [t.name for t in found] == names
+
+
+def test_the_tag_picks_the_target_with_that_id_not_the_first_listed(rig: Rig) -> None:
+    # weu's id sorts after eus's (rg-ai-shared > rg-ai-prod) and is listed first: only the
+    # target whose id equals the tag's is the event's.
+    text = f"""
+[defaults]
+vault_url = "{rig.vault_url}"
+
+[[targets]]
+name = "weu"
+resource_id = "{WEU_ID}"
+
+[[targets]]
+name = "eus"
+resource_id = "{EUS_ID}"
+deployment = "gpt-4o-mini"
+"""
+    assert WEU_ID.lower() > EUS_ID.lower()
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret("eus-key", SecretValue("k" * 84), tags={"ProviderAddress": EUS_ID})
+    (target,) = targets_for_events(
+        [secret_event(rig, "eus-key")], parse_config(text, Path("keyops.toml")), rig.services
+    )
+    assert (target.name, target.resource_id, target.deployment) == ("eus", EUS_ID, "gpt-4o-mini")
