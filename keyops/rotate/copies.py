@@ -82,7 +82,15 @@ def before_regenerate(run: AccountRun, keys: AccountKeys, slot: KeySlot) -> None
             continue
         primary = run.vault.get_latest(run.target.secret_name)
         if primary is None or primary.value is None:
-            continue
+            # Nothing to bring the copy up to date from (the primary was deleted or disabled
+            # since the run read it): regenerating would break the copy's consumers.
+            raise StaleCopyError(
+                f"account {run.target.account.name}: copy {copy} still holds {slot} "
+                f"({doomed.fingerprint}), the key this rotation would regenerate, and the "
+                f"primary secret {run.target.secret_name} in vault {run.vault.name} has no "
+                "value to bring it up to date with (deleted or disabled since this run read "
+                "it). Nothing changed: restore the primary, then rotate again"
+            )
         _fence(run)
         vault.set_secret(
             copy.secret_name,

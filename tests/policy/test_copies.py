@@ -9,6 +9,7 @@ from keyops.azure.probe import NO_RETRY, KeyAuth, probe
 from keyops.cloud import resolve_environment
 from keyops.secret import SecretValue
 from tests.policy.conftest import Fleet, account_id
+from tests.rotate.boundaries import at_boundary
 
 
 def _config(fleet: Fleet) -> str:
@@ -100,3 +101,23 @@ def test_an_expiry_event_on_a_copy_rotates_its_target_and_every_copy(fleet: Flee
     key1, _ = fleet.keys("pol-a1")
     assert fleet.secret("kv-main", "pol-a1-api-key").value == key1
     assert fleet.secret("kv-dr", "pol-a1-dr").value == key1
+
+
+def test_a_primary_deleted_while_a_copy_holds_the_doomed_key_regenerates_nothing(
+    fleet: Fleet,
+) -> None:
+    """Someone deletes the primary after the run read it: a copy still holding the key to be
+    regenerated cannot be brought up to date from it, so the run refuses (nothing regenerated)."""
+    config = _config(fleet)
+    key1, key2 = stale_dr_copy(fleet)
+    main = fleet.emu.secret_client("kv-main")
+    seq = fleet.emu.last_seq
+    with at_boundary("after-decide", lambda: main.begin_delete_secret("pol-a1-api-key").wait()):
+        result = fleet.run("--config", config, "rotate")
+    main.close()
+    assert result.exit_code == 6, result.stderr
+    assert "copy " in result.stderr and "pol-a1-dr still holds Key2" in result.stderr
+    assert "restore the primary" in result.stderr
+    assert fleet.keys("pol-a1") == (key1, key2)
+    assert "Accounts_RegenerateKey" not in fleet.operations_since(seq)
+    assert fleet.secret("kv-dr", "pol-a1-dr").value == key2
