@@ -93,3 +93,51 @@ def test_probability_without_times_fires_without_limit(emulator: EmulatorHandle)
     assert _pattern(emulator, spec, 5) == [500] * 5
     never = {**spec, "probability": 0.0}
     assert _pattern(emulator, never, 5) == [200] * 5
+
+
+def test_hold_keeps_a_request_until_released_and_another_writer_goes_first(
+    emulator: EmulatorHandle,
+) -> None:
+    """A held read waits while a second client writes; released, it answers the new value.
+    ``skip`` lets the first matching read through unheld."""
+    import threading
+
+    vault, other = emulator.secret_client(), emulator.secret_client()
+    vault.set_secret("held", "value-0")
+    other.get_secret("held")  # its challenge first: its write below goes at once
+    rule = emulator.fault(
+        {"operation": "GetSecret", "kind": "hold", "match": "held", "skip": 1, "times": 1}
+    )
+    assert vault.get_secret("held").value == "value-0"  # skipped: not held
+    read: list[str | None] = []
+    reader = threading.Thread(target=lambda: read.append(vault.get_secret("held").value))
+    reader.start()
+    while not any(
+        r["id"] == rule["id"] and r["fired"] for r in emulator.admin("GET", "faults")["faults"]
+    ):
+        pass  # until the read has reached the emulator and is held there
+    other.set_secret("held", "value-1")  # served while the read waits
+    assert read == []
+    released = emulator.admin("POST", f"faults/{rule['id']}/release")
+    reader.join()
+    assert (released["released"], read) == (True, ["value-1"])
+    held = [e for e in emulator.log_since(0) if e["operation"] == "GetSecret"][-1]
+    assert held["fault"] == "hold"
+
+
+def test_hold_without_release_ends_at_its_cap_and_unknown_rules_are_404(
+    emulator: EmulatorHandle,
+) -> None:
+    vault = emulator.secret_client()
+    vault.set_secret("capped", "value-0")
+    emulator.fault({"operation": "GetSecret", "kind": "hold", "match": "capped", "latency_ms": 1})
+    assert vault.get_secret("capped").value == "value-0"
+    r = requests.post(
+        f"{emulator.url}/_emulator/faults/999/release",
+        headers={"Authorization": f"Bearer {emulator.server.emulator.admin_token}"},
+        verify=emulator.ca_bundle,
+        timeout=5,
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "NotFound")
+    with pytest.raises(AssertionError, match="skip must be 0 or more"):
+        emulator.fault({"operation": "GetSecret", "kind": "hold", "skip": -1})

@@ -78,42 +78,39 @@ def test_a_copy_gone_when_read_back_is_a_copy_conflict(fleet: Fleet) -> None:
 def test_a_copy_overwritten_before_its_read_back_is_a_copy_conflict(
     fleet: Fleet, order: str
 ) -> None:
-    """Another writer stores into the copy while this run's read-back is on its way (held
-    2 s by the emulator): the read-back finds that writer's value, not this run's key, whether
-    its digest sorts below or above the key's."""
+    """Another writer stores into the copy while this run's read-back is on its way (held by
+    the emulator until that writer is done): the read-back finds that writer's value, not this
+    run's key, whether its digest sorts below or above the key's."""
     config = _config(fleet)
-    fleet.emu.fault(
-        {
-            "operation": "GetSecret",
-            "kind": "latency",
-            "latency_ms": 2000,
-            "match": "pol-a1-batch",
-            "times": 2,  # the guard's read before the regenerate, then the read-back
-        }
+    # The guard's read before the regenerate goes through; the read-back after the store waits.
+    rule = fleet.emu.fault(
+        {"operation": "GetSecret", "kind": "hold", "match": "pol-a1-batch", "skip": 1}
     )
     other = fleet.emu.secret_client("kv-main")
     other.get_secret("pol-a1-api-key")  # its token first: the rival writes at once
-    seq = fleet.emu.last_seq
-    stop = threading.Event()
 
-    def rival() -> None:  # waits for this run's store into the copy, then writes over it
-        while not stop.is_set():
-            entries = fleet.emu.log_since(seq)
-            if any(
-                e["operation"] == "SetSecret" and "pol-a1-batch" in e["path"] and e["status"] == 200
-                for e in entries
-            ):
-                mine = SecretValue(other.get_secret("pol-a1-batch").value or "").digest
-                values = (f"a-rival-writers-value-{i}" for i in range(64))
-                other.set_secret("pol-a1-batch", next(v for v in values if _sorts(v, mine, order)))
-                return
+    def held() -> bool:
+        faults = fleet.emu.admin("GET", "faults")["faults"]
+        return any(r["id"] == rule["id"] and r["fired"] for r in faults)
 
+    def rival() -> None:  # once the read-back is held, writes over this run's store
+        try:
+            while not held():
+                if done.is_set():
+                    return
+            mine = SecretValue(other.get_secret("pol-a1-batch").value or "").digest
+            values = (f"a-rival-writers-value-{i}" for i in range(64))
+            other.set_secret("pol-a1-batch", next(v for v in values if _sorts(v, mine, order)))
+        finally:
+            fleet.emu.admin("POST", f"faults/{rule['id']}/release")
+
+    done = threading.Event()
     thread = threading.Thread(target=rival)
     thread.start()
     try:
         result = fleet.run("--config", config, "rotate", "-o", "json")
     finally:
-        stop.set()
+        done.set()
         thread.join()
         other.close()
     record = _record(result)

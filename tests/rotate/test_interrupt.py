@@ -52,11 +52,9 @@ def test_ctrl_c_mid_fleet_exits_130_and_leaves_a_state_a_rerun_finishes(
 ) -> None:
     targets = rig.targets()
     assert len(targets) >= 2
-    # Every key test is slow (longer than a loaded machine takes to notice the first
-    # regenerate and send SIGINT), so the run is surely mid-account when Ctrl-C arrives.
-    rig.emu.fault(
-        {"operation": "ChatCompletions_Create", "kind": "latency", "latency_ms": 4000, "times": 50}
-    )
+    # Every key test waits in the emulator until Ctrl-C has been sent, so the run is surely
+    # mid-account when it arrives, however loaded the machine.
+    hold = rig.emu.fault({"operation": "ChatCompletions_Create", "kind": "hold", "times": 50})
     seq = rig.emu.last_seq
     proc = subprocess.Popen(
         [sys.executable, "-m", "keyops", *_args(rig, concurrency)],
@@ -69,6 +67,7 @@ def test_ctrl_c_mid_fleet_exits_130_and_leaves_a_state_a_rerun_finishes(
     )
     _wait_for(rig, seq, "Accounts_RegenerateKey")
     proc.send_signal(signal.SIGINT)
+    rig.emu.admin("POST", f"faults/{hold['id']}/release")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err

@@ -4,7 +4,11 @@ A fault rule matches an operation id (as the spec names it, or ``*``) and option
 fragment; it fires ``times`` times (None = always) or with a seeded ``probability``. Kinds:
 ``status`` (answer with an HTTP status in the surface's error envelope), ``latency`` (add delay),
 ``drop_before`` / ``drop_after`` (drop the connection before the operation runs, or after its
-effect is saved). Throttling is a token bucket per surface answering 429 with ``Retry-After``.
+effect is saved), ``hold`` (the request waits, before the operation runs, until the rule is
+released through the admin API or ``latency_ms`` (default 30 s) passes: a test makes another
+writer act while a request is on its way, without racing a clock). ``skip`` lets that many
+matching requests through before the rule fires. Throttling is a token bucket per surface
+answering 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("status", "latency", "drop_before", "drop_after")
+FAULT_KINDS = ("status", "latency", "drop_before", "drop_after", "hold")
+#: How long a ``hold`` waits for its release when the rule gives no ``latency_ms``.
+HOLD_CAP_MS = 30_000.0
 
 
 @dataclass
@@ -34,7 +40,10 @@ class FaultRule:
     probability: float | None = None
     match: str | None = None
     retry_after: float | None = None
+    skip: int = 0
     fired: int = 0
+    seen: int = 0
+    released: bool = False
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def applies(self, operation: str, path: str) -> bool:
@@ -57,7 +66,9 @@ class FaultRule:
             "times": self.times,
             "probability": self.probability,
             "match": self.match,
+            "skip": self.skip,
             "fired": self.fired,
+            "released": self.released,
         }
 
 
@@ -104,6 +115,10 @@ class Faults:
         if not isinstance(operation, str) or not operation:
             raise ValueError("operation is required (an operation id or '*')")
         times = spec.get("times", None if spec.get("probability") is not None else 1)
+        skip = int(spec.get("skip", 0))
+        if skip < 0:
+            raise ValueError("skip must be 0 or more")
+        latency = spec.get("latency_ms", HOLD_CAP_MS if kind == "hold" else 0)
         with self._lock:
             rule = FaultRule(
                 id=self._next,
@@ -112,15 +127,24 @@ class Faults:
                 status=int(spec.get("status", 500)),
                 code=spec.get("code"),
                 message=spec.get("message"),
-                latency_ms=float(spec.get("latency_ms", 0)),
+                latency_ms=float(latency),
                 times=None if times is None else int(times),
                 probability=None if spec.get("probability") is None else float(spec["probability"]),
                 match=spec.get("match"),
                 retry_after=None if spec.get("retry_after") is None else float(spec["retry_after"]),
+                skip=skip,
                 rng=random.Random(int(spec.get("seed", self.seed + self._next))),
             )
             self._next += 1
             self.rules.append(rule)
+            return rule
+
+    def release(self, rule_id: int) -> FaultRule:
+        """Let the requests a ``hold`` rule holds (and any it would hold later) go on; KeyError
+        when no rule has that id."""
+        with self._lock:
+            rule = next(r for r in self.rules if r.id == rule_id)
+            rule.released = True
             return rule
 
     def clear(self) -> None:
@@ -136,6 +160,9 @@ class Faults:
         with self._lock:
             for rule in self.rules:
                 if not rule.applies(operation, path):
+                    continue
+                rule.seen += 1
+                if rule.seen <= rule.skip:
                     continue
                 if rule.probability is not None and rule.rng.random() >= rule.probability:
                     continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -143,6 +144,8 @@ async def _run(
         entry.fault = rule.kind
         if rule.kind == "latency":
             await asyncio.sleep(rule.latency_ms / 1000.0)
+        elif rule.kind == "hold":
+            await _held(rule)
         elif rule.kind == "drop_before":
             mark_drop(request)
             return Response(status_code=599)
@@ -169,6 +172,13 @@ async def _run(
         mark_drop(request)
         return Response(status_code=599)
     return response
+
+
+async def _held(rule: Any) -> None:
+    """Wait until ``rule`` is released through the admin API, or its ``latency_ms`` passes."""
+    end = time.monotonic() + rule.latency_ms / 1000.0
+    while not rule.released and time.monotonic() < end:
+        await asyncio.sleep(0.005)
 
 
 class DropConnectionMiddleware:

@@ -40,3 +40,8 @@ async def json_body(request: Request) -> dict[str, Any]:
 def bad_request(message: str) -> EmulatorHTTPError:
     """A 400 answer of the admin API."""
     return EmulatorHTTPError(400, {"error": {"code": "BadRequest", "message": message}})
+
+
+def not_found(message: str) -> EmulatorHTTPError:
+    """A 404 answer of the admin API."""
+    return EmulatorHTTPError(404, {"error": {"code": "NotFound", "message": message}})

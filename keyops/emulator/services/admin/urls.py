@@ -9,7 +9,12 @@ from starlette.routing import BaseRoute, Route
 from keyops.emulator.core.clock import iso
 from keyops.emulator.core.operation import json_response, operation
 from keyops.emulator.core.surfaces import SURFACES
-from keyops.emulator.services.admin.auth import admin_emulator, bad_request, json_body
+from keyops.emulator.services.admin.auth import (
+    admin_emulator,
+    bad_request,
+    json_body,
+    not_found,
+)
 
 
 @operation("Admin_Health", "admin")
@@ -53,6 +58,17 @@ async def faults(request: Request) -> Response:
     except (ValueError, TypeError) as exc:
         raise bad_request(str(exc)) from None
     return json_response(rule.public(), 201)
+
+
+@operation("Admin_ReleaseFault", "admin")
+async def release_fault(request: Request) -> Response:
+    """POST lets the requests a ``hold`` rule holds go on (404 for an unknown rule id)."""
+    emu = admin_emulator(request)
+    try:
+        rule = emu.faults.release(int(request.path_params["rule_id"]))
+    except (StopIteration, ValueError):
+        raise not_found(f"no fault rule {request.path_params['rule_id']}") from None
+    return json_response(rule.public())
 
 
 def _surface(body: dict[str, object]) -> str:
@@ -128,6 +144,7 @@ def admin_routes() -> list[BaseRoute]:
         Route("/_emulator/requests", list_requests, methods=["GET"]),
         Route("/_emulator/connections", connections, methods=["GET", "DELETE"]),
         Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/faults/{rule_id}/release", release_fault, methods=["POST"]),
         Route("/_emulator/throttle", throttle, methods=["POST"]),
         Route("/_emulator/latency", latency, methods=["POST"]),
         Route("/_emulator/clock", clock, methods=["GET", "POST"]),
