@@ -4,6 +4,7 @@ with the write a real SDK call to the emulator (a stale fence leaves it unsent).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -66,3 +67,41 @@ def test_without_a_fence_the_write_is_sent_as_is(rig: Rig) -> None:
     seq = rig.emu.last_seq
     version = fenced_write(_run(), lambda: vault.set_secret("unfenced", SecretValue("value-1")))
     assert version.name == "unfenced" and "SetSecret" in _sent(rig, seq)
+
+
+@pytest.mark.parametrize(("left", "refenced"), [(0.9, 0), (0.0, 1)])
+def test_a_fence_is_fresh_until_the_lease_left_beyond_the_budget_runs_out(
+    rig: Rig, left: float, refenced: int
+) -> None:
+    """The lease's end caps a fence from the moment it is marked: 0.9 s of lease left beyond the
+    write's budget is enough for a write sent at once, none is not."""
+    vault = rig.services.vault(rig.vault_url)
+    vault.get_latest("warm-up")
+    run = _run()
+    redone: list[int] = []
+
+    def redo() -> None:  # the fence again, with a whole lease left
+        redone.append(1)
+        mark(run, redo, tick(), timedelta(minutes=1))
+
+    mark(run, redo, tick(), timedelta(seconds=left))
+    seq = rig.emu.last_seq
+    fenced_write(run, lambda: vault.set_secret("capped", SecretValue("value-1")))
+    assert len(redone) == refenced and _sent(rig, seq) == ["SetSecret"]
+
+
+def test_a_write_held_up_after_three_fences_goes_after_the_fourth(rig: Rig) -> None:
+    """Three stale fences in a row, then a fresh one: the fourth fence's write is sent."""
+    vault = rig.services.vault(rig.vault_url)
+    vault.get_latest("warm-up")
+    run = _run()
+    fences: list[int] = []
+
+    def redo() -> None:  # the first three fences are 5 s old when their write would leave
+        fences.append(1)
+        mark(run, redo, tick() - (5.0 if len(fences) < 4 else 0.0), None)
+
+    redo()
+    seq = rig.emu.last_seq
+    fenced_write(run, lambda: vault.set_secret("fresh", SecretValue("value-1")))
+    assert len(fences) == 4 and _sent(rig, seq) == ["SetSecret"]
