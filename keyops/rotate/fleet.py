@@ -59,6 +59,8 @@ def select_shard(
     subscription and principal, so shards that run as one principal then never spend the same
     bucket (by account, they all draw on every subscription's).
     """
+    if by not in SHARD_BY:
+        raise InputError(f"bad --shard-by {by!r} (expected {' or '.join(SHARD_BY)})")
     check_one_writer(targets)
     if shard is None:
         return list(targets)

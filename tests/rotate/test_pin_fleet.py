@@ -4,11 +4,14 @@ versions, must agree), and what ``--shard-by subscription`` keeps together."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import pytest
 
 from keyops.azure.arm import Account
 from keyops.config import Settings
-from keyops.errors import InputError
+from keyops.errors import ConfigError, InputError
 from keyops.rotate import rotate_fleet, select_shard
 from keyops.rotate.fleet import MAX_CONCURRENCY, parse_shard, shard_of
 from keyops.targets import Target
@@ -80,3 +83,29 @@ def test_a_concurrency_outside_1_to_128_is_refused_before_any_call(concurrency: 
     with pytest.raises(InputError) as caught:
         rotate_fleet([_target("sub-a", "a")], None, concurrency=concurrency)  # type: ignore[arg-type]
     assert str(caught.value) == "--concurrency must be between 1 and 128"
+
+
+def test_a_concurrency_of_128_is_allowed_and_more_than_5_missing_vaults_are_counted() -> None:
+    """128 passes the bound (the next check, a vault for every target, then refuses): the
+    message names five targets and counts the rest."""
+    fleet = [replace(_target("sub-a", f"a{i}"), settings=Settings()) for i in range(11)]
+    with pytest.raises(ConfigError) as caught:
+        rotate_fleet(fleet, None, concurrency=MAX_CONCURRENCY)  # type: ignore[arg-type]
+    assert str(caught.value).startswith("no vault_url for a0, a1, a2, a3, a4 and 6 more (")
+
+
+def test_every_account_falls_in_exactly_one_of_300_shards() -> None:
+    """Past the small integers Python caches: shards 257 to 300 hold accounts too."""
+    fleet = [_target("sub-a", f"acct-{i}") for i in range(200)]
+    shards = [select_shard(fleet, (i, 300)) for i in range(1, 301)]
+    assert sum(len(s) for s in shards) == len(fleet)
+    assert any(shards[256:])
+
+
+def test_shard_by_is_account_or_subscription_however_the_text_was_made() -> None:
+    fleet = [_target("sub-a", n) for n in "abcdefgh"] + [_target("sub-c", n) for n in "xyz"]
+    by = json.loads('"subscription"')  # read from a file: equal to the constant, not it
+    assert [t.name for t in select_shard(fleet, (3, 3), by)] == list("xyz")
+    with pytest.raises(InputError) as caught:
+        select_shard(fleet, (1, 3), "tenant")
+    assert str(caught.value) == "bad --shard-by 'tenant' (expected account or subscription)"
