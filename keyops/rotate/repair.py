@@ -24,12 +24,13 @@ REPAIR_TEST_TIMEOUT = timedelta(seconds=10)
 
 
 def _works(run: AccountRun, deployment: Deployment, key: SecretValue) -> bool:
+    given = run.options.propagation_timeout
     result = run.services.tester(
         run.target.account,
         deployment,
         key,
         api_version=run.target.api_version,
-        timeout=min(REPAIR_TEST_TIMEOUT, run.options.propagation_timeout or REPAIR_TEST_TIMEOUT),
+        timeout=REPAIR_TEST_TIMEOUT if given is None else min(REPAIR_TEST_TIMEOUT, given),
     )
     return result.ok
 

@@ -293,7 +293,9 @@ def prove_key(
     ``within`` caps the retries (the lease left for them): a test that would outlast the lease
     gives up instead, and Key Vault is left untouched.
     """
-    timeout = run.options.propagation_timeout or run.target.settings.propagation_timeout
+    timeout = run.options.propagation_timeout
+    if timeout is None:  # 0 s given is 0 s (the 1 s floor below), not the default
+        timeout = run.target.settings.propagation_timeout
     if within is not None:
         timeout = max(timedelta(seconds=1), min(timeout, within))
     result = run.services.tester(
