@@ -4,6 +4,7 @@
     scripts/mutation                       # every module in scripts/mutation.toml
     scripts/mutation --quick               # a seeded sample of 30 mutants per module
     scripts/mutation keyops/secret.py      # one module (or a folder: each file in it)
+    scripts/mutation --part 2/3 keyops/rotate/lease.py   # a third of its mutants (run 1/3..3/3)
 
 For each module, cosmic-ray lists the mutants; each mutant is applied to the file in place and
 only the tests that execute the mutated statement run (``-x``, under a timeout), chosen from
@@ -28,7 +29,10 @@ Left out of the score, each with its reason printed:
 - equivalent mutants listed in scripts/mutation.toml ``[[equivalent]]`` (matched by operator and
   mutated line; ``line`` is where it was when listed), each with a one-line reason (a mutant
   no test could kill because behaviour is the same);
-- with ``--quick``, the mutants outside the sample.
+- with ``--quick``, the mutants outside the sample;
+- with ``--part I/N``, the mutants of the other parts: the scored mutants in source order,
+  every N-th from the I-th, so that N runs at one commit (on N machines or worktrees) together
+  score each mutant once; their killed and scored counts add up to the module's.
 
 Survivors are printed as file:line, operator and the changed line. Exit 1 when a module scores
 below ``--threshold`` (default 0.90). Files are restored from a copy when a run is interrupted
@@ -299,9 +303,20 @@ def _mark_excluded(session: Path, path: Path, args: argparse.Namespace, score: S
             scored = [i.job_id for i in sorted(items, key=_place) if i.job_id not in reasons]
             sample = set(random.Random(args.seed).sample(scored, min(args.quick, len(scored))))
             reasons |= {j: "outside the quick sample" for j in scored if j not in sample}
+        if args.part is not None:
+            scored = [i.job_id for i in sorted(items, key=_place) if i.job_id not in reasons]
+            reasons |= _other_parts(scored, args.part)
         for job_id, reason in reasons.items():
             score.excluded[reason] = score.excluded.get(reason, 0) + 1
             db.set_result(job_id, WorkResult(WorkerOutcome.SKIPPED, output=reason))
+
+
+def _other_parts(scored: list[str], part: tuple[int, int]) -> dict[str, str]:
+    """The mutants (in source order) outside part ``I/N``: all but every N-th from the I-th."""
+    index, total = part
+    return {
+        j: f"in another part of {total}" for n, j in enumerate(scored) if n % total != index - 1
+    }
 
 
 def _collect(session: Path, score: Score, equivalent: dict[tuple[int, str, str], str]) -> None:
@@ -354,6 +369,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=20261206)
     parser.add_argument(
+        "--part",
+        type=_part,
+        default=None,
+        metavar="I/N",
+        help="score only part I of N of each module's mutants (N runs together score all)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         # As long as --full-timeout: a stage cut at a lower cap is run again before it counts,
@@ -386,6 +408,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--threshold", type=float, default=0.90)
     return parser
+
+
+def _part(text: str) -> tuple[int, int]:
+    index, _, total = text.partition("/")
+    try:
+        i, n = int(index), int(total)
+    except ValueError:
+        i, n = 0, 0
+    if not 1 <= i <= n:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N with 1 <= I <= N")
+    return i, n
 
 
 def _cpu_seconds() -> float:

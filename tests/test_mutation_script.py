@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 SOURCE = """\
@@ -71,3 +73,20 @@ def test_a_stage_timeout_scales_with_its_recorded_seconds_within_bounds() -> Non
     # A rerun with no more time than the cap would only run the same stage twice.
     args.full_timeout = 120.0
     assert not module._capped(selection, ["b"], args)
+
+
+def test_the_parts_of_a_run_score_each_mutant_once() -> None:
+    mutation = _load()
+    scored = [f"job-{n}" for n in range(10)]
+    kept = [set(scored) - set(mutation._other_parts(scored, (i, 3))) for i in (1, 2, 3)]
+    assert kept == [
+        {"job-0", "job-3", "job-6", "job-9"},
+        {"job-1", "job-4", "job-7"},
+        {"job-2", "job-5", "job-8"},
+    ]
+    assert set(mutation._other_parts(scored, (1, 3)).values()) == {"in another part of 3"}
+    assert mutation._other_parts(scored, (1, 1)) == {}
+    for bad in ("0/3", "4/3", "1", "a/b"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            mutation._part(bad)
+    assert mutation._part("2/3") == (2, 3)
