@@ -536,3 +536,28 @@ def test_a_renewal_stamped_at_exactly_the_claims_end_does_not_count(rig: Rig) ->
                 return
         mine.release()
     pytest.fail("no renewal landed in the claim's last second in five tries (machine too slow)")
+
+
+def test_a_claim_made_without_a_ttl_lasts_15_minutes(rig: Rig) -> None:
+    """The README's default ``--lease-ttl 15m``: a library caller who gives none gets it too."""
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    mine = Lease(vault, target.resource_id, target.account.name, "me")
+    mine.acquire()
+    (claim,) = versions(vault, mine).values()
+    assert (claim.tags[TTL_TAG], claim.tags[UNTIL_TAG]) == ("900", str(ts(clock.at) + 900))
+    assert mine.remaining() == timedelta(minutes=15)
+    mine.release()
+
+
+def test_a_lease_released_once_is_not_released_again(rig: Rig) -> None:
+    """Every path out of a run releases (the protocol's finally after a fence that released):
+    the second release sends nothing."""
+    target = rig.target(WEU)
+    vault, _ = frozen(rig)
+    mine = lease(vault, target)
+    mine.acquire()
+    mine.release()
+    seq = rig.emu.last_seq
+    mine.release()
+    assert [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"] == []
