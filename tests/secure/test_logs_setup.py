@@ -69,3 +69,36 @@ def test_filter_masks_a_key_that_sorts_after_its_mask() -> None:
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "key: %s", (key,), None)
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "key: REDACTED"
+
+
+KEY = "0123456789abcdef0123456789abcdef"  # an account key, after its header name below
+
+
+def test_a_handler_added_after_keyops_gets_the_message_masked() -> None:
+    """A CI's or a library user's own handler, added after keyops' (which masks the record in
+    place): it formats the record itself, and finds no key in it."""
+    configure_logging(False)
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logging.getLogger().addHandler(Collect())
+    logging.getLogger("keyops.test").warning("a header held api-key: %s", KEY)
+    assert len(seen) == 1 and KEY not in seen[0]
+
+
+def test_an_uncaught_exception_is_printed_masked() -> None:
+    """The traceback of an error nobody caught (the process's last words) passes the redactor."""
+    import subprocess
+
+    code = (
+        "from keyops.logs import configure_logging\n"
+        "configure_logging(False)\n"
+        f"raise RuntimeError('the server echoed api-key: {KEY}')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "RuntimeError: the server echoed" in done.stderr and "Traceback" in done.stderr
+    assert KEY not in done.stderr
