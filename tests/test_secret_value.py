@@ -19,3 +19,8 @@ def test_equal_values_are_one_set_member_and_different_ones_are_not() -> None:
     assert a == b and a != c
     assert len({a, b, c}) == 2
     assert hash(a) == hash(b)
+
+
+def test_strip_takes_whitespace_off_both_ends() -> None:
+    """A key pasted with a leading space or tab, and a stray newline after it."""
+    assert SecretValue(" \tabc123\n").strip() == SecretValue("abc123")

@@ -81,3 +81,36 @@ def test_a_legacy_key_of_the_same_shape_is_still_masked() -> None:
     # A key value keyops has seen is masked even if it equals an allowed identifier.
     redactor.register(VERSION_ID)
     assert VERSION_ID not in redactor.redact(f"Key2\t{VERSION_ID} and {VERSION_ID}")
+
+
+def test_an_unsigned_json_web_token_is_masked_too() -> None:
+    """``alg: none`` leaves the signature empty; the header and claims are still a token's."""
+    unsigned = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4eHh4eCJ9."
+    assert Redactor().redact(f"token {unsigned} seen") == f"token {REDACTED} seen"
+
+
+def test_a_longer_hex_after_a_key_word_is_no_legacy_key() -> None:
+    """A 40-hex commit id is not a 32-hex key with 8 more characters: left whole."""
+    text = "token: 0123456789abcdef0123456789abcdef01234567"
+    assert Redactor().redact(text) == text
+
+
+def test_a_masked_hint_is_shown_as_it_is() -> None:
+    """keyops' own hint (first characters, an ellipsis, a fingerprint) is no value to mask."""
+    text = "api-key: abcd…sha256:12345678"
+    assert Redactor().redact(text) == text
+
+
+def test_a_stream_passes_on_every_complete_line_at_once() -> None:
+    """Two lines and a partial one written together: both lines go out now, the partial one
+    waits for its newline (a key written in pieces is masked whole)."""
+    import io
+
+    from keyops.redact import RedactingStream
+
+    inner = io.StringIO()
+    stream = RedactingStream(inner)
+    stream.write("first\nsecond\nthi")
+    assert inner.getvalue() == "first\nsecond\n"
+    stream.write("rd\n")
+    assert inner.getvalue() == "first\nsecond\nthird\n"
