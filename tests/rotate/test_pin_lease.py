@@ -561,3 +561,44 @@ def test_a_lease_released_once_is_not_released_again(rig: Rig) -> None:
     seq = rig.emu.last_seq
     mine.release()
     assert [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"] == []
+
+
+def test_a_claim_sent_twice_lasts_until_its_renewed_end(rig: Rig) -> None:
+    """The claim PUT's answer was lost and azure-core sent it again: two versions carry this
+    run's claim, and a renewal moves the end of one. The lease lasts until the later end."""
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    vault.list_versions("warm-up")  # its challenge first: the claim PUT is the next request
+    rig.emu.fault(
+        {"operation": "SetSecret", "kind": "drop_after", "match": "keyops-lease", "times": 1}
+    )
+    mine = lease(vault, target)
+    mine.acquire()
+    assert len(versions(vault, mine)) == 2
+    clock.at += timedelta(seconds=301)  # less than half the TTL left: the next fence renews
+    mine.fence(timedelta(0))
+    assert mine.remaining() == TTL
+    clock.at += timedelta(seconds=300)  # past the first end, well before the renewed one
+    mine.fence(timedelta(0))
+    mine.release()
+
+
+def test_a_claim_sent_twice_is_as_old_as_its_first_copy(rig: Rig) -> None:
+    """The two copies of a resent claim were stamped 2 s apart, and a rival's claim in between
+    surfaces: this run's claim is the earlier, so the rival does not overtake it."""
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    vault.list_versions("warm-up")  # its challenge first: the claim PUT is the next request
+    rig.emu.fault(
+        {"operation": "SetSecret", "kind": "drop_after", "match": "keyops-lease", "times": 1}
+    )
+    mine = lease(vault, target)
+    mine.acquire()
+    first, second = sorted(versions(vault, mine))
+    start = ts(clock.at)
+    set_times(rig, mine.name, first, created=start)
+    set_times(rig, mine.name, second, created=start + 2)
+    rival_claim(rig, vault, target, start + 1, **{UNTIL_TAG: str(start + 600)})
+    mine.fence(timedelta(0))  # not overtaken
+    assert mine.remaining() == TTL
+    mine.release()
