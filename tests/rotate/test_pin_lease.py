@@ -563,10 +563,9 @@ def test_a_lease_released_once_is_not_released_again(rig: Rig) -> None:
     assert [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"] == []
 
 
-def test_a_claim_sent_twice_lasts_until_its_renewed_end(rig: Rig) -> None:
-    """The claim PUT's answer was lost and azure-core sent it again: two versions carry this
-    run's claim, and a renewal moves the end of one. The lease lasts until the later end."""
-    target = rig.target(WEU)
+def resent_claim(rig: Rig, target: Target) -> tuple[VaultClient, FrozenClock, Lease]:
+    """A lease acquired on a frozen clock whose claim PUT lost its answer and was sent again:
+    two versions carry its claim."""
     vault, clock = frozen(rig)
     vault.list_versions("warm-up")  # its challenge first: the claim PUT is the next request
     rig.emu.fault(
@@ -574,6 +573,14 @@ def test_a_claim_sent_twice_lasts_until_its_renewed_end(rig: Rig) -> None:
     )
     mine = lease(vault, target)
     mine.acquire()
+    return vault, clock, mine
+
+
+def test_a_claim_sent_twice_lasts_until_its_renewed_end(rig: Rig) -> None:
+    """The claim PUT's answer was lost and azure-core sent it again: two versions carry this
+    run's claim, and a renewal moves the end of one. The lease lasts until the later end."""
+    target = rig.target(WEU)
+    vault, clock, mine = resent_claim(rig, target)
     assert len(versions(vault, mine)) == 2
     clock.at += timedelta(seconds=301)  # less than half the TTL left: the next fence renews
     mine.fence(timedelta(0))
@@ -587,13 +594,7 @@ def test_a_claim_sent_twice_is_as_old_as_its_first_copy(rig: Rig) -> None:
     """The two copies of a resent claim were stamped 2 s apart, and a rival's claim in between
     surfaces: this run's claim is the earlier, so the rival does not overtake it."""
     target = rig.target(WEU)
-    vault, clock = frozen(rig)
-    vault.list_versions("warm-up")  # its challenge first: the claim PUT is the next request
-    rig.emu.fault(
-        {"operation": "SetSecret", "kind": "drop_after", "match": "keyops-lease", "times": 1}
-    )
-    mine = lease(vault, target)
-    mine.acquire()
+    vault, clock, mine = resent_claim(rig, target)
     first, second = sorted(versions(vault, mine))
     start = ts(clock.at)
     set_times(rig, mine.name, first, created=start)
