@@ -18,6 +18,7 @@ import pytest
 from keyops.azure.serverclock import ServerClock
 from keyops.azure.vault import SecretVersion, VaultClient
 from keyops.errors import InputError
+from keyops.rotate.freshness import FRESH_FOR
 from keyops.rotate.lease import (
     BREAK_SETTLE,
     CLAIM_TAG,
@@ -393,7 +394,7 @@ def test_breaking_a_claim_that_ends_a_second_later_waits(rig: Rig) -> None:
     rival_claim(rig, vault, target, now - 599, **{HOLDER_TAG: "alive", UNTIL_TAG: str(now + 1)})
     started = time.monotonic()
     assert lease(vault, target, "breaker").break_live() == ["alive"]
-    assert time.monotonic() - started >= BREAK_SETTLE
+    assert time.monotonic() - started >= BREAK_SETTLE >= 2 * FRESH_FOR  # twice a fence's trust
 
 
 def test_breaking_with_nothing_held_writes_nothing(rig: Rig) -> None:
@@ -603,3 +604,18 @@ def test_a_claim_sent_twice_is_as_old_as_its_first_copy(rig: Rig) -> None:
     mine.fence(timedelta(0))  # not overtaken
     assert mine.remaining() == TTL
     mine.release()
+
+
+def test_a_broken_lease_is_not_released_again(rig: Rig) -> None:
+    """The run that broke this lease disabled its claim (both copies of a claim sent twice): the
+    check that finds it so ends the run (fenced), and the release on the way out sends nothing,
+    not even the listing a resent claim's release makes."""
+    target = rig.target(WEU)
+    vault, _, mine = resent_claim(rig, target)
+    for claim in versions(vault, mine).values():
+        vault.set_enabled(mine.name, claim.version, False)  # what --break-lease does to each
+    with pytest.raises(LeaseLostError, match="was broken by another run"):
+        mine.fence(timedelta(0))
+    seq = rig.emu.last_seq
+    mine.release()
+    assert [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"] == []
