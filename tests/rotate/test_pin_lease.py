@@ -619,3 +619,18 @@ def test_a_broken_lease_is_not_released_again(rig: Rig) -> None:
     seq = rig.emu.last_seq
     mine.release()
     assert [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"] == []
+
+
+def test_renewal_starts_below_half_the_ttl_rounded_to_the_microsecond(rig: Rig) -> None:
+    """A library caller's TTL of 60.000003 s: half of it is 30.000002 s (timedelta rounds half
+    to even), so 30.000001 s left renews the claim."""
+    target = rig.target(WEU)
+    vault, clock = frozen(rig)
+    mine = lease(vault, target, ttl=timedelta(seconds=60, microseconds=3))
+    mine.acquire()  # its end is a whole second: 60 s from now
+    clock.at += timedelta(seconds=29, microseconds=999_999)
+    assert mine.remaining() == timedelta(seconds=30, microseconds=1)
+    seq = rig.emu.last_seq
+    mine.fence(timedelta(0))
+    assert len(rig.calls(seq, "UpdateSecret")) == 1  # renewed
+    mine.release()
