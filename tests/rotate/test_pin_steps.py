@@ -32,6 +32,7 @@ from keyops.rotate.tags import (
     SUPERSEDES_TAG,
     rotated_at_of,
 )
+from keyops.secret import SecretValue
 from tests.rotate.boundaries import at_boundary, interrupted_at
 from tests.rotate.conftest import Rig, options
 
@@ -122,6 +123,11 @@ def test_an_interrupted_revoke_is_marked_pending_and_the_rerun_finishes_it(rig: 
     ]
     done = rig.latest(SECRET)
     assert done.version == stored.version and done.tags[REVOKE_TAG] == REVOKE_DONE
+    # A rerun finds the revoke done: it has no superseded version to read.
+    seq = rig.emu.last_seq
+    rerun = rotate_account(target, rig.services, options(revoke_previous=True))
+    assert (rerun.action, rerun.reason_code) == (Action.SKIPPED, "revoked"), rerun.reason
+    assert not [e for e in rig.emu.log_since(seq) if old.version in e["path"]]
 
 
 def test_a_pending_revoke_whose_previous_version_cannot_be_read_regenerates_nothing(
@@ -169,6 +175,26 @@ def test_a_store_landing_on_top_of_this_runs_is_a_conflict_naming_what_the_vault
     )
     keys = rig.keys(target)
     assert keys.slot_of(rig.latest(SECRET).value) is not None  # a working key again
+
+
+@pytest.mark.parametrize("order", ["below", "above"])
+def test_a_store_landing_on_top_of_this_runs_is_a_conflict_whichever_digest_sorts_first(
+    rig: Rig, order: str
+) -> None:
+    """The read-back compares digests for equality: a rival's value whose digest sorts below
+    this run's key is as much a conflict as one that sorts above it."""
+    target = rig.target(WEU)
+    vault = rig.services.vault(rig.vault_url)
+
+    def rival() -> None:
+        mine = vault.get_latest(SECRET).value.digest  # type: ignore[union-attr]
+        values = (SecretValue(f"a-rival-writers-value-{i}") for i in range(64))
+        theirs = next(v for v in values if (v.digest < mine) == (order == "below"))
+        vault.set_secret(SECRET, theirs, content_type=CONTENT_TYPE)
+
+    with at_boundary("after-store", rival):
+        record = rotate_account(target, rig.services, options())
+    assert (record.action, record.reason_code) == (Action.FAILED, "conflict"), record.reason
 
 
 def test_a_secret_deleted_right_after_the_store_is_a_conflict_naming_nothing(rig: Rig) -> None:
