@@ -4,6 +4,7 @@ keys work, a secret with no version at all, the record's reason, and a store tha
 from __future__ import annotations
 
 from keyops.rotate import Action, rotate_account
+from keyops.rotate.tags import REVOKE_TAG
 from tests.rotate.conftest import Rig, options
 
 WEU = "contoso-aiservices-weu"
@@ -51,3 +52,15 @@ def test_a_repair_whose_store_is_refused_says_so_and_stores_nothing(rig: Rig) ->
     assert record.action is Action.FAILED
     assert record.reason.startswith(f"account {WEU}: repair could not store Key1: "), record.reason
     assert rig.latest(SECRET).value.reveal() == STALE
+
+
+def test_a_repair_in_a_revoke_run_marks_no_revoke(rig: Rig) -> None:
+    """A repair stores a working key over a dead one; it supersedes no rotation, so even with
+    --revoke-previous its version carries no pending revoke."""
+    client = rig.emu.secret_client()
+    client.set_secret(SECRET, STALE)
+    client.close()
+    target = rig.target(WEU)
+    record = rotate_account(target, rig.services, options(repair=True, revoke_previous=True))
+    assert record.action is Action.REPAIRED, record.reason
+    assert REVOKE_TAG not in rig.latest(SECRET).tags
