@@ -324,3 +324,14 @@ def test_findings_come_most_severe_first_and_stable_within_a_severity() -> None:
         same = [f for f in found if int(f.severity) == level]
         order = [f for row in rows for f in evaluate([row]) if int(f.severity) == level]
         assert [(f.rule_id, f.account) for f in same] == [(f.rule_id, f.account) for f in order]
+
+
+def test_a_disabled_secret_without_expiry_is_only_flagged_as_disabled() -> None:
+    """No expiry matters for a secret consumers can read; a disabled one is AUD004 alone."""
+    assert _rules(_row(secret=_secret(enabled=False, expires_on=None))) == {"AUD004"}
+
+
+def test_a_throttled_entra_token_has_passed_authentication() -> None:
+    """429 comes only after the token was accepted: Entra works (AUD008), as with a 200."""
+    throttled = dict(_row().checks, entra=CredentialCheck("entra", "throttled", 429))
+    assert _rules(_row(checks=throttled)) == {"AUD008"}
