@@ -128,11 +128,6 @@ class _Reading:
         self._error: BaseException | None = None
         self._lister_chosen = False
 
-    @property
-    def over(self) -> bool:
-        """Whether the index is complete or has failed."""
-        return self._done.is_set()
-
     def join(self) -> list[HeldBy]:
         """Help read the index until it is complete; its entries (or the reading's error)."""
         with self._lock:
