@@ -180,3 +180,10 @@ def test_audit_reports_a_stored_key_with_a_newline(emulator: EmulatorHandle) -> 
     assert "without it, it is Key1" in finding["message"]
     assert fingerprint_of(key1 + "\n") in finding["message"]
     assert not KeyRing({key1}).leaks(r.stdout + r.stderr)
+
+
+def test_an_empty_key_is_named_empty_without_a_fingerprint() -> None:
+    """An unset or blank variable: "is empty" says it all (no fingerprint of nothing)."""
+    with pytest.raises(MalformedKeyError) as err:
+        check_key_text("", "the key from $AZURE_OPENAI_API_KEY")
+    assert str(err.value) == "the key from $AZURE_OPENAI_API_KEY is empty"
