@@ -395,3 +395,15 @@ def test_the_key_test_gives_up_at_the_propagation_timeout(rig: Rig, given: str) 
         f"account {WEU}: the new key failed its test on deployment gpt-4o: "
     ) and record.reason.endswith("; Key Vault untouched")
     assert rig.latest(SECRET).version == before.version
+
+
+def test_an_outside_change_noted_twice_is_one_warning() -> None:
+    """A fence run again after a stall sees the same outside regenerate: one warning, not two."""
+    record = SimpleNamespace(outside_change=None, warnings=[])
+    run = cast(
+        AccountRun,
+        SimpleNamespace(record=record, target=SimpleNamespace(account=SimpleNamespace(name=WEU))),
+    )
+    steps.note_outside_change(run, "Key1")
+    steps.note_outside_change(run, "Key1")
+    assert record.outside_change == "Key1" and len(record.warnings) == 1

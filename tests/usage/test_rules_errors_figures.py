@@ -363,3 +363,13 @@ def test_the_hours_behind_a_usual_share_are_half_of_them_and_at_least_one(
     hours: int, pooled: float
 ) -> None:
     assert _pooled(list(range(hours))) == pooled
+
+
+def test_a_steady_stream_of_401s_is_no_surge_when_the_calls_ebb() -> None:
+    """A broken job sending 15 401s every hour, day and night, while the other calls drop from
+    400 an hour by day to 8 at night: the usual 401 count is that steady count, not a share of
+    the calls, so the night is no surge."""
+    calls = [400.0 if 8 <= h % 24 < 20 else 8.0 for h in range(HOURS)]
+    m = HourlyMetrics.of(by_status({"200": calls, "401": [15.0] * HOURS}))
+    usual = Baseline(tuple(calls), noise=0.1, pooled=20.0, mode="flat")
+    assert auth_surges(m, usual, [], Sensitivity()) == []
