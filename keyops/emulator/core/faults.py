@@ -143,7 +143,9 @@ class Faults:
         """Let the requests a ``hold`` rule holds (and any it would hold later) go on; KeyError
         when no rule has that id."""
         with self._lock:
-            rule = next(r for r in self.rules if r.id == rule_id)
+            rule = next((r for r in self.rules if r.id == rule_id), None)
+            if rule is None:
+                raise KeyError(rule_id)
             rule.released = True
             return rule
 

@@ -66,7 +66,7 @@ async def release_fault(request: Request) -> Response:
     emu = admin_emulator(request)
     try:
         rule = emu.faults.release(int(request.path_params["rule_id"]))
-    except (StopIteration, ValueError):
+    except (KeyError, ValueError):  # not a rule id, or no such rule
         raise not_found(f"no fault rule {request.path_params['rule_id']}") from None
     return json_response(rule.public())
 
