@@ -112,13 +112,11 @@ def test_hold_keeps_a_request_until_released_and_another_writer_goes_first(
     read: list[str | None] = []
     reader = threading.Thread(target=lambda: read.append(vault.get_secret("held").value))
     reader.start()
-    while not any(
-        r["id"] == rule["id"] and r["fired"] for r in emulator.admin("GET", "faults")["faults"]
-    ):
+    while not emulator.held(rule):
         pass  # until the read has reached the emulator and is held there
     other.set_secret("held", "value-1")  # served while the read waits
     assert read == []
-    released = emulator.admin("POST", f"faults/{rule['id']}/release")
+    released = emulator.release(rule)
     reader.join()
     assert (released["released"], read) == (True, ["value-1"])
     held = [e for e in emulator.log_since(0) if e["operation"] == "GetSecret"][-1]

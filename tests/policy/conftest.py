@@ -68,7 +68,7 @@ class Fleet:
 
     def operations_since(self, seq: int) -> list[str]:
         """The operation names of the requests after ``seq``."""
-        return [e["operation"] for e in self.emu.log_since(seq) if e["surface"] != "admin"]
+        return self.emu.operations_since(seq)
 
     def secret(self, vault: str, name: str) -> Any:
         """The latest version of a secret, through the real SDK (None if missing)."""

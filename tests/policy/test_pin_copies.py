@@ -89,20 +89,15 @@ def test_a_copy_overwritten_before_its_read_back_is_a_copy_conflict(
     other = fleet.emu.secret_client("kv-main")
     other.get_secret("pol-a1-api-key")  # its token first: the rival writes at once
 
-    def held() -> bool:
-        faults = fleet.emu.admin("GET", "faults")["faults"]
-        return any(r["id"] == rule["id"] and r["fired"] for r in faults)
-
     def rival() -> None:  # once the read-back is held, writes over this run's store
         try:
-            while not held():
+            while not fleet.emu.held(rule):
                 if done.is_set():
                     return
             mine = SecretValue(other.get_secret("pol-a1-batch").value or "").digest
-            values = (f"a-rival-writers-value-{i}" for i in range(64))
-            other.set_secret("pol-a1-batch", next(v for v in values if _sorts(v, mine, order)))
+            other.set_secret("pol-a1-batch", rival_value(mine, order))
         finally:
-            fleet.emu.admin("POST", f"faults/{rule['id']}/release")
+            fleet.emu.release(rule)
 
     done = threading.Event()
     thread = threading.Thread(target=rival)
@@ -121,6 +116,7 @@ def test_a_copy_overwritten_before_its_read_back_is_a_copy_conflict(
     assert "a-rival-writers-value" not in result.stdout + result.stderr
 
 
-def _sorts(value: str, digest: str, order: str) -> bool:
-    theirs = SecretValue(value).digest
-    return theirs < digest if order == "below" else theirs > digest
+def rival_value(digest: str, order: str) -> str:
+    """A rival writer's value whose digest sorts ``below`` or ``above`` ``digest``."""
+    values = (f"a-rival-writers-value-{i}" for i in range(64))
+    return next(v for v in values if (SecretValue(v).digest < digest) == (order == "below"))

@@ -67,7 +67,7 @@ def test_ctrl_c_mid_fleet_exits_130_and_leaves_a_state_a_rerun_finishes(
     )
     _wait_for(rig, seq, "Accounts_RegenerateKey")
     proc.send_signal(signal.SIGINT)
-    rig.emu.admin("POST", f"faults/{hold['id']}/release")
+    rig.emu.release(hold)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err

@@ -19,10 +19,6 @@ def _run() -> Any:
     return SimpleNamespace(fence=None, target=SimpleNamespace(account=SimpleNamespace(name="acct")))
 
 
-def _sent(rig: Rig, seq: int) -> list[str]:
-    return [e["operation"] for e in rig.emu.log_since(seq) if e["surface"] != "admin"]
-
-
 def _refences(rig: Rig, age: float, left: timedelta | None) -> int:
     """How many times a write re-fences when its fence answered ``age`` s ago with ``left`` of
     the lease beyond the write's budget (each re-fence is fresh, with a whole lease left); the
@@ -39,7 +35,7 @@ def _refences(rig: Rig, age: float, left: timedelta | None) -> int:
     mark(run, redo, tick() - age, left)
     seq = rig.emu.last_seq
     fenced_write(run, lambda: vault.set_secret("fresh", SecretValue("value-1")))
-    assert _sent(rig, seq) == ["SetSecret"]
+    assert rig.emu.operations_since(seq) == ["SetSecret"]
     return len(redone)
 
 
@@ -67,14 +63,14 @@ def test_a_write_held_up_after_four_fences_gives_up_unsent(rig: Rig) -> None:
     assert str(caught.value) == (
         "account acct: the write was held up after each of 4 fences (fenced); nothing sent"
     )
-    assert len(fences) == 4 and _sent(rig, seq) == []
+    assert len(fences) == 4 and rig.emu.operations_since(seq) == []
 
 
 def test_without_a_fence_the_write_is_sent_as_is(rig: Rig) -> None:
     vault = rig.services.vault(rig.vault_url)
     seq = rig.emu.last_seq
     version = fenced_write(_run(), lambda: vault.set_secret("unfenced", SecretValue("value-1")))
-    assert version.name == "unfenced" and "SetSecret" in _sent(rig, seq)
+    assert version.name == "unfenced" and "SetSecret" in rig.emu.operations_since(seq)
 
 
 @pytest.mark.parametrize(("left", "refenced"), [(0.9, 0), (0.0, 1)])
@@ -100,4 +96,4 @@ def test_a_write_held_up_after_three_fences_goes_after_the_fourth(rig: Rig) -> N
     redo()
     seq = rig.emu.last_seq
     fenced_write(run, lambda: vault.set_secret("fresh", SecretValue("value-1")))
-    assert len(fences) == 4 and _sent(rig, seq) == ["SetSecret"]
+    assert len(fences) == 4 and rig.emu.operations_since(seq) == ["SetSecret"]

@@ -33,6 +33,7 @@ from keyops.rotate.tags import (
     rotated_at_of,
 )
 from keyops.secret import SecretValue
+from tests.policy.test_pin_copies import rival_value
 from tests.rotate.boundaries import at_boundary, interrupted_at
 from tests.rotate.conftest import Rig, options
 
@@ -188,9 +189,7 @@ def test_a_store_landing_on_top_of_this_runs_is_a_conflict_whichever_digest_sort
 
     def rival() -> None:
         mine = vault.get_latest(SECRET).value.digest  # type: ignore[union-attr]
-        values = (SecretValue(f"a-rival-writers-value-{i}") for i in range(64))
-        theirs = next(v for v in values if (v.digest < mine) == (order == "below"))
-        vault.set_secret(SECRET, theirs, content_type=CONTENT_TYPE)
+        vault.set_secret(SECRET, SecretValue(rival_value(mine, order)), content_type=CONTENT_TYPE)
 
     with at_boundary("after-store", rival):
         record = rotate_account(target, rig.services, options())

@@ -66,6 +66,15 @@ class EmulatorHandle:
         keyops.emulator.core.faults); returns the rule as the emulator holds it."""
         return self.admin("POST", "faults", rule)
 
+    def held(self, rule: dict[str, Any]) -> bool:
+        """Whether a ``hold`` rule has caught a request (it waits in the emulator now)."""
+        faults = self.admin("GET", "faults")["faults"]
+        return any(r["id"] == rule["id"] and r["fired"] for r in faults)
+
+    def release(self, rule: dict[str, Any]) -> Any:
+        """Let the requests a ``hold`` rule holds go on; returns the rule as the emulator has it."""
+        return self.admin("POST", f"faults/{rule['id']}/release")
+
     def secret_gone(self, name: str, times: int) -> None:
         """The next ``times`` reads (GetSecret) of secret ``name`` answer 404 SecretNotFound in
         Key Vault's words, as if it were deleted between a listing and the read."""
@@ -84,6 +93,10 @@ class EmulatorHandle:
     def log_since(self, seq: int = 0) -> list[dict[str, Any]]:
         """Request-log entries after ``seq``."""
         return list(self.admin("GET", f"requests?since={seq}")["entries"])
+
+    def operations_since(self, seq: int) -> list[str]:
+        """The operation names of the non-admin requests after ``seq``."""
+        return [e["operation"] for e in self.log_since(seq) if e["surface"] != "admin"]
 
     @property
     def last_seq(self) -> int:
