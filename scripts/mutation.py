@@ -411,14 +411,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _part(text: str) -> tuple[int, int]:
-    index, _, total = text.partition("/")
+    """``I/N`` as ``rotate --shard`` reads it (:func:`keyops.rotate.fleet.parse_shard`)."""
+    from keyops.errors import InputError
+    from keyops.rotate.fleet import parse_shard
+
     try:
-        i, n = int(index), int(total)
-    except ValueError:
-        i, n = 0, 0
-    if not 1 <= i <= n:
-        raise argparse.ArgumentTypeError(f"{text!r} is not I/N with 1 <= I <= N")
-    return i, n
+        return parse_shard(text)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N with 1 <= I <= N") from None
 
 
 def _cpu_seconds() -> float:
