@@ -20,7 +20,7 @@ import pytest
 
 from keyops.azure.writeguard import guarded
 from keyops.errors import KeyopsError
-from keyops.rotate import Action, rotate_account
+from keyops.rotate import Action, RotationServices, rotate_account
 from keyops.rotate.freshness import (
     FRESH_FOR,
     REFENCES,
@@ -29,8 +29,9 @@ from keyops.rotate.freshness import (
     mark,
     tick,
 )
+from keyops.rotate.smoke import KeyTestResult, ProbeKeyTester
 from keyops.secret import SecretValue
-from tests.rotate.conftest import Rig, needs_faketime, options
+from tests.rotate.conftest import TEST_RETRY, Rig, needs_faketime, options
 from tests.rotate.runner import WEU, PausedRun, rotate_args
 from tests.rotate.test_fencing import latest_works, live_claims, operator_regenerates
 from tests.support.faketime import RunnerClock
@@ -232,3 +233,54 @@ def test_a_write_held_up_after_every_fence_is_never_sent(rig: Rig) -> None:
     with pytest.raises(StaleFenceError, match="fenced"):
         fenced_write(run, lambda: vault.set_secret("guarded", SecretValue("value-1")))
     assert len(redone) == 1 + REFENCES and sent(rig, seq) == []
+
+
+class _OperatorMidTest:
+    """The real prober; while the new key is being tested, a portal operator regenerates Key1
+    (the key the vault's latest version holds)."""
+
+    def __init__(self, rig: Rig, inner: ProbeKeyTester) -> None:
+        self.rig, self.inner, self.done = rig, inner, False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> KeyTestResult:
+        if not self.done:
+            self.done = True
+            operator_regenerates(self.rig, self.rig.target(WEU), "Key1")
+        return self.inner(*args, **kwargs)
+
+
+def test_a_store_held_up_after_every_fence_repairs_a_vault_key_that_died_meanwhile(
+    rig: Rig,
+) -> None:
+    """Each of the store's four attempts is throttled and waits out a 1 s Retry-After after its
+    fence (longer than a fence is trusted), so the run stops ``fenced``; a portal operator had
+    regenerated the vault's key meanwhile, so it stores a working key before stopping."""
+    target = rig.target(WEU)
+    rig.backdate(SECRET, "-40d")
+    services = RotationServices(
+        rig.env,
+        rig.emu.credential("keyops-rotator"),
+        tester=_OperatorMidTest(rig, ProbeKeyTester(rig.env)),
+        retry=TEST_RETRY,
+    )
+    rig.emu.fault(
+        {
+            "operation": "SetSecret",
+            "match": f"/secrets/{SECRET}",
+            "kind": "status",
+            "status": 429,  # Key Vault throttling the store: azure-core waits out 1 s each time
+            "retry_after": 1,
+            "times": 1 + REFENCES,
+        }
+    )
+    seq = rig.emu.last_seq
+    try:
+        record = rotate_account(target, services, options())
+    finally:
+        services.close()
+    assert (record.action, record.reason_code) == (Action.FAILED, "fenced"), record.reason
+    assert "held up after each of 4 fences" in record.reason
+    stores = [e["status"] for e in rig.calls(seq, "SetSecret") if f"/secrets/{SECRET}" in e["path"]]
+    assert stores == [429] * (1 + REFENCES) + [200]  # the last one the repair's, unfenced
+    assert latest_works(rig, target)
+    assert any("stored the working" in w for w in record.warnings), record.warnings
