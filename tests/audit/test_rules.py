@@ -196,6 +196,10 @@ ROLES = {
     "openai": _role(
         "openai", Permission(data_actions=("Microsoft.CognitiveServices/accounts/OpenAI/*",))
     ),
+    "regen-only": _role(
+        "regen-only",
+        Permission(actions=("Microsoft.CognitiveServices/accounts/regenerateKey/action",)),
+    ),
 }
 
 
@@ -236,6 +240,23 @@ def test_the_access_view_and_who_holds_what_from_where() -> None:
     ) == (["a", "b"], ["a"], ["c"])
     assert [g.above_account for g in view.read_keys] == [True, False]
     assert {f.rule_id for f in evaluate([_row(access=view)])} == {"AUD012"}
+
+
+def test_a_grant_to_regenerate_the_keys_from_above_the_account_reaches_them() -> None:
+    """Regenerating a key breaks every consumer of it: a role that can only regenerate, held
+    at the resource group, is named like one that reads the keys; held at the account, not."""
+    group = ACCOUNT.split("/providers/", 1)[0]
+    view = access_view(
+        ACCOUNT,
+        [_assign("ops", "regen-only", group), _assign("local", "regen-only")],
+        lambda rid: ROLES[rid.rsplit("/", 1)[-1]],
+    )
+    assert (view.principals(view.read_keys), view.principals(view.regenerate_keys)) == (
+        [],
+        ["local", "ops"],
+    )
+    (found,) = evaluate([_row(access=view)])
+    assert found.rule_id == "AUD012" and found.message.endswith("from above the account: ops")
 
 
 def test_a_consumer_that_can_read_keys_is_flagged() -> None:
