@@ -140,6 +140,16 @@ class RoleAssignment:
 
 
 @dataclass(frozen=True)
+class ManagementGroup:
+    """A management group: its parent group (None: under the tenant root) and the
+    subscriptions placed directly in it. An assignment at a group applies to everything below."""
+
+    name: str
+    parent: str | None
+    subscriptions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class WorldSettings:
     """Behaviour settings."""
 
@@ -165,6 +175,7 @@ class World:
     source: str = "<default>"
     #: Workspaces, diagnostic settings and consumers (:mod:`keyops.emulator.logsworld`).
     logs: LogsWorld = field(default_factory=lambda: _empty_logs())
+    management_groups: tuple[ManagementGroup, ...] = ()
 
     @cached_property
     def subscription_ids(self) -> dict[str, str]:

@@ -17,6 +17,7 @@ from keyops.emulator.world import (
     Account,
     Deployment,
     FederatedCredential,
+    ManagementGroup,
     Principal,
     RoleAssignment,
     SeedSecret,
@@ -234,6 +235,39 @@ def _principal(r: _Reader) -> Principal:
     )
 
 
+def _management_groups(r: _Reader, subs: set[str]) -> tuple[ManagementGroup, ...]:
+    """Management groups: each subscription in one group at most, each parent a known group, no
+    cycle (Azure's hierarchy is a tree under the tenant root)."""
+    groups: list[ManagementGroup] = []
+    placed: dict[str, str] = {}
+    for g in r.items("management_groups"):
+        g.unknown({"name", "parent", "subscriptions"})
+        name = g.get("name", str)
+        members = [str(sub).lower() for sub in g.get("subscriptions", list, [])]
+        for sub in members:
+            if sub not in subs:
+                raise WorldError(f"{g.at('subscriptions')}: unknown subscription {sub!r}")
+            if sub in placed:
+                raise WorldError(
+                    f"{g.at('subscriptions')}: subscription {sub!r} is already in {placed[sub]!r}"
+                )
+            placed[sub] = name
+        groups.append(ManagementGroup(name, g.get("parent", str, None), tuple(members)))
+    names = {g.name.lower() for g in groups}
+    parents = {g.name.lower(): (g.parent or "").lower() for g in groups}
+    for i, group in enumerate(groups):
+        where = f"management_groups[{i}].parent"
+        if group.parent is not None and group.parent.lower() not in names:
+            raise WorldError(f"{where}: no management group {group.parent!r}")
+        seen, up = {group.name.lower()}, parents[group.name.lower()]
+        while up:
+            if up in seen:
+                raise WorldError(f"{where}: {group.name!r} is its own ancestor")
+            seen.add(up)
+            up = parents[up]
+    return tuple(groups)
+
+
 def parse(data: Any, source: str = "<world>") -> World:
     """Validate a decoded world document; :class:`WorldError` names the first bad field."""
     r = _Reader(data, "")
@@ -243,6 +277,7 @@ def parse(data: Any, source: str = "<world>") -> World:
             "seed",
             "settings",
             "subscriptions",
+            "management_groups",
             "resource_groups",
             "accounts",
             "vaults",
@@ -256,6 +291,7 @@ def parse(data: Any, source: str = "<world>") -> World:
     subs = [(_guid(s, "id"), s.get("name", str, "Subscription")) for s in r.items("subscriptions")]
     if not subs:
         raise WorldError("subscriptions: at least one subscription is required")
+    management_groups = _management_groups(r, {sub for sub, _name in subs})
     groups: dict[str, tuple[str, str]] = {}
     rgs = []
     for g in r.items("resource_groups"):
@@ -326,4 +362,5 @@ def parse(data: Any, source: str = "<world>") -> World:
         settings=settings,
         source=source,
         logs=logs,
+        management_groups=management_groups,
     )

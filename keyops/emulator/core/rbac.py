@@ -1,9 +1,10 @@
 """Azure RBAC evaluation from role definitions' actions and dataActions, never role names.
 
 An assignment applies to a request when its scope is the request's scope or an ancestor of it
-(subscription -> resource group -> resource). A permission block grants an operation when one of
-its ``actions`` (or ``dataActions``) patterns matches and none of its ``notActions`` (or
-``notDataActions``) does; ``*`` is a wildcard and matching ignores case, as Azure's does.
+(management groups -> subscription -> resource group -> resource). A permission block grants an
+operation when one of its ``actions`` (or ``dataActions``) patterns matches and none of its
+``notActions`` (or ``notDataActions``) does; ``*`` is a wildcard and matching ignores case, as
+Azure's does.
 """
 
 from __future__ import annotations
@@ -13,9 +14,17 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyops.emulator.core.listindex import ListIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from keyops.emulator.world import ManagementGroup
+
+#: A management group's scope, lower case (its name follows).
+GROUP_SCOPE = "/providers/microsoft.management/managementgroups/"
 
 
 @lru_cache(maxsize=1024)
@@ -96,8 +105,15 @@ class Rbac:
     with every subscription a fleet spans (see :class:`~keyops.emulator.core.listindex.ListIndex`).
     """
 
-    def __init__(self, roles: dict[str, RoleDefinition], assignments: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        roles: dict[str, RoleDefinition],
+        assignments: list[dict[str, Any]],
+        groups: Iterable[ManagementGroup] = (),
+    ) -> None:
         self.roles = roles
+        self._parent = {g.name.lower(): (g.parent or "").lower() for g in groups}
+        self._group_of = {sub.lower(): g.name.lower() for g in groups for sub in g.subscriptions}
         # The list is owned by the store; the index follows its changes.
         self._assignments = assignments
         self._by_principal = ListIndex(
@@ -122,12 +138,30 @@ class Rbac:
         if sub:
             candidates = candidates + self._by_principal.get(self._assignments, (who, sub))
         for a in candidates:
-            if not scope_covers(a["scope"], scope):
+            if not self.covers(a["scope"], scope):
                 continue
             role = self.roles.get(a["role_definition"].lower())
             if role is not None and role.grants(action, data=data):
                 return True
         return False
+
+    def covers(self, assignment_scope: str, scope: str) -> bool:
+        """:func:`scope_covers`, where an assignment at a management group also covers every
+        subscription in it or in a group below it (and all they hold)."""
+        a = assignment_scope.rstrip("/").lower()
+        if not a.startswith(GROUP_SCOPE):
+            return scope_covers(a, scope)
+        return a[len(GROUP_SCOPE) :] in self._groups_above(scope.rstrip("/").lower())
+
+    def _groups_above(self, scope: str) -> list[str]:
+        """The management groups a lower-case scope in a subscription lies in, nearest first
+        (nothing here asks at a management group itself)."""
+        group = self._group_of.get(_subscription_of(scope), "")
+        chain: list[str] = []
+        while group:  # the world's parser refuses cycles
+            chain.append(group)
+            group = self._parent.get(group, "")
+        return chain
 
 
 def _subscription_of(scope: str) -> str:

@@ -98,7 +98,7 @@ def subscription_visible(emu: Emulator, caller: Caller, subscription_id: str) ->
     for a in emu.rbac.assignments():
         if a.principal_id.lower() != caller.oid.lower():
             continue
-        if scope_covers(a.scope, sub_scope) or scope_covers(sub_scope, a.scope):
+        if emu.rbac.covers(a.scope, sub_scope) or scope_covers(sub_scope, a.scope):
             return True
     return False
 

@@ -141,7 +141,7 @@ def assignments_for_scope(
     for a in emu.rbac.assignments():
         if principal_id is not None and a.principal_id.lower() != principal_id.lower():
             continue
-        above = scope_covers(a.scope, scope or "/")
+        above = emu.rbac.covers(a.scope, scope or "/")
         below = scope_covers(scope or "/", a.scope)
         if above or (below and not at_scope):
             out.append(a)
