@@ -116,8 +116,8 @@ RULES: dict[str, Rule] = {
             "key-access-above-account",
             Severity.LOW,
             "Principals can read or regenerate the keys through assignments above the account",
-            "Assign key-management roles at the account's scope, not its resource group or "
-            "subscription.",
+            "Assign key-management roles at the account's scope, not its resource group, "
+            "subscription or management group.",
         ),
         Rule(
             "AUD013",

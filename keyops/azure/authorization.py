@@ -2,9 +2,10 @@
 
 keyops asks "who may read or regenerate an account's keys, and who may call its inference" by
 listing the role assignments that apply at the account's scope (``$filter=atScope()``: at the
-scope and above it) and evaluating each assignment's role definition through its ``actions`` /
-``notActions`` and ``dataActions`` / ``notDataActions`` — wildcards included, case-insensitive,
-as Azure evaluates them — never by role name, so custom roles are judged like built-in ones.
+scope and above it, management groups included) and evaluating each assignment's role
+definition through its ``actions`` / ``notActions`` and ``dataActions`` / ``notDataActions`` —
+wildcards included, case-insensitive, as Azure evaluates them — never by role name, so custom
+roles are judged like built-in ones.
 Deny assignments and ABAC conditions are not evaluated (a condition is reported, not applied).
 """
 
@@ -48,8 +49,14 @@ def action_matches(pattern: str, action: str) -> bool:
     return bool(_pattern(pattern).match(action))
 
 
+#: A management group's scope, lower case. Which groups a subscription lies in is the tenant's
+#: hierarchy, which only the service knows: an assignment there that atScope() lists applies.
+_GROUP_SCOPE = "/providers/microsoft.management/managementgroups/"
+
+
 def scope_covers(assignment_scope: str, scope: str) -> bool:
-    """Whether an assignment made at ``assignment_scope`` applies at ``scope``."""
+    """Whether an assignment made at ``assignment_scope`` applies at ``scope`` (below a
+    subscription; see :data:`_GROUP_SCOPE` for management groups)."""
     a = assignment_scope.rstrip("/").lower()
     s = scope.rstrip("/").lower()
     return a in ("", "/") or s == a or s.startswith(a + "/")
@@ -172,8 +179,13 @@ class AuthorizationClient:
             )
             for item in items
         ]
-        # atScope() already excludes child scopes; the check keeps a lax server honest.
-        return [a for a in result if scope_covers(a.scope, scope)]
+        # atScope() already excludes child scopes; the check keeps a lax server honest, except
+        # for management groups, whose hierarchy only the service knows.
+        return [
+            a
+            for a in result
+            if a.scope.lower().startswith(_GROUP_SCOPE) or scope_covers(a.scope, scope)
+        ]
 
     def get_role_definition(self, role_definition_id: str) -> RoleDefinition:
         """A role definition by its resource id (cached per client)."""
