@@ -19,7 +19,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 
-from keyops.scan.excerpt import build_excerpt
+from keyops.scan.excerpt import build_excerpt, reach_of
 from keyops.scan.forms import find_forms
 from keyops.scan.keyformat import ANNOTATED_KEY_LENGTH, SIGNATURE_OFFSET
 from keyops.scan.rules import (
@@ -159,6 +159,7 @@ def scan_bytes(data: bytes, live_digests: frozenset[str] = frozenset()) -> list[
         return []
     bounds = [(span.start, span.end) for span in spans]
     keys = [span.key.decode("latin-1") for span in spans]
+    reach = reach_of(bounds)
     hits: list[Hit] = []
     line, cursor = 1, 0
     for index, span in enumerate(spans):
@@ -168,7 +169,7 @@ def scan_bytes(data: bytes, live_digests: frozenset[str] = frozenset()) -> list[
             Hit(
                 key_format=span.key_format,
                 line=line,
-                excerpt=build_excerpt(data, bounds, index, keys),
+                excerpt=build_excerpt(data, bounds, index, keys, reach),
                 key_digest=_digest(span),
                 key_fingerprint=fingerprint_of(keys[index]),
                 detail=span.detail,

@@ -9,7 +9,9 @@ that a rule rejected, e.g. a checksum typo); that keeps the canary rule independ
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 from keyops.scan.findings import mask_key
 
@@ -38,28 +40,54 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def reach_of(spans: Sequence[tuple[int, int]]) -> list[int]:
+    """The furthest end of ``spans[: i + 1]`` for each ``i`` (non-decreasing)."""
+    return list(accumulate((e for _s, e in spans), max))
+
+
+def _line_within(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the line around ``data[start:end]``, looked for no further than one byte
+    past the raw window on each side: a bound beyond it is given as that byte (the window is cut
+    there all the same), so a long line is not searched to its ends for each key on it."""
+    floor = max(0, start - _RAW_CONTEXT - 1)
+    ceiling = min(len(data), end + _RAW_CONTEXT + 1)
+    before = data.rfind(b"\n", floor, start)
+    after = data.find(b"\n", end, ceiling)
+    line_start = before + 1 if before != -1 else floor
+    return line_start, after if after != -1 else ceiling
+
+
 def build_excerpt(
-    data: bytes, spans: Sequence[tuple[int, int]], target: int, keys: Sequence[str]
+    data: bytes,
+    spans: Sequence[tuple[int, int]],
+    target: int,
+    keys: Sequence[str],
+    reach: Sequence[int] | None = None,
 ) -> str:
-    """The masked line around ``spans[target]``; ``spans`` are all key spans (sorted, disjoint
-    but for the keys decoded from one value, which share its bounds) and ``keys`` the keys they
-    hold, as decoded (a base64 or joined key is shown by the hint and fingerprint of the key,
-    not of its encoded text). A span over several lines is shown on one line; the other keys
-    of the target's value are not shown.
+    """The masked line around ``spans[target]``; ``spans`` are all key spans (sorted by start;
+    a live key may lie inside another finding, and the keys decoded from one value share its
+    bounds) and ``keys`` the keys they hold, as decoded (a base64 or joined key is shown by the
+    hint and fingerprint of the key, not of its encoded text). A span over several lines is
+    shown on one line; the other keys of the target's value are not shown. ``reach`` is
+    :func:`reach_of` the spans, given once for a file's excerpts: each then visits only the
+    spans near its window, not every span of the file.
 
     Only a window of the line is decoded, so a minified multi-megabyte line costs little.
     """
+    reach = reach_of(spans) if reach is None else reach
     start, end = spans[target]
-    line_start = data.rfind(b"\n", 0, start) + 1
-    line_end = data.find(b"\n", end)
-    line_end = len(data) if line_end == -1 else line_end
+    line_start, line_end = _line_within(data, start, end)
     lo = max(line_start, start - _RAW_CONTEXT)
     hi = min(line_end, end + _RAW_CONTEXT)
     before: list[str] = []
     after: list[str] = []
     cursor = lo
-    for index, (s, e) in enumerate(spans):
-        if e <= lo or s >= hi or ((s, e) == (start, end) and index != target):
+    # Spans before ``first`` all end by ``lo``; from ``stop`` on, all start at ``hi`` or later.
+    first = bisect_right(reach, lo)
+    stop = bisect_left(spans, hi, lo=first, key=lambda span: span[0])
+    for index in range(first, stop):
+        s, e = spans[index]
+        if e <= lo or ((s, e) == (start, end) and index != target):
             continue
         side = before if index <= target else after
         side.append(mask_runs(_decode(data[cursor:s])))

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from keyops.scan.detectors import ANNOTATED, LEGACY, is_key_name, scan_bytes
-from keyops.scan.excerpt import build_excerpt
+from keyops.scan.excerpt import build_excerpt, reach_of
 from keyops.secret import SecretValue, fingerprint_of
 from keyops_bench.scan.keys import make_annotated_key, make_legacy_key
 from tests.scan.scan_canary import leaked_pieces
@@ -128,6 +128,72 @@ def test_excerpt_of_a_long_line_is_a_window() -> None:
     assert excerpt.startswith("…") and excerpt.endswith("…")
     assert len(excerpt) < 140
     assert list(leaked_pieces(excerpt, [SecretValue(HEX)])) == []
+
+
+TOKEN = "Tq" + "7x" * 99  # a 200-character token mixing letters and digits: shown as "Tq7x…"
+
+
+@pytest.mark.parametrize(("gap", "cut"), [(239, False), (240, False), (241, True), (242, True)])
+def test_a_line_begun_beyond_the_window_is_cut_there_and_one_within_it_is_shown(
+    gap: int, cut: bool
+) -> None:
+    """The key's raw window reaches 240 bytes back: a line that begins ``gap`` bytes before
+    the key shows its first token (masked) when it begins within reach; when not, it is cut
+    with an ellipsis and the cut token's visible part is dropped (a long line above it too)."""
+    head = TOKEN + " " * (gap - len(TOKEN) - len("api_key=")) + "api_key="
+    data = ("z" * 900 + "\n" + head + HEX + "\n").encode()
+    start = data.index(HEX.encode())
+    excerpt = build_excerpt(data, [(start, start + 32)], 0, [HEX])
+    assert excerpt.startswith("……" if cut else "Tq7x… ")
+
+
+@pytest.mark.parametrize(("gap", "cut"), [(239, False), (240, False), (241, True), (242, True)])
+def test_a_line_ending_beyond_the_window_is_cut_there_and_one_within_it_is_shown(
+    gap: int, cut: bool
+) -> None:
+    tail = "," + " " * (gap - len(TOKEN) - 1) + TOKEN
+    data = ("api_key=" + HEX + tail + "\n" + "z" * 900).encode()
+    start = data.index(HEX.encode())
+    excerpt = build_excerpt(data, [(start, start + 32)], 0, [HEX])
+    assert excerpt.endswith("Tq7x……" if cut else " Tq7x…")  # cut: one more ellipsis
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_an_excerpt_shows_the_same_keys_as_when_it_visits_every_span(seed: int) -> None:
+    """Each excerpt visits only the spans near its window (``reach``): on lines dense with
+    keys, some inside others (a live key inside another finding), it masks what visiting
+    every span from the first masks."""
+    rng = random.Random(seed)
+    pieces, spans, keys = [], [], []
+    at = 0
+    for _ in range(60):
+        gap = " " * rng.choice((1, 3, 40, 120)) + ("\n" if rng.random() < 0.1 else "")
+        key = "%032x" % rng.getrandbits(128)
+        pieces.append(gap + key)
+        start = at + len(gap)
+        spans.append((start, start + 32))
+        keys.append(key)
+        if rng.random() < 0.2:  # a live key found inside this one
+            spans.append((start + 8, start + 24))
+            keys.append(key[8:24])
+        at = start + 32
+    data = "".join(pieces).encode()
+    reach = reach_of(spans)
+    visit_all = [len(data)] * len(spans)
+    for target in range(len(spans)):
+        assert build_excerpt(data, spans, target, keys, reach) == build_excerpt(
+            data, spans, target, keys, visit_all
+        )
+
+
+def test_a_finding_that_reaches_into_the_window_past_a_key_inside_it_is_masked() -> None:
+    """A 100-byte finding with a live key inside its first half, and a key whose window
+    begins after that live key ends but before the finding does: the finding is masked."""
+    outer, inner, target = "%0100x" % 7**80, "%032x" % 3**60, "%032x" % 5**50
+    data = f"{outer} {'x9' * 99} {target}".encode()  # the token between is masked short
+    spans = [(0, 100), (10, 42), (300, 332)]
+    excerpt = build_excerpt(data, spans, 2, [outer, inner, target], reach_of(spans))
+    assert excerpt == f"……{fingerprint_of(outer)} x9x9… {target[:4]}…{fingerprint_of(target)}"
 
 
 def test_window_edges_never_show_part_of_a_cut_token() -> None:
