@@ -159,13 +159,26 @@ def _split_annotated(data: bytes, found: list[Span]) -> list[Span]:
     return spans
 
 
+def _line_tail(lowered: bytes, begin: int) -> bytes:
+    """The end of the line before ``begin`` that :data:`_NAME_PREFIX` and
+    :data:`_VARIABLE_PREFIX` can match (both end at it): a quote, the spaces and tabs before it,
+    and the 8 bytes before those; never the whole line, which a minified file makes long."""
+    at = begin
+    if at > 0 and lowered[at - 1] in b"\"'":
+        at -= 1
+    while at > 0 and lowered[at - 1] in b" \t":
+        at -= 1
+    floor = max(0, at - len(b"variable"))
+    newline = lowered.rfind(b"\n", floor, begin)
+    return lowered[newline + 1 if newline != -1 else floor : begin]
+
+
 def _after_name(
     data: bytes, lowered: bytes, begin: int, end: int, depth: int, rescan: Rescan
 ) -> list[Span]:
     """Keys a key-like name (data[begin:end]) vouches for, in every form but the same-line
     plain one (:func:`keyops.scan.rules.find_legacy`)."""
-    line_start = lowered.rfind(b"\n", 0, begin) + 1
-    prefix = lowered[line_start:begin]
+    prefix = _line_tail(lowered, begin)
     if _NAME_PREFIX.search(prefix):
         m = _YAML_VALUE.match(data, end)
         if m:
