@@ -100,14 +100,18 @@ class VaultIndex:
             found = reading.join()
         except BaseException:
             with self._lock:
-                if self._reading.get(key) is reading:
-                    del self._reading[key]  # the next account to need it starts afresh
+                self._forget(key, reading)  # the next account to need it starts afresh
             raise
         with self._lock:
             self._vaults.setdefault(key, found)
-            if self._reading.get(key) is reading:
-                del self._reading[key]
+            self._forget(key, reading)
             return self._vaults[key]
+
+    def _forget(self, key: str, reading: _Reading) -> None:
+        """Drop ``reading`` as the one under way for ``key`` (under the lock), unless an account
+        that left it early already did, or a newer reading took its place."""
+        if self._reading.get(key) is reading:
+            del self._reading[key]
 
 
 class _Reading:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from keyops.errors import KeyopsError
 from keyops.rotate import Action, RotationRecord, RotationServices, rotate_account
 from keyops.rotate.holders import VaultIndex
 from keyops.rotate.lease import LEASE_CONTENT_TYPE
@@ -86,3 +89,17 @@ def test_an_index_is_read_by_the_waiting_account_and_two_helpers(rig: Rig) -> No
         services.close()
     assert len(held) == 62  # the 60, the account's own secret and the other account's
     assert [n for k, n in counts.items() if k.startswith("keyvault@")] == [3]
+
+
+def test_a_reading_that_failed_is_read_afresh_by_the_next_account(rig: Rig) -> None:
+    """A vault's index whose reading failed (a secret refused once) is not kept: the next
+    account to need it reads it again, and finds the secret."""
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret("refused-once", SecretValue("value-1"))
+    rig.emu.fault(
+        {"operation": "GetSecret", "match": "/secrets/refused-once", "status": 403, "times": 1}
+    )
+    index = VaultIndex()
+    with pytest.raises(KeyopsError, match="refused-once"):
+        index.held_in(vault)
+    assert "refused-once" in {held.secret_name for held in index.held_in(vault)}
