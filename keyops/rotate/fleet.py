@@ -67,8 +67,7 @@ def select_shard(
     index, total = shard
 
     def key(t: Target) -> str:
-        parts = t.resource_id.split("/")
-        return parts[2] if by == "subscription" and len(parts) > 2 else t.resource_id
+        return t.account.subscription_id if by == "subscription" else t.resource_id
 
     return [t for t in targets if shard_of(key(t), total) == index]
 
