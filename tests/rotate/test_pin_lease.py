@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -159,6 +160,22 @@ def test_a_claim_carries_its_holder_account_ttl_id_and_end_on_key_vaults_clock(r
     assert mine.remaining() == TTL
     mine.release()
     assert not any(v.enabled for v in versions(vault, mine).values())
+
+
+def test_a_claim_is_a_random_token_and_a_64_bit_claim_id_new_for_each_run(rig: Rig) -> None:
+    """What a claim sends: a 128-bit random value (never a key) and a 64-bit claim id, which
+    other runners, of any keyops version, compare with theirs."""
+    target = rig.target(WEU)
+    vault, _clock = frozen(rig)
+    first, second = lease(vault, target), lease(vault, target)
+    assert first.claim_id != second.claim_id
+    first.acquire()
+    latest = vault.get_latest(first.name)
+    assert latest is not None and latest.value is not None
+    assert re.fullmatch("[0-9a-f]{32}", latest.value.reveal())
+    assert re.fullmatch("[0-9a-f]{16}", latest.tags[CLAIM_TAG])
+    assert latest.tags[CLAIM_TAG] == first.claim_id
+    first.release()
 
 
 # --- when another runner's claim ends -----------------------------------------------------------
