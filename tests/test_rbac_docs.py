@@ -20,13 +20,14 @@ Sources (Microsoft Learn, "Azure role-based access control"):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
 from keyops.azure import authorization as audit
 from keyops.emulator.core import rbac as emulator
+from keyops.emulator.world import ManagementGroup
 
 LIST_KEYS = "Microsoft.CognitiveServices/accounts/listKeys/action"
 REGENERATE = "Microsoft.CognitiveServices/accounts/regenerateKey/action"
@@ -227,7 +228,9 @@ def test_published_roles_grant_as_documented(
     assert GRANTERS[impl](ROLES[role], operation, data) is expected
 
 
-def _emulator_rbac(assignments: list[tuple[str, str]]) -> emulator.Rbac:
+def _emulator_rbac(
+    assignments: list[tuple[str, str]], groups: Sequence[ManagementGroup] = ()
+) -> emulator.Rbac:
     roles = {
         name.lower(): emulator.RoleDefinition(name.lower(), name, "", (perm,), {})
         for name, perm in ROLES.items()
@@ -244,7 +247,29 @@ def _emulator_rbac(assignments: list[tuple[str, str]]) -> emulator.Rbac:
         }
         for i, (role, scope) in enumerate(assignments)
     ]
-    return emulator.Rbac(roles, rows)
+    return emulator.Rbac(roles, rows, groups)
+
+
+def test_a_management_group_assignment_applies_in_every_subscription_below_it_emulator() -> None:
+    """ "Understand scope for Azure RBAC": an assignment at a management group is inherited by
+    its child groups and every subscription in them, down to each resource; a sibling group's
+    is not. (The audit does not know the tenant's hierarchy: it keeps what ``atScope()``
+    lists, tests/audit/test_audit_management_groups.py.)"""
+    other = "/subscriptions/00000000-0000-0000-0000-000000000002"
+    groups = [
+        ManagementGroup("Contoso-Root", None, ()),
+        ManagementGroup("marketing-group", "contoso-root", (SUB.rsplit("/", 1)[-1],)),
+        ManagementGroup("sales-group", "contoso-root", (other.rsplit("/", 1)[-1],)),
+    ]
+    group = "/providers/Microsoft.Management/managementGroups/"
+    for scope, here, there in [
+        (group + "marketing-group", True, False),
+        (group + "contoso-root", True, True),
+        (group + "sales-group", False, True),
+    ]:
+        rbac = _emulator_rbac([("Cognitive Services Contributor", scope)], groups)
+        assert rbac.allows("p1", LIST_KEYS, RESOURCE) is here, scope
+        assert rbac.allows("p1", LIST_KEYS, f"{other}/resourceGroups/rg") is there, scope
 
 
 def test_not_actions_is_not_a_deny_emulator() -> None:
