@@ -235,14 +235,31 @@ def _principal(r: _Reader) -> Principal:
     )
 
 
-def _management_groups(r: _Reader, subs: set[str]) -> tuple[ManagementGroup, ...]:
-    """Management groups: each subscription in one group at most, each parent a known group, no
-    cycle (Azure's hierarchy is a tree under the tenant root)."""
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9_.()-]{1,90}$")
+_GROUP_SCOPE = re.compile(r"^/providers/Microsoft\.Management/managementGroups/([^/]*)/?$", re.I)
+
+
+def _management_groups(r: _Reader, subs: set[str], tenant: str) -> tuple[ManagementGroup, ...]:
+    """Management groups: Azure's names, each once, each subscription in one group at most,
+    each parent a known group (or the tenant root, named by the tenant id: every world has it,
+    above every group and every subscription in none), no cycle."""
     groups: list[ManagementGroup] = []
     placed: dict[str, str] = {}
     for g in r.items("management_groups"):
         g.unknown({"name", "parent", "subscriptions"})
         name = g.get("name", str)
+        if not _GROUP_NAME.match(name):
+            raise WorldError(
+                f"{g.at('name')}: {name!r} is not a management group name (1 to 90 letters, "
+                "digits, '-', '_', '.', '(' or ')')"
+            )
+        if name.lower() == tenant:
+            raise WorldError(
+                f"{g.at('name')}: {name!r} is the tenant root group, which every world has "
+                "(a subscription in no group is in it): leave it out"
+            )
+        if any(other.name.lower() == name.lower() for other in groups):
+            raise WorldError(f"{g.at('name')}: a management group {name!r} is declared already")
         members = [str(sub).lower() for sub in g.get("subscriptions", list, [])]
         for sub in members:
             if sub not in subs:
@@ -252,7 +269,9 @@ def _management_groups(r: _Reader, subs: set[str]) -> tuple[ManagementGroup, ...
                     f"{g.at('subscriptions')}: subscription {sub!r} is already in {placed[sub]!r}"
                 )
             placed[sub] = name
-        groups.append(ManagementGroup(name, g.get("parent", str, None), tuple(members)))
+        parent = g.get("parent", str, None)
+        top = parent is None or parent.lower() == tenant  # under the tenant root
+        groups.append(ManagementGroup(name, None if top else parent, tuple(members)))
     names = {g.name.lower() for g in groups}
     parents = {g.name.lower(): (g.parent or "").lower() for g in groups}
     for i, group in enumerate(groups):
@@ -266,6 +285,23 @@ def _management_groups(r: _Reader, subs: set[str]) -> tuple[ManagementGroup, ...
             seen.add(up)
             up = parents[up]
     return tuple(groups)
+
+
+def _assignment_scope(a: _Reader, groups: tuple[ManagementGroup, ...], tenant: str) -> str:
+    """A role assignment's scope; one at a management group names a declared group or the
+    tenant root."""
+    scope = str(a.get("scope", str))
+    at_group = _GROUP_SCOPE.match(scope)
+    if at_group is None and scope.lower().startswith("/providers/microsoft.management/"):
+        raise WorldError(f"{a.at('scope')}: {scope!r} is not a management group's scope")
+    if at_group is not None:
+        name = at_group.group(1).lower()
+        if name != tenant and name not in {g.name.lower() for g in groups}:
+            raise WorldError(
+                f"{a.at('scope')}: no management group {at_group.group(1)!r} (declare it under "
+                "management_groups, or name the tenant root by the tenant id)"
+            )
+    return scope
 
 
 def parse(data: Any, source: str = "<world>") -> World:
@@ -291,7 +327,8 @@ def parse(data: Any, source: str = "<world>") -> World:
     subs = [(_guid(s, "id"), s.get("name", str, "Subscription")) for s in r.items("subscriptions")]
     if not subs:
         raise WorldError("subscriptions: at least one subscription is required")
-    management_groups = _management_groups(r, {sub for sub, _name in subs})
+    tenant = _guid(r, "tenant_id")
+    management_groups = _management_groups(r, {sub for sub, _name in subs}, tenant)
     groups: dict[str, tuple[str, str]] = {}
     rgs = []
     for g in r.items("resource_groups"):
@@ -328,9 +365,8 @@ def parse(data: Any, source: str = "<world>") -> World:
         who = a.get("principal", str)
         if who not in names:
             raise WorldError(f"{a.at('principal')}: unknown principal {who!r}")
-        assignments.append(
-            RoleAssignment(principal=who, role=a.get("role", str), scope=a.get("scope", str))
-        )
+        scope = _assignment_scope(a, management_groups, tenant)
+        assignments.append(RoleAssignment(principal=who, role=a.get("role", str), scope=scope))
     s = _Reader(r.get("settings", dict, {}), "settings")
     s.unknown({"propagation_delay", "default_principal", "local_auth_delay", "ingestion_delay"})
     settings = WorldSettings(
@@ -351,7 +387,7 @@ def parse(data: Any, source: str = "<world>") -> World:
         s.get("ingestion_delay", str, "0s"),
     )
     return World(
-        tenant_id=_guid(r, "tenant_id"),
+        tenant_id=tenant,
         seed=r.get("seed", int, 1),
         subscriptions=tuple(subs),
         resource_groups=tuple(rgs),

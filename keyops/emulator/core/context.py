@@ -70,7 +70,9 @@ class Emulator:
         self.connections = Connections()
         authz = self.store.section("authorization")
         assignments = authz.setdefault("assignments", [])
-        self.rbac = Rbac(load_builtin_roles(), assignments, world.management_groups)
+        self.rbac = Rbac(
+            load_builtin_roles(), assignments, world.management_groups, world.tenant_id
+        )
         #: vault name -> the origin of its own port (set by the server once bound).
         self.vault_urls: dict[str, str] = {}
         #: Told of every request before and after it runs (the logs service writes its records).

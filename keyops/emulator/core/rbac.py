@@ -110,8 +110,11 @@ class Rbac:
         roles: dict[str, RoleDefinition],
         assignments: list[dict[str, Any]],
         groups: Iterable[ManagementGroup] = (),
+        root: str = "",
     ) -> None:
         self.roles = roles
+        #: The tenant root group's name (the tenant id): above every group and subscription.
+        self._root = root.lower()
         self._parent = {g.name.lower(): (g.parent or "").lower() for g in groups}
         self._group_of = {sub.lower(): g.name.lower() for g in groups for sub in g.subscriptions}
         # The list is owned by the store; the index follows its changes.
@@ -154,14 +157,14 @@ class Rbac:
         return a[len(GROUP_SCOPE) :] in self._groups_above(scope.rstrip("/").lower())
 
     def _groups_above(self, scope: str) -> list[str]:
-        """The management groups a lower-case scope in a subscription lies in, nearest first
-        (nothing here asks at a management group itself)."""
+        """The management groups a lower-case scope in a subscription lies in, nearest first,
+        the tenant root last (nothing here asks at a management group itself)."""
         group = self._group_of.get(_subscription_of(scope), "")
         chain: list[str] = []
         while group:  # the world's parser refuses cycles
             chain.append(group)
             group = self._parent.get(group, "")
-        return chain
+        return [*chain, self._root] if self._root else chain
 
 
 def _subscription_of(scope: str) -> str:

@@ -83,11 +83,15 @@ def role_definition_id(scope: str, role_guid: str) -> str:
 BUILTIN_ROLES_CREATED = "2015-02-02T21:55:09.8806423Z"
 
 
-def assignment_json(a: Assignment, created_by: str) -> dict[str, Any]:
-    """A RoleAssignment resource; ``created_by`` is the object id of who made it."""
+def assignment_json(a: Assignment, created_by: str, seen_from: str = "") -> dict[str, Any]:
+    """A RoleAssignment resource; ``created_by`` is the object id of who made it. Listed at a
+    scope in a subscription (``seen_from``), an assignment made above every subscription (a
+    management group, the root) names its role definition in that subscription, as ARM does."""
     return {
         "properties": {
-            "roleDefinitionId": role_definition_id(a.scope, a.role_definition),
+            "roleDefinitionId": role_definition_id(
+                a.scope if subscription_of(a.scope) else seen_from, a.role_definition
+            ),
             "principalId": a.principal_id,
             "principalType": a.principal_type,
             "scope": a.scope,

@@ -89,7 +89,7 @@ async def list_assignments(request: Request) -> Response:
         emulator(request), scope, at_scope=at_scope, principal_id=principal
     )
     by = deployer_id(emulator(request).tenant_id)
-    return arm_json(list_body(request, [models.assignment_json(a, by) for a in found]))
+    return arm_json(list_body(request, [models.assignment_json(a, by, scope) for a in found]))
 
 
 @operation("RoleAssignments_Get", "arm")
