@@ -160,17 +160,13 @@ def _split_annotated(data: bytes, found: list[Span]) -> list[Span]:
 
 
 def _line_tail(lowered: bytes, begin: int) -> bytes:
-    """The end of the line before ``begin`` that :data:`_NAME_PREFIX` and
-    :data:`_VARIABLE_PREFIX` can match (both end at it): a quote, the spaces and tabs before it,
+    """What of the text before ``begin`` :data:`_NAME_PREFIX` and :data:`_VARIABLE_PREFIX` can
+    match (both end at it, and neither crosses a line): a quote, the spaces and tabs before it,
     and the 8 bytes before those; never the whole line, which a minified file makes long."""
-    at = begin
-    if at > 0 and lowered[at - 1] in b"\"'":
+    at = begin - lowered.endswith((b'"', b"'"), 0, begin)
+    while lowered.endswith((b" ", b"\t"), 0, at):
         at -= 1
-    while at > 0 and lowered[at - 1] in b" \t":
-        at -= 1
-    floor = max(0, at - len(b"variable"))
-    newline = lowered.rfind(b"\n", floor, begin)
-    return lowered[newline + 1 if newline != -1 else floor : begin]
+    return lowered[max(0, at - len(b"variable")) : begin]
 
 
 def _after_name(

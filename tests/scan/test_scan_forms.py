@@ -56,7 +56,7 @@ CASES = [
     ("name-value", HEX, f'env:\n  - name: OPENAI_API_KEY\n    value: "{HEX}"\n'),
     # The name after a long gap, and a long line before it (only the line's end is read).
     ("name-value", HEX, f"- name:{' ' * 30}'AZURE_OPENAI_API_KEY'\n  value: {HEX}\n"),
-    ("name-value", HEX, f"{'x' * 300}\n- name:\t\tOPENAI_API_KEY\n  value: {HEX}\n"),
+    ("name-value", HEX, f"{'x' * 300}\n- name:{chr(9) * 12}OPENAI_API_KEY\n  value: {HEX}\n"),
     ("url-query", HEX, f"curl 'https://x.openai.azure.com/a?api-version=1&key={HEX}'\n"),
     ("url-query", HEX, f"https://x.cognitiveservices.azure.com/x?subscription-key={HEX}&a=b\n"),
     ("url-query", HEX, f"GET /chat?api-key={HEX} 200\n"),
