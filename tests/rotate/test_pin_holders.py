@@ -5,13 +5,16 @@ is read by the waiting account and two helpers (three connections, whatever the 
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from keyops.errors import KeyopsError
 from keyops.rotate import Action, RotationRecord, RotationServices, rotate_account
-from keyops.rotate.holders import VaultIndex
+from keyops.rotate.holders import HeldBy, VaultIndex
 from keyops.rotate.lease import LEASE_CONTENT_TYPE
 from keyops.secret import SecretValue
 from tests.rotate.conftest import Rig, options
@@ -103,3 +106,35 @@ def test_a_reading_that_failed_is_read_afresh_by_the_next_account(rig: Rig) -> N
     with pytest.raises(KeyopsError, match="refused-once"):
         index.held_in(vault)
     assert "refused-once" in {held.secret_name for held in index.held_in(vault)}
+
+
+def test_a_vault_of_three_secrets_is_read_three_at_a_time(rig: Rig) -> None:
+    """The waiting account and two helpers each take one secret: with every read held by the
+    emulator, three are on their way at once (two helpers at most, one fewer than names)."""
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret("app-0", SecretValue("value-0"))  # with the two seeded: three to read
+    services = RotationServices(rig.env, rig.services.credential)
+    fresh = services.vault(rig.vault_url)
+    fresh.get_latest("app-0")  # token and challenge first
+    rule = rig.emu.fault(
+        {"operation": "GetSecret", "kind": "hold", "latency_ms": 20_000, "times": 3}
+    )
+    read: list[list[HeldBy]] = []
+    thread = threading.Thread(target=lambda: read.append(VaultIndex().held_in(fresh)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while _fired(rig, rule) < 3 and thread.is_alive() and time.monotonic() < deadline:
+            pass
+        at_once = _fired(rig, rule)
+    finally:
+        rig.emu.release(rule)
+        thread.join()
+        services.close()
+    assert at_once == 3 and len(read[0]) == 3
+
+
+def _fired(rig: Rig, rule: dict[str, Any]) -> int:
+    """How many requests a fault rule has caught so far."""
+    faults = rig.emu.admin("GET", "faults")["faults"]
+    return int(next(r["fired"] for r in faults if r["id"] == rule["id"]))
