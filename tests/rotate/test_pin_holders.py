@@ -5,6 +5,7 @@ is read by the waiting account and two helpers (three connections, whatever the 
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -138,3 +139,46 @@ def _fired(rig: Rig, rule: dict[str, Any]) -> int:
     """How many requests a fault rule has caught so far."""
     faults = rig.emu.admin("GET", "faults")["faults"]
     return int(next(r["fired"] for r in faults if r["id"] == rule["id"]))
+
+
+def test_accounts_waiting_for_a_listing_that_fails_all_fail_with_its_error(rig: Rig) -> None:
+    """The first account lists the vault (the listing held by the emulator, then refused); a
+    second account waits for that listing: both fail with Key Vault's answer, none waits on."""
+    vault = rig.services.vault(rig.vault_url)
+    vault.get_latest(SECRET)  # token and challenge first
+    hold = rig.emu.fault({"operation": "GetSecrets", "kind": "hold", "latency_ms": 20_000})
+    rig.emu.fault({"operation": "GetSecrets", "status": 403, "code": "Forbidden"})
+    index = VaultIndex()
+    errors: dict[str, BaseException] = {}
+
+    def account(name: str) -> None:
+        try:
+            index.held_in(vault)
+        except KeyopsError as err:
+            errors[name] = err
+
+    first = threading.Thread(target=account, args=("first",), daemon=True)
+    first.start()
+    second = threading.Thread(target=account, args=("second",), daemon=True)
+    try:
+        while not rig.emu.held(hold) and first.is_alive():
+            pass
+        second.start()
+        while second.is_alive() and not _waits_in_the_reading(second):
+            pass
+    finally:
+        rig.emu.release(hold)
+    first.join(timeout=20)
+    second.join(timeout=20)
+    assert not second.is_alive(), "the waiting account never ended"
+    assert set(errors) == {"first", "second"} and errors["first"] is errors["second"]
+
+
+def _waits_in_the_reading(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is inside a vault reading's ``join`` (waiting for the listing)."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    while frame is not None:
+        if frame.f_code.co_name == "join" and frame.f_code.co_filename.endswith("holders.py"):
+            return True
+        frame = frame.f_back
+    return False
