@@ -99,7 +99,7 @@ _SHAPES: tuple[_Shape, ...] = (
     _Shape(r"(?i)([?&]sig=)[^&\s'\"\\]+", r"\1" + REDACTED, "sig="),
     # A JSON Web Token (an Entra access token, a workload identity assertion): header.claims.sig.
     _Shape(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", REDACTED, "eyJ"),
-    # An annotated Azure AI Services key: 52 base62 characters, then the fixed "JQQJ99".
+    # An annotated Azure AI Services key: 52 base62 characters, then "JQQJ99" (or "JQQJ9D").
     _Shape(r"[A-Za-z0-9]{52}JQQJ9[9D][A-Za-z0-9]{26}", REDACTED, "JQQJ9"),
 )
 

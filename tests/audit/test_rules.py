@@ -259,6 +259,21 @@ def test_a_grant_to_regenerate_the_keys_from_above_the_account_reaches_them() ->
     assert found.rule_id == "AUD012" and found.message.endswith("from above the account: ops")
 
 
+def test_an_assignment_at_the_account_in_another_case_is_not_above_it() -> None:
+    """ARM compares ids without case: an assignment at the account written in lower case (or
+    with a trailing slash) is at the account, not above it; no AUD012."""
+    view = access_view(
+        ACCOUNT,
+        [
+            _assign("ops", "regen-only", ACCOUNT.lower()),
+            _assign("cli", "regen-only", ACCOUNT + "/"),
+        ],
+        lambda rid: ROLES[rid.rsplit("/", 1)[-1]],
+    )
+    assert [g.above_account for g in view.regenerate_keys] == [False, False]
+    assert evaluate([_row(access=view)]) == []
+
+
 def test_a_consumer_that_can_read_keys_is_flagged() -> None:
     grant = Grant("app", "ServicePrincipal", "Cognitive Services User", ACCOUNT, False)
     view = AccessView(read_keys=(grant,), inference=(grant,))
@@ -356,3 +371,13 @@ def test_a_throttled_entra_token_has_passed_authentication() -> None:
     """429 comes only after the token was accepted: Entra works (AUD008), as with a 200."""
     throttled = dict(_row().checks, entra=CredentialCheck("entra", "throttled", 429))
     assert _rules(_row(checks=throttled)) == {"AUD008"}
+
+
+def test_a_vault_value_matching_a_key_the_data_plane_refuses_is_that_keys_finding_only() -> None:
+    """The secret was compared and holds Key1; the data plane refuses it (Key1 refused too):
+    the finding is about Key1 (AUD015), not a second 'secret refused' (AUD001)."""
+    refused = CredentialCheck("vault", "invalid_key", 401, fingerprint="sha256:1")
+    key1 = CredentialCheck("Key1", "invalid_key", 401, fingerprint="sha256:1")
+    row = _row()
+    row = replace(row, checks={**row.checks, "vault": refused, "Key1": key1})
+    assert {f.rule_id for f in evaluate([row])} == {"AUD015"}

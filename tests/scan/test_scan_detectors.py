@@ -208,3 +208,22 @@ def test_binary_like_and_non_utf8_bytes_do_not_break_scanning() -> None:
     data = b"\xff\xfe garbage \x80 api_key=" + HEX.encode() + b" \xc3\x28\n"
     hits = scan_bytes(data)
     assert len(hits) == 1 and "\ufffd" in hits[0].excerpt
+
+
+def test_a_24_character_token_beside_a_key_shows_4_characters() -> None:
+    token = "ab12" * 6  # 24 letters and digits: as long as an unknown key may be
+    data = f"api_key={HEX} {token}".encode()
+    start = data.index(HEX.encode())
+    excerpt = build_excerpt(data, [(start, start + 32)], 0, [HEX])
+    assert excerpt.endswith(" ab12…") and token[:5] not in excerpt
+
+
+def test_a_token_cut_by_the_windows_right_edge_shows_nothing_of_itself() -> None:
+    """Five long tokens (masked short) after the key, then one that the 240-byte window cuts:
+    its visible 14 characters are dropped, not shown."""
+    tokens = [f"T{i}" + "x9" * 21 for i in range(5)]  # 44 characters each: 4 shown
+    cut = "Qz8" * 9  # 27 characters from byte 226 after the key: the window ends inside it
+    data = f"api_key={HEX} {' '.join(tokens)} {cut}\n".encode()
+    start = data.index(HEX.encode())
+    excerpt = build_excerpt(data, [(start, start + 32)], 0, [HEX])
+    assert "Qz8" not in excerpt and excerpt.endswith("T4x9……")

@@ -342,3 +342,13 @@ def test_a_live_key_inside_a_forms_value_is_that_forms_finding_only(first: bool)
         *expected,
         (fingerprint_of(OTHER_KEY), True),
     ]
+
+
+def test_a_live_key_inside_another_keys_finding_is_found_too() -> None:
+    """A joined value holding a live 32-hex key and then an annotated key in two pieces: the
+    form's finding is the annotated key; the live key inside its span is a finding of its own."""
+    text = f'conn = "{HEX};" + "{KEY[:42]}" + "{KEY[42:]}"\n'
+    hits = scan_bytes(text.encode(), frozenset({sha256(HEX.encode()).hexdigest()}))
+    assert sorted((h.key_fingerprint, h.live) for h in hits) == sorted(
+        [(fingerprint_of(KEY), False), (fingerprint_of(HEX), True)]
+    )

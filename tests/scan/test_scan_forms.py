@@ -48,12 +48,21 @@ CASES = [
     ("concatenated", ANNO, f'c = Client(\n    api_key=("{ANNO[:30]}"\n     "{ANNO[30:]}"),\n)\n'),
     ("concatenated", HEX, f"const apiKey = '{HEX[:16]}' +\n  '{HEX[16:]}';\n"),
     ("concatenated", ANNO, f"$apiKey = '{ANNO[:50]}' . '{ANNO[50:]}';\n"),
+    # Twelve literals on one line, the most a chain is followed for.
+    ("concatenated", ANNO, "key = " + " + ".join(f"'{ANNO[i : i + 7]}'" for i in range(0, 84, 7))),
     ("concatenated", ANNO, f'var key = "{ANNO[:60]}"\n    + "{ANNO[60:]}";\n'),
     ("concatenated", HEX, f'  openai_api_key = join("", ["{HEX[:9]}", "{HEX[9:]}"])\n'),
     ("concatenated", ANNO, f"openai_api_key: >-\n  {ANNO[:42]}\n  {ANNO[42:]}\n"),
     ("concatenated", HEX, f"openai_api_key: >-\n  {HEX[:16]}\n  {HEX[16:]}\n"),
     ("name-value", HEX, f"variables:\n- name: AZURE_OPENAI_API_KEY\n  value: {HEX}\n"),
     ("name-value", HEX, f'env:\n  - name: OPENAI_API_KEY\n    value: "{HEX}"\n'),
+    # Three fields between the name and its value (an Azure Pipelines variable item).
+    (
+        "name-value",
+        HEX,
+        f"- name: AZURE_OPENAI_API_KEY\n  type: string\n  readonly: true\n"
+        f"  secret: false\n  value: '{HEX}'\n",
+    ),
     # The name after a long gap, and a long line before it (only the line's end is read).
     ("name-value", HEX, f"- name:{' ' * 30}'AZURE_OPENAI_API_KEY'\n  value: {HEX}\n"),
     ("name-value", HEX, f"{'x' * 300}\n- name:{chr(9) * 12}OPENAI_API_KEY\n  value: {HEX}\n"),

@@ -114,3 +114,12 @@ def test_a_stream_passes_on_every_complete_line_at_once() -> None:
     assert inner.getvalue() == "first\nsecond\n"
     stream.write("rd\n")
     assert inner.getvalue() == "first\nsecond\nthird\n"
+
+
+@pytest.mark.parametrize("signature", ["JQQJ99", "JQQJ9D"])
+def test_an_annotated_key_is_masked_with_either_signature_anywhere(signature: str) -> None:
+    """Microsoft's annotated keys carry "JQQJ99" (a key) or "JQQJ9D" (a derived key) after 52
+    characters: masked in any text, with no key word before them."""
+    key = "Zq3" + "x7" * 24 + "k" + signature + "Ab1" * 8 + "cd"
+    out = Redactor().redact(f"deploy ok ({key}) done")
+    assert key[:8] not in out and out == f"deploy ok ({REDACTED}) done"
