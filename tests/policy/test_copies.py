@@ -121,3 +121,37 @@ def test_a_primary_deleted_while_a_copy_holds_the_doomed_key_regenerates_nothing
     assert fleet.keys("pol-a1") == (key1, key2)
     assert "Accounts_RegenerateKey" not in fleet.operations_since(seq)
     assert fleet.secret("kv-dr", "pol-a1-dr").value == key2
+
+
+def test_a_copy_holding_the_doomed_key_with_a_newline_is_stale_all_the_same(fleet: Fleet) -> None:
+    """Consumers strip what they read: a copy holding Key2 and a newline holds Key2."""
+    config = _config(fleet)
+    key1, key2 = fleet.keys("pol-a1")
+    dr = fleet.emu.secret_client("kv-dr")
+    dr.set_secret("pol-a1-dr", key2 + "\n")
+    dr.close()
+    seq = fleet.emu.last_seq
+    result = fleet.run("--config", config, "rotate")
+    assert result.exit_code == 6, result.stderr
+    assert "pol-a1-dr" in result.stderr and "rotate again after the grace period" in result.stderr
+    assert "Accounts_RegenerateKey" not in fleet.operations_since(seq)
+    assert fleet.keys("pol-a1") == (key1, key2)
+
+
+def test_another_secret_in_a_copys_vault_holding_the_doomed_key_stops_the_rotation(
+    fleet: Fleet,
+) -> None:
+    """The DR vault holds a secret of its own with Key2 (not a copy keyops writes): its
+    consumers would break, so Key2 is not regenerated."""
+    config = _config(fleet)
+    key1, key2 = fleet.keys("pol-a1")
+    dr = fleet.emu.secret_client("kv-dr")
+    dr.set_secret("reporting-job-key", key2)
+    dr.close()
+    seq = fleet.emu.last_seq
+    result = fleet.run("--config", config, "rotate", "-o", "json")
+    assert result.exit_code == 6, result.stderr
+    (record,) = json.loads(result.stdout)["accounts"]
+    assert record["reason_code"] == "other-holder" and "reporting-job-key" in record["reason"]
+    assert "Accounts_RegenerateKey" not in fleet.operations_since(seq)
+    assert fleet.keys("pol-a1") == (key1, key2)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from keyops.rotate import Action, rotate_account
+from keyops.rotate.tags import REVOKE_PENDING, REVOKE_TAG, SUPERSEDES_TAG
 from keyops.secret import SecretValue
 from tests.rotate.conftest import Rig, options
 from tests.rotate.runner import WEU
@@ -93,3 +94,19 @@ def test_a_disabled_latest_version_is_not_due_by_the_listing(rig: Rig) -> None:
     seq = rig.emu.last_seq
     rotate_account(target, rig.services, options())
     assert _ops(rig, seq)[0] == ("keyvault", "GetSecret")  # read first: the listing cannot tell
+
+
+def test_a_pending_revoke_without_the_version_it_supersedes_is_rotated_past(rig: Rig) -> None:
+    """The latest version says a revoke is pending but not which version it supersedes (tags
+    edited by hand, or lost): a ``--revoke-previous`` run reads nothing more and goes on."""
+    target = rig.target(WEU, rotate_after=DUE)
+    rig.backdate(SECRET, "-40d")
+    vault = rig.services.vault(rig.vault_url)
+    latest = vault.get_latest(SECRET)
+    assert latest is not None and latest.version is not None
+    tags = {k: v for k, v in latest.tags.items() if k != SUPERSEDES_TAG}
+    vault.update_tags(SECRET, latest.version, {**tags, REVOKE_TAG: REVOKE_PENDING})
+    record = rotate_account(
+        target, rig.services, options(revoke_previous=True, confirm_breaking_consumers=True)
+    )
+    assert (record.action, record.reason_code) == (Action.ROTATED, "due"), record.reason
