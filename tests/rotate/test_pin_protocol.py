@@ -214,6 +214,33 @@ def test_repair_stores_a_working_key_over_a_dead_one(ops_rig: Rig) -> None:
     assert latest_works(ops_rig, target) and live_claims(ops_rig, target) == []
 
 
+def test_repair_stores_key2_when_key1_is_not_accepted_yet(ops_rig: Rig) -> None:
+    """An operator regenerated Key1 (the vault's key) and the new Key1 is still propagating:
+    Key2 works, so Key2 is stored."""
+    target = ops_rig.target(WEU)
+    ops_rig.emu.admin("POST", "settings", {"propagation_delay": 600})
+    operator_regenerates(ops_rig, target, "Key1")
+    quick = options(repair=True, propagation_timeout=timedelta(seconds=1))
+    record = rotate_account(target, ops_rig.services, quick)
+    assert (record.action, record.slot) == (Action.REPAIRED, "Key2"), record.reason
+    assert ops_rig.latest(SECRET).value == ops_rig.keys(target).key2
+
+
+def test_repair_tests_the_key_the_latest_version_holds_before_calling_it_healthy(
+    ops_rig: Rig,
+) -> None:
+    """The latest version holds the current Key1, but the data plane does not accept it yet
+    (regenerated and stored before it propagated): not "healthy"; the working Key2 is stored."""
+    target = ops_rig.target(WEU)
+    ops_rig.emu.admin("POST", "settings", {"propagation_delay": 600})
+    operator_regenerates(ops_rig, target, "Key1")
+    vault = ops_rig.services.vault(ops_rig.vault_url)
+    vault.set_secret(SECRET, ops_rig.keys(target).key1)
+    quick = options(repair=True, propagation_timeout=timedelta(seconds=1))
+    record = rotate_account(target, ops_rig.services, quick)
+    assert (record.action, record.slot) == (Action.REPAIRED, "Key2"), record.reason
+
+
 def test_repair_of_an_account_without_local_auth_is_a_skip(rig: Rig) -> None:
     seq = rig.emu.last_seq
     record = rotate_account(rig.target("contoso-openai-entra"), rig.services, options(repair=True))
