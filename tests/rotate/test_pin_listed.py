@@ -110,3 +110,19 @@ def test_a_pending_revoke_without_the_version_it_supersedes_is_rotated_past(rig:
         target, rig.services, options(revoke_previous=True, confirm_breaking_consumers=True)
     )
     assert (record.action, record.reason_code) == (Action.ROTATED, "due"), record.reason
+
+
+def test_a_secret_named_with_capitals_is_found_in_the_listing(rig: Rig) -> None:
+    """Key Vault lists names as they were written and matches them without case: a due
+    secret named with capitals is due by the listing, so nothing reads it before the lease."""
+    name = "OpenAI-Key-WEU"
+    target = rig.target(WEU, rotate_after=DUE, secret_name=name)
+    vault = rig.services.vault(rig.vault_url)
+    vault.set_secret(name, rig.keys(target).key1)  # listed as written
+    rig.backdate(name, "-40d")
+    rig.services.holders.listing(vault)  # the run's one listing
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options())
+    assert (record.action, record.reason_code) == (Action.ROTATED, "due"), record.reason
+    ops = _ops(rig, seq)
+    assert ("keyvault", "GetSecret") not in ops[: ops.index(("keyvault", "SetSecret"))]
