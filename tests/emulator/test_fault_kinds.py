@@ -139,3 +139,23 @@ def test_hold_without_release_ends_at_its_cap_and_unknown_rules_are_404(
     assert (r.status_code, r.json()["error"]["code"]) == (404, "NotFound")
     with pytest.raises(AssertionError, match="skip must be 0 or more"):
         emulator.fault({"operation": "GetSecret", "kind": "hold", "skip": -1})
+
+
+def test_no_effect_answers_the_keys_unchanged_and_is_for_regenerate_only(
+    emulator: EmulatorHandle,
+) -> None:
+    """A stale answer: regenerateKey answers 200 with both keys as they are, and nothing
+    changes; the kind is refused for an operation that cannot answer without its effect."""
+    arm = emulator.mgmt_client()
+    rg, name = _rg_account(emulator)
+    before = arm.accounts.list_keys(rg, name)
+    emulator.fault({"operation": "Accounts_RegenerateKey", "kind": "no_effect"})
+    seq = emulator.last_seq
+    answered = arm.accounts.regenerate_key(rg, name, "Key2")
+    assert (answered.key1, answered.key2) == (before.key1, before.key2)
+    after = arm.accounts.list_keys(rg, name)
+    assert (after.key1, after.key2) == (before.key1, before.key2)
+    entries = [e for e in emulator.log_since(seq) if e["operation"] == "Accounts_RegenerateKey"]
+    assert [(e["status"], e["fault"], e["changed"]) for e in entries] == [(200, "no_effect", False)]
+    with pytest.raises(AssertionError, match="no_effect is for Accounts_RegenerateKey only"):
+        emulator.fault({"operation": "SetSecret", "kind": "no_effect"})

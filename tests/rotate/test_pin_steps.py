@@ -406,3 +406,19 @@ def test_an_outside_change_noted_twice_is_one_warning() -> None:
     steps.note_outside_change(run, "Key1")
     steps.note_outside_change(run, "Key1")
     assert record.outside_change == "Key1" and len(record.warnings) == 1
+
+
+def test_a_regenerate_answered_with_the_old_key_stores_nothing(rig: Rig) -> None:
+    """ARM answers regenerateKey with the slot's key unchanged (a stale answer, the emulator's
+    ``no_effect`` fault): the run stops as a conflict and stores nothing; it never tests and
+    stores the key it meant to kill (a leaked key would stay the vault's)."""
+    target = rig.target(WEU)
+    before = rig.latest(SECRET)
+    keys = rig.keys(target)
+    rig.emu.fault({"operation": "Accounts_RegenerateKey", "kind": "no_effect"})
+    seq = rig.emu.last_seq
+    record = rotate_account(target, rig.services, options(force=True))
+    assert (record.action, record.reason_code) == (Action.FAILED, "conflict"), record.reason
+    assert record.reason.endswith("regenerating Key2 returned the old key")
+    assert rig.latest(SECRET).version == before.version and rig.keys(target) == keys
+    assert "ChatCompletions_Create" not in rig.emu.operations_since(seq)

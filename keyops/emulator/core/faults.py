@@ -6,9 +6,11 @@ fragment; it fires ``times`` times (None = always) or with a seeded ``probabilit
 ``drop_before`` / ``drop_after`` (drop the connection before the operation runs, or after its
 effect is saved), ``hold`` (the request waits, before the operation runs, until the rule is
 released through the admin API or ``latency_ms`` (default 30 s) passes: a test makes another
-writer act while a request is on its way, without racing a clock). ``skip`` lets that many
-matching requests through before the rule fires. Throttling is a token bucket per surface
-answering 429 with ``Retry-After``.
+writer act while a request is on its way, without racing a clock), ``no_effect`` (the operation
+answers as if done without doing it, as a stale replica would: for the operations in
+:data:`NO_EFFECT_OPERATIONS`; regenerateKey then answers the keys unchanged). ``skip`` lets
+that many matching requests through before the rule fires. Throttling is a token bucket per
+surface answering 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("status", "latency", "drop_before", "drop_after", "hold")
+FAULT_KINDS = ("status", "latency", "drop_before", "drop_after", "hold", "no_effect")
+#: The operations that can answer without their effect (``no_effect``).
+NO_EFFECT_OPERATIONS = ("Accounts_RegenerateKey",)
 #: How long a ``hold`` waits for its release when the rule gives no ``latency_ms``.
 HOLD_CAP_MS = 30_000.0
 
@@ -114,6 +118,8 @@ class Faults:
         operation = spec.get("operation")
         if not isinstance(operation, str) or not operation:
             raise ValueError("operation is required (an operation id or '*')")
+        if kind == "no_effect" and operation not in NO_EFFECT_OPERATIONS:
+            raise ValueError(f"no_effect is for {', '.join(NO_EFFECT_OPERATIONS)} only")
         times = spec.get("times", None if spec.get("probability") is not None else 1)
         skip = int(spec.get("skip", 0))
         if skip < 0:

@@ -151,6 +151,8 @@ async def _run(
             return Response(status_code=599)
         elif rule.kind == "drop_after":
             drop_after = True
+        elif rule.kind == "no_effect":
+            request.state.no_effect = True
         elif rule.kind == "status":
             if throttle_after_auth and rule.status == 429:
                 # Azure OpenAI throttles only callers it authenticated: the handler answers
