@@ -141,3 +141,13 @@ def test_the_forms_corpus_recall_per_form_and_no_false_positive(tmp_path: Path) 
     assert {form: recall[form] / planted[form] for form in FORMS} == dict.fromkeys(FORMS, 1.0)
     false = [f.path for f in report.findings if "lookalikes" in Path(f.path).parts]
     assert false == []
+
+
+@pytest.mark.parametrize("before", ["", "x = "], ids=["file-start", "after-text"])
+def test_a_whole_token_glued_to_text_is_no_split_key_and_hides_none_after_it(before: str) -> None:
+    """84 letters and digits holding a key's markers (JQQJ, ACOG) but glued to more text (not
+    a key by itself) are not searched for a key split over literals: the key written after
+    them is reported as written, plain, and nothing more."""
+    other = make_annotated_key(random.Random(6))
+    hits = scan_bytes(f'{before}{other}key1="{ANNO}"\n'.encode())
+    assert [(h.key_fingerprint, h.form) for h in hits] == [(fingerprint_of(ANNO), "plain")]
