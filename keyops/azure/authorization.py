@@ -55,8 +55,8 @@ _GROUP_SCOPE = "/providers/microsoft.management/managementgroups/"
 
 
 def scope_covers(assignment_scope: str, scope: str) -> bool:
-    """Whether an assignment made at ``assignment_scope`` applies at ``scope`` (below a
-    subscription; see :data:`_GROUP_SCOPE` for management groups)."""
+    """Whether an assignment made at ``assignment_scope`` (the root, a subscription or a scope
+    in one) applies at ``scope``; for management groups see :data:`_GROUP_SCOPE`."""
     a = assignment_scope.rstrip("/").lower()
     s = scope.rstrip("/").lower()
     return a in ("", "/") or s == a or s.startswith(a + "/")
