@@ -143,11 +143,23 @@ def test_the_forms_corpus_recall_per_form_and_no_false_positive(tmp_path: Path) 
     assert false == []
 
 
-@pytest.mark.parametrize("before", ["", "x = "], ids=["file-start", "after-text"])
+@pytest.mark.parametrize(
+    "before", ["", "x = ", "# " * 60], ids=["file-start", "after-text", "after-a-long-text"]
+)
 def test_a_whole_token_glued_to_text_is_no_split_key_and_hides_none_after_it(before: str) -> None:
     """84 letters and digits holding a key's markers (JQQJ, ACOG) but glued to more text (not
     a key by itself) are not searched for a key split over literals: the key written after
     them is reported as written, plain, and nothing more."""
     other = make_annotated_key(random.Random(6))
     hits = scan_bytes(f'{before}{other}key1="{ANNO}"\n'.encode())
+    assert [(h.key_fingerprint, h.form) for h in hits] == [(fingerprint_of(ANNO), "plain")]
+
+
+@pytest.mark.parametrize("before", ["", "# " * 60], ids=["file-start", "after-a-long-text"])
+def test_a_whole_token_with_a_bad_checksum_is_no_split_key(before: str) -> None:
+    """84 letters and digits shaped like a key whose checksum fails, then a comma: not a key,
+    and not searched for one split over literals; the key after it is reported plain."""
+    bad = make_annotated_key(random.Random(7))
+    bad = bad[:-1] + ("A" if bad[-1] != "A" else "B")
+    hits = scan_bytes(f'{before}{bad}, key1="{ANNO}"\n'.encode())
     assert [(h.key_fingerprint, h.form) for h in hits] == [(fingerprint_of(ANNO), "plain")]
