@@ -163,3 +163,24 @@ def test_a_whole_token_with_a_bad_checksum_is_no_split_key(before: str) -> None:
     bad = bad[:-1] + ("A" if bad[-1] != "A" else "B")
     hits = scan_bytes(f'{before}{bad}, key1="{ANNO}"\n'.encode())
     assert [(h.key_fingerprint, h.form) for h in hits] == [(fingerprint_of(ANNO), "plain")]
+
+
+def test_a_split_key_right_after_another_key_is_found_too() -> None:
+    """A 32-hex key, and right after it (no space) joined literals holding an annotated key:
+    the second starts where the first ends, not inside it; both are reported."""
+    text = f'AZURE_OPENAI_API_KEY\t=\t{HEX}\'api_key=\'"{ANNO[:60]}""{ANNO[60:]}"\n'
+    hits = scan_bytes(text.encode())
+    assert [(h.key_fingerprint, h.form) for h in hits] == [
+        (fingerprint_of(HEX), "plain"),
+        (fingerprint_of(ANNO), "concatenated"),
+    ]
+
+
+def test_a_whole_key_before_a_split_one_is_reported_as_written() -> None:
+    """A whole key, a tab and a second whole key glued to text, then a key wrapped over lines:
+    the first is reported plain (the lines around the wrapped key start at it, and a span
+    starting where a finding starts is that finding)."""
+    other = make_annotated_key(random.Random(8))
+    text = f'{ANNO}\t{other}api-key = "{ANNO[:27]}\n{ANNO[27:40]}\n{ANNO[40:]}\n'
+    hits = scan_bytes(text.encode())
+    assert [(h.key_fingerprint, h.form) for h in hits] == [(fingerprint_of(ANNO), "plain")]
