@@ -216,17 +216,16 @@ def demo(app: AppContext, state_dir: str, propagation_delay: float) -> None:
 def _evidence(app: AppContext, state_dir: Path, propagation_delay: float) -> None:
     """The evidence chapters, on an emulator whose world sends logs and declares consumers."""
     import json
-    from importlib import resources
 
     from keyops.cli.demo_evidence import add_evidence, walk_evidence
-    from keyops.emulator.world import parse_world
+    from keyops.emulator.world import default_world_text, parse_world
 
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-    text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
+    text = default_world_text()
     world = parse_world(add_evidence(tomllib.loads(text)), "<demo world with consumers>")
     with _emulator(state_dir, propagation_delay, world) as server:
         conn = json.loads(server.connection_path.read_text())

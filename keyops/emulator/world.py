@@ -228,11 +228,15 @@ def parse_world(data: Any, source: str = "<world>") -> World:
     return parse(data, source)
 
 
+def default_world_text() -> str:
+    """The default world shipped with keyops, as TOML text (to vary before parsing)."""
+    return resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
+
+
 def load_world(path: str | Path | None = None) -> World:
     """Load a world file (TOML or JSON); None loads the default world shipped with keyops."""
     if path is None:
-        text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
-        return parse_world(tomllib.loads(text), "<default world>")
+        return parse_world(tomllib.loads(default_world_text()), "<default world>")
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from azure.core.exceptions import HttpResponseError
 
 from keyops.azure.authorization import AuthorizationClient
 from keyops.cloud import resolve_environment
-from keyops.emulator.world import WorldError, parse_world
+from keyops.emulator.world import WorldError, default_world_text, parse_world
 from keyops.exitcodes import ExitStatus
 from tests.smoke.clihelp import run
 from tests.support.emulator import EmulatorHandle, start_emulator
@@ -67,7 +66,7 @@ def _document() -> dict[str, Any]:
     """The default world under a hierarchy: the tenant root group (named by the tenant id) >
     contoso-root > ai-production (the default subscription) and contoso-root >
     contoso-sandbox (another subscription)."""
-    text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
+    text = default_world_text()
     tenant = tomllib.loads(text)["tenant_id"]
     extra = _EXTRA
     for name, value in [

@@ -8,10 +8,11 @@ an app with Key2 pasted by hand. The other accounts each lack evidence in their 
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 import tomllib
+
+from keyops.emulator.world import default_world_text
 
 SUB = "d23f0824-128b-4f33-8c5c-7fd0a6a3a450"
 RG = f"/subscriptions/{SUB}/resourceGroups"
@@ -94,7 +95,7 @@ def _account_id(name: str, group: str = "rg-ai-prod") -> str:
 
 def consumers_document(vault_table: str = "Dedicated", ingestion_delay: str = "2m") -> Any:
     """The world document (a dict, to vary before parsing)."""
-    text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
+    text = default_world_text()
     doc = tomllib.loads(text)
     doc["settings"]["ingestion_delay"] = ingestion_delay
     for name, (client, oid) in PRINCIPALS.items():

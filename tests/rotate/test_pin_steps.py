@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
@@ -290,12 +289,12 @@ deployments = []
 def bare_rig(tmp_path: Path, tls_dir: Path) -> Iterator[Rig]:
     """A rig whose world adds an account with only an embeddings deployment, and one with none."""
     from keyops.cloud import resolve_environment
-    from keyops.emulator.world import parse_world
+    from keyops.emulator.world import default_world_text, parse_world
     from keyops.rotate import RotationServices
     from tests.rotate.conftest import TEST_RETRY
     from tests.support.emulator import start_emulator
 
-    text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
+    text = default_world_text()
     world = parse_world(tomllib.loads(text + _NO_CHAT), "<default world + bare accounts>")
     emu = start_emulator(tmp_path / "emulator", tls_dir, world=world)
     credential = emu.credential("keyops-rotator")

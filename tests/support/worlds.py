@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 import tomllib
@@ -26,9 +25,9 @@ scope = "/subscriptions/SUBSCRIPTION"
 
 def operator_world() -> Any:
     """The default world plus :data:`OPERATOR`."""
-    from keyops.emulator.world import parse_world
+    from keyops.emulator.world import default_world_text, parse_world
 
-    text = resources.files("keyops.emulator").joinpath("data/default-world.toml").read_text()
+    text = default_world_text()
     subscription = tomllib.loads(text)["subscriptions"][0]["id"]
     extra = _OPERATOR_TOML.replace("SUBSCRIPTION", subscription)
     return parse_world(tomllib.loads(text + extra), "<default world + operator>")
