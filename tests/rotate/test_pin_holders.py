@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -125,20 +124,14 @@ def test_a_vault_of_three_secrets_is_read_three_at_a_time(rig: Rig) -> None:
     thread.start()
     try:
         deadline = time.monotonic() + 15
-        while _fired(rig, rule) < 3 and thread.is_alive() and time.monotonic() < deadline:
+        while rig.emu.fired(rule) < 3 and thread.is_alive() and time.monotonic() < deadline:
             pass
-        at_once = _fired(rig, rule)
+        at_once = rig.emu.fired(rule)
     finally:
         rig.emu.release(rule)
         thread.join()
         services.close()
     assert at_once == 3 and len(read[0]) == 3
-
-
-def _fired(rig: Rig, rule: dict[str, Any]) -> int:
-    """How many requests a fault rule has caught so far."""
-    faults = rig.emu.admin("GET", "faults")["faults"]
-    return int(next(r["fired"] for r in faults if r["id"] == rule["id"]))
 
 
 def test_accounts_waiting_for_a_listing_that_fails_all_fail_with_its_error(rig: Rig) -> None:

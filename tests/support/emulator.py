@@ -66,10 +66,14 @@ class EmulatorHandle:
         keyops.emulator.core.faults); returns the rule as the emulator holds it."""
         return self.admin("POST", "faults", rule)
 
+    def fired(self, rule: dict[str, Any]) -> int:
+        """How many requests a fault rule has caught so far (0 once the rules are cleared)."""
+        faults = self.admin("GET", "faults")["faults"]
+        return int(next((r["fired"] for r in faults if r["id"] == rule["id"]), 0))
+
     def held(self, rule: dict[str, Any]) -> bool:
         """Whether a ``hold`` rule has caught a request (it waits in the emulator now)."""
-        faults = self.admin("GET", "faults")["faults"]
-        return any(r["id"] == rule["id"] and r["fired"] for r in faults)
+        return self.fired(rule) > 0
 
     def release(self, rule: dict[str, Any]) -> Any:
         """Let the requests a ``hold`` rule holds go on; returns the rule as the emulator has it."""
