@@ -244,6 +244,7 @@ def _management_groups(r: _Reader, subs: set[str], tenant: str) -> tuple[Managem
     each parent a known group (or the tenant root, named by the tenant id: every world has it,
     above every group and every subscription in none), no cycle."""
     groups: list[ManagementGroup] = []
+    names: set[str] = set()
     placed: dict[str, str] = {}
     for g in r.items("management_groups"):
         g.unknown({"name", "parent", "subscriptions"})
@@ -258,8 +259,9 @@ def _management_groups(r: _Reader, subs: set[str], tenant: str) -> tuple[Managem
                 f"{g.at('name')}: {name!r} is the tenant root group, which every world has "
                 "(a subscription in no group is in it): leave it out"
             )
-        if any(other.name.lower() == name.lower() for other in groups):
+        if name.lower() in names:
             raise WorldError(f"{g.at('name')}: a management group {name!r} is declared already")
+        names.add(name.lower())
         members = [str(sub).lower() for sub in g.get("subscriptions", list, [])]
         for sub in members:
             if sub not in subs:
@@ -272,7 +274,6 @@ def _management_groups(r: _Reader, subs: set[str], tenant: str) -> tuple[Managem
         parent = g.get("parent", str, None)
         top = parent is None or parent.lower() == tenant  # under the tenant root
         groups.append(ManagementGroup(name, None if top else parent, tuple(members)))
-    names = {g.name.lower() for g in groups}
     parents = {g.name.lower(): (g.parent or "").lower() for g in groups}
     for i, group in enumerate(groups):
         where = f"management_groups[{i}].parent"
@@ -287,16 +288,16 @@ def _management_groups(r: _Reader, subs: set[str], tenant: str) -> tuple[Managem
     return tuple(groups)
 
 
-def _assignment_scope(a: _Reader, groups: tuple[ManagementGroup, ...], tenant: str) -> str:
-    """A role assignment's scope; one at a management group names a declared group or the
-    tenant root."""
+def _assignment_scope(a: _Reader, groups: set[str]) -> str:
+    """A role assignment's scope; one at a management group names one of ``groups`` (the
+    declared groups and the tenant root, lower case)."""
     scope = str(a.get("scope", str))
     at_group = _GROUP_SCOPE.match(scope)
     if at_group is None and scope.lower().startswith("/providers/microsoft.management/"):
         raise WorldError(f"{a.at('scope')}: {scope!r} is not a management group's scope")
     if at_group is not None:
         name = at_group.group(1).lower()
-        if name != tenant and name not in {g.name.lower() for g in groups}:
+        if name not in groups:
             raise WorldError(
                 f"{a.at('scope')}: no management group {at_group.group(1)!r} (declare it under "
                 "management_groups, or name the tenant root by the tenant id)"
@@ -360,12 +361,13 @@ def parse(data: Any, source: str = "<world>") -> World:
         raise WorldError("principals: at least one principal is required")
     names = {p.name for p in principals}
     assignments = []
+    group_names = {tenant, *(g.name.lower() for g in management_groups)}
     for a in r.items("role_assignments"):
         a.unknown({"principal", "role", "scope"})
         who = a.get("principal", str)
         if who not in names:
             raise WorldError(f"{a.at('principal')}: unknown principal {who!r}")
-        scope = _assignment_scope(a, management_groups, tenant)
+        scope = _assignment_scope(a, group_names)
         assignments.append(RoleAssignment(principal=who, role=a.get("role", str), scope=scope))
     s = _Reader(r.get("settings", dict, {}), "settings")
     s.unknown({"propagation_delay", "default_principal", "local_auth_delay", "ingestion_delay"})
